@@ -1,0 +1,304 @@
+"""Lazy readers for CSV, TSV and JSONL manifests that keep each record's line number.
+
+Pure: they read the stream they are given, one line at a time, and never hold the
+whole file. A record's ``line`` is the physical line where it starts. A broken record
+(bad JSON, a malformed quote, a line that is not UTF-8) becomes a ``Record`` with an
+``error`` and the reader goes on, so one bad line never loses the valid ones. Only a
+file that cannot be read at all raises ``ManifestError``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import ManifestError
+from .validation import Problem
+
+__all__ = ["FORMATS", "Manifest", "Record", "detect_format", "open_manifest"]
+
+FORMATS = ("csv", "tsv", "jsonl")
+_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_DELIMITERS = (",", ";", "\t", "|")
+_BOM_UTF8 = b"\xef\xbb\xbf"
+_BOMS_OTHER = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+_REENCODE = "re-save it as UTF-8"
+
+csv.field_size_limit(2**31 - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One manifest record: its first physical line, its fields, or the error that broke it."""
+
+    line: int
+    fields: dict[str, Any]
+    error: Problem | None = None
+
+
+def detect_format(name: str, forced: str | None) -> str:
+    """Return the format of manifest ``name``: ``forced`` when given, else from the extension."""
+    if forced is not None:
+        fmt = forced.lower()
+        if fmt == "ndjson":
+            fmt = "jsonl"
+        if fmt not in FORMATS:
+            raise ManifestError(f"unknown --format '{forced}'; use csv, tsv or jsonl")
+        return fmt
+    suffixes = [s.lower() for s in Path(name).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    if suffixes and suffixes[-1] in _EXTENSIONS:
+        return _EXTENSIONS[suffixes[-1]]
+    raise ManifestError(
+        f"{name}: cannot tell the format from the file name; pass --format csv, tsv or jsonl"
+    )
+
+
+class _Lines:
+    """Physical lines of a binary stream, decoded as UTF-8, with the bad ones remembered."""
+
+    def __init__(self, name: str, stream: IO[bytes]) -> None:
+        self.name = name
+        self.stream = stream
+        self.number = 0
+        self.bad: dict[int, str] = {}
+        first = stream.readline()
+        for bom, label in _BOMS_OTHER.items():
+            if first.startswith(bom):
+                raise ManifestError(f"{name}: the file is {label}, not UTF-8; {_REENCODE}")
+        if first.startswith(_BOM_UTF8):
+            first = first[len(_BOM_UTF8) :]
+        if b"\x00" in first:
+            raise ManifestError(f"{name}: line 1 holds NUL bytes: this is not a text manifest")
+        try:
+            self.first: str | None = first.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ManifestError(
+                f"{name}: line 1 is not UTF-8 (byte 0x{first[exc.start]:02X} at column "
+                f"{exc.start + 1}); {_REENCODE}"
+            ) from None
+        if not first:
+            self.first = None
+
+    def _decode(self, raw: bytes) -> str:
+        if b"\x00" in raw:
+            self.bad[self.number] = "holds NUL bytes; remove them or re-export the file"
+            raw = raw.replace(b"\x00", b"")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.bad[self.number] = (
+                f"is not UTF-8 (byte 0x{raw[exc.start]:02X} at column {exc.start + 1}); {_REENCODE}"
+            )
+            return raw.decode("utf-8", "replace")
+
+    def __iter__(self) -> Iterator[str]:
+        if self.first is None:
+            return
+        self.number = 1
+        yield self.first
+        for raw in self.stream:
+            self.number += 1
+            yield self._decode(raw)
+
+    def bad_between(self, start: int, end: int) -> str | None:
+        """Return why a line in ``start..end`` could not be decoded, if one could not."""
+        if not self.bad:
+            return None
+        for number in range(start, end + 1):
+            if number in self.bad:
+                where = "" if number == start else f" (line {number})"
+                return f"this record{where} {self.bad.pop(number)}"
+        return None
+
+
+def _pick_delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class Manifest:
+    """An open manifest: its name, format and (for CSV) header; iterate it for records."""
+
+    def __init__(self, name: str, fmt: str, stream: IO[bytes], owned: bool) -> None:
+        """Read what must be known before the first record: the header of a CSV file."""
+        self.name = name
+        self.format = fmt
+        self._stream = stream
+        self._owned = owned
+        self._lines = _Lines(name, stream)
+        self.columns: tuple[str, ...] | None = None
+        self.delimiter: str | None = None
+        self._reader: Any = None
+        if fmt in ("csv", "tsv"):
+            self._open_csv()
+
+    def _open_csv(self) -> None:
+        first = self._lines.first
+        if first is None or not first.strip():
+            raise ManifestError(
+                f"{self.name}: the file is empty; a CSV manifest starts with a header row"
+            )
+        self.delimiter = "\t" if self.format == "tsv" else _pick_delimiter(first)
+        self._reader = csv.reader(iter(self._lines), delimiter=self.delimiter, strict=True)
+        try:
+            header = next(self._reader)
+        except csv.Error as exc:
+            raise ManifestError(
+                f"{self.name}: line 1: the header is not valid CSV: {exc}"
+            ) from None
+        names = tuple(h.strip() for h in header)
+        seen: dict[str, int] = {}
+        for index, col in enumerate(names, start=1):
+            if col and col in seen:
+                raise ManifestError(
+                    f"{self.name}: line 1: column '{col}' appears twice in the header "
+                    f"(columns {seen[col]} and {index}); rename one"
+                )
+            seen[col] = index
+        self.columns = names
+
+    def __enter__(self) -> Manifest:
+        """Return the manifest itself."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the stream if this manifest opened it."""
+        self.close()
+
+    def close(self) -> None:
+        """Close the underlying file unless it is stdin."""
+        if self._owned:
+            self._stream.close()
+
+    def __iter__(self) -> Iterator[Record]:
+        """Yield the records one by one, in file order."""
+        if self.format == "jsonl":
+            return self._jsonl()
+        return self._csv()
+
+    def _csv(self) -> Iterator[Record]:
+        reader = self._reader
+        columns = self.columns or ()
+        width = len(columns)
+        lines = self._lines
+        end = reader.line_num
+        while True:
+            start = end + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                end = reader.line_num
+                yield Record(
+                    start,
+                    {},
+                    Problem(
+                        "",
+                        "bad_csv",
+                        f'malformed CSV: {exc}; a quote inside a value must be doubled ("")',
+                    ),
+                )
+                continue
+            end = reader.line_num
+            bad = lines.bad_between(start, end)
+            if bad is not None:
+                yield Record(start, {}, Problem("", "bad_encoding", bad))
+                continue
+            if not row or not any(cell.strip() for cell in row):
+                continue
+            if len(row) != width:
+                extra = row[width:]
+                if len(row) < width or any(cell.strip() for cell in extra):
+                    yield Record(
+                        start,
+                        {},
+                        Problem(
+                            "",
+                            "bad_row_shape",
+                            f"{len(row)} fields, but the header has {width}; "
+                            f"a value holding '{self.delimiter}' or a newline must be quoted",
+                        ),
+                    )
+                    continue
+            yield Record(start, dict(zip(columns, row, strict=False)))
+
+    def _jsonl(self) -> Iterator[Record]:
+        lines = self._lines
+        decode = json.loads
+        for text in lines:
+            number = lines.number
+            if not text.strip():
+                lines.bad.pop(number, None)
+                continue
+            bad = lines.bad_between(number, number)
+            if bad is not None:
+                yield Record(number, {}, Problem("", "bad_json", bad))
+                continue
+            try:
+                value = decode(text)
+            except ValueError as exc:
+                msg = getattr(exc, "msg", str(exc))
+                col = getattr(exc, "colno", None)
+                at = f" at column {col}" if col else ""
+                yield Record(number, {}, Problem("", "bad_json", f"not valid JSON: {msg}{at}"))
+                continue
+            if not isinstance(value, dict):
+                kind = "array" if isinstance(value, list) else type(value).__name__
+                if value is None:
+                    kind = "null"
+                elif isinstance(value, str):
+                    kind = "string"
+                yield Record(
+                    number,
+                    {},
+                    Problem("", "not_object", f"each line must be a JSON object, got {kind}"),
+                )
+                continue
+            yield Record(number, value)
+
+
+def open_manifest(name: str, forced_format: str | None = None) -> Manifest:
+    """Open the manifest ``name`` (``-`` for stdin; ``.gz`` is read through gzip)."""
+    if name == "-":
+        stream: IO[bytes] = sys.stdin.buffer
+        fmt = forced_format
+        if fmt is None:
+            peek = getattr(stream, "peek", None)
+            head = peek(64).lstrip() if peek is not None else b""
+            fmt = "jsonl" if head.startswith(b"{") else "csv"
+        return Manifest("<stdin>", detect_format("-", fmt), stream, owned=False)
+    fmt = detect_format(name, forced_format)
+    path = Path(name)
+    try:
+        raw: IO[bytes] = path.open("rb")
+    except FileNotFoundError:
+        raise ManifestError(f"{name}: no such file; check the manifest path") from None
+    except IsADirectoryError:
+        raise ManifestError(f"{name}: is a directory; pass a CSV or JSONL file") from None
+    except OSError as exc:
+        raise ManifestError(f"{name}: cannot read the manifest: {exc.strerror}") from None
+    if name.lower().endswith(".gz"):
+        raw = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+    try:
+        return Manifest(name, fmt, raw, owned=True)
+    except (OSError, EOFError) as exc:
+        raw.close()
+        raise ManifestError(f"{name}: cannot read the manifest: {exc}") from None
+    except ManifestError:
+        raw.close()
+        raise

@@ -1,0 +1,305 @@
+"""Mapping of one manifest row to one create-engagement request body.
+
+Pure: no I/O. The mapper converts leniently (booleans written as yes/no, naive
+timestamps, flat participant cells) and passes through values that are already
+valid unchanged, so a JSONL line that is a valid request maps to exactly itself. It
+never invents a field the spec does not define. What cannot be converted becomes a
+``Problem``; everything else is judged by ``validation.validate_body``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from .config import MappingConfig
+from .errors import ConfigError, ManifestError
+from .validation import REQUEST_FIELDS, REQUIRED_FIELDS, Problem, is_rfc3339
+
+__all__ = ["Mapped", "Mapper", "encode_body", "parse_bool", "parse_timestamp"]
+
+_TRUE = frozenset({"true", "yes", "1", "y", "t"})
+_FALSE = frozenset({"false", "no", "0", "n", "f"})
+_BOOL_FIELDS = ("run_workflows", "is_private")
+_TIMESTAMP = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})"
+    r"(?:[Tt ](\d{2}:\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*([Zz]|[+-]\d{2}:?\d{2})?)?$"
+)
+_NAME_ADDR = re.compile(r"^(.*?)\s*<([^<>]*)>$")
+_PHONEISH = re.compile(r"^\+[\d\s().\-/]+$")
+_PHONE_JUNK = re.compile(r"[\s().\-/]")
+
+
+def parse_bool(value: Any) -> bool | None:
+    """Read true/false/yes/no/1/0 in any case (or a JSON boolean); None when unreadable."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    return None
+
+
+def parse_timestamp(text: str, zone: tzinfo) -> str | None:
+    """Return ``text`` as RFC 3339 with an offset, reading naive times in ``zone``; else None."""
+    text = text.strip()
+    if is_rfc3339(text):
+        return text
+    match = _TIMESTAMP.match(text)
+    if match is None:
+        return None
+    day, hm, sec, frac, offset = match.groups()
+    iso = f"{day}T{hm or '00:00'}:{sec or '00'}"
+    if frac:
+        iso += "." + frac[:6].ljust(6, "0")
+    if offset:
+        iso += "+00:00" if offset in ("Z", "z") else offset
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    offset_delta = moment.utcoffset() or timedelta(0)
+    if abs(offset_delta) >= timedelta(hours=24):
+        return None
+    return moment.isoformat()
+
+
+def _phone(text: str) -> str:
+    return _PHONE_JUNK.sub("", text) if _PHONEISH.match(text) else text
+
+
+def _entry(text: str) -> dict[str, Any]:
+    """Read one flat participant entry: 'Name <email>', an email, an E.164 phone, or a name."""
+    match = _NAME_ADDR.match(text)
+    if match is not None:
+        name, addr = match.group(1).strip().strip('"').strip(), match.group(2).strip()
+        entry: dict[str, Any] = {}
+        if name:
+            entry["name"] = name
+        if addr:
+            entry["email" if "@" in addr else "phone"] = addr if "@" in addr else _phone(addr)
+        return entry
+    if "@" in text:
+        return {"email": text}
+    if text.startswith("+") or text[:1].isdigit():
+        return {"phone": _phone(text)}
+    return {"name": text}
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """A request body built from one row, the problems met on the way, and their sources."""
+
+    body: dict[str, Any]
+    problems: list[Problem]
+    participant_columns: list[Mapping[str, str]]
+
+
+class Mapper:
+    """Builds request bodies from rows, following one MappingConfig."""
+
+    def __init__(
+        self, config: MappingConfig, *, run_workflows: bool = False, strip_cells: bool = True
+    ) -> None:
+        """Prepare the mapping; ``run_workflows`` is the --run-workflows flag."""
+        self.config = config
+        self.strip_cells = strip_cells
+        self._zone = zoneinfo.ZoneInfo(config.timezone)
+        self._columns = {name: config.column_for(name) for name in REQUEST_FIELDS}
+        self._defaults: dict[str, Any] = {}
+        for name, raw in config.defaults.items():
+            value, problem = self._convert(name, raw)
+            if problem is not None:
+                raise ConfigError(f"defaults.{name}: {problem.message}")
+            self._defaults[name] = value
+        if run_workflows:
+            self._defaults["run_workflows"] = True
+        self._defaults.setdefault("run_workflows", False)
+        parts = config.participants
+        self._owner = parts.owner.items() if parts.owner is not None else []
+        self._list_column = parts.list_column
+        self._separator = parts.separator
+
+    def column_of(self, field: str) -> str:
+        """Return the manifest column that feeds API field ``field``."""
+        return self._columns.get(field, field)
+
+    def check_columns(self, source: str, columns: tuple[str, ...]) -> None:
+        """Refuse a header that lacks a configured column or a required field's column."""
+        have = set(columns)
+        listed = ", ".join(c for c in columns if c) or "none"
+        for name, column in self.config.columns.items():
+            if column not in have:
+                raise ManifestError(
+                    f"{source}: the config maps {name} to column '{column}', which the header "
+                    f"lacks (columns: {listed}); fix columns.{name} in the config"
+                )
+        wanted = [c for _f, c in self._owner]
+        if self._list_column is not None:
+            wanted.append(self._list_column)
+        for column in wanted:
+            if column not in have:
+                raise ManifestError(
+                    f"{source}: the config names participant column '{column}', which the "
+                    f"header lacks (columns: {listed}); fix participants: in the config"
+                )
+        for name in REQUIRED_FIELDS:
+            if self._columns[name] not in have and name not in self._defaults:
+                raise ManifestError(
+                    f"{source}: no column for required field '{name}' (columns: {listed}); "
+                    f"add a '{name}' column, or map one with columns.{name} in --config"
+                )
+
+    def _convert(self, name: str, value: Any) -> tuple[Any, Problem | None]:
+        """Convert one present value of field ``name``; return it, or a problem."""
+        if name in _BOOL_FIELDS:
+            flag = parse_bool(value)
+            if flag is None:
+                return None, Problem(
+                    name,
+                    "bad_boolean",
+                    f"'{value}' is not a boolean; use true/false, yes/no or 1/0",
+                )
+            return flag, None
+        if not isinstance(value, str):
+            return value, None
+        if name == "type":
+            return value.strip().upper(), None
+        if name == "start_at":
+            stamp = parse_timestamp(value, self._zone)
+            if stamp is None:
+                return None, Problem(
+                    name,
+                    "bad_timestamp",
+                    f"'{value}' is not a timestamp; use RFC 3339 (2024-03-05T14:30:00Z), "
+                    "'YYYY-MM-DD HH:MM[:SS]' or 'YYYY-MM-DD'",
+                )
+            return stamp, None
+        if name == "external_id" and self.config.external_id_prefix:
+            return self.config.external_id_prefix + value, None
+        return value, None
+
+    def _cell(self, row: Mapping[str, Any], column: str) -> Any:
+        value = row.get(column)
+        if isinstance(value, str):
+            if self.strip_cells:
+                value = value.strip()
+            if not value:
+                return None
+        return value
+
+    def _participants(
+        self, row: Mapping[str, Any], problems: list[Problem]
+    ) -> tuple[list[Any] | None, list[Mapping[str, str]]]:
+        people: list[Any] = []
+        sources: list[Mapping[str, str]] = []
+        if self._owner:
+            owner: dict[str, Any] = {}
+            for field, column in self._owner:
+                cell = self._cell(row, column)
+                if cell is not None:
+                    owner[field] = _phone(str(cell)) if field == "phone" else cell
+            if owner:
+                owner["is_owner"] = True
+                people.append(owner)
+                sources.append(dict(self._owner))
+        if self._list_column is not None:
+            cell = self._cell(row, self._list_column)
+            if isinstance(cell, str):
+                for part in cell.split(self._separator):
+                    if part.strip():
+                        people.append(_entry(part.strip()))
+                        sources.append({"": self._list_column})
+        column = self._columns["participants"]
+        native = self._cell(row, column)
+        if isinstance(native, str):
+            try:
+                native = json.loads(native)
+            except ValueError:
+                problems.append(
+                    Problem(
+                        "participants",
+                        "bad_participant",
+                        "the cell is not a JSON array of participant objects",
+                        column,
+                    )
+                )
+                native = None
+        if native is not None:
+            if not isinstance(native, list):
+                problems.append(
+                    Problem(
+                        "participants", "bad_participant", "must be an array of objects", column
+                    )
+                )
+            else:
+                people.extend(native)
+                sources.extend([{"": column}] * len(native))
+        if self._owner and len(people) > 1:
+            people, sources = _drop_owner_repeats(people, sources)
+        return (people or None), sources
+
+    def map(self, row: Mapping[str, Any]) -> Mapped:
+        """Build the request body for ``row``, with the problems met while converting."""
+        body: dict[str, Any] = {}
+        problems: list[Problem] = []
+        sources: list[Mapping[str, str]] = []
+        for name in REQUEST_FIELDS:
+            if name == "participants":
+                people, sources = self._participants(row, problems)
+                if people is not None:
+                    body[name] = people
+                continue
+            column = self._columns[name]
+            raw = self._cell(row, column)
+            if raw is None:
+                if name in self._defaults:
+                    body[name] = self._defaults[name]
+                continue
+            if name == "transcript_text":
+                body[name] = row.get(column)
+                continue
+            value, problem = self._convert(name, raw)
+            if problem is not None:
+                problems.append(Problem(problem.field, problem.code, problem.message, column))
+            else:
+                body[name] = value
+        return Mapped(body, problems, sources)
+
+
+def _drop_owner_repeats(
+    people: list[Any], sources: list[Mapping[str, str]]
+) -> tuple[list[Any], list[Mapping[str, str]]]:
+    """Drop list entries that repeat the owner's email or phone (exports often list the host)."""
+    owner = people[0]
+    if not isinstance(owner, dict) or not owner.get("is_owner"):
+        return people, sources
+    email = str(owner.get("email") or "").casefold()
+    phone = owner.get("phone")
+    kept, kept_sources = [owner], [sources[0]]
+    for person, source in zip(people[1:], sources[1:], strict=True):
+        if isinstance(person, dict) and not person.get("is_owner"):
+            same_email = bool(email) and str(person.get("email") or "").casefold() == email
+            same_phone = bool(phone) and person.get("phone") == phone
+            if same_email or same_phone:
+                continue
+        kept.append(person)
+        kept_sources.append(source)
+    return kept, kept_sources
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    """Return the exact bytes sent for ``body``: compact UTF-8 JSON."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Run the project's checks, the same way locally and in CI: ruff, mypy --strict, pytest.
+
+Usage: python scripts/check.py [pytest arguments...]
+Extra arguments go to pytest. pytest's exit code 5 ("no tests ran") counts as a failure.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(step: str, *args: str) -> None:
+    """Run one step with this interpreter; stop with its code if it fails."""
+    print(f"==> {step}", flush=True)
+    code = subprocess.call([sys.executable, "-m", *args], cwd=ROOT)
+    if code == 5 and args[0] == "pytest":
+        print("pytest collected no tests: that is a failure here", file=sys.stderr)
+        sys.exit(1)
+    if code != 0:
+        print(f"{step} failed (exit {code})", file=sys.stderr)
+        sys.exit(code)
+
+
+def main() -> None:
+    """Run ruff (lint and format check), mypy --strict and pytest, in that order."""
+    run("ruff check", "ruff", "check", ".")
+    run("ruff format --check", "ruff", "format", "--check", ".")
+    run("mypy --strict", "mypy")
+    run("pytest", "pytest", *sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
