@@ -1,0 +1,252 @@
+"""CLI tests of `ae-import validate`: exact exit codes, exact output, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ae_import import __version__
+from ae_import.cli import app
+
+from .conftest import SAMPLES, Writer
+
+SF_CSV = str(SAMPLES / "salesforce-calls.csv")
+SF_YAML = str(SAMPLES / "salesforce.yaml")
+BROKEN = str(SAMPLES / "broken.csv")
+HEADER = "type,title,source_system,external_id,media_url\n"
+
+
+def test_version(runner: CliRunner) -> None:
+    """--version prints the version and exits 0."""
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"ae-import {__version__}\n"
+
+
+def test_samples_are_valid(runner: CliRunner) -> None:
+    """The sample CSV with its config is all valid: exit 0 and the exact summary."""
+    result = runner.invoke(app, ["validate", SF_CSV, "--config", SF_YAML])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "5 rows: 5 valid, 0 invalid, 0 problems\n"
+    assert result.stderr == ""
+
+
+def test_jsonl_sample_is_valid(runner: CliRunner) -> None:
+    """The JSONL sample needs no config."""
+    result = runner.invoke(app, ["validate", str(SAMPLES / "meetings.jsonl"), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"rows": 3, "valid": 3, "invalid": 0, "problems": []}
+
+
+def test_broken_sample_json_lists_every_problem(runner: CliRunner) -> None:
+    """The broken sample shows each class of problem, on its line, and exits 1."""
+    result = runner.invoke(app, ["validate", BROKEN, "--config", SF_YAML, "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert (report["rows"], report["valid"], report["invalid"]) == (16, 2, 14)
+    got = [(p["line"], p["field"], p["column"], p["code"]) for p in report["problems"]]
+    assert got == [
+        (3, "title", "Subject", "missing_field"),
+        (4, "type", "Call Type", "bad_enum"),
+        (5, "media_url", "Recording URL", "url_scheme"),
+        (6, "media_url", "Recording URL", "url_private"),
+        (7, "media_url", "Recording URL", "url_private"),
+        (8, "media_url", "Recording URL", "url_host"),
+        (9, "start_at", "Start Time", "bad_timestamp"),
+        (10, "is_private", "Private", "bad_boolean"),
+        (11, "participants[1].email", "Owner Email", "bad_email"),
+        (11, "participants[1].phone", "Owner Phone", "bad_phone"),
+        (11, "participants[2].email", "Attendees", "bad_email"),
+        (12, "external_id", "Call ID", "duplicate_external_id"),
+        (13, None, None, "bad_row_shape"),
+        (14, None, None, "bad_csv"),
+        (15, "external_id", "Call ID", "missing_field"),
+        (15, "media_url", "Recording URL", "missing_field"),
+        (16, "media_url", "Recording URL", "url_scheme"),
+    ]
+    dup = report["problems"][11]
+    assert dup["external_id"] == "sf:00T5e00002AA001"
+    assert dup["message"] == (
+        "'sf:00T5e00002AA001' already appears on line 2; each row needs its own external_id"
+    )
+    assert "X-Amz-Signature" not in result.stdout
+    assert "deadbeef" not in result.stdout
+
+
+def test_human_output_is_exact(runner: CliRunner, write: Writer) -> None:
+    """The human report is a table of problems and a summary line, exactly."""
+    path = write(
+        "m.csv",
+        HEADER
+        + "CALL,ok,crm,1,https://cdn.example.com/1.mp3\n"
+        + "WEBINAR,,crm,2,http://cdn.example.com/2.mp3\n",
+    )
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "line ┃ external_id ┃ field     ┃ problem\n"
+        "━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━╇" + "━" * 48 + "\n"
+        "   3 │ 2           │ title     │ is required\n"
+        "   3 │ 2           │ type      │ 'WEBINAR' is not one of CALL, MEETING\n"
+        "   3 │ 2           │ media_url │ must use https, not http; the server refuses it\n"
+        "2 rows: 1 valid, 1 invalid, 3 problems\n"
+    )
+
+
+def test_show_requests_prints_bodies_with_query_strings_redacted(runner: CliRunner) -> None:
+    """--show-requests prints the first N bodies as sent, without presigned query strings."""
+    result = runner.invoke(app, ["validate", SF_CSV, "-c", SF_YAML, "--show-requests", "2"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    first = json.loads(lines[0])
+    assert first["external_id"] == "sf:00T5e00001AbCdE"
+    assert first["media_url"] == (
+        "https://recordings-prod.s3.us-west-2.amazonaws.com/calls/00T5e00001AbCdE.mp3?<redacted>"
+    )
+    assert first["run_workflows"] is False
+    assert "X-Amz" not in result.stdout
+    as_json = runner.invoke(
+        app, ["validate", SF_CSV, "-c", SF_YAML, "--json", "--show-requests", "1"]
+    )
+    assert [r["external_id"] for r in json.loads(as_json.stdout)["requests"]] == [
+        "sf:00T5e00001AbCdE"
+    ]
+
+
+def test_run_workflows_flag(runner: CliRunner, write: Writer) -> None:
+    """--run-workflows turns the default to true."""
+    path = write("m.csv", HEADER + "CALL,ok,crm,1,https://cdn.example.com/1.mp3\n")
+    result = runner.invoke(app, ["validate", str(path), "--run-workflows", "--show-requests", "1"])
+    assert json.loads(result.stdout.splitlines()[0])["run_workflows"] is True
+
+
+def test_stdin_manifest(runner: CliRunner) -> None:
+    """`-` reads the manifest from stdin; JSONL is recognised by its first brace."""
+    line = json.dumps(
+        {
+            "type": "CALL",
+            "title": "t",
+            "source_system": "s",
+            "external_id": "x",
+            "media_url": "https://cdn.example.com/a.mp3",
+            "run_workflows": False,
+        }
+    )
+    result = runner.invoke(app, ["validate", "-", "--format", "jsonl"], input=line + "\n")
+    assert result.exit_code == 0
+    assert result.stdout == "1 row: 1 valid, 0 invalid, 0 problems\n"
+    csv_in = runner.invoke(
+        app, ["validate", "-"], input=HEADER + "CALL,t,s,x,https://cdn.example.com/a.mp3\n"
+    )
+    assert csv_in.stdout == "1 row: 1 valid, 0 invalid, 0 problems\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "files", "message"),
+    [
+        (["nope.csv"], {}, "nope.csv: no such file; check the manifest path"),
+        (
+            ["m.dat"],
+            {"m.dat": "a\n"},
+            "m.dat: cannot tell the format from the file name; pass --format csv, tsv or jsonl",
+        ),
+        (
+            ["m.csv"],
+            {"m.csv": ""},
+            "m.csv: the file is empty; a CSV manifest starts with a header row",
+        ),
+        (
+            ["m.csv"],
+            {"m.csv": "a,b\n1,2\n".encode("utf-16")},
+            "m.csv: the file is UTF-16, not UTF-8; re-save it as UTF-8",
+        ),
+        (
+            ["m.csv"],
+            {"m.csv": "title,external_id\n"},
+            "m.csv: no column for required field 'type' (columns: title, external_id); "
+            "add a 'type' column, or map one with columns.type in --config",
+        ),
+        (
+            ["m.csv", "--config", "c.yaml"],
+            {"m.csv": HEADER, "c.yaml": "colums: {}\n"},
+            "c.yaml: unknown key 'colums' (did you mean 'columns'?); known keys: columns, "
+            "defaults, external_id_prefix, participants, timezone",
+        ),
+        (
+            ["m.csv", "--config", "c.yaml"],
+            {"m.csv": HEADER, "c.yaml": "x: !!python/object/apply:os.system ['true']\n"},
+            "c.yaml:1: YAML tags such as !!python are not allowed; write plain values only",
+        ),
+        (
+            ["m.csv", "--config", "missing.yaml"],
+            {"m.csv": HEADER},
+            "missing.yaml: no such config file; check the --config path",
+        ),
+    ],
+)
+def test_unusable_input_exits_2_with_one_line(
+    runner: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    files: dict[str, str | bytes],
+    message: str,
+) -> None:
+    """A manifest or config that cannot be used: exit 2, one line on stderr, no traceback."""
+    monkeypatch.chdir(tmp_path)
+    for name, content in files.items():
+        data = content.encode() if isinstance(content, str) else content
+        (tmp_path / name).write_bytes(data)
+    result = runner.invoke(app, ["validate", *args])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"ae-import: error: {message}\n"
+
+
+def test_bad_option_is_a_usage_error(runner: CliRunner) -> None:
+    """An unknown option is exit 2, as for every usage error."""
+    result = runner.invoke(app, ["validate", SF_CSV, "--nope"])
+    assert result.exit_code == 2
+    assert "No such option" in result.stderr
+
+
+def test_header_only_file_is_valid_and_empty(runner: CliRunner, write: Writer) -> None:
+    """A header alone is a valid manifest of zero rows."""
+    result = runner.invoke(app, ["validate", str(write("m.csv", HEADER))])
+    assert result.exit_code == 0
+    assert result.stdout == "0 rows: 0 valid, 0 invalid, 0 problems\n"
+
+
+def test_control_characters_in_data_cannot_forge_lines(runner: CliRunner, write: Writer) -> None:
+    """Newlines and escape codes from a manifest are shown escaped, on one line."""
+    row = {
+        "type": "CALL",
+        "title": "t",
+        "source_system": "s",
+        "external_id": "evil\n    9 │ forged\x1b[31m",
+        "media_url": "ftp://cdn.example.com/a",
+        "run_workflows": False,
+    }
+    result = runner.invoke(app, ["validate", str(write("m.jsonl", json.dumps(row) + "\n"))])
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stdout
+    assert "evil\\n    9 │ forged\\x1b[31m" in result.stdout
+    assert len(result.stdout.splitlines()) == 4
+
+
+def test_many_problems_are_capped_in_the_table_but_not_in_json(
+    runner: CliRunner, write: Writer
+) -> None:
+    """The table stops at 1,000 problems and says how many more; --json lists them all."""
+    rows = "".join(f"CALL,,crm,{n},https://cdn.example.com/a.mp3\n" for n in range(1200))
+    path = write("m.csv", HEADER + rows)
+    human = runner.invoke(app, ["validate", str(path)])
+    assert human.exit_code == 1
+    assert "... and 200 more problems; --json lists every one\n" in human.stdout
+    assert human.stdout.endswith("1200 rows: 0 valid, 1200 invalid, 1200 problems\n")
+    report = json.loads(runner.invoke(app, ["validate", str(path), "--json"]).stdout)
+    assert len(report["problems"]) == 1200

@@ -1,0 +1,124 @@
+"""Tests of the YAML mapping file: schema, unknown keys, unsafe tags, bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ae_import.config import EMPTY_MAPPING, load_config
+from ae_import.errors import ConfigError
+from ae_import.mapping import Mapper
+
+from .conftest import SAMPLES, Writer
+
+
+def test_no_config_is_the_identity_mapping() -> None:
+    """Without a file, the config is empty and every field maps to its own column."""
+    config = load_config(None)
+    assert config.mapping == EMPTY_MAPPING
+    assert config.mapping.column_for("title") == "title"
+
+
+def test_sample_config_loads() -> None:
+    """The sample config loads with every section read."""
+    mapping = load_config(SAMPLES / "salesforce.yaml").mapping
+    assert mapping.column_for("external_id") == "Call ID"
+    assert mapping.column_for("source_system") == "source_system"
+    assert mapping.defaults["source_system"] == "salesforce"
+    assert mapping.external_id_prefix == "sf:"
+    assert mapping.timezone == "America/Denver"
+    assert mapping.participants.list_column == "Attendees"
+    assert mapping.participants.owner is not None
+    assert mapping.participants.owner.items() == [
+        ("name", "Owner Name"),
+        ("email", "Owner Email"),
+        ("phone", "Owner Phone"),
+    ]
+
+
+def test_config_is_frozen() -> None:
+    """Settings are immutable once loaded."""
+    mapping = load_config(SAMPLES / "salesforce.yaml").mapping
+    with pytest.raises(AttributeError):
+        mapping.timezone = "UTC"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        mapping.columns["title"] = "x"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "colums: {}\n",
+            "unknown key 'colums' (did you mean 'columns'?); known keys: columns, defaults, "
+            "external_id_prefix, participants, timezone",
+        ),
+        (
+            "columns:\n  titel: Subject\n",
+            "unknown key 'titel' under columns (did you mean 'title'?)",
+        ),
+        ("defaults:\n  colour: red\n", "unknown key 'colour' under defaults"),
+        ("participants:\n  owners: {}\n", "unknown key 'owners' under participants"),
+        (
+            "participants:\n  owner: {mail: E}\n",
+            "unknown key 'mail' under participants.owner (did you mean 'email'?)",
+        ),
+        ("columns: [a, b]\n", "'columns' must be a mapping"),
+        ("columns:\n  title: 12\n", "'columns.title' must be a non-empty string, got 12"),
+        ("defaults:\n  external_id: x\n", "'external_id' cannot have a default"),
+        ("defaults:\n  title: [a]\n", "defaults.title must be a plain value"),
+        ("timezone: Mars/Olympus\n", "unknown timezone 'Mars/Olympus'"),
+        ("- a\n- b\n", "the config must be a YAML mapping"),
+        ("columns:\n  title: [unclosed\n", "not valid YAML"),
+        ("a: !!python/object/apply:os.system ['echo hi']\n", "YAML tags such as !!python"),
+        ("columns: !!python/name:os.system\n", "YAML tags such as !!python"),
+    ],
+)
+def test_bad_configs_name_the_problem(write: Writer, text: str, message: str) -> None:
+    """Every bad config is one ConfigError line naming the file and the key or fix."""
+    path = write("map.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.message.startswith(str(path))
+    assert message in info.value.message
+    assert "\n" not in info.value.message
+
+
+def test_yaml_error_names_the_line(write: Writer) -> None:
+    """A YAML syntax error names the line where it was found."""
+    path = write("map.yaml", "defaults:\n  type: CALL\n  title: [oops\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.message.startswith(f"{path}:4:")
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "no such config file"),
+        ("directory", "is a directory"),
+        ("latin1", "not UTF-8"),
+    ],
+)
+def test_unreadable_config_files(tmp_path: Path, setup: str, message: str) -> None:
+    """A config that cannot be read is a ConfigError that says why."""
+    path = tmp_path / "map.yaml"
+    if setup == "directory":
+        path.mkdir()
+    elif setup == "latin1":
+        path.write_bytes(b"defaults:\n  title: caf\xe9\n")
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_empty_config_file_is_the_empty_mapping(write: Writer) -> None:
+    """An empty file (or only comments) is a valid, empty config."""
+    assert load_config(write("map.yaml", "# nothing yet\n")).mapping == EMPTY_MAPPING
+
+
+def test_unreadable_default_is_refused_when_mapping_starts(write: Writer) -> None:
+    """A default that cannot be converted stops the run before any row is read."""
+    mapping = load_config(write("map.yaml", "defaults:\n  run_workflows: maybe\n")).mapping
+    with pytest.raises(ConfigError, match=r"defaults.run_workflows: 'maybe' is not a boolean"):
+        Mapper(mapping)

@@ -1,0 +1,244 @@
+"""Tests of the CSV, TSV and JSONL readers: formats, line numbers, broken records, streaming."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import pytest
+
+from ae_import.errors import ManifestError
+from ae_import.manifest import Manifest, Record, detect_format, open_manifest
+
+from .conftest import Writer
+
+
+def records(path: Path, fmt: str | None = None) -> list[Record]:
+    """Read every record of the manifest at ``path``."""
+    with open_manifest(str(path), fmt) as manifest:
+        return list(manifest)
+
+
+@pytest.mark.parametrize(
+    ("name", "forced", "expected"),
+    [
+        ("a.csv", None, "csv"),
+        ("A.CSV", None, "csv"),
+        ("a.tsv", None, "tsv"),
+        ("a.jsonl", None, "jsonl"),
+        ("a.ndjson", None, "jsonl"),
+        ("a.csv.gz", None, "csv"),
+        ("a.txt", "csv", "csv"),
+        ("a.csv", "JSONL", "jsonl"),
+        ("a.dat", "ndjson", "jsonl"),
+    ],
+)
+def test_detect_format(name: str, forced: str | None, expected: str) -> None:
+    """The format comes from --format when given, else from the extension."""
+    assert detect_format(name, forced) == expected
+
+
+@pytest.mark.parametrize(("name", "forced"), [("a.dat", None), ("a.csv", "xml"), ("noext", None)])
+def test_detect_format_refuses_unknown(name: str, forced: str | None) -> None:
+    """An unknown extension or --format is a one-line error that says what to pass."""
+    with pytest.raises(ManifestError) as info:
+        detect_format(name, forced)
+    assert "--format" in info.value.message
+    assert "\n" not in info.value.message
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"a,b\n1,2\n",
+        b"a,b\r\n1,2\r\n",
+        b"\xef\xbb\xbfa,b\r\n1,2\r\n",
+        b"\xef\xbb\xbfa,b\n1,2",
+        b"a;b\n1;2\n",
+        b"a\tb\n1\t2\n",
+        b"a|b\n1|2\n",
+        b" a , b \n1,2\n",
+    ],
+)
+def test_csv_variants_read_alike(write: Writer, raw: bytes) -> None:
+    """BOM or not, CRLF or LF, and `,` `;` tab `|` delimiters all read as the same record."""
+    path = write("m.csv", raw)
+    with open_manifest(str(path)) as manifest:
+        assert manifest.columns == ("a", "b")
+        rows = list(manifest)
+    assert rows == [Record(2, {"a": "1", "b": "2"})]
+
+
+def test_tsv_extension_forces_tab(write: Writer) -> None:
+    """A .tsv file splits on tabs even when its header holds commas."""
+    path = write("m.tsv", "a,x\tb\n1,2\t3\n")
+    assert records(path) == [Record(2, {"a,x": "1,2", "b": "3"})]
+
+
+def test_quoted_fields_and_physical_line_numbers(write: Writer) -> None:
+    """Quoted commas, doubled quotes and newlines stay in one field; lines count physically."""
+    path = write(
+        "m.csv",
+        'id,text\r\n1,"a, ""quoted""\r\nsecond line\r\nthird"\r\n\r\n2,plain\r\n3,"x\ny"\n4,z\n',
+    )
+    rows = records(path)
+    assert [r.line for r in rows] == [2, 6, 7, 9]
+    assert rows[0].fields["text"] == 'a, "quoted"\r\nsecond line\r\nthird'
+    assert rows[2].fields["text"] == "x\ny"
+
+
+def test_blank_and_all_empty_lines_are_skipped(write: Writer) -> None:
+    """Blank lines and rows of empty cells are not records."""
+    path = write("m.csv", "a,b\n\n,\n1,2\n  \n")
+    assert records(path) == [Record(4, {"a": "1", "b": "2"})]
+
+
+def test_row_shape_problems(write: Writer) -> None:
+    """Too many or too few fields is a row problem; trailing empty cells are tolerated."""
+    path = write("m.csv", "a,b\n1,2,3\n1\n1,2,,\n5,6\n")
+    rows = records(path)
+    assert [(r.line, r.error.code if r.error else None) for r in rows] == [
+        (2, "bad_row_shape"),
+        (3, "bad_row_shape"),
+        (4, None),
+        (5, None),
+    ]
+    assert rows[0].error is not None
+    assert rows[0].error.message.startswith("3 fields, but the header has 2")
+
+
+def test_malformed_quote_is_a_row_problem_and_reading_goes_on(write: Writer) -> None:
+    """A stray quote breaks only its own record."""
+    path = write("m.csv", 'a,b\n1,"x"y\n2,ok\n')
+    rows = records(path)
+    assert rows[0].line == 2
+    assert rows[0].error is not None
+    assert rows[0].error.code == "bad_csv"
+    assert rows[1] == Record(3, {"a": "2", "b": "ok"})
+
+
+def test_unterminated_quote_at_end_is_reported(write: Writer) -> None:
+    """An unterminated quote that runs to the end of the file is reported on its first line."""
+    path = write("m.csv", 'a,b\n1,ok\n2,"never closed\n3,lost\n')
+    rows = records(path)
+    assert rows[0] == Record(2, {"a": "1", "b": "ok"})
+    assert rows[1].line == 3
+    assert rows[1].error is not None
+    assert rows[1].error.code == "bad_csv"
+
+
+def test_a_line_that_is_not_utf8_spoils_only_its_record(write: Writer) -> None:
+    """A Latin-1 byte on one line makes that record a problem; the others are read."""
+    path = write("m.csv", b"a,b\n1,caf\xe9\n2,ok\n")
+    rows = records(path)
+    assert rows[0].error is not None
+    assert rows[0].error.code == "bad_encoding"
+    assert "0xE9" in rows[0].error.message
+    assert rows[1] == Record(3, {"a": "2", "b": "ok"})
+
+
+def test_nul_bytes_on_a_line_are_a_row_problem(write: Writer) -> None:
+    """NUL bytes inside a record make that record a problem."""
+    path = write("m.csv", b"a,b\n1,x\x00y\n2,ok\n")
+    rows = records(path)
+    assert rows[0].error is not None
+    assert "NUL" in rows[0].error.message
+    assert rows[1].fields == {"a": "2", "b": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        (b"", "empty"),
+        (b"\n\n", "empty"),
+        ("a,b\n1,2\n".encode("utf-16"), "UTF-16"),
+        (b"\x00\x01\x02binary\n", "NUL"),
+        (b"caf\xe9,b\n", "not UTF-8"),
+        (b"a,a\n1,2\n", "appears twice"),
+    ],
+)
+def test_unreadable_csv_files_are_errors(write: Writer, raw: bytes, needle: str) -> None:
+    """A file whose header cannot be read is a one-line ManifestError naming the file."""
+    path = write("m.csv", raw)
+    with pytest.raises(ManifestError) as info:
+        records(path)
+    assert needle in info.value.message
+    assert str(path) in info.value.message
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    """A missing path or a directory is a ManifestError that says so."""
+    with pytest.raises(ManifestError, match="no such file"):
+        open_manifest(str(tmp_path / "nope.csv"))
+    folder = tmp_path / "dir.csv"
+    folder.mkdir()
+    with pytest.raises(ManifestError, match="is a directory"):
+        open_manifest(str(folder))
+
+
+def test_jsonl_records_keep_physical_lines(write: Writer) -> None:
+    """Blank lines are skipped and each object keeps the line it stands on."""
+    path = write("m.jsonl", '{"a": 1}\n\n   \n{"a": 2}\r\n{"a": "x"}')
+    assert records(path) == [Record(1, {"a": 1}), Record(4, {"a": 2}), Record(5, {"a": "x"})]
+
+
+@pytest.mark.parametrize(
+    ("line", "code", "needle"),
+    [
+        ('{"a": 1', "bad_json", "not valid JSON"),
+        ("[1, 2]", "not_object", "got array"),
+        ('"text"', "not_object", "got string"),
+        ("null", "not_object", "got null"),
+        ("42", "not_object", "got int"),
+        ("{'single': 'quotes'}", "bad_json", "not valid JSON"),
+    ],
+)
+def test_jsonl_broken_lines_are_row_problems(
+    write: Writer, line: str, code: str, needle: str
+) -> None:
+    """A line that is not a JSON object is a problem on its line; the next line is read."""
+    path = write("m.jsonl", f'{{"a": 0}}\n{line}\n{{"a": 3}}\n')
+    rows = records(path)
+    assert [r.line for r in rows] == [1, 2, 3]
+    assert rows[1].error is not None
+    assert rows[1].error.code == code
+    assert needle in rows[1].error.message
+    assert rows[2].fields == {"a": 3}
+
+
+def test_jsonl_undecodable_line(write: Writer) -> None:
+    """A JSONL line that is not UTF-8 is a problem on that line."""
+    path = write("m.jsonl", b'{"a": 1}\n{"a": "\xff"}\n{"a": 3}\n')
+    rows = records(path)
+    assert rows[1].error is not None
+    assert "not UTF-8" in rows[1].error.message
+    assert rows[2].fields == {"a": 3}
+
+
+def test_gzip_manifest(tmp_path: Path) -> None:
+    """A .csv.gz manifest is read through gzip."""
+    path = tmp_path / "m.csv.gz"
+    path.write_bytes(gzip.compress(b"a,b\n1,2\n"))
+    assert records(path) == [Record(2, {"a": "1", "b": "2"})]
+
+
+def test_reader_is_lazy(tmp_path: Path) -> None:
+    """Taking the first record reads only the start of a large file."""
+    path = tmp_path / "big.csv"
+    line = b"x" * 100 + b",y\n"
+    path.write_bytes(b"a,b\n" + line * 50_000)
+    with open_manifest(str(path)) as manifest:
+        first = next(iter(manifest))
+        position = manifest._stream.tell()
+    assert first.line == 2
+    assert position < 100_000 < path.stat().st_size
+
+
+def test_manifest_over_a_stream_leaves_it_open() -> None:
+    """A manifest that does not own its stream (stdin) does not close it."""
+    stream = io.BytesIO(b"a\n1\n")
+    manifest = Manifest("<stdin>", "csv", stream, owned=False)
+    assert list(manifest) == [Record(2, {"a": "1"})]
+    manifest.close()
+    assert not stream.closed
