@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from .errors import ManifestError
 from .validation import Problem
@@ -38,8 +38,7 @@ _REENCODE = "re-save it as UTF-8"
 csv.field_size_limit(2**31 - 1)
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """One manifest record: its first physical line, its fields, or the error that broke it."""
 
     line: int
@@ -66,14 +65,31 @@ def detect_format(name: str, forced: str | None) -> str:
     )
 
 
-class _Lines:
-    """Physical lines of a binary stream, decoded as UTF-8, with the bad ones remembered."""
+def _bad_text(text: str) -> str | None:
+    """Say why decoded ``text`` is unusable (NUL bytes, bytes that were not UTF-8), if it is."""
+    if "\x00" in text:
+        return "holds NUL bytes; remove them or re-export the file"
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # surrogateescape kept each bad byte as a lone surrogate
+        byte = ord(text[exc.start]) - 0xDC00
+        return f"holds byte 0x{byte & 0xFF:02X}, which is not UTF-8; {_REENCODE}"
+    return None
 
-    def __init__(self, name: str, stream: IO[bytes]) -> None:
+
+class _Lines:
+    """Physical lines of a binary stream as text; the first line is checked strictly.
+
+    The rest is decoded by one TextIOWrapper with ``surrogateescape``, so a byte that
+    is not UTF-8 survives as a lone surrogate that ``_bad_text`` finds in its record.
+    """
+
+    def __init__(self, name: str, stream: IO[bytes], owned: bool) -> None:
         self.name = name
-        self.stream = stream
         self.number = 0
-        self.bad: dict[int, str] = {}
+        self._owned = owned
         first = stream.readline()
         for bom, label in _BOMS_OTHER.items():
             if first.startswith(bom):
@@ -91,37 +107,25 @@ class _Lines:
             ) from None
         if not first:
             self.first = None
-
-    def _decode(self, raw: bytes) -> str:
-        if b"\x00" in raw:
-            self.bad[self.number] = "holds NUL bytes; remove them or re-export the file"
-            raw = raw.replace(b"\x00", b"")
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            self.bad[self.number] = (
-                f"is not UTF-8 (byte 0x{raw[exc.start]:02X} at column {exc.start + 1}); {_REENCODE}"
-            )
-            return raw.decode("utf-8", "replace")
+        self._text = io.TextIOWrapper(
+            stream, encoding="utf-8", errors="surrogateescape", newline=""
+        )
 
     def __iter__(self) -> Iterator[str]:
         if self.first is None:
             return
         self.number = 1
         yield self.first
-        for raw in self.stream:
+        for line in self._text:
             self.number += 1
-            yield self._decode(raw)
+            yield line
 
-    def bad_between(self, start: int, end: int) -> str | None:
-        """Return why a line in ``start..end`` could not be decoded, if one could not."""
-        if not self.bad:
-            return None
-        for number in range(start, end + 1):
-            if number in self.bad:
-                where = "" if number == start else f" (line {number})"
-                return f"this record{where} {self.bad.pop(number)}"
-        return None
+    def close(self) -> None:
+        """Close the stream if it is ours; else only let go of it (stdin stays open)."""
+        if self._owned:
+            self._text.close()
+        else:
+            self._text.detach()
 
 
 def _pick_delimiter(header: str) -> str:
@@ -138,8 +142,7 @@ class Manifest:
         self.name = name
         self.format = fmt
         self._stream = stream
-        self._owned = owned
-        self._lines = _Lines(name, stream)
+        self._lines = _Lines(name, stream, owned)
         self.columns: tuple[str, ...] | None = None
         self.delimiter: str | None = None
         self._reader: Any = None
@@ -181,8 +184,7 @@ class Manifest:
 
     def close(self) -> None:
         """Close the underlying file unless it is stdin."""
-        if self._owned:
-            self._stream.close()
+        self._lines.close()
 
     def __iter__(self) -> Iterator[Record]:
         """Yield the records one by one, in file order."""
@@ -194,7 +196,6 @@ class Manifest:
         reader = self._reader
         columns = self.columns or ()
         width = len(columns)
-        lines = self._lines
         end = reader.line_num
         while True:
             start = end + 1
@@ -215,11 +216,14 @@ class Manifest:
                 )
                 continue
             end = reader.line_num
-            bad = lines.bad_between(start, end)
-            if bad is not None:
-                yield Record(start, {}, Problem("", "bad_encoding", bad))
+            if not row:
                 continue
-            if not row or not any(cell.strip() for cell in row):
+            joined = "".join(row)
+            if not joined or joined.isspace():
+                continue
+            bad = _bad_text(joined)
+            if bad is not None:
+                yield Record(start, {}, Problem("", "bad_encoding", f"this record {bad}"))
                 continue
             if len(row) != width:
                 extra = row[width:]
@@ -242,12 +246,11 @@ class Manifest:
         decode = json.loads
         for text in lines:
             number = lines.number
-            if not text.strip():
-                lines.bad.pop(number, None)
+            if not text or text.isspace():
                 continue
-            bad = lines.bad_between(number, number)
+            bad = _bad_text(text)
             if bad is not None:
-                yield Record(number, {}, Problem("", "bad_json", bad))
+                yield Record(number, {}, Problem("", "bad_encoding", f"this line {bad}"))
                 continue
             try:
                 value = decode(text)

@@ -13,9 +13,8 @@ import json
 import re
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import MappingConfig
 from .errors import ConfigError, ManifestError
@@ -33,6 +32,22 @@ _TIMESTAMP = re.compile(
 _NAME_ADDR = re.compile(r"^(.*?)\s*<([^<>]*)>$")
 _PHONEISH = re.compile(r"^\+[\d\s().\-/]+$")
 _PHONE_JUNK = re.compile(r"[\s().\-/]")
+
+
+# How the mapper treats each field; _PLAIN strings pass through as they are.
+_PLAIN, _CONVERT, _TRANSCRIPT, _PARTICIPANTS = range(4)
+
+
+def _kind(name: str, config: MappingConfig) -> int:
+    if name == "participants":
+        return _PARTICIPANTS
+    if name == "transcript_text":
+        return _TRANSCRIPT
+    if name in ("type", "start_at", "run_workflows", "is_private"):
+        return _CONVERT
+    if name == "external_id" and config.external_id_prefix:
+        return _CONVERT
+    return _PLAIN
 
 
 def parse_bool(value: Any) -> bool | None:
@@ -53,12 +68,12 @@ def parse_bool(value: Any) -> bool | None:
 def parse_timestamp(text: str, zone: tzinfo) -> str | None:
     """Return ``text`` as RFC 3339 with an offset, reading naive times in ``zone``; else None."""
     text = text.strip()
-    if is_rfc3339(text):
-        return text
     match = _TIMESTAMP.match(text)
     if match is None:
         return None
     day, hm, sec, frac, offset = match.groups()
+    if offset and sec and is_rfc3339(text):
+        return text
     iso = f"{day}T{hm or '00:00'}:{sec or '00'}"
     if frac:
         iso += "." + frac[:6].ljust(6, "0")
@@ -82,7 +97,7 @@ def _phone(text: str) -> str:
 
 def _entry(text: str) -> dict[str, Any]:
     """Read one flat participant entry: 'Name <email>', an email, an E.164 phone, or a name."""
-    match = _NAME_ADDR.match(text)
+    match = _NAME_ADDR.match(text) if "<" in text else None
     if match is not None:
         name, addr = match.group(1).strip().strip('"').strip(), match.group(2).strip()
         entry: dict[str, Any] = {}
@@ -98,8 +113,7 @@ def _entry(text: str) -> dict[str, Any]:
     return {"name": text}
 
 
-@dataclass(frozen=True, slots=True)
-class Mapped:
+class Mapped(NamedTuple):
     """A request body built from one row, the problems met on the way, and their sources."""
 
     body: dict[str, Any]
@@ -118,6 +132,7 @@ class Mapper:
         self.strip_cells = strip_cells
         self._zone = zoneinfo.ZoneInfo(config.timezone)
         self._columns = {name: config.column_for(name) for name in REQUEST_FIELDS}
+        self._plan = [(name, self._columns[name], _kind(name, config)) for name in REQUEST_FIELDS]
         self._defaults: dict[str, Any] = {}
         for name, raw in config.defaults.items():
             value, problem = self._convert(name, raw)
@@ -130,6 +145,8 @@ class Mapper:
         parts = config.participants
         self._owner = parts.owner.items() if parts.owner is not None else []
         self._list_column = parts.list_column
+        self._owner_sources: Mapping[str, str] = dict(self._owner)
+        self._list_sources: Mapping[str, str] = {"": parts.list_column or ""}
         self._separator = parts.separator
 
     def column_of(self, field: str) -> str:
@@ -205,23 +222,41 @@ class Mapper:
     ) -> tuple[list[Any] | None, list[Mapping[str, str]]]:
         people: list[Any] = []
         sources: list[Mapping[str, str]] = []
+        owner_email = owner_phone = ""
         if self._owner:
             owner: dict[str, Any] = {}
+            get = row.get
             for field, column in self._owner:
-                cell = self._cell(row, column)
-                if cell is not None:
-                    owner[field] = _phone(str(cell)) if field == "phone" else cell
+                cell = get(column)
+                if cell.__class__ is str:
+                    if self.strip_cells:
+                        cell = cell.strip()
+                    if not cell:
+                        continue
+                elif cell is None:
+                    continue
+                owner[field] = _phone(str(cell)) if field == "phone" else cell
             if owner:
                 owner["is_owner"] = True
                 people.append(owner)
-                sources.append(dict(self._owner))
+                sources.append(self._owner_sources)
+                owner_email = str(owner.get("email") or "").casefold()
+                owner_phone = str(owner.get("phone") or "")
         if self._list_column is not None:
             cell = self._cell(row, self._list_column)
             if isinstance(cell, str):
-                for part in cell.split(self._separator):
-                    if part.strip():
-                        people.append(_entry(part.strip()))
-                        sources.append({"": self._list_column})
+                for raw_part in cell.split(self._separator):
+                    part = raw_part.strip()
+                    if not part:
+                        continue
+                    entry = _entry(part)
+                    # Exports often list the owner among the attendees: send them once.
+                    if owner_email and str(entry.get("email", "")).casefold() == owner_email:
+                        continue
+                    if owner_phone and entry.get("phone") == owner_phone:
+                        continue
+                    people.append(entry)
+                    sources.append(self._list_sources)
         column = self._columns["participants"]
         native = self._cell(row, column)
         if isinstance(native, str):
@@ -247,8 +282,6 @@ class Mapper:
             else:
                 people.extend(native)
                 sources.extend([{"": column}] * len(native))
-        if self._owner and len(people) > 1:
-            people, sources = _drop_owner_repeats(people, sources)
         return (people or None), sources
 
     def map(self, row: Mapping[str, Any]) -> Mapped:
@@ -256,20 +289,30 @@ class Mapper:
         body: dict[str, Any] = {}
         problems: list[Problem] = []
         sources: list[Mapping[str, str]] = []
-        for name in REQUEST_FIELDS:
-            if name == "participants":
+        get = row.get
+        strip = self.strip_cells
+        defaults = self._defaults
+        for name, column, kind in self._plan:
+            if kind == _PARTICIPANTS:
                 people, sources = self._participants(row, problems)
                 if people is not None:
                     body[name] = people
                 continue
-            column = self._columns[name]
-            raw = self._cell(row, column)
+            raw = get(column)
+            if raw.__class__ is str:
+                if strip:
+                    raw = raw.strip()
+                if not raw:
+                    raw = None
             if raw is None:
-                if name in self._defaults:
-                    body[name] = self._defaults[name]
+                if name in defaults:
+                    body[name] = defaults[name]
                 continue
-            if name == "transcript_text":
-                body[name] = row.get(column)
+            if kind == _PLAIN and raw.__class__ is str:
+                body[name] = raw
+                continue
+            if kind == _TRANSCRIPT:
+                body[name] = get(column)
                 continue
             value, problem = self._convert(name, raw)
             if problem is not None:
@@ -277,27 +320,6 @@ class Mapper:
             else:
                 body[name] = value
         return Mapped(body, problems, sources)
-
-
-def _drop_owner_repeats(
-    people: list[Any], sources: list[Mapping[str, str]]
-) -> tuple[list[Any], list[Mapping[str, str]]]:
-    """Drop list entries that repeat the owner's email or phone (exports often list the host)."""
-    owner = people[0]
-    if not isinstance(owner, dict) or not owner.get("is_owner"):
-        return people, sources
-    email = str(owner.get("email") or "").casefold()
-    phone = owner.get("phone")
-    kept, kept_sources = [owner], [sources[0]]
-    for person, source in zip(people[1:], sources[1:], strict=True):
-        if isinstance(person, dict) and not person.get("is_owner"):
-            same_email = bool(email) and str(person.get("email") or "").casefold() == email
-            same_phone = bool(phone) and person.get("phone") == phone
-            if same_email or same_phone:
-                continue
-        kept.append(person)
-        kept_sources.append(source)
-    return kept, kept_sources
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:

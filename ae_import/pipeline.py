@@ -7,8 +7,7 @@ so both judge a row the same way.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .manifest import Manifest, Record
 from .mapping import Mapped, Mapper
@@ -17,8 +16,7 @@ from .validation import Problem, SeenIds, validate_body
 __all__ = ["CheckedRow", "check_rows"]
 
 
-@dataclass(frozen=True, slots=True)
-class CheckedRow:
+class CheckedRow(NamedTuple):
     """One manifest record after checking: its body when valid, else its problems."""
 
     line: int
@@ -50,13 +48,15 @@ def check_record(record: Record, mapper: Mapper) -> CheckedRow:
     if record.error is not None:
         return CheckedRow(record.line, None, None, (record.error,), record.fields)
     mapped = mapper.map(record.fields)
-    problems = list(mapped.problems)
-    converted = {p.field for p in problems}
-    for problem in validate_body(mapped.body):
-        if problem.field in converted:
-            continue
-        column = _column(record, mapper, mapped, problem.field)
-        problems.append(Problem(problem.field, problem.code, problem.message, column))
+    problems = mapped.problems
+    found = validate_body(mapped.body)
+    if found:
+        converted = {p.field for p in problems}
+        for problem in found:
+            if problem.field in converted:
+                continue
+            column = _column(record, mapper, mapped, problem.field)
+            problems.append(Problem(problem.field, problem.code, problem.message, column))
     ext = mapped.body.get("external_id")
     external_id = ext if isinstance(ext, str) else None
     body = None if problems else mapped.body

@@ -76,14 +76,20 @@ TRANSCRIPT_MAX_CHARS = 900_000
 TRANSCRIPT_MAX_BYTES = 950_000
 
 _STRING_FIELDS = ("type", "title", "source_system", "external_id", "media_url", "start_at")
-_BOOL_FIELDS = ("run_workflows", "is_private")
-_PARTICIPANT_STRINGS = ("name", "first_name", "last_name", "email", "phone")
-_IDENTIFYING = _PARTICIPANT_STRINGS
+# The string fields in report order, and whether each is required.
+_STRING_CHECKS = tuple((name, name in REQUIRED_FIELDS) for name in _STRING_FIELDS)
+_PARTICIPANT_STRINGS = frozenset({"name", "first_name", "last_name", "email", "phone"})
+_KNOWN_FIELDS = frozenset(REQUEST_FIELDS)
 
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\].]+$")
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$"
+)
+# scheme://[userinfo@]host[:port] followed by the path, query, fragment or the end.
+_URL = re.compile(
+    r"^([A-Za-z][A-Za-z0-9+.-]*)://(?:[^@/?#\[\]]*@)?"
+    r"(\[[0-9A-Fa-f:.]+(?:%[^\]/?#]+)?\]|[^:/?#@\[\]]*)(?::(\d{0,5}))?(?:[/?#]|$)"
 )
 _NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]+|\d+)(?:\.(?:0x[0-9a-f]+|\d+)){0,3}$", re.IGNORECASE)
 
@@ -130,39 +136,55 @@ def is_rfc3339(text: str) -> bool:
 
 def _blocked_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """Return the address when ``host`` is an IP literal the server refuses to fetch."""
-    text = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     ip: ipaddress.IPv4Address | ipaddress.IPv6Address
-    try:
-        ip = ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        if not _NUMERIC_HOST.match(text):
+    if host.startswith("[") or ":" in host:
+        try:
+            ip = ipaddress.IPv6Address(host.strip("[]").split("%", 1)[0])
+        except ValueError:
             return None
-        try:  # legacy forms that resolvers accept: 2130706433, 0x7f.1, 127.1
-            ip = ipaddress.IPv4Address(socket.inet_aton(text))
-        except OSError:
-            return None
-    if isinstance(ip, ipaddress.IPv6Address):
         inner = ip.ipv4_mapped or ip.sixtofour
         if inner is not None:
             ip = inner
+    elif _NUMERIC_HOST.match(host):
+        try:  # also the legacy forms that resolvers accept: 2130706433, 0x7f.1, 127.1
+            ip = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    else:
+        return None
     if not ip.is_global or ip.is_multicast or ip.is_reserved:
         return ip
     return None
 
 
-def _check_media_url(url: str) -> list[Problem]:
+def _split_url(url: str) -> tuple[str, str | None] | None:
+    """Return (scheme, host) of ``url``, or None when it is not a valid URL."""
+    match = _URL.match(url)
+    if match is not None:
+        port = match.group(3)
+        if port and int(port) > 65535:
+            return None
+        return match.group(1), match.group(2) or None
     try:
         parts = urlsplit(url)
         host = parts.hostname
         _ = parts.port
     except ValueError:
+        return None
+    return parts.scheme, host
+
+
+def _check_media_url(url: str) -> list[Problem]:
+    split = _split_url(url)
+    if split is None:
         return [Problem("media_url", "url_invalid", "is not a valid URL")]
+    scheme, host = split
     problems = []
-    if parts.scheme.lower() != "https":
-        scheme = redact_url(parts.scheme) or "none"
+    if scheme.lower() != "https":
+        shown = redact_url(scheme) or "none"
         problems.append(
             Problem(
-                "media_url", "url_scheme", f"must use https, not {scheme}; the server refuses it"
+                "media_url", "url_scheme", f"must use https, not {shown}; the server refuses it"
             )
         )
     if not host:
@@ -188,56 +210,62 @@ def _check_participants(value: Any) -> list[Problem]:
         return [_wrong_type("participants", value, "array")]
     problems: list[Problem] = []
     owners = 0
+    email_ok = _EMAIL.match
+    phone_ok = _E164.match
     for index, item in enumerate(value, start=1):
-        where = f"participants[{index}]"
-        if not isinstance(item, dict):
-            problems.append(_wrong_type(where, item, "object"))
+        if item.__class__ is not dict:
+            problems.append(_wrong_type(f"participants[{index}]", item, "object"))
             continue
-        for key in item:
-            if key not in PARTICIPANT_FIELDS:
+        present = False
+        for key, sub in item.items():
+            if sub is None:
+                continue
+            if key == "is_owner":
+                if sub.__class__ is not bool:
+                    problems.append(_wrong_type(f"participants[{index}].is_owner", sub, "boolean"))
+                elif sub:
+                    owners += 1
+                continue
+            if key not in _PARTICIPANT_STRINGS:
                 problems.append(
                     Problem(
-                        where,
+                        f"participants[{index}]",
                         "unknown_field",
                         f"unknown participant field '{key}'; use {', '.join(PARTICIPANT_FIELDS)}",
                     )
                 )
-        present = False
-        for key in _PARTICIPANT_STRINGS:
-            sub = item.get(key)
-            if sub is None:
                 continue
-            if not isinstance(sub, str):
-                problems.append(_wrong_type(f"{where}.{key}", sub, "string"))
+            if sub.__class__ is not str:
+                problems.append(_wrong_type(f"participants[{index}].{key}", sub, "string"))
                 continue
-            present = present or bool(sub.strip())
+            if not sub or sub.isspace():
+                continue
+            present = True
+            if key == "email":
+                if not email_ok(sub):
+                    problems.append(
+                        Problem(
+                            f"participants[{index}].email",
+                            "bad_email",
+                            f"'{sub}' is not an email address",
+                        )
+                    )
+            elif key == "phone" and not phone_ok(sub):
+                problems.append(
+                    Problem(
+                        f"participants[{index}].phone",
+                        "bad_phone",
+                        f"'{sub}' is not in E.164 form; write it as +14155552671",
+                    )
+                )
         if not present:
             problems.append(
                 Problem(
-                    where,
+                    f"participants[{index}]",
                     "participant_empty",
                     "needs a name, first_name, last_name, email or phone",
                 )
             )
-        email = item.get("email")
-        if isinstance(email, str) and email and not _EMAIL.match(email):
-            problems.append(
-                Problem(f"{where}.email", "bad_email", f"'{email}' is not an email address")
-            )
-        phone = item.get("phone")
-        if isinstance(phone, str) and phone and not _E164.match(phone):
-            problems.append(
-                Problem(
-                    f"{where}.phone",
-                    "bad_phone",
-                    f"'{phone}' is not in E.164 form; write it as +14155552671",
-                )
-            )
-        is_owner = item.get("is_owner")
-        if is_owner is not None and not isinstance(is_owner, bool):
-            problems.append(_wrong_type(f"{where}.is_owner", is_owner, "boolean"))
-        elif is_owner:
-            owners += 1
     if owners > 1:
         problems.append(
             Problem(
@@ -275,6 +303,27 @@ def _check_transcript(value: Any) -> list[Problem]:
     return []
 
 
+def _check_string(name: str, value: str) -> Problem | list[Problem] | None:
+    if name in LENGTHS:
+        low, high = LENGTHS[name]
+        if len(value) > high:
+            return Problem(name, "too_long", f"{len(value):,} characters; the limit is {high:,}")
+        if len(value) < low:
+            return Problem(name, "too_short", f"must be at least {low} characters")
+        return None
+    if name == "type":
+        if value not in TYPES:
+            return Problem(name, "bad_enum", f"'{value}' is not one of CALL, MEETING")
+        return None
+    if name == "media_url":
+        return _check_media_url(value) or None
+    if not is_rfc3339(value):  # start_at
+        return Problem(
+            name, "bad_timestamp", f"'{value}' is not an RFC 3339 timestamp with an offset"
+        )
+    return None
+
+
 def validate_body(body: Any) -> list[Problem]:
     """Return every problem of a create-engagement request body (any JSON value)."""
     if not isinstance(body, Mapping):
@@ -282,110 +331,106 @@ def validate_body(body: Any) -> list[Problem]:
             Problem("", "not_object", f"the body must be a JSON object, got {_json_type(body)}")
         ]
     problems: list[Problem] = []
-    for name in body:
-        if name not in REQUEST_FIELDS:
-            problems.append(
-                Problem(str(name), "unknown_field", "not a field of the create request")
-            )
-    for name in REQUIRED_FIELDS:
-        value = body.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            problems.append(Problem(name, "missing_field", "is required"))
-    for name in _STRING_FIELDS:
-        value = body.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            continue
-        if not isinstance(value, str):
-            problems.append(_wrong_type(name, value, "string"))
-            continue
-        if name in LENGTHS:
-            low, high = LENGTHS[name]
-            if len(value) < low:
-                problems.append(Problem(name, "too_short", f"must be at least {low} characters"))
-            elif len(value) > high:
+    if not body.keys() <= _KNOWN_FIELDS:
+        for name in body:
+            if name not in _KNOWN_FIELDS:
                 problems.append(
-                    Problem(
-                        name,
-                        "too_long",
-                        f"{len(value):,} characters; the limit is {high:,}",
-                    )
+                    Problem(str(name), "unknown_field", "not a field of the create request")
                 )
-        elif name == "type" and value not in TYPES:
-            problems.append(Problem(name, "bad_enum", f"'{value}' is not one of CALL, MEETING"))
-        elif name == "media_url":
-            problems.extend(_check_media_url(value))
-        elif name == "start_at" and not is_rfc3339(value):
-            problems.append(
-                Problem(
-                    name, "bad_timestamp", f"'{value}' is not an RFC 3339 timestamp with an offset"
-                )
-            )
-    for name in _BOOL_FIELDS:
-        value = body.get(name)
-        if value is not None and not isinstance(value, bool):
-            problems.append(_wrong_type(name, value, "boolean"))
-    if body.get("participants") is not None:
-        problems.extend(_check_participants(body["participants"]))
-    if body.get("transcript_text") is not None:
-        problems.extend(_check_transcript(body["transcript_text"]))
+    checks: list[Problem] = []
+    get = body.get
+    for name, required in _STRING_CHECKS:
+        value = get(name)
+        if value is None or (value.__class__ is str and (not value or value.isspace())):
+            if required:
+                problems.append(Problem(name, "missing_field", "is required"))
+            continue
+        if value.__class__ is not str and not isinstance(value, str):
+            checks.append(_wrong_type(name, value, "string"))
+            continue
+        limits = LENGTHS.get(name)
+        if limits is not None and limits[0] <= len(value) <= limits[1]:
+            continue
+        found = _check_string(name, value)
+        if found is not None:
+            if isinstance(found, list):
+                checks.extend(found)
+            else:
+                checks.append(found)
+    flag = get("run_workflows")
+    if flag is None:
+        problems.append(Problem("run_workflows", "missing_field", "is required"))
+    elif flag.__class__ is not bool:
+        checks.append(_wrong_type("run_workflows", flag, "boolean"))
+    flag = get("is_private")
+    if flag is not None and flag.__class__ is not bool:
+        checks.append(_wrong_type("is_private", flag, "boolean"))
+    problems.extend(checks)
+    people = get("participants")
+    if people is not None:
+        problems.extend(_check_participants(people))
+    transcript = get("transcript_text")
+    if transcript is not None:
+        problems.extend(_check_transcript(transcript))
     return problems
 
 
 class SeenIds:
-    """Remember which external_ids were seen, and on which line, in about 12 bytes each.
+    """Remember which external_ids were seen, and on which line, in about 20 bytes each.
 
-    An open-addressing table of 64-bit string hashes and 32-bit line numbers: a
-    million ids cost about 16 MB instead of the 150 MB a dict of strings would. Two
-    different ids share a 64-bit hash with odds of about 1 in 10^7 per million rows;
-    such a pair would be reported as a duplicate.
+    Laid out like CPython's compact dict: a sparse int32 index into dense arrays of
+    64-bit string hashes and 32-bit line numbers. A million ids cost about 21 MB
+    instead of the 150 MB a dict of strings would. Two different ids share a 64-bit
+    hash with odds of about 1 in 10^7 per million rows; such a pair would be reported
+    as a duplicate.
     """
 
-    __slots__ = ("_count", "_hashes", "_lines", "_mask")
+    __slots__ = ("_hashes", "_index", "_lines", "_mask")
 
     def __init__(self, capacity: int = 1024) -> None:
         """Start with room for about ``capacity`` ids; the table grows as needed."""
-        size = 1
-        while size < capacity * 2:
+        size = 8
+        while size * 2 < capacity * 3:
             size *= 2
-        self._hashes = array("q", bytes(8 * size))
-        self._lines = array("I", bytes(4 * size))
+        self._index = array("i", [0]) * size
         self._mask = size - 1
-        self._count = 0
+        self._hashes = array("q")
+        self._lines = array("I")
 
     def __len__(self) -> int:
         """Return how many distinct ids were added."""
-        return self._count
+        return len(self._hashes)
 
     def add(self, external_id: str, line: int) -> int | None:
         """Record ``external_id`` at ``line``; return the line of an earlier one, else None."""
-        h = hash(external_id) or 1
+        h = hash(external_id)
         mask = self._mask
-        slot = h & mask
+        index = self._index
         hashes = self._hashes
+        slot = h & mask
         while True:
-            found = hashes[slot]
-            if found == 0:
+            entry = index[slot]
+            if entry == 0:
                 break
-            if found == h:
-                return int(self._lines[slot])
+            if hashes[entry - 1] == h:
+                return int(self._lines[entry - 1])
             slot = (slot + 1) & mask
-        hashes[slot] = h
-        self._lines[slot] = line
-        self._count += 1
-        if self._count * 3 > len(hashes) * 2:
+        hashes.append(h)
+        self._lines.append(line)
+        index[slot] = len(hashes)
+        if len(hashes) * 3 > len(index) * 2:
             self._grow()
         return None
 
     def _grow(self) -> None:
-        old_hashes, old_lines = self._hashes, self._lines
-        size = len(old_hashes) * 2
-        self._hashes = array("q", bytes(8 * size))
-        self._lines = array("I", bytes(4 * size))
-        self._mask = size - 1
-        for h, line in zip(old_hashes, old_lines, strict=True):
-            if h:
-                slot = h & self._mask
-                while self._hashes[slot]:
-                    slot = (slot + 1) & self._mask
-                self._hashes[slot] = h
-                self._lines[slot] = line
+        size = len(self._index) * 2
+        self._index = array("i")  # let go of the old index before the new one is made
+        index = array("i", [0]) * size
+        mask = size - 1
+        for entry, h in enumerate(self._hashes, start=1):
+            slot = h & mask
+            while index[slot]:
+                slot = (slot + 1) & mask
+            index[slot] = entry
+        self._index = index
+        self._mask = mask

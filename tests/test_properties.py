@@ -15,7 +15,7 @@ from ae_import.config import EMPTY_MAPPING
 from ae_import.manifest import open_manifest
 from ae_import.mapping import Mapper
 from ae_import.pipeline import check_rows
-from ae_import.validation import validate_body
+from ae_import.validation import REQUEST_FIELDS, validate_body
 
 TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40).filter(
     lambda s: s.strip() != ""
@@ -113,21 +113,7 @@ JSON = st.recursive(
     ),
     max_leaves=20,
 )
-FIELD_NAMES = st.sampled_from(
-    [
-        "type",
-        "title",
-        "source_system",
-        "external_id",
-        "media_url",
-        "run_workflows",
-        "start_at",
-        "is_private",
-        "participants",
-        "transcript_text",
-        "other",
-    ]
-)
+FIELD_NAMES = st.sampled_from([*REQUEST_FIELDS, "other"])
 
 
 @settings(max_examples=300)

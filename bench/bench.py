@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Benchmarks of ae-import, each figure beside a reference measured in the same run.
+
+Usage: python bench/bench.py [--sizes 10000,100000,1000000] [--repeat 10] [--out docs/benchmarks.md]
+
+Every measurement runs ae-import as a child process, as a user would, and reads its
+wall time and peak RSS (ru_maxrss from wait4). Writes a Markdown report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generate import SHAPES, generate
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "samples" / "salesforce.yaml"
+TARGET_ROWS_S = 50_000
+TARGET_HELP_MS = 300
+TARGET_RSS_DELTA_MB = 20
+
+# The floor: the same file read and parsed by the stdlib alone, no mapping or checks.
+FLOOR = """
+import csv, json, sys
+path = sys.argv[1]
+n = 0
+with open(path, newline="", encoding="utf-8") as f:
+    if path.endswith(".jsonl"):
+        for line in f:
+            json.loads(line); n += 1
+    else:
+        for row in csv.reader(f):
+            n += 1
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One child process: wall seconds, peak RSS in MB, exit code."""
+
+    seconds: float
+    rss_mb: float
+    code: int
+
+
+def measure(argv: list[str]) -> Run:
+    """Run ``argv`` to completion, its output discarded; return its time and peak RSS."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def ae_import(*args: str) -> list[str]:
+    """Return the argv that runs ae-import with this interpreter."""
+    return [sys.executable, "-m", "ae_import", *args]
+
+
+def best(argv: list[str], tries: int) -> Run:
+    """Run ``argv`` ``tries`` times; return the fastest run (this machine's noise is +-20%)."""
+    return min((measure(argv) for _ in range(tries)), key=lambda run: run.seconds)
+
+
+def validate_section(sizes: list[int], work: Path, tries: int) -> list[str]:
+    """Measure validate on each manifest shape and size, beside the stdlib read floor."""
+    lines = [
+        "## `validate`: rows per second and peak memory",
+        "",
+        f"Target: at least {TARGET_ROWS_S:,} rows/s; peak RSS at the largest size within "
+        f"+{TARGET_RSS_DELTA_MB} MB of the smallest. Reference: the same file read by the "
+        "stdlib alone (`csv.reader` or `json.loads` per line), no mapping or checks. "
+        f"Each figure is the best of {tries} runs; wall time includes start-up.",
+        "",
+        "| manifest | rows | validate rows/s | peak RSS MB | stdlib read rows/s | "
+        "stdlib peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    rss: dict[str, dict[int, float]] = {}
+    for shape in SHAPES:
+        for rows in sizes:
+            path = generate(shape, rows, work / f"{rows}-{shape}")
+            args = ["validate", str(path)]
+            if shape == "crm.csv":
+                args += ["--config", str(CONFIG)]
+            run = best(ae_import(*args), tries)
+            if run.code != 0:
+                raise SystemExit(f"validate {path} exited {run.code}")
+            floor = best([sys.executable, "-c", FLOOR, str(path)], tries)
+            rss.setdefault(shape, {})[rows] = run.rss_mb
+            lines.append(
+                f"| {shape} | {rows:,} | {rows / run.seconds:,.0f} | {run.rss_mb:.1f} | "
+                f"{rows / floor.seconds:,.0f} | {floor.rss_mb:.1f} |"
+            )
+            path.unlink()
+    lines.append("")
+    if len(sizes) > 1:
+        low, high = min(sizes), max(sizes)
+        for shape, by_size in rss.items():
+            lines.append(
+                f"- {shape}: peak RSS {by_size[low]:.1f} MB at {low:,} rows, "
+                f"{by_size[high]:.1f} MB at {high:,} rows: "
+                f"{by_size[high] - by_size[low]:+.1f} MB (target +{TARGET_RSS_DELTA_MB} MB)."
+            )
+        lines.append("")
+    lines += [
+        "Shapes: `crm.csv` is a Salesforce-style export mapped by `samples/salesforce.yaml` "
+        "(owner and attendee columns, naive timestamps converted in America/Denver, an id "
+        "prefix); `api.csv` has API-named columns; `api.jsonl` holds requests as sent, with "
+        "a participant. Ids and timestamps are unique per row.",
+        "",
+    ]
+    return lines
+
+
+def median_ms(argv: list[str], repeat: int) -> float:
+    """Return the median wall time of ``repeat`` runs of ``argv``, in milliseconds."""
+    return statistics.median(measure(argv).seconds for _ in range(repeat)) * 1000
+
+
+def startup_section(repeat: int, work: Path) -> list[str]:
+    """Measure --help and a one-row validate beside a bare interpreter start."""
+    one = generate("api.csv", 1, work / "one.csv")
+    help_ms = median_ms(ae_import("--help"), repeat)
+    one_ms = median_ms(ae_import("validate", str(one)), repeat)
+    bare_ms = median_ms([sys.executable, "-c", "pass"], repeat)
+    typer_ms = median_ms([sys.executable, "-c", "import typer"], repeat)
+    return [
+        f"## Startup (median of {repeat})",
+        "",
+        "| command | ms | target |",
+        "|---|---:|---:|",
+        f"| `ae-import --help` | {help_ms:.0f} | <= {TARGET_HELP_MS} |",
+        f"| `ae-import validate` on a 1-row file | {one_ms:.0f} | |",
+        f"| reference: `python -c pass` | {bare_ms:.0f} | |",
+        f"| reference: `python -c 'import typer'` | {typer_ms:.0f} | |",
+        "",
+    ]
+
+
+def main() -> None:
+    """Run every section and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--repeat", type=int, default=10, help="runs per startup figure")
+    parser.add_argument("--tries", type=int, default=3, help="runs per throughput figure")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory(prefix="ae-bench-") as folder:
+        work = Path(folder)
+        body = validate_section(sizes, work, args.tries) + startup_section(args.repeat, work)
+    head = [
+        "# Benchmarks",
+        "",
+        f"Run on {dt.date.today().isoformat()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.machine()}. "
+        "Written by `python bench/bench.py`; every figure sits beside its reference from "
+        "the same run.",
+        "",
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(head + body), encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

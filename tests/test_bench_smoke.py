@@ -1,0 +1,35 @@
+"""A smoke-size run of the benchmarks, so that bench/ cannot rot."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import ROOT
+
+
+def test_bench_runs_at_smoke_size(tmp_path: Path) -> None:
+    """bench/bench.py runs end to end on tiny inputs and writes every section."""
+    out = tmp_path / "bench.md"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "bench.py"),
+            "--sizes",
+            "50,100",
+            "--repeat",
+            "1",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    report = out.read_text(encoding="utf-8")
+    assert "## `validate`: rows per second and peak memory" in report
+    assert "| crm.csv | 100 |" in report
+    assert "| api.jsonl | 50 |" in report
+    assert "## Startup" in report
+    assert "`ae-import --help`" in report
