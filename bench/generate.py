@@ -6,6 +6,8 @@ import csv
 import json
 from pathlib import Path
 
+from ae_import.validation import REQUEST_FIELDS
+
 __all__ = ["SHAPES", "generate"]
 
 CRM_HEADER = [
@@ -22,15 +24,7 @@ CRM_HEADER = [
     "Transcript",
     "Account Name",
 ]
-API_HEADER = [
-    "type",
-    "title",
-    "source_system",
-    "external_id",
-    "media_url",
-    "run_workflows",
-    "start_at",
-]
+API_HEADER = list(REQUEST_FIELDS[:7])  # the required fields and start_at
 SHAPES = ("crm.csv", "api.csv", "api.jsonl")
 
 
