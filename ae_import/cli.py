@@ -140,6 +140,108 @@ def validate(
     raise typer.Exit(_guard(work))
 
 
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 8765,
+    token: Annotated[
+        str | None, typer.Option(help="The token clients must send; default: a random one.")
+    ] = None,
+    readonly_token: Annotated[
+        str | None, typer.Option(help="A token without the engagements:write scope (gets 403).")
+    ] = None,
+    latency: Annotated[
+        float, typer.Option(min=0, metavar="MS", help="Answer after MS ms (the media download).")
+    ] = 0.0,
+    jitter: Annotated[float, typer.Option(min=0, metavar="MS", help="Vary latency by +-MS.")] = 0.0,
+    rate: Annotated[
+        str | None, typer.Option(metavar="R", help="Answer 429 past R requests (5/s, 300/m).")
+    ] = None,
+    burst: Annotated[
+        float | None, typer.Option(min=1, help="Token bucket size; default one second of R.")
+    ] = None,
+    fail_rate: Annotated[
+        float, typer.Option(min=0, max=1, metavar="P", help="Answer 500/503 with probability P.")
+    ] = 0.0,
+    retry_after: Annotated[
+        str, typer.Option(metavar="seconds|date", help="Form of Retry-After on 429.")
+    ] = "seconds",
+    reject_media: Annotated[
+        str | None,
+        typer.Option(metavar="REGEX", help="Media URL paths answered 422 'not audio/video'."),
+    ] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="SQLite file: idempotency survives a restart.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for faults and jitter.")] = None,
+) -> None:
+    """Serve a local emulator of Create engagement at http://HOST:PORT/api. Ctrl-C stops it."""
+    import os
+    import re
+    import signal
+
+    from .errors import UsageError
+    from .ratelimit import parse_rate
+    from .sandbox import DEFAULT_REJECT_MEDIA, SandboxServer, SandboxSettings
+
+    def work() -> int:
+        if retry_after not in ("seconds", "date"):
+            raise UsageError("--retry-after takes 'seconds' or 'date'")
+        pattern = DEFAULT_REJECT_MEDIA if reject_media is None else reject_media
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise UsageError(f"--reject-media: not a regular expression: {exc}") from None
+        try:
+            per_second = parse_rate(rate) if rate is not None else None
+        except ValueError as exc:
+            raise UsageError(f"--rate: {exc}") from None
+        settings = SandboxSettings(
+            token=token or "sk-sandbox-" + os.urandom(12).hex(),
+            readonly_token=readonly_token,
+            latency_ms=latency,
+            jitter_ms=jitter,
+            rate=per_second,
+            burst=burst,
+            fail_rate=fail_rate,
+            reject_media=pattern,
+            retry_after=retry_after,
+            seed=seed,
+        )
+        server = SandboxServer(
+            settings,
+            host=host,
+            port=port,
+            state=state,
+            log=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+        try:
+            url = server.start()
+        except OSError as exc:
+            server.store.close()
+            raise UsageError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port"
+            ) from None
+        typer.echo(f"sandbox listening on {url}")
+        typer.echo(f"token: {settings.token}")
+        typer.echo(f"POST {url}/v2/engagements; Ctrl-C stops", err=True)
+
+        def terminate(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, terminate)
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+        typer.echo("sandbox stopped", err=True)
+        return 0
+
+    raise typer.Exit(_guard(work))
+
+
 def main() -> None:
     """Entry point of the ``ae-import`` console script."""
     app()

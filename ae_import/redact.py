@@ -1,4 +1,4 @@
-"""Redaction of secrets before anything is shown, logged or stored.
+"""Redaction of secrets, and escaping of data, before anything is shown, logged or stored.
 
 Presigned media URLs carry credentials in their query string (``X-Amz-Signature=...``),
 and a URL may carry a user and password. Neither may reach output, logs or the ledger.
@@ -6,9 +6,18 @@ and a URL may carry a user and password. Neither may reach output, logs or the l
 
 from __future__ import annotations
 
-__all__ = ["REDACTED_QUERY", "redact_url"]
+import re
+
+__all__ = ["REDACTED_QUERY", "redact_url", "safe_text"]
 
 REDACTED_QUERY = "?<redacted>"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def safe_text(text: str) -> str:
+    """Escape control characters (and newlines) so one value stays on one line."""
+    text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def redact_url(url: str) -> str:

@@ -7,7 +7,6 @@ from it) with control characters escaped, so data cannot forge output lines.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -18,18 +17,11 @@ from rich.text import Text
 
 from .mapping import encode_body
 from .pipeline import CheckedRow
-from .redact import redact_url
+from .redact import redact_url, safe_text
 
-__all__ = ["MAX_TABLE_ROWS", "ValidateReport", "safe_text", "shown_body"]
+__all__ = ["MAX_TABLE_ROWS", "ValidateReport", "shown_body"]
 
 MAX_TABLE_ROWS = 1000
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def safe_text(text: str) -> str:
-    """Escape control characters (and newlines) so one value stays on one line."""
-    text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def shown_body(body: dict[str, Any]) -> dict[str, Any]:

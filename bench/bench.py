@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -125,6 +126,79 @@ def validate_section(sizes: list[int], work: Path, tries: int) -> list[str]:
     return lines
 
 
+def start_sandbox(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """Start `ae-import sandbox` on a free port; return the process and its base URL."""
+    proc = subprocess.Popen(
+        ae_import("sandbox", "--port", "0", "--token", "bench", *args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+    return proc, url
+
+
+def hey(url: str, requests: int, concurrency: int, body: Path) -> float:
+    """Run hey against ``url``; return its requests per second."""
+    out = subprocess.run(
+        [
+            "hey",
+            "-n",
+            str(requests),
+            "-c",
+            str(concurrency),
+            "-m",
+            "POST",
+            "-H",
+            "Authorization: Bearer bench",
+            "-T",
+            "application/json",
+            "-D",
+            str(body),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for line in out.splitlines():
+        if "Requests/sec" in line:
+            return float(line.split()[-1])
+    raise RuntimeError(f"hey printed no rate: {out[:200]}")
+
+
+def sandbox_section(requests: int, work: Path) -> list[str]:
+    """Measure the sandbox with hey at c=50 and 100 ms latency, beside the N/L bound."""
+    lines = ["## Sandbox under load (`hey`)", ""]
+    if shutil.which("hey") is None:
+        return [*lines, "Not measured: `hey` is not installed (`apt-get install hey`).", ""]
+    body = work / "body.json"
+    body.write_text(
+        '{"type":"CALL","title":"t","source_system":"s","external_id":"bench-1",'
+        '"media_url":"https://cdn.example.com/a.mp3","run_workflows":false}',
+        encoding="utf-8",
+    )
+    proc, url = start_sandbox("--latency", "100")
+    try:
+        rate = hey(f"{url}/v2/engagements", requests, 50, body)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    bound = 50 / 0.100
+    return [
+        *lines,
+        f"`ae-import sandbox --latency 100`, {requests:,} POSTs from hey at concurrency 50 "
+        "(the server log goes to /dev/null). Target: at least 95% of the bound.",
+        "",
+        "| measure | req/s | share of bound |",
+        "|---|---:|---:|",
+        f"| sandbox, hey c=50 | {rate:,.1f} | {rate / bound:.1%} |",
+        f"| reference: bound N/L = 50 / 0.1 s | {bound:,.0f} | 100% |",
+        "",
+    ]
+
+
 def median_ms(argv: list[str], repeat: int) -> float:
     """Return the median wall time of ``repeat`` runs of ``argv``, in milliseconds."""
     return statistics.median(measure(argv).seconds for _ in range(repeat)) * 1000
@@ -156,12 +230,17 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--repeat", type=int, default=10, help="runs per startup figure")
     parser.add_argument("--tries", type=int, default=3, help="runs per throughput figure")
+    parser.add_argument("--requests", type=int, default=5000, help="POSTs in the load tests")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="ae-bench-") as folder:
         work = Path(folder)
-        body = validate_section(sizes, work, args.tries) + startup_section(args.repeat, work)
+        body = (
+            validate_section(sizes, work, args.tries)
+            + sandbox_section(args.requests, work)
+            + startup_section(args.repeat, work)
+        )
     head = [
         "# Benchmarks",
         "",

@@ -31,5 +31,6 @@ def test_bench_runs_at_smoke_size(tmp_path: Path) -> None:
     assert "## `validate`: rows per second and peak memory" in report
     assert "| crm.csv | 100 |" in report
     assert "| api.jsonl | 50 |" in report
+    assert "## Sandbox under load" in report
     assert "## Startup" in report
     assert "`ae-import --help`" in report

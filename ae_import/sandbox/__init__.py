@@ -1,0 +1,18 @@
+"""A local, spec-faithful emulator of Create engagement (``ae-import sandbox``)."""
+
+from __future__ import annotations
+
+from .app import DEFAULT_REJECT_MEDIA, SandboxSettings, create_app
+from .server import SandboxServer
+from .state import MemoryStore, SqliteStore, Store, open_store
+
+__all__ = [
+    "DEFAULT_REJECT_MEDIA",
+    "MemoryStore",
+    "SandboxServer",
+    "SandboxSettings",
+    "SqliteStore",
+    "Store",
+    "create_app",
+    "open_store",
+]

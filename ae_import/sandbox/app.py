@@ -1,0 +1,327 @@
+"""The sandbox's ASGI app: Create engagement as the vendor's spec describes it.
+
+Behaviour, in the order a request meets it:
+
+1. Auth: ``Authorization: Bearer <token>`` (or the bare key, as NOTES.md says API keys
+   may be sent); a missing or wrong token is 401, the read-only token 403.
+2. Rate: past ``rate`` (a token bucket) the answer is 429 with ``Retry-After``, in
+   seconds or as an HTTP-date.
+3. Faults: with probability ``fail_rate`` the answer is 500 or 503.
+4. The body: not JSON is 400; anything ``validation.validate_body`` finds is 422 with
+   ``errors[]`` (the very code the importer validates with); a media URL matching
+   ``reject_media`` is 422 "not audio/video". Nothing is ever downloaded.
+5. Reserved ids: an external_id containing ``ae-sandbox-404`` answers 404 (owned by
+   someone this token cannot see), ``ae-sandbox-409`` answers 409 (deleted).
+6. ``latency`` (± ``jitter``) stands in for the synchronous media download.
+7. 201 with the new engagement, or 200 with the existing one for a known external_id,
+   whatever its source_system.
+
+Errors are RFC 9457 problem details with a ``request_id``. NOTES.md calls them
+problem+json, but the contract (openapi.yaml) declares ``application/json`` for every
+error: the sandbox follows the contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hmac
+import json
+import math
+import os
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..ratelimit import Clock, TokenBucket
+from ..redact import safe_text
+from ..validation import validate_body
+from .state import Store
+
+__all__ = ["DEFAULT_REJECT_MEDIA", "SandboxSettings", "create_app"]
+
+DEFAULT_REJECT_MEDIA = r"\.(?:html?|pdf|txt|json|xml|csv|zip|png|jpe?g|gif)$"
+NOT_FOUND_MARK = "ae-sandbox-404"
+DELETED_MARK = "ae-sandbox-409"
+JSON = "application/json"
+
+Sleep = Callable[[float], Awaitable[None]]
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """How the sandbox behaves; the defaults answer at once and never fail."""
+
+    token: str
+    readonly_token: str | None = None
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    rate: float | None = None
+    burst: float | None = None
+    fail_rate: float = 0.0
+    reject_media: str = DEFAULT_REJECT_MEDIA
+    retry_after: str = "seconds"
+    seed: int | None = None
+
+
+def _problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    request_id: str,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"urn:ae-import:sandbox:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "request_id": request_id,
+    }
+    if errors:
+        body["errors"] = errors
+    return Response(
+        json.dumps(body),
+        status,
+        media_type=JSON,
+        headers={"X-Request-Id": request_id, **(headers or {})},
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _engagement(body: dict[str, Any]) -> dict[str, Any]:
+    now = _now()
+    start = body.get("start_at") or now
+    return {
+        "object": "engagement",
+        "id": "eng_" + os.urandom(12).hex(),
+        "title": body["title"],
+        "engagement_type": body["type"],
+        "data_source": "API",
+        "processing_status": "PENDING",
+        "is_internal": False,
+        "is_private": bool(body.get("is_private", False)),
+        "engagement_at": start,
+        "start_at": start,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+class _Sandbox:
+    """The request handler and its state."""
+
+    def __init__(
+        self, settings: SandboxSettings, store: Store, log: Log, clock: Clock, sleep: Sleep
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.log = log
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = random.Random(settings.seed)
+        self.bucket = TokenBucket(settings.rate, settings.burst, clock) if settings.rate else None
+        self.reject_media = re.compile(settings.reject_media) if settings.reject_media else None
+        self.statuses: Counter[int] = Counter()
+        self.document = resources.files(__package__).joinpath("openapi.json").read_bytes()
+
+    def _auth(self, request: Request, request_id: str) -> Response | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, rest = header.partition(" ")
+        token = rest.strip() if scheme.lower() == "bearer" else header.strip()
+        if token and hmac.compare_digest(token.encode(), self.settings.token.encode()):
+            return None
+        readonly = self.settings.readonly_token
+        if token and readonly and hmac.compare_digest(token.encode(), readonly.encode()):
+            return _problem(
+                403,
+                "forbidden",
+                "Forbidden",
+                "the token lacks the engagements:write scope",
+                request_id,
+            )
+        return _problem(
+            401,
+            "unauthorized",
+            "Unauthorized",
+            "missing or invalid token; send 'Authorization: Bearer <token>' "
+            "(API keys may also be sent raw, without 'Bearer')",
+            request_id,
+        )
+
+    def _limited(self, request_id: str) -> Response | None:
+        if self.bucket is None:
+            return None
+        wait = self.bucket.try_acquire()
+        if wait <= 0:
+            return None
+        seconds = max(1, math.ceil(wait))
+        if self.settings.retry_after == "date":
+            value = email.utils.formatdate(time.time() + seconds + 1, usegmt=True)
+        else:
+            value = str(seconds)
+        return _problem(
+            429,
+            "rate_limited",
+            "Too Many Requests",
+            f"rate limit exceeded; retry after {seconds} s",
+            request_id,
+            headers={"Retry-After": value},
+        )
+
+    def _fault(self, request_id: str) -> Response | None:
+        if self.settings.fail_rate <= 0 or self.rng.random() >= self.settings.fail_rate:
+            return None
+        if self.rng.random() < 0.5:
+            return _problem(500, "internal", "Internal Server Error", "injected fault", request_id)
+        return _problem(
+            503,
+            "unavailable",
+            "Service Unavailable",
+            "injected fault",
+            request_id,
+            headers={"Retry-After": "1"},
+        )
+
+    def _invalid(self, body: Any, request_id: str) -> Response | None:
+        problems = validate_body(body)
+        url = body.get("media_url") if isinstance(body, dict) else None
+        if not problems and self.reject_media and isinstance(url, str):
+            path = url.split("?", 1)[0].split("#", 1)[0]
+            if self.reject_media.search(path):
+                errors = [
+                    {
+                        "field": "media_url",
+                        "code": "unsupported_media_type",
+                        "message": "the media URL does not serve audio/* or video/* content",
+                    }
+                ]
+                return _problem(
+                    422, "media", "Unprocessable Content", errors[0]["message"], request_id, errors
+                )
+        if not problems:
+            return None
+        errors = [{"field": p.field, "code": p.code, "message": p.message} for p in problems]
+        return _problem(
+            422,
+            "validation",
+            "Unprocessable Content",
+            f"request body validation failed: {len(errors)} problem(s)",
+            request_id,
+            errors,
+        )
+
+    async def create(self, request: Request) -> Response:
+        """Handle POST /api/v2/engagements."""
+        started = self.clock()
+        request_id = "req_" + os.urandom(8).hex()
+        external_id = ""
+        response = self._auth(request, request_id) or self._limited(request_id)
+        if response is None:
+            response = self._fault(request_id)
+        if response is None:
+            raw = await request.body()
+            try:
+                body = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                body = None
+                response = _problem(
+                    400, "bad_request", "Bad Request", "the body is not valid JSON", request_id
+                )
+            if response is None:
+                response = self._invalid(body, request_id)
+            if response is None:
+                external_id = body["external_id"]
+                response = await self._create(body, external_id, request_id)
+        self.statuses[response.status_code] += 1
+        elapsed = (self.clock() - started) * 1000
+        shown = f" external_id={safe_text(external_id)}" if external_id else ""
+        self.log(
+            f"{_now()} POST {request.url.path} {response.status_code} "
+            f"{elapsed:.1f}ms {request_id}{shown}"
+        )
+        return response
+
+    async def _create(self, body: dict[str, Any], external_id: str, request_id: str) -> Response:
+        if NOT_FOUND_MARK in external_id:
+            return _problem(
+                404,
+                "not_found",
+                "Not Found",
+                "the external_id belongs to an engagement this token cannot access",
+                request_id,
+            )
+        if DELETED_MARK in external_id:
+            return _problem(
+                409,
+                "conflict",
+                "Conflict",
+                "the external_id belongs to a deleted engagement; use another external_id",
+                request_id,
+            )
+        delay = self.settings.latency_ms
+        if self.settings.jitter_ms:
+            delay += self.rng.uniform(-self.settings.jitter_ms, self.settings.jitter_ms)
+        if delay > 0:
+            await self.sleep(delay / 1000)
+        # Look up only after the download: no await between lookup and insert, so two
+        # concurrent requests for one external_id create it once.
+        existing = self.store.get(external_id)
+        status = 200
+        if existing is None:
+            existing = _engagement(body)
+            self.store.put(external_id, existing)
+            status = 201
+        return Response(
+            json.dumps(existing), status, media_type=JSON, headers={"X-Request-Id": request_id}
+        )
+
+    async def openapi(self, request: Request) -> Response:
+        """Serve the OpenAPI document of what the sandbox implements."""
+        return Response(self.document, media_type=JSON)
+
+    async def stats(self, request: Request) -> Response:
+        """Serve counts of answers by status and of stored engagements (not in the spec)."""
+        body = {
+            "engagements": self.store.count(),
+            "responses": {str(k): v for k, v in sorted(self.statuses.items())},
+        }
+        return Response(json.dumps(body), media_type=JSON)
+
+
+def create_app(
+    settings: SandboxSettings,
+    store: Store,
+    *,
+    log: Log = lambda line: None,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+) -> Starlette:
+    """Build the sandbox app around ``store``; ``log`` gets one line per request."""
+    sandbox = _Sandbox(settings, store, log, clock, sleep)
+    app = Starlette(
+        routes=[
+            Route("/api/v2/engagements", sandbox.create, methods=["POST"]),
+            Route("/api/openapi.json", sandbox.openapi, methods=["GET"]),
+            Route("/_sandbox/stats", sandbox.stats, methods=["GET"]),
+        ]
+    )
+    app.state.sandbox = sandbox
+    return app

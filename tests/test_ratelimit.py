@@ -1,0 +1,63 @@
+"""Tests of rate parsing and the token bucket, on an injected clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from ae_import.ratelimit import TokenBucket, parse_rate
+
+
+@pytest.mark.parametrize(
+    ("text", "per_second"),
+    [
+        ("5", 5.0),
+        ("5/s", 5.0),
+        ("0.5/s", 0.5),
+        ("300/m", 5.0),
+        ("300/min", 5.0),
+        ("7200/h", 2.0),
+        ("5000/12h", 5000 / 43200),
+        ("86400/d", 1.0),
+        (" 10 / 2s ", 5.0),
+        ("60/minutes", 1.0),
+    ],
+)
+def test_parse_rate(text: str, per_second: float) -> None:
+    """Rates read as count per unit, with an optional multiple of the unit."""
+    assert parse_rate(text) == pytest.approx(per_second)
+
+
+@pytest.mark.parametrize("text", ["", "fast", "-1/s", "5/s/s", "/s"])
+def test_parse_rate_refuses(text: str) -> None:
+    """Anything else is a ValueError that shows the accepted forms."""
+    with pytest.raises(ValueError, match="write it as 5/s, 300/m or 5000/12h"):
+        parse_rate(text)
+
+
+def test_unknown_unit_and_zero_rate_messages() -> None:
+    """An unknown unit or a zero rate says so."""
+    with pytest.raises(ValueError, match="unknown unit 'x'"):
+        parse_rate("5/x")
+    with pytest.raises(ValueError, match="above zero"):
+        parse_rate("0/s")
+
+
+def test_token_bucket_on_an_injected_clock() -> None:
+    """A full bucket serves its burst, then refills at its rate; waits are exact."""
+    now = [100.0]
+    bucket = TokenBucket(rate=2.0, burst=3, clock=lambda: now[0])
+    assert [bucket.try_acquire() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.try_acquire() == pytest.approx(0.5)
+    now[0] += 0.5
+    assert bucket.try_acquire() == 0.0
+    assert bucket.try_acquire() == pytest.approx(0.5)
+    now[0] += 100
+    assert [bucket.try_acquire() for _ in range(4)] == [0.0, 0.0, 0.0, pytest.approx(0.5)]
+
+
+def test_token_bucket_default_burst_is_one_second() -> None:
+    """Without a burst the bucket holds one second of tokens, and at least one."""
+    assert TokenBucket(rate=20).burst == 20
+    assert TokenBucket(rate=0.1).burst == 1
+    with pytest.raises(ValueError):
+        TokenBucket(rate=0)
