@@ -61,12 +61,12 @@ def _guard(action: Callable[[], T]) -> T:
         _fail(f"{name}{exc.strerror or exc}", EXIT_USAGE)
 
 
-def _console() -> Console:
-    """Return a console for stdout: the terminal's width, or wide lines when piped."""
+def _console(stderr: bool = False) -> Console:
+    """Return a console for stdout (or stderr): the terminal's width, or wide lines when piped."""
     from rich.console import Console
 
-    probe = Console()
-    return Console(highlight=False, width=None if probe.is_terminal else 160)
+    probe = Console(stderr=stderr)
+    return Console(highlight=False, stderr=stderr, width=None if probe.is_terminal else 160)
 
 
 def _version(value: bool) -> None:
@@ -136,6 +136,129 @@ def validate(
         finally:
             report.close()
         return 0 if report.invalid == 0 else 1
+
+    raise typer.Exit(_guard(work))
+
+
+@app.command()
+def run(
+    manifest: Annotated[
+        str, typer.Argument(metavar="MANIFEST", help="CSV, TSV or JSONL manifest; - for stdin.")
+    ],
+    config: ConfigOpt = None,
+    fmt: FormatOpt = None,
+    ledger: Annotated[
+        Path | None,
+        typer.Option(help="SQLite ledger; default ae-import-ledger.sqlite here."),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="API base URL; default https://app.askelephant.ai/api.")
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(help="File holding the API token (mode 600); else AE_API_TOKEN is read."),
+    ] = None,
+    ca_bundle: Annotated[
+        Path | None, typer.Option(help="CA certificates to trust (corporate proxies).")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=256, help="Requests in flight; default 8.")
+    ] = None,
+    rate: Annotated[
+        str | None, typer.Option(metavar="R", help="At most R requests: 5/s, 300/m, 5000/12h.")
+    ] = None,
+    max_attempts: Annotated[
+        int | None, typer.Option(min=1, help="Attempts per row; default 5.")
+    ] = None,
+    retry_budget: Annotated[
+        int | None,
+        typer.Option(min=1, help="Stop after this many failed attempts in a row; default 50."),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(min=1, metavar="SECONDS", help="Per attempt; default 600 (media download)."),
+    ] = None,
+    run_workflows: Annotated[
+        bool | None,
+        typer.Option("--run-workflows/--no-run-workflows", help="Fire workflows and recap emails."),
+    ] = None,
+    dry_run: Annotated[
+        bool | None,
+        typer.Option(
+            "--dry-run/--no-dry-run", help="Validate and consult the ledger; send nothing."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Send at most N rows.")] = None,
+    retry_failed: Annotated[
+        bool | None,
+        typer.Option("--retry-failed/--no-retry-failed", help="Send failed rows again."),
+    ] = None,
+    use_sandbox: Annotated[
+        bool | None,
+        typer.Option("--sandbox/--no-sandbox", help="Import into an in-process local sandbox."),
+    ] = None,
+    as_json: Annotated[
+        bool | None, typer.Option("--json/--no-json", help="Print the summary as JSON.")
+    ] = None,
+    quiet: Annotated[
+        bool | None, typer.Option("--quiet/--no-quiet", "-q", help="No progress, no summary.")
+    ] = None,
+) -> None:
+    """Import a manifest: safe to re-run, resumes. Exit 0 clean, 1 rows left, 2 usage, 3 auth."""
+    import os
+
+    from .config import load_config
+    from .report import RunReporter, write_run_json, write_run_summary
+    from .runner import run_import
+    from .settings import resolve
+
+    flags = {
+        "ledger": ledger,
+        "base_url": base_url,
+        "token_file": token_file,
+        "ca_bundle": ca_bundle,
+        "concurrency": concurrency,
+        "rate": rate,
+        "max_attempts": max_attempts,
+        "retry_budget": retry_budget,
+        "timeout": timeout,
+        "run_workflows": run_workflows,
+        "dry_run": dry_run,
+        "limit": limit,
+        "retry_failed": retry_failed,
+        "sandbox": use_sandbox,
+        "json": as_json,
+        "quiet": quiet,
+    }
+
+    def work() -> int:
+        cfg = load_config(config)
+        settings = resolve(flags, os.environ, cfg)
+        out = _console()
+        err = _console(stderr=True)
+        mode = "quiet" if settings.quiet else ("tty" if err.is_terminal else "plain")
+        if settings.json and mode != "quiet" and not err.is_terminal:
+            mode = "quiet"
+        reporter = RunReporter(mode, err, out, dry_run=settings.dry_run and not settings.json)
+        try:
+            result = run_import(
+                manifest,
+                fmt,
+                cfg,
+                settings,
+                os.environ,
+                reporter,
+                on_open=lambda m: reporter.attach(m.position),
+            )
+        finally:
+            reporter.close()
+        if settings.json:
+            write_run_json(result.summary, sys.stdout, dry_run=settings.dry_run)
+        elif not settings.quiet:
+            write_run_summary(result.summary, out, dry_run=settings.dry_run)
+        if result.error:
+            typer.echo(f"ae-import: {result.error}", err=True)
+        return result.exit_code
 
     raise typer.Exit(_guard(work))
 

@@ -29,9 +29,32 @@ __all__ = [
     "load_config",
 ]
 
-_TOP_KEYS = ("columns", "defaults", "external_id_prefix", "participants", "timezone")
+_TOP_KEYS = (
+    "api",
+    "columns",
+    "defaults",
+    "external_id_prefix",
+    "participants",
+    "run",
+    "timezone",
+)
 _PARTICIPANT_KEYS = ("list", "owner", "separator")
 _OWNER_KEYS = tuple(f for f in PARTICIPANT_FIELDS if f != "is_owner")
+API_KEYS = ("auth_scheme", "base_url", "ca_bundle", "timeout", "token_file")
+RUN_KEYS = (
+    "concurrency",
+    "dry_run",
+    "json",
+    "ledger",
+    "limit",
+    "max_attempts",
+    "quiet",
+    "rate",
+    "retry_budget",
+    "retry_failed",
+    "run_workflows",
+    "sandbox",
+)
 # A default for these would give every row the same value, which the API forbids.
 _NO_DEFAULT = ("external_id", "participants", "transcript_text")
 
@@ -84,6 +107,8 @@ class Config:
 
     path: Path | None = None
     mapping: MappingConfig = EMPTY_MAPPING
+    api: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    run: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def _suggest(key: str, known: tuple[str, ...]) -> str:
@@ -135,6 +160,7 @@ def _parse_participants(src: str, raw: Any) -> ParticipantsConfig:
 def parse_mapping(src: str, data: Mapping[str, Any]) -> MappingConfig:
     """Build a MappingConfig from the parsed YAML ``data``; ``src`` names it in errors."""
     _check_keys(src, "", data, _TOP_KEYS)
+    data = {k: v for k, v in data.items() if k not in ("api", "run")}
     columns = _mapping(src, "columns", data.get("columns"))
     _check_keys(src, "columns", columns, REQUEST_FIELDS)
     checked_columns = {k: _string(src, f"columns.{k}", v) for k, v in columns.items()}
@@ -198,4 +224,15 @@ def load_config(path: Path | None) -> Config:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{src}: the config must be a YAML mapping (key: value lines)")
-    return Config(path=path, mapping=parse_mapping(src, data))
+    sections = {}
+    for name, known in (("api", API_KEYS), ("run", RUN_KEYS)):
+        section = _mapping(src, name, data.get(name))
+        _check_keys(src, name, section, known)
+        sections[name] = MappingProxyType(dict(section))
+    mapping_data = {k: v for k, v in data.items() if k not in ("api", "run")}
+    return Config(
+        path=path,
+        mapping=parse_mapping(src, mapping_data),
+        api=sections["api"],
+        run=sections["run"],
+    )

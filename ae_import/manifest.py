@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,6 +143,12 @@ class Manifest:
         self.name = name
         self.format = fmt
         self._stream = stream
+        self._raw = getattr(stream, "fileobj", None) or stream  # gzip: position in the file
+        self.size: int | None = None
+        try:
+            self.size = os.fstat(self._raw.fileno()).st_size if owned else None
+        except (OSError, ValueError, AttributeError):
+            self.size = None
         self._lines = _Lines(name, stream, owned)
         self.columns: tuple[str, ...] | None = None
         self.delimiter: str | None = None
@@ -173,6 +180,14 @@ class Manifest:
                 )
             seen[col] = index
         self.columns = names
+
+    def position(self) -> tuple[int, int | None]:
+        """Return (bytes read so far, file size or None): how far a reader has got."""
+        try:
+            done = self._raw.tell()
+        except (OSError, ValueError):
+            done = 0
+        return done, self.size
 
     def __enter__(self) -> Manifest:
         """Return the manifest itself."""

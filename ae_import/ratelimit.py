@@ -6,11 +6,12 @@ paces itself).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-__all__ = ["Clock", "TokenBucket", "parse_rate"]
+__all__ = ["Clock", "Pacer", "Sleep", "Throttle", "TokenBucket", "parse_rate"]
 
 Clock = Callable[[], float]
 
@@ -72,3 +73,77 @@ class TokenBucket:
             self._tokens -= tokens
             return 0.0
         return (tokens - self._tokens) / self.rate
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Pacer:
+    """Spaces sends to at most ``rate`` a second (``--rate``), across all workers."""
+
+    def __init__(self, rate: float, clock: Clock, sleep: Sleep) -> None:
+        """Pace to ``rate`` requests a second; no bursts beyond one token."""
+        self._bucket = TokenBucket(rate, burst=1.0, clock=clock)
+        self._sleep = sleep
+
+    async def wait(self) -> None:
+        """Return when the next send is allowed."""
+        while (delay := self._bucket.try_acquire()) > 0:
+            await self._sleep(delay)
+
+
+class Throttle:
+    """The run's shared brake: a pause after 429, and concurrency that backs off and recovers.
+
+    On a 429 every worker pauses until ``Retry-After`` has passed, and the number of
+    requests allowed in flight halves (at least 1). Each time as many answers as the
+    current limit come back without a 429, the limit grows by one, up to its maximum
+    (additive increase, multiplicative decrease).
+    """
+
+    def __init__(self, limit: int, clock: Clock, sleep: Sleep) -> None:
+        """Allow ``limit`` requests in flight."""
+        self.max_limit = limit
+        self.limit = limit
+        self.in_flight = 0
+        self.paused_until = 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._good = 0
+        self._changed = asyncio.Condition()
+
+    async def acquire(self) -> None:
+        """Wait for the pause to end and for a free slot; take it."""
+        while True:
+            now = self._clock()
+            if now < self.paused_until:
+                await self._sleep(self.paused_until - now)
+                continue
+            if self.in_flight < self.limit:
+                self.in_flight += 1
+                return
+            async with self._changed:
+                await self._changed.wait()
+
+    async def release(self) -> None:
+        """Give back a slot."""
+        self.in_flight -= 1
+        async with self._changed:
+            self._changed.notify_all()
+
+    def rate_limited(self, wait: float) -> None:
+        """Record a 429: pause everyone for ``wait`` seconds and halve the limit."""
+        self.paused_until = max(self.paused_until, self._clock() + wait)
+        self.limit = max(1, self.limit // 2)
+        self._good = 0
+
+    async def answered(self) -> None:
+        """Record an answer that was not a 429: recover the limit gradually."""
+        if self.limit >= self.max_limit:
+            return
+        self._good += 1
+        if self._good >= self.limit:
+            self._good = 0
+            self.limit += 1
+            async with self._changed:
+                self._changed.notify_all()

@@ -1,4 +1,4 @@
-"""What ae-import prints: the validation report (tables, summaries, JSON).
+"""What ae-import prints: validation reports, run progress and summaries, JSON.
 
 Every text that came from a manifest is shown as plain text (no rich markup is read
 from it) with control characters escaped, so data cannot forge output lines.
@@ -8,18 +8,30 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+if TYPE_CHECKING:
+    from .engine import Summary
 from .mapping import encode_body
 from .pipeline import CheckedRow
 from .redact import redact_url, safe_text
 
-__all__ = ["MAX_TABLE_ROWS", "ValidateReport", "shown_body"]
+__all__ = [
+    "MAX_TABLE_ROWS",
+    "RunReporter",
+    "ValidateReport",
+    "shown_body",
+    "write_run_json",
+    "write_run_summary",
+]
 
 MAX_TABLE_ROWS = 1000
 
@@ -126,3 +138,141 @@ class ValidateReport:
         """Drop the spool."""
         if self._spool is not None:
             self._spool.close()
+
+
+_OUTCOMES = ("created", "existing", "skipped", "changed", "failed", "invalid", "retryable")
+_DECISIONS = {
+    "send": "would send",
+    "skip": "skip (done)",
+    "changed": "changed (not sent: the API cannot update)",
+    "failed": "failed earlier (not resent: fix the row or pass --retry-failed)",
+}
+PLAIN_EVERY_S = 10.0
+
+
+def _counts(summary: Summary) -> str:
+    parts = [f"{getattr(summary, name):,} {name}" for name in _OUTCOMES if getattr(summary, name)]
+    return ", ".join(parts) or "nothing yet"
+
+
+class RunReporter:
+    """Shows a run as it goes: a progress bar on a TTY, a line now and then off one, or nothing."""
+
+    def __init__(
+        self,
+        mode: str,
+        err: Console,
+        out: Console,
+        *,
+        dry_run: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``mode`` is tty, plain or quiet; progress goes to ``err``, dry-run lines to ``out``."""
+        self.mode = mode
+        self.err = err
+        self.out = out
+        self.dry_run = dry_run
+        self._clock = clock
+        self._started = clock()
+        self._last = self._started
+        self._position: Callable[[], tuple[int, int | None]] | None = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def attach(self, position: Callable[[], tuple[int, int | None]]) -> None:
+        """Give the reporter a way to tell how far into the manifest the run is (bytes)."""
+        self._position = position
+        if self.mode == "tty" and not self.dry_run:
+            total = position()[1]
+            self._bar = Progress(
+                TextColumn("[bold]importing"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TextColumn("{task.fields[rows]} rows, {task.fields[rate]}/s"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[counts]}"),
+                console=self.err,
+                transient=True,
+            )
+            self._task = self._bar.add_task("import", total=total, rows="0", rate="0", counts="")
+            self._bar.start()
+
+    def __call__(self, event: str, summary: Summary, row: CheckedRow | None, note: str) -> None:
+        """Take one engine event."""
+        if self.dry_run and self.mode != "quiet" and row is not None:
+            if event == "decision":
+                label = _DECISIONS.get(note, note)
+                self.out.print(
+                    Text(f"{label:<13} line {row.line:<7} {safe_text(row.external_id or '')}"),
+                    soft_wrap=True,
+                )
+            elif note == "invalid":
+                first = row.problems[0]
+                self.out.print(
+                    Text(
+                        f"{'invalid':<13} line {row.line:<7} {safe_text(row.external_id or '')}: "
+                        f"{first.field or 'row'}: {safe_text(first.message)}"
+                    ),
+                    soft_wrap=True,
+                )
+            return
+        if event not in ("row", "decision") or self.mode == "quiet":
+            return
+        now = self._clock()
+        if self.mode == "tty":
+            if self._bar is not None and self._task is not None and now - self._last >= 0.1:
+                self._last = now
+                done = self._position()[0] if self._position else 0
+                rate = summary.total / max(now - self._started, 1e-9)
+                self._bar.update(
+                    self._task,
+                    completed=done,
+                    rows=f"{summary.total:,}",
+                    rate=f"{rate:,.1f}",
+                    counts=_counts(summary),
+                )
+            return
+        if now - self._last >= PLAIN_EVERY_S:
+            self._last = now
+            self.err.print(Text(self._line(summary, now)), soft_wrap=True)
+
+    def _line(self, summary: Summary, now: float) -> str:
+        rate = summary.total / max(now - self._started, 1e-9)
+        where = ""
+        if self._position is not None:
+            done, total = self._position()
+            if total:
+                where = f" ({done / total:.0%} of the manifest)"
+        return f"ae-import: {summary.total:,} rows{where}, {rate:,.1f} rows/s: {_counts(summary)}"
+
+    def close(self) -> None:
+        """Take the progress bar off the screen."""
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def write_run_summary(summary: Summary, console: Console, *, dry_run: bool = False) -> None:
+    """Print the summary table of a run."""
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("rows", justify="right")
+    table.add_column("outcome")
+    rows = [("total", summary.total)]
+    if dry_run:
+        rows.append(("would send", summary.would_send))
+    rows += [(name, getattr(summary, name)) for name in _OUTCOMES]
+    for name, count in rows:
+        table.add_row(f"{count:,}", name)
+    with console.capture() as capture:
+        console.print(table)
+    console.out("\n".join(line.rstrip() for line in capture.get().splitlines()), highlight=False)
+    verb = "checked" if dry_run else "done"
+    line = f"{verb} in {summary.duration_s:.1f} s"
+    if summary.stopped:
+        line += f"; stopped: {summary.message}"
+    console.print(Text(line), soft_wrap=True)
+
+
+def write_run_json(summary: Summary, out: IO[str], *, dry_run: bool = False) -> None:
+    """Write the summary of a run as one JSON object."""
+    out.write(json.dumps(summary.as_json(dry_run)) + "\n")

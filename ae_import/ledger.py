@@ -1,0 +1,247 @@
+"""The ledger: one SQLite file, one row per external_id. The only module that touches sqlite3.
+
+WAL mode, one writer (the run's event loop), autocommit: every call that changes a
+row is its own committed transaction, so a row is ``pending`` on disk before its
+request goes out and final on disk once its answer is in. A process killed at any
+moment loses nothing: ``pending`` rows are sent again on the next run.
+
+The schema moves forward through ``MIGRATIONS``, an ordered list of named functions;
+each applied name is recorded in ``migrations``. A ledger written by a newer ae-import
+(a migration name this one does not know) is refused.
+
+A ledger is bound to one target (a base URL, or ``sandbox``). It never stores the
+token or transcript text; media URLs are stored without their query string.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NamedTuple
+
+from .errors import UsageError
+from .redact import redact_url
+
+__all__ = ["MIGRATIONS", "STATUSES", "Ledger", "Prior"]
+
+STATUSES = ("pending", "created", "existing", "failed", "invalid", "retryable")
+_LOOKUP_CHUNK = 500
+
+
+def _m0001_rows(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE rows (
+            external_id   TEXT PRIMARY KEY,
+            status        TEXT NOT NULL,
+            engagement_id TEXT,
+            http_status   INTEGER,
+            attempts      INTEGER NOT NULL DEFAULT 0,
+            error_code    TEXT,
+            error_detail  TEXT,
+            errors        TEXT,
+            request_id    TEXT,
+            manifest      TEXT,
+            line          INTEGER,
+            fingerprint   TEXT,
+            media_url     TEXT,
+            created_at    TEXT NOT NULL,
+            updated_at    TEXT NOT NULL
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX rows_status ON rows (status)")
+
+
+def _m0002_meta(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("0001_rows", _m0001_rows),
+    ("0002_meta", _m0002_meta),
+]
+
+
+class Prior(NamedTuple):
+    """What the ledger already knows of an external_id."""
+
+    status: str
+    fingerprint: str | None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Ledger:
+    """An open ledger bound to one target."""
+
+    def __init__(self, path: Path, target: str, *, create: bool = True) -> None:
+        """Open (or create) the ledger at ``path`` for ``target``; migrate it; check the binding."""
+        self.path = path
+        if not create and not path.exists():
+            raise FileNotFoundError(path)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._migrate()
+            self._bind(target)
+        except sqlite3.DatabaseError as exc:
+            raise UsageError(
+                f"{path}: not an ae-import ledger ({exc}); pass another --ledger"
+            ) from None
+
+    def _migrate(self) -> None:
+        db = self._db
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS migrations"
+            " (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        applied = {row[0] for row in db.execute("SELECT name FROM migrations")}
+        known = {name for name, _ in MIGRATIONS}
+        unknown = sorted(applied - known)
+        if unknown:
+            raise UsageError(
+                f"{self.path}: written by a newer ae-import (migration {unknown[-1]}); "
+                "upgrade ae-import"
+            )
+        for name, migrate in MIGRATIONS:
+            if name in applied:
+                continue
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                migrate(db)
+                db.execute("INSERT INTO migrations VALUES (?, ?)", (name, _now()))
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _bind(self, target: str) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'target'").fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('target', ?)", (target,))
+        elif row[0] != target:
+            raise UsageError(
+                f"{self.path}: this ledger belongs to {row[0]}, not {target}; "
+                "pass another --ledger for this target"
+            )
+        self.target = target
+
+    def applied_migrations(self) -> list[str]:
+        """Return the names of the applied migrations, in order."""
+        return [r[0] for r in self._db.execute("SELECT name FROM migrations ORDER BY name")]
+
+    def lookup(self, external_ids: Sequence[str]) -> dict[str, Prior]:
+        """Return what the ledger knows of each of ``external_ids`` (unknown ones are absent)."""
+        found: dict[str, Prior] = {}
+        for start in range(0, len(external_ids), _LOOKUP_CHUNK):
+            chunk = external_ids[start : start + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT external_id, status, fingerprint FROM rows WHERE external_id IN ({marks})",
+                chunk,
+            )
+            for external_id, status, fingerprint in rows:
+                found[external_id] = Prior(status, fingerprint)
+        return found
+
+    def mark_pending(
+        self, external_id: str, manifest: str, line: int, fingerprint: str, media_url: str | None
+    ) -> None:
+        """Commit ``external_id`` as pending, before its request goes out."""
+        now = _now()
+        shown = redact_url(media_url) if media_url else None
+        self._db.execute(
+            """INSERT INTO rows (external_id, status, manifest, line, fingerprint, media_url,
+                                 attempts, created_at, updated_at)
+               VALUES (?, 'pending', ?, ?, ?, ?, 0, ?, ?)
+               ON CONFLICT (external_id) DO UPDATE SET
+                 status = 'pending', manifest = excluded.manifest, line = excluded.line,
+                 fingerprint = excluded.fingerprint, media_url = excluded.media_url,
+                 attempts = 0, error_code = NULL, error_detail = NULL, errors = NULL,
+                 updated_at = excluded.updated_at""",
+            (external_id, manifest, line, fingerprint, shown, now, now),
+        )
+
+    def finish(
+        self,
+        external_id: str,
+        status: str,
+        *,
+        attempts: int,
+        http_status: int | None = None,
+        engagement_id: str | None = None,
+        error_code: str | None = None,
+        error_detail: str | None = None,
+        errors: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        """Commit the final state of ``external_id`` after its last attempt."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        self._db.execute(
+            """UPDATE rows SET status = ?, attempts = ?, http_status = ?, engagement_id = ?,
+                 error_code = ?, error_detail = ?, errors = ?, request_id = ?, updated_at = ?
+               WHERE external_id = ?""",
+            (
+                status,
+                attempts,
+                http_status,
+                engagement_id,
+                error_code,
+                error_detail,
+                errors,
+                request_id,
+                _now(),
+                external_id,
+            ),
+        )
+
+    def record_invalid(
+        self, external_id: str, manifest: str, line: int, fingerprint: str, code: str, detail: str
+    ) -> None:
+        """Commit ``external_id`` as invalid (it failed local validation; it was not sent)."""
+        now = _now()
+        self._db.execute(
+            """INSERT INTO rows (external_id, status, manifest, line, fingerprint, error_code,
+                                 error_detail, created_at, updated_at)
+               VALUES (?, 'invalid', ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (external_id) DO UPDATE SET
+                 status = 'invalid', manifest = excluded.manifest, line = excluded.line,
+                 fingerprint = excluded.fingerprint, error_code = excluded.error_code,
+                 error_detail = excluded.error_detail, updated_at = excluded.updated_at""",
+            (external_id, manifest, line, fingerprint, code, detail, now, now),
+        )
+
+    def release_pending(self, external_ids: Iterable[str]) -> None:
+        """Turn these rows from pending into retryable (their answers never came)."""
+        self._db.executemany(
+            "UPDATE rows SET status = 'retryable', updated_at = ? "
+            "WHERE external_id = ? AND status = 'pending'",
+            [(_now(), external_id) for external_id in external_ids],
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Return how many rows have each status."""
+        found = dict(self._db.execute("SELECT status, count(*) FROM rows GROUP BY status"))
+        return {status: int(found.get(status, 0)) for status in STATUSES}
+
+    def get(self, external_id: str) -> dict[str, object] | None:
+        """Return one ledger row as a dict, or None."""
+        cursor = self._db.execute("SELECT * FROM rows WHERE external_id = ?", (external_id,))
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+    def integrity_ok(self) -> bool:
+        """Run SQLite's integrity check."""
+        return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+    def close(self) -> None:
+        """Checkpoint and close."""
+        self._db.close()

@@ -1,0 +1,77 @@
+"""When to try again, and how long to wait: the retry rules, stated once.
+
+- 408, 5xx, connect errors, timeouts, resets and unparseable answers are retried,
+  up to ``max_attempts`` attempts in all for a row (every request is an attempt).
+- The wait is full-jitter exponential backoff: uniform(0, min(cap, base * 2**(n-1)))
+  after the n-th failed attempt, base 1 s, cap 60 s.
+- A 429 is retried after its ``Retry-After`` (seconds or an HTTP-date), never sooner;
+  without one, after the backoff wait.
+- 400, 401, 403, 404, 409 and 422 are never retried.
+- A run whose last ``budget`` attempts in a row all failed stops: the server is down,
+  and hammering it for hours helps no one.
+
+The random source and the clock are passed in, so tests decide every wait.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+__all__ = ["Backoff", "RetryBudget", "parse_retry_after"]
+
+RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+MAX_RETRY_AFTER = 3600.0
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Full-jitter exponential backoff."""
+
+    base: float = 1.0
+    cap: float = 60.0
+
+    def delay(self, failed_attempts: int, rng: random.Random) -> float:
+        """Return the wait after ``failed_attempts`` failures (1 for the first)."""
+        ceiling = min(self.cap, self.base * 2 ** max(0, failed_attempts - 1))
+        return rng.uniform(0, ceiling)
+
+
+def parse_retry_after(value: str | None, now: Callable[[], datetime] | None = None) -> float | None:
+    """Read a Retry-After header (delta-seconds or HTTP-date); return seconds, or None."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return min(float(text), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now() if now is not None else datetime.now(UTC)
+    return min(max(0.0, (when - current).total_seconds()), MAX_RETRY_AFTER)
+
+
+class RetryBudget:
+    """Counts failed attempts in a row across the whole run; spent means stop."""
+
+    def __init__(self, budget: int) -> None:
+        """Allow ``budget`` consecutive failed attempts before the run stops."""
+        self.budget = budget
+        self.failures_in_a_row = 0
+
+    def success(self) -> None:
+        """Record an attempt that got a definite answer: the server is up."""
+        self.failures_in_a_row = 0
+
+    def failure(self) -> bool:
+        """Record a failed attempt; return True when the budget is spent."""
+        self.failures_in_a_row += 1
+        return self.failures_in_a_row >= self.budget

@@ -1,0 +1,415 @@
+"""Tests of the worker pool on an injected clock and sleep, with a scripted client."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ae_import.client import Outcome
+from ae_import.engine import Engine, EngineSettings, Summary, decide, fingerprint
+from ae_import.ledger import Ledger, Prior
+from ae_import.pipeline import CheckedRow
+from ae_import.retry import Backoff
+from ae_import.validation import Problem
+
+
+class FakeTime:
+    """A clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        """Start at t=1000 with no sleeps."""
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        """Return the fake time."""
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Advance the fake time instead of waiting."""
+        self.slept.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class ScriptedClient:
+    """Answers each external_id from a script; records calls, times and concurrency."""
+
+    def __init__(self, time: FakeTime, script: dict[str, list[Outcome]] | None = None) -> None:
+        """Answer 201 unless the script says otherwise."""
+        self.time = time
+        self.script = script or {}
+        self.calls: list[tuple[str, float]] = []
+        self.in_flight: dict[str, int] = defaultdict(int)
+        self.max_in_flight_per_id = 0
+        self.closed = False
+
+    async def create(self, body: bytes) -> Outcome:
+        """Return the next scripted outcome for the body's external_id."""
+        external_id = json.loads(body)["external_id"]
+        self.calls.append((external_id, self.time.now))
+        self.in_flight[external_id] += 1
+        self.max_in_flight_per_id = max(self.max_in_flight_per_id, self.in_flight[external_id])
+        try:
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            queue = self.script.get(external_id)
+            if queue:
+                return queue.pop(0)
+            return Outcome("created", 201, engagement_id=f"eng_{external_id}", request_id="r")
+        finally:
+            self.in_flight[external_id] -= 1
+
+    async def aclose(self) -> None:
+        """Record the close."""
+        self.closed = True
+
+    def attempts(self, external_id: str) -> int:
+        """Return how many requests were sent for ``external_id``."""
+        return sum(1 for e, _ in self.calls if e == external_id)
+
+
+def row(n: int | str, line: int | None = None, **extra: Any) -> CheckedRow:
+    """Return a valid checked row for external_id ``n``."""
+    body = {
+        "type": "CALL",
+        "title": f"t{n}",
+        "source_system": "s",
+        "external_id": str(n),
+        "media_url": f"https://cdn.example.com/{n}.mp3?sig=1",
+        "run_workflows": False,
+        **extra,
+    }
+    return CheckedRow(line or (int(n) + 1 if str(n).isdigit() else 2), str(n), body, (), {})
+
+
+def run(engine: Engine, rows: list[CheckedRow]) -> Summary:
+    """Run the engine to completion."""
+    return asyncio.run(engine.run(rows))
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    """Return a fresh ledger."""
+    return Ledger(tmp_path / "l.sqlite", "https://api.example.com/api")
+
+
+def make(
+    ledger: Ledger, script: dict[str, list[Outcome]] | None = None, **settings: Any
+) -> tuple[Engine, ScriptedClient, FakeTime]:
+    """Build an engine with a scripted client and fake time."""
+    time = FakeTime()
+    client = ScriptedClient(time, script)
+    engine = Engine(
+        client,
+        ledger,
+        EngineSettings(manifest="m.csv", **settings),
+        clock=time.clock,
+        sleep=time.sleep,
+        rng=random.Random(7),
+    )
+    return engine, client, time
+
+
+def test_every_answer_maps_to_its_row_status(ledger: Ledger) -> None:
+    """201 created, 200 existing, 4xx failed with details, 5xx retried then retryable."""
+    retry = Outcome("retry", 503, error_code="unavailable", error_detail="down", request_id="r9")
+    script = {
+        "2": [Outcome("existing", 200, engagement_id="eng_old")],
+        "3": [
+            Outcome(
+                "failed",
+                422,
+                error_code="validation",
+                error_detail="bad",
+                errors='[{"field": "title"}]',
+                request_id="r3",
+            )
+        ],
+        "4": [Outcome("failed", 404, error_code="not_found", error_detail="cannot see")],
+        "5": [Outcome("failed", 409, error_code="conflict", error_detail="deleted")],
+        "6": [retry] * 10,
+        "7": [
+            Outcome("retry", None, error_code="timeout"),
+            Outcome("created", 201, engagement_id="e7"),
+        ],
+    }
+    engine, client, _ = make(ledger, script, max_attempts=3)
+    summary = run(engine, [row(n) for n in range(1, 8)])
+    assert (
+        summary.total,
+        summary.created,
+        summary.existing,
+        summary.failed,
+        summary.retryable,
+    ) == (7, 2, 1, 3, 1)
+    status = {n: ledger.get(str(n))["status"] for n in range(1, 8)}  # type: ignore[index]
+    assert status == {
+        1: "created",
+        2: "existing",
+        3: "failed",
+        4: "failed",
+        5: "failed",
+        6: "retryable",
+        7: "created",
+    }
+    failed = ledger.get("3")
+    assert failed is not None
+    assert (
+        failed["http_status"],
+        failed["error_code"],
+        failed["error_detail"],
+        failed["errors"],
+        failed["request_id"],
+    ) == (422, "validation", "bad", '[{"field": "title"}]', "r3")
+    assert client.attempts("6") == 3
+    assert ledger.get("6")["attempts"] == 3  # type: ignore[index]
+    assert client.attempts("7") == 2
+    assert summary.clean is False
+
+
+def test_backoff_waits_are_full_jitter_within_bounds(ledger: Ledger) -> None:
+    """Retries wait uniform(0, min(60, 2**(n-1))) seconds, via the injected sleep."""
+    retry = Outcome("retry", 500)
+    engine, client, _ = make(
+        ledger, {"1": [retry] * 4}, max_attempts=5, backoff=Backoff(base=1.0, cap=60.0)
+    )
+    run(engine, [row(1)])
+    starts = [t for _, t in client.calls]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert len(gaps) == 4
+    for n, gap in enumerate(gaps, start=1):
+        assert 0 <= gap <= 2 ** (n - 1)
+
+
+def test_retry_after_is_honoured_and_pauses_everyone(ledger: Ledger) -> None:
+    """After a 429 no request goes out before Retry-After has passed, for any row."""
+    limited = Outcome("retry", 429, error_code="rate_limited", retry_after=30.0)
+    engine, client, _ = make(ledger, {"1": [limited]}, concurrency=4)
+    summary = run(engine, [row(n) for n in range(1, 9)])
+    assert summary.created == 8
+    t429 = next(t for e, t in client.calls if e == "1")
+    later = [t for e, t in client.calls[client.calls.index(("1", t429)) + 1 :]]
+    resent = [t for e, t in client.calls if e == "1"][1]
+    assert resent - t429 >= 30.0
+    assert all(t - t429 >= 30.0 or t == t429 for t in later)
+
+
+def test_429_lowers_concurrency_and_it_recovers(ledger: Ledger) -> None:
+    """A 429 halves the limit of requests in flight; answers bring it back one at a time."""
+    limited = Outcome("retry", 429, retry_after=1.0)
+    engine, _, _ = make(ledger, {"1": [limited]}, concurrency=8)
+    limits: list[int] = []
+    original = engine._throttle.answered
+
+    async def spy() -> None:
+        await original()
+        limits.append(engine._throttle.limit)
+
+    engine._throttle.answered = spy  # type: ignore[method-assign]
+    run(engine, [row(n) for n in range(1, 60)])
+    assert min(limits) == 4
+    assert limits[-1] == 8
+    assert limits == sorted(limits)
+
+
+def test_never_two_requests_in_flight_for_one_external_id(ledger: Ledger) -> None:
+    """Rows repeating an external_id (had validation let them through) are serialised."""
+    engine, client, _ = make(ledger, concurrency=8)
+    rows = [row(n % 3, line=n + 2) for n in range(30)]
+    run(engine, rows)
+    assert client.max_in_flight_per_id == 1
+
+
+def test_auth_failure_stops_dispatching(ledger: Ledger) -> None:
+    """A 401 stops the run: nothing new is sent, and no row is left pending."""
+    auth = Outcome("auth", 401, error_code="unauthorized", error_detail="the token was refused")
+    engine, client, _ = make(ledger, {"3": [auth]}, concurrency=2)
+    summary = run(engine, [row(n) for n in range(1, 50)])
+    assert summary.stopped == "auth"
+    assert summary.message == "the token was refused"
+    assert len(client.calls) < 10
+    assert ledger.counts()["pending"] == 0
+    assert ledger.get("3")["status"] == "retryable"  # type: ignore[index]
+
+
+def test_retry_budget_stops_a_run_that_only_fails(ledger: Ledger) -> None:
+    """When the last N attempts all failed, the run stops instead of hammering the server."""
+    down = [Outcome("retry", 503, error_detail="down")] * 100
+    script = {str(n): list(down) for n in range(1, 200)}
+    engine, client, _ = make(ledger, script, retry_budget=10, max_attempts=5, concurrency=2)
+    summary = run(engine, [row(n) for n in range(1, 200)])
+    assert summary.stopped == "retry_budget"
+    assert summary.message is not None
+    assert "the last 10 attempts all failed" in summary.message
+    assert len(client.calls) < 20
+    assert ledger.counts()["pending"] == 0
+
+
+def test_limit_sends_at_most_n_rows(ledger: Ledger) -> None:
+    """--limit N sends N rows and stops cleanly."""
+    engine, client, _ = make(ledger, limit=3)
+    summary = run(engine, [row(n) for n in range(1, 10)])
+    assert len(client.calls) == 3
+    assert summary.created == 3
+    assert summary.stopped == "limit"
+
+
+def test_rerun_skips_done_rows_and_reports_changed(ledger: Ledger) -> None:
+    """A re-run sends nothing for done rows; a done row whose payload changed is 'changed'."""
+    engine, _, _ = make(ledger)
+    run(engine, [row(1), row(2)])
+    engine, client, _ = make(ledger)
+    summary = run(engine, [row(1), row(2, title="renamed")])
+    assert client.calls == []
+    assert (summary.skipped, summary.changed) == (1, 1)
+    assert summary.clean
+
+
+def test_presigned_signature_change_is_not_a_change(ledger: Ledger) -> None:
+    """A new query string on the media URL (a fresh signature) does not make a row changed."""
+    engine, _, _ = make(ledger)
+    run(engine, [row(1)])
+    engine, client, _ = make(ledger)
+    summary = run(engine, [row(1, media_url="https://cdn.example.com/1.mp3?sig=2")])
+    assert (summary.skipped, summary.changed, client.calls) == (1, 0, [])
+
+
+def test_failed_rows_resent_only_when_fixed_or_asked(ledger: Ledger) -> None:
+    """A failed row is resent when its fingerprint changes, or under --retry-failed."""
+    bad = Outcome("failed", 422, error_code="validation")
+    engine, _, _ = make(ledger, {"1": [bad]})
+    run(engine, [row(1)])
+    engine, client, _ = make(ledger)
+    summary = run(engine, [row(1)])
+    assert (client.calls, summary.failed) == ([], 1)
+    engine, client, _ = make(ledger)
+    summary = run(engine, [row(1, title="fixed")])
+    assert [e for e, _ in client.calls] == ["1"]
+    assert summary.created == 1
+    engine, _, _ = make(ledger, {"2": [bad]})
+    run(engine, [row(2)])
+    engine, client, _ = make(ledger, retry_failed=True)
+    run(engine, [row(2)])
+    assert [e for e, _ in client.calls] == ["2"]
+
+
+def test_pending_and_retryable_rows_are_resent(ledger: Ledger) -> None:
+    """After a crash (pending) or exhausted retries (retryable), a re-run sends the row again."""
+    ledger.mark_pending("1", "m.csv", 2, fingerprint(row(1).body or {}), None)
+    engine, _, _ = make(ledger, {"2": [Outcome("retry", 500)]}, max_attempts=1)
+    run(engine, [row(2)])
+    engine, client, _ = make(ledger)
+    summary = run(engine, [row(1), row(2)])
+    assert sorted(e for e, _ in client.calls) == ["1", "2"]
+    assert summary.created == 2
+
+
+def test_invalid_rows_are_never_sent_and_recorded(ledger: Ledger) -> None:
+    """Invalid rows are counted and recorded as invalid, never sent; duplicates are not recorded."""
+    problem = Problem("title", "missing_field", "is required", "Subject")
+    dup = Problem("external_id", "duplicate_external_id", "repeat", "Id")
+    rows = [
+        CheckedRow(2, "x", None, (problem,), {"Id": "x"}),
+        row(1),
+        CheckedRow(4, "1", None, (dup,), {"Id": "1"}),
+        CheckedRow(5, None, None, (problem,), {}),
+    ]
+    engine, client, _ = make(ledger)
+    summary = run(engine, rows)
+    assert [e for e, _ in client.calls] == ["1"]
+    assert (summary.invalid, summary.created) == (3, 1)
+    assert ledger.get("x")["status"] == "invalid"  # type: ignore[index]
+    assert ledger.get("x")["error_detail"] == "title: is required"  # type: ignore[index]
+    assert ledger.get("1")["status"] == "created"  # type: ignore[index]
+
+
+def test_dry_run_sends_and_writes_nothing(ledger: Ledger) -> None:
+    """A dry run decides every row from the ledger and sends nothing."""
+    engine, _, _ = make(ledger)
+    run(engine, [row(1)])
+    time = FakeTime()
+    events: list[tuple[str, str]] = []
+    engine = Engine(
+        None,
+        ledger,
+        EngineSettings(manifest="m", dry_run=True),
+        clock=time.clock,
+        sleep=time.sleep,
+        progress=lambda e, s, r, note: events.append((e, note)),
+    )
+    summary = run(engine, [row(1), row(2)])
+    assert (summary.would_send, summary.skipped) == (1, 1)
+    assert events == [("decision", "skip"), ("decision", "send")]
+    assert ledger.get("2") is None
+
+
+@pytest.mark.parametrize(
+    ("prior", "fp", "retry_failed", "decision"),
+    [
+        (None, "a", False, "send"),
+        (Prior("pending", "a"), "a", False, "send"),
+        (Prior("retryable", "a"), "a", False, "send"),
+        (Prior("invalid", "a"), "a", False, "send"),
+        (Prior("created", "a"), "a", False, "skip"),
+        (Prior("existing", "a"), "b", False, "changed"),
+        (Prior("failed", "a"), "a", False, "failed"),
+        (Prior("failed", "a"), "b", False, "send"),
+        (Prior("failed", "a"), "a", True, "send"),
+    ],
+)
+def test_decide(prior: Prior | None, fp: str, retry_failed: bool, decision: str) -> None:
+    """What a re-run does with each ledger state."""
+    assert decide(prior, fp, retry_failed) == decision
+
+
+def test_interrupt_finishes_in_flight_and_leaves_nothing_pending(ledger: Ledger) -> None:
+    """A first signal stops dispatching; rows waiting to retry become retryable."""
+    script = {"1": [Outcome("retry", 500)] * 3}
+    engine, client, _ = make(ledger, script, concurrency=2)
+
+    async def go() -> Summary:
+        task = asyncio.create_task(engine.run([row(n) for n in range(1, 100)]))
+        while len(client.calls) < 5:
+            await asyncio.sleep(0)
+        engine.interrupt("SIGINT")
+        return await task
+
+    summary = asyncio.run(go())
+    assert summary.stopped == "interrupted"
+    assert ledger.counts()["pending"] == 0
+    assert len(client.calls) < 20
+    assert summary.total == summary.created + summary.retryable
+
+
+def test_abort_cancels_and_releases_rows(ledger: Ledger) -> None:
+    """A second signal aborts at once; the rows in flight become retryable."""
+    engine, client, _ = make(ledger, concurrency=4)
+    gate = asyncio.Event
+
+    async def hang(body: bytes) -> Outcome:
+        client.calls.append((json.loads(body)["external_id"], 0.0))
+        await gate().wait()
+        raise AssertionError("unreachable")
+
+    client.create = hang  # type: ignore[method-assign]
+
+    async def go() -> Summary:
+        task = asyncio.create_task(engine.run([row(n) for n in range(1, 20)]))
+        while len(client.calls) < 4:
+            await asyncio.sleep(0)
+        engine.interrupt("SIGINT")
+        engine.interrupt("SIGINT")
+        return await task
+
+    summary = asyncio.run(go())
+    assert summary.retryable == 4
+    assert ledger.counts()["pending"] == 0
+    assert ledger.counts()["retryable"] == 4

@@ -1,0 +1,108 @@
+"""Tests of the ledger: migrations, binding, statuses, lookups, redaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ae_import.errors import UsageError
+from ae_import.ledger import MIGRATIONS, Ledger, Prior
+
+
+def test_migrations_apply_in_order_once(tmp_path: Path) -> None:
+    """A new ledger gets every migration, by name, in order; reopening applies none again."""
+    path = tmp_path / "l.sqlite"
+    ledger = Ledger(path, "https://api.example.com/api")
+    assert ledger.applied_migrations() == [name for name, _ in MIGRATIONS]
+    ledger.close()
+    again = Ledger(path, "https://api.example.com/api")
+    assert again.applied_migrations() == [name for name, _ in MIGRATIONS]
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    again.close()
+
+
+def test_newer_ledger_is_refused(tmp_path: Path) -> None:
+    """A ledger with a migration this version does not know is refused."""
+    path = tmp_path / "l.sqlite"
+    Ledger(path, "t").close()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO migrations VALUES ('9999_future', 'x')")
+    db.commit()
+    db.close()
+    with pytest.raises(UsageError, match="written by a newer ae-import"):
+        Ledger(path, "t")
+
+
+def test_ledger_is_bound_to_one_target(tmp_path: Path) -> None:
+    """Opening a ledger for another base URL is refused, naming both."""
+    path = tmp_path / "l.sqlite"
+    Ledger(path, "https://a.example/api").close()
+    with pytest.raises(UsageError) as info:
+        Ledger(path, "https://b.example/api")
+    assert "belongs to https://a.example/api, not https://b.example/api" in info.value.message
+
+
+def test_not_a_database_is_a_usage_error(tmp_path: Path) -> None:
+    """A file that is not SQLite is a one-line usage error."""
+    path = tmp_path / "l.sqlite"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(UsageError, match="not an ae-import ledger"):
+        Ledger(path, "t")
+
+
+def test_pending_then_finished_and_lookup(tmp_path: Path) -> None:
+    """A row is pending before its request and final after; lookups give status, fingerprint."""
+    ledger = Ledger(tmp_path / "l.sqlite", "t")
+    url = "https://h.example/a.mp3?X-Amz-Signature=SECRET"
+    ledger.mark_pending("e1", "m.csv", 2, "fp1", url)
+    assert ledger.lookup(["e1", "e2"]) == {"e1": Prior("pending", "fp1")}
+    ledger.finish(
+        "e1", "created", attempts=2, http_status=201, engagement_id="eng_1", request_id="req_1"
+    )
+    row = ledger.get("e1")
+    assert row is not None
+    assert (row["status"], row["attempts"], row["engagement_id"]) == ("created", 2, "eng_1")
+    assert row["media_url"] == "https://h.example/a.mp3?<redacted>"
+    assert (row["manifest"], row["line"]) == ("m.csv", 2)
+    assert ledger.counts()["created"] == 1
+    ledger.close()
+    assert b"SECRET" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+
+
+def test_lookup_in_chunks(tmp_path: Path) -> None:
+    """Lookups of more ids than one query holds return every known one."""
+    ledger = Ledger(tmp_path / "l.sqlite", "t")
+    for n in range(1200):
+        ledger.record_invalid(f"id{n}", "m", n, "fp", "missing_field", "x")
+    found = ledger.lookup([f"id{n}" for n in range(0, 2400, 2)])
+    assert len(found) == 600
+    assert found["id1198"] == Prior("invalid", "fp")
+
+
+def test_release_pending_makes_rows_retryable(tmp_path: Path) -> None:
+    """Rows whose answers never came become retryable; others are untouched."""
+    ledger = Ledger(tmp_path / "l.sqlite", "t")
+    ledger.mark_pending("a", "m", 1, "f", None)
+    ledger.mark_pending("b", "m", 2, "f", None)
+    ledger.finish("b", "created", attempts=1)
+    ledger.release_pending(["a", "b"])
+    assert ledger.counts() == {
+        "pending": 0,
+        "created": 1,
+        "existing": 0,
+        "failed": 0,
+        "invalid": 0,
+        "retryable": 1,
+    }
+    assert ledger.integrity_ok()
+
+
+def test_unknown_status_is_refused(tmp_path: Path) -> None:
+    """finish() takes only the documented statuses."""
+    ledger = Ledger(tmp_path / "l.sqlite", "t")
+    ledger.mark_pending("a", "m", 1, "f", None)
+    with pytest.raises(ValueError):
+        ledger.finish("a", "done", attempts=1)

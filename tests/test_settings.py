@@ -1,0 +1,139 @@
+"""Tests of run settings: precedence, parsing, base-URL and token rules."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ae_import.config import Config, load_config
+from ae_import.errors import UsageError
+from ae_import.settings import DEFAULT_BASE_URL, RunSettings, check_base_url, read_token, resolve
+
+from .conftest import Writer
+
+
+def test_defaults() -> None:
+    """Without flags, env or config: 8 workers, 5 attempts, 600 s, production URL."""
+    settings = resolve({}, {}, Config())
+    assert settings == RunSettings()
+    assert (settings.concurrency, settings.max_attempts, settings.timeout) == (8, 5, 600.0)
+    assert settings.base_url == DEFAULT_BASE_URL
+    assert settings.ledger_path == Path("ae-import-ledger.sqlite")
+
+
+def test_precedence_flag_env_config_default(write: Writer) -> None:
+    """A flag beats the env var, which beats the config, which beats the default."""
+    config = load_config(
+        write(
+            "c.yaml",
+            "run:\n  concurrency: 3\n  max_attempts: 9\n  rate: 300/m\napi:\n  timeout: 30\n",
+        )
+    )
+    env = {"AE_IMPORT_CONCURRENCY": "5", "AE_IMPORT_TIMEOUT": "45"}
+    settings = resolve({"concurrency": 7}, env, config)
+    assert settings.concurrency == 7
+    assert settings.timeout == 45.0
+    assert settings.max_attempts == 9
+    assert settings.rate == 5.0
+    assert resolve({}, env, config).concurrency == 5
+    assert resolve({}, {}, config).concurrency == 3
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "message"),
+    [
+        ({"concurrency": "x"}, {}, "--concurrency: 'x' is not a whole number"),
+        ({}, {"AE_IMPORT_CONCURRENCY": "0"}, "AE_IMPORT_CONCURRENCY: '0' must be at least 1"),
+        ({}, {"AE_IMPORT_RATE": "fast"}, "AE_IMPORT_RATE: 'fast' is not a rate"),
+        ({}, {"AE_IMPORT_DRY_RUN": "maybe"}, "AE_IMPORT_DRY_RUN: 'maybe' is not true or false"),
+        ({}, {"AE_IMPORT_AUTH_SCHEME": "basic"}, "AE_IMPORT_AUTH_SCHEME: 'basic' is not bearer"),
+    ],
+)
+def test_bad_values_name_their_source(
+    flags: dict[str, str], env: dict[str, str], message: str
+) -> None:
+    """A bad value names where it came from."""
+    with pytest.raises(UsageError) as info:
+        resolve(flags, env, Config())
+    assert info.value.message.startswith(message)
+
+
+def test_bad_config_value_names_the_file(write: Writer) -> None:
+    """A bad value in the config names the file and section."""
+    path = write("c.yaml", "run:\n  concurrency: lots\n")
+    with pytest.raises(UsageError, match=r"c.yaml: run.concurrency: 'lots' is not a whole number"):
+        resolve({}, {}, load_config(path))
+
+
+def test_unknown_run_key_is_refused(write: Writer) -> None:
+    """Unknown keys in api: and run: are refused like any other."""
+    with pytest.raises(UsageError, match="unknown key 'concurency' under run"):
+        load_config(write("c.yaml", "run:\n  concurency: 3\n"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://app.askelephant.ai/api",
+        "http://127.0.0.1:8765/api",
+        "http://localhost/api",
+        "http://[::1]:9/api",
+        "http://127.5.5.5/api",
+    ],
+)
+def test_base_url_accepted(url: str) -> None:
+    """Accept https anywhere, and plain http only to loopback."""
+    check_base_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://app.askelephant.ai/api", "plain http:// is refused for app.askelephant.ai"),
+        ("http://10.0.0.5/api", "plain http:// is refused"),
+        ("ftp://x/api", "must be an https:// URL"),
+        ("app.askelephant.ai/api", "must be an https:// URL"),
+    ],
+)
+def test_base_url_refused(url: str, words: str) -> None:
+    """http:// to other hosts, other schemes and bare hosts are refused."""
+    with pytest.raises(UsageError, match=words):
+        check_base_url(url)
+
+
+def test_token_from_env_or_file(tmp_path: Path) -> None:
+    """The token comes from AE_API_TOKEN or a mode-600 token file, stripped."""
+    assert read_token(RunSettings(), {"AE_API_TOKEN": " tok \n"}) == "tok"
+    path = tmp_path / "token"
+    path.write_text("file-token\n")
+    path.chmod(0o600)
+    assert read_token(RunSettings(token_file=path), {"AE_API_TOKEN": "env"}) == "file-token"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="permission bits are POSIX")
+def test_token_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    """A token file that group or others can read is refused with the chmod that fixes it."""
+    path = tmp_path / "token"
+    path.write_text("secret-token")
+    path.chmod(0o644)
+    with pytest.raises(UsageError) as info:
+        read_token(RunSettings(token_file=path), {})
+    assert info.value.message == (
+        f"{path}: the token file can be read by group or others; run: chmod 600 {path}"
+    )
+    assert "secret-token" not in info.value.message
+
+
+def test_missing_token_says_how_to_give_one(tmp_path: Path) -> None:
+    """No token at all, an empty file, or a missing file: each says what to do."""
+    with pytest.raises(UsageError, match="set AE_API_TOKEN, or pass --token-file"):
+        read_token(RunSettings(), {})
+    empty = tmp_path / "t"
+    empty.write_text("\n")
+    empty.chmod(0o600)
+    with pytest.raises(UsageError, match="the token file is empty"):
+        read_token(RunSettings(token_file=empty), {})
+    with pytest.raises(UsageError, match="no such token file"):
+        read_token(RunSettings(token_file=tmp_path / "nope"), {})
