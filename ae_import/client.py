@@ -96,7 +96,7 @@ _WHY = {
 
 
 class EngagementClient:
-    """Create engagements at ``base_url`` with one shared httpx.AsyncClient."""
+    """Create engagements at ``base_url`` through one shared httpx transport."""
 
     def __init__(
         self,
@@ -113,23 +113,36 @@ class EngagementClient:
         """Prepare the client; the token is kept only in the default headers."""
         authorization = token if auth_scheme == "raw" else f"Bearer {token}"
         self.auth_scheme = auth_scheme
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            transport=transport or make_transport(concurrency, ca_bundle),
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
-            headers={
-                "Authorization": authorization,
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "User-Agent": user_agent,
-            },
-        )
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 30.0)).as_dict()
+        # The transport is called directly: AsyncClient's auth, redirect and cookie
+        # machinery (a cookie jar parses every response's headers) costs client CPU for
+        # features one POST with a bearer token does not use.
+        self._transport = transport or make_transport(concurrency, ca_bundle)
+        # Built once: httpx would otherwise parse and merge the URL and headers per request.
+        self._url = httpx.URL(base_url.rstrip("/") + "/v2/engagements")
+        self._headers = [
+            (b"Host", self._url.netloc),
+            (b"Authorization", authorization.encode("latin-1")),
+            (b"Content-Type", b"application/json"),
+            (b"Accept", b"application/json"),
+            (b"User-Agent", user_agent.encode("ascii")),
+        ]
 
     async def create(self, body: bytes) -> Outcome:
         """POST one create request (already-encoded JSON); return what it came to."""
+        request = httpx.Request(
+            "POST",
+            self._url,
+            headers=self._headers,
+            content=body,
+            extensions={"timeout": self._timeout},
+        )
         try:
-            response = await self._http.post("/v2/engagements", content=body)
-            await response.aread()
+            response = await self._transport.handle_async_request(request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
         except httpx.TimeoutException as exc:
             if not _really_timeout(exc):  # the aiohttp transport maps refusals to ConnectTimeout
                 detail = _short(f"cannot connect: {exc.__cause__ or exc}")
@@ -193,4 +206,4 @@ class EngagementClient:
 
     async def aclose(self) -> None:
         """Close the connections."""
-        await self._http.aclose()
+        await self._transport.aclose()

@@ -13,6 +13,7 @@ import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .client import EngagementClient
@@ -85,10 +86,8 @@ def run_import(
     on_open: Callable[[Manifest], None] | None = None,
 ) -> RunResult:
     """Import one manifest as ``settings`` say; return the summary and the exit code."""
-    from .sandbox import SandboxServer, SandboxSettings
-
     ledger_path = settings.ledger_path
-    server: SandboxServer | None = None
+    server: Any = None
     ledger: Ledger | None = None
     with open_manifest(manifest_name, fmt) as manifest:
         if on_open is not None:
@@ -100,6 +99,8 @@ def run_import(
         )
         try:
             if settings.sandbox:
+                from .sandbox import SandboxServer, SandboxSettings
+
                 target = SANDBOX_TARGET
                 token = "sk-sandbox-" + os.urandom(12).hex()
                 if not settings.dry_run:
