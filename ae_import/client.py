@@ -16,14 +16,22 @@ import json
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from .redact import safe_text
 from .retry import RETRY_STATUSES, parse_retry_after
 
-__all__ = ["Client", "EngagementClient", "Outcome", "OutcomeKind", "make_transport"]
+__all__ = [
+    "Client",
+    "EngagementClient",
+    "LazyClient",
+    "Outcome",
+    "OutcomeKind",
+    "make_transport",
+]
 
 OutcomeKind = Literal["created", "existing", "failed", "retry", "auth"]
 _DETAIL_LIMIT = 500
@@ -57,6 +65,7 @@ class Client(Protocol):
 
 def make_transport(concurrency: int, ca_bundle: Path | None = None) -> httpx.AsyncBaseTransport:
     """Return the default transport: httpx over aiohttp, TLS always verified."""
+    import httpx
     from httpx_aiohttp import AiohttpTransport
 
     context = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
@@ -110,14 +119,19 @@ class EngagementClient:
         ca_bundle: Path | None = None,
         user_agent: str = "ae-import",
     ) -> None:
-        """Prepare the client; the token is kept only in the default headers."""
+        """Prepare the client; the token is kept only in the request headers."""
+        import httpx  # here, not at import: a run that sends nothing never loads it
+
         authorization = token if auth_scheme == "raw" else f"Bearer {token}"
         self.auth_scheme = auth_scheme
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 30.0)).as_dict()
         # The transport is called directly: AsyncClient's auth, redirect and cookie
         # machinery (a cookie jar parses every response's headers) costs client CPU for
         # features one POST with a bearer token does not use.
-        self._transport = transport or make_transport(concurrency, ca_bundle)
+        # Made on first use: a run that sends nothing never loads aiohttp or TLS contexts.
+        self._transport = transport
+        self._concurrency = concurrency
+        self._ca_bundle = ca_bundle
         # Built once: httpx would otherwise parse and merge the URL and headers per request.
         self._url = httpx.URL(base_url.rstrip("/") + "/v2/engagements")
         self._headers = [
@@ -130,6 +144,8 @@ class EngagementClient:
 
     async def create(self, body: bytes) -> Outcome:
         """POST one create request (already-encoded JSON); return what it came to."""
+        import httpx
+
         request = httpx.Request(
             "POST",
             self._url,
@@ -137,6 +153,8 @@ class EngagementClient:
             content=body,
             extensions={"timeout": self._timeout},
         )
+        if self._transport is None:
+            self._transport = make_transport(self._concurrency, self._ca_bundle)
         try:
             response = await self._transport.handle_async_request(request)
             try:
@@ -206,4 +224,26 @@ class EngagementClient:
 
     async def aclose(self) -> None:
         """Close the connections."""
-        await self._transport.aclose()
+        if self._transport is not None:
+            await self._transport.aclose()
+
+
+class LazyClient:
+    """An EngagementClient made on the first request: a run that sends nothing loads no HTTP."""
+
+    def __init__(self, base_url: str, token: str, **options: Any) -> None:
+        """Keep what the client will need."""
+        self._args = (base_url, token)
+        self._options = options
+        self._client: EngagementClient | None = None
+
+    async def create(self, body: bytes) -> Outcome:
+        """Make the client if needed, then send."""
+        if self._client is None:
+            self._client = EngagementClient(*self._args, **self._options)
+        return await self._client.create(body)
+
+    async def aclose(self) -> None:
+        """Close the client if one was made."""
+        if self._client is not None:
+            await self._client.aclose()

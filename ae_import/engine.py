@@ -28,7 +28,7 @@ from typing import Any
 from .client import Client, Outcome
 from .ledger import Ledger, Prior
 from .mapping import encode_body
-from .pipeline import CheckedRow
+from .pipeline import CheckedRow, PendingRow
 from .ratelimit import Clock, Pacer, Throttle
 from .redact import redact_url
 from .retry import Backoff, RetryBudget
@@ -102,10 +102,12 @@ class Summary:
 
 # progress(event, summary, row): events are "sent", "retry", "row" (a row is final),
 # "decision" (a row was not sent: skipped, changed, failed earlier, would send).
-Progress = Callable[[str, Summary, CheckedRow | None, str], None]
+Progress = Callable[[str, Summary, "CheckedRow | PendingRow | None", str], None]
 
 
-def _no_progress(event: str, summary: Summary, row: CheckedRow | None, note: str) -> None:
+def _no_progress(
+    event: str, summary: Summary, row: CheckedRow | PendingRow | None, note: str
+) -> None:
     return None
 
 
@@ -142,6 +144,19 @@ class _Job:
     body: bytes
     fingerprint: str
     media_url: str | None
+    source_fingerprint: str | None
+
+
+def _unchanged_and_done(item: PendingRow, prior: dict[str, Prior]) -> bool:
+    """Tell whether a row is done and its raw record unchanged: skip it unchecked."""
+    if item.external_id is None or item.first_line is not None:
+        return False
+    known = prior.get(item.external_id)
+    return (
+        known is not None
+        and known.status in ("created", "existing")
+        and known.source_fingerprint == item.source_fp
+    )
 
 
 class Engine:
@@ -207,7 +222,7 @@ class Engine:
         for task in self._tasks:
             task.cancel()
 
-    async def run(self, rows: Iterable[CheckedRow]) -> Summary:
+    async def run(self, rows: Iterable[CheckedRow | PendingRow]) -> Summary:
         """Import ``rows``; return the summary once every row is final."""
         started = self._clock()
         self._freed = asyncio.Condition()
@@ -234,7 +249,10 @@ class Engine:
         return self.summary
 
     async def _produce(
-        self, rows: Iterable[CheckedRow], queue: asyncio.Queue[_Job | None], workers: int
+        self,
+        rows: Iterable[CheckedRow | PendingRow],
+        queue: asyncio.Queue[_Job | None],
+        workers: int,
     ) -> None:
         try:
             await self._feed(iter(rows), queue)
@@ -247,14 +265,26 @@ class Engine:
         summary = self.summary
         sent = 0
         while not self.stopping:
-            chunk: list[CheckedRow] = list(islice(rows, settings.chunk))
+            chunk: list[CheckedRow | PendingRow] = list(islice(rows, settings.chunk))
             if not chunk:
                 return
             ids = [row.external_id for row in chunk if row.external_id is not None]
             prior = self.ledger.lookup(ids) if self.ledger is not None else {}
-            for row in chunk:
+            learnt: list[tuple[str, str]] = []
+            for item in chunk:
                 if self.stopping:
-                    return
+                    break
+                source_fp = None
+                if isinstance(item, PendingRow):
+                    source_fp = item.source_fp
+                    if _unchanged_and_done(item, prior):
+                        summary.total += 1
+                        summary.skipped += 1
+                        self._progress("decision", summary, item, "skip")
+                        continue
+                    row = item.checked()
+                else:
+                    row = item
                 if not row.valid or row.body is None or row.external_id is None:
                     summary.total += 1
                     self._invalid(row, prior.get(row.external_id or ""))
@@ -262,6 +292,8 @@ class Engine:
                 fp = fingerprint(row.body)
                 decision = decide(prior.get(row.external_id), fp, settings.retry_failed)
                 if decision != "send":
+                    if decision == "skip" and source_fp is not None:
+                        learnt.append((row.external_id, source_fp))  # fast next time
                     summary.total += 1
                     counter = _COUNTERS[decision]
                     setattr(summary, counter, getattr(summary, counter) + 1)
@@ -269,7 +301,7 @@ class Engine:
                     continue
                 if settings.limit is not None and sent >= settings.limit:
                     self.stop("limit", f"--limit {settings.limit} reached")
-                    return
+                    break
                 summary.total += 1
                 sent += 1
                 if settings.dry_run:
@@ -285,8 +317,11 @@ class Engine:
                         encode_body(row.body),
                         fp,
                         media if isinstance(media, str) else None,
+                        source_fp,
                     )
                 )
+            if learnt and self.ledger is not None and not settings.dry_run:
+                self.ledger.set_source_fingerprints(learnt)
             await asyncio.sleep(0)
 
     async def _claim(self, external_id: str) -> None:
@@ -371,7 +406,12 @@ class Engine:
         assert self.ledger is not None
         settings = self.settings
         self.ledger.mark_pending(
-            job.external_id, settings.manifest, job.row.line, job.fingerprint, job.media_url
+            job.external_id,
+            settings.manifest,
+            job.row.line,
+            job.fingerprint,
+            job.media_url,
+            job.source_fingerprint,
         )
         attempts = 0
         outcome: Outcome | None = None

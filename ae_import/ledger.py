@@ -15,8 +15,9 @@ token or transcript text; media URLs are stored without their query string.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -57,9 +58,16 @@ def _m0002_meta(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def _m0003_source_fingerprint(db: sqlite3.Connection) -> None:
+    # A hash of the raw manifest row and its mapping: a resumed run skips an unchanged,
+    # done row without mapping or validating it.
+    db.execute("ALTER TABLE rows ADD COLUMN source_fingerprint TEXT")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0001_rows", _m0001_rows),
     ("0002_meta", _m0002_meta),
+    ("0003_source_fingerprint", _m0003_source_fingerprint),
 ]
 
 
@@ -68,6 +76,7 @@ class Prior(NamedTuple):
 
     status: str
     fingerprint: str | None
+    source_fingerprint: str | None = None
 
 
 def _now() -> str:
@@ -131,6 +140,17 @@ class Ledger:
             )
         self.target = target
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group many writes into one commit (bulk tools; a run commits row by row)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def applied_migrations(self) -> list[str]:
         """Return the names of the applied migrations, in order."""
         return [r[0] for r in self._db.execute("SELECT name FROM migrations ORDER BY name")]
@@ -142,29 +162,37 @@ class Ledger:
             chunk = external_ids[start : start + _LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT external_id, status, fingerprint FROM rows WHERE external_id IN ({marks})",
+                "SELECT external_id, status, fingerprint, source_fingerprint FROM rows"
+                f" WHERE external_id IN ({marks})",
                 chunk,
             )
-            for external_id, status, fingerprint in rows:
-                found[external_id] = Prior(status, fingerprint)
+            for external_id, status, fingerprint, source in rows:
+                found[external_id] = Prior(status, fingerprint, source)
         return found
 
     def mark_pending(
-        self, external_id: str, manifest: str, line: int, fingerprint: str, media_url: str | None
+        self,
+        external_id: str,
+        manifest: str,
+        line: int,
+        fingerprint: str,
+        media_url: str | None,
+        source_fingerprint: str | None = None,
     ) -> None:
         """Commit ``external_id`` as pending, before its request goes out."""
         now = _now()
         shown = redact_url(media_url) if media_url else None
         self._db.execute(
             """INSERT INTO rows (external_id, status, manifest, line, fingerprint, media_url,
-                                 attempts, created_at, updated_at)
-               VALUES (?, 'pending', ?, ?, ?, ?, 0, ?, ?)
+                                 source_fingerprint, attempts, created_at, updated_at)
+               VALUES (?, 'pending', ?, ?, ?, ?, ?, 0, ?, ?)
                ON CONFLICT (external_id) DO UPDATE SET
                  status = 'pending', manifest = excluded.manifest, line = excluded.line,
                  fingerprint = excluded.fingerprint, media_url = excluded.media_url,
+                 source_fingerprint = excluded.source_fingerprint,
                  attempts = 0, error_code = NULL, error_detail = NULL, errors = NULL,
                  updated_at = excluded.updated_at""",
-            (external_id, manifest, line, fingerprint, shown, now, now),
+            (external_id, manifest, line, fingerprint, shown, source_fingerprint, now, now),
         )
 
     def finish(
@@ -216,6 +244,16 @@ class Ledger:
                  error_detail = excluded.error_detail, updated_at = excluded.updated_at""",
             (external_id, manifest, line, fingerprint, code, detail, now, now),
         )
+
+    def set_source_fingerprints(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Record (external_id, source fingerprint) for done rows, in one commit."""
+        if not pairs:
+            return
+        with self.transaction():
+            self._db.executemany(
+                "UPDATE rows SET source_fingerprint = ? WHERE external_id = ?",
+                [(fp, external_id) for external_id, fp in pairs],
+            )
 
     def release_pending(self, external_ids: Iterable[str]) -> None:
         """Turn these rows from pending into retryable (their answers never came)."""

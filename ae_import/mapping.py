@@ -149,6 +149,20 @@ class Mapper:
         self._list_sources: Mapping[str, str] = {"": parts.list_column or ""}
         self._separator = parts.separator
 
+    @property
+    def salt(self) -> bytes:
+        """Return what, besides a row, decides its body: this mapping and this version."""
+        from . import __version__
+
+        return f"{__version__}|{self.config!r}|{self._defaults!r}|{self.strip_cells}".encode()
+
+    def quick_external_id(self, row: Mapping[str, Any]) -> str | None:
+        """Return the external_id ``map`` would give ``row``, without mapping the rest."""
+        value = self._cell(row, self._columns["external_id"])
+        if not isinstance(value, str):
+            return None
+        return self.config.external_id_prefix + value
+
     def column_of(self, field: str) -> str:
         """Return the manifest column that feeds API field ``field``."""
         return self._columns.get(field, field)

@@ -6,6 +6,7 @@ so both judge a row the same way.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -13,7 +14,7 @@ from .manifest import Manifest, Record
 from .mapping import Mapped, Mapper
 from .validation import Problem, SeenIds, validate_body
 
-__all__ = ["CheckedRow", "check_rows"]
+__all__ = ["CheckedRow", "PendingRow", "RowSource", "check_record", "check_rows"]
 
 
 class CheckedRow(NamedTuple):
@@ -63,25 +64,89 @@ def check_record(record: Record, mapper: Mapper) -> CheckedRow:
     return CheckedRow(record.line, external_id, body, tuple(problems), record.fields)
 
 
+class PendingRow:
+    """A record read, its external_id known, its full check deferred until asked for.
+
+    A resumed run skips rows the ledger already holds without mapping or validating
+    them: the external_id and a fingerprint of the raw record are enough to know.
+    """
+
+    __slots__ = ("_checked", "_source", "external_id", "first_line", "record", "source_fp")
+
+    def __init__(
+        self,
+        source: RowSource,
+        record: Record,
+        external_id: str | None,
+        first_line: int | None,
+    ) -> None:
+        """Keep what was learnt while reading; nothing is mapped yet."""
+        self._source = source
+        self._checked: CheckedRow | None = None
+        self.record = record
+        self.external_id = external_id
+        self.first_line = first_line
+        self.source_fp = source.fingerprint(record)
+
+    @property
+    def line(self) -> int:
+        """Return the record's first line."""
+        return self.record.line
+
+    def checked(self) -> CheckedRow:
+        """Map and validate the row (once)."""
+        if self._checked is None:
+            self._checked = self._source.check(self)
+        return self._checked
+
+
+class RowSource:
+    """Reads a manifest into PendingRows, flagging repeated external_ids as it goes."""
+
+    def __init__(self, manifest: Manifest, mapper: Mapper, seen: SeenIds | None = None) -> None:
+        """Check the header against the mapping; nothing else is read yet."""
+        if manifest.columns is not None:
+            mapper.check_columns(manifest.name, manifest.columns)
+        self.manifest = manifest
+        self.mapper = mapper
+        self.seen = SeenIds() if seen is None else seen
+        self._salted = hashlib.blake2b(mapper.salt, digest_size=16)
+        self._id_column = mapper.column_of("external_id")
+
+    def fingerprint(self, record: Record) -> str:
+        """Hash the raw record together with the mapping that turns it into a body."""
+        digest = self._salted.copy()
+        # repr of the parsed record: deterministic, and cheaper than JSON-encoding it
+        digest.update(repr(record.fields).encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+    def __iter__(self) -> Iterator[PendingRow]:
+        """Yield every record as a PendingRow, in file order."""
+        quick = self.mapper.quick_external_id
+        seen = self.seen
+        for record in self.manifest:
+            external_id = None if record.error is not None else quick(record.fields)
+            first = seen.add(external_id, record.line) if external_id is not None else None
+            yield PendingRow(self, record, external_id, first)
+
+    def check(self, pending: PendingRow) -> CheckedRow:
+        """Map and validate one pending row, flagging it if its external_id repeats."""
+        row = check_record(pending.record, self.mapper)
+        if pending.first_line is None or row.external_id != pending.external_id:
+            return row
+        dup = Problem(
+            "external_id",
+            "duplicate_external_id",
+            f"'{row.external_id}' already appears on line {pending.first_line}; "
+            "each row needs its own external_id",
+            self._id_column if self._id_column in pending.record.fields else None,
+        )
+        return CheckedRow(row.line, row.external_id, None, (*row.problems, dup), row.fields)
+
+
 def check_rows(
     manifest: Manifest, mapper: Mapper, seen: SeenIds | None = None
 ) -> Iterator[CheckedRow]:
     """Yield every record of ``manifest`` checked; later repeats of an external_id are flagged."""
-    if manifest.columns is not None:
-        mapper.check_columns(manifest.name, manifest.columns)
-    seen = SeenIds() if seen is None else seen
-    id_column = mapper.column_of("external_id")
-    for record in manifest:
-        row = check_record(record, mapper)
-        if row.external_id is not None:
-            first = seen.add(row.external_id, row.line)
-            if first is not None:
-                dup = Problem(
-                    "external_id",
-                    "duplicate_external_id",
-                    f"'{row.external_id}' already appears on line {first}; "
-                    "each row needs its own external_id",
-                    id_column if id_column in record.fields else None,
-                )
-                row = CheckedRow(row.line, row.external_id, None, (*row.problems, dup), row.fields)
-        yield row
+    for pending in RowSource(manifest, mapper, seen):
+        yield pending.checked()

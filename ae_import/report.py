@@ -21,7 +21,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from .engine import Summary
 from .mapping import encode_body
-from .pipeline import CheckedRow
+from .pipeline import CheckedRow, PendingRow
 from .redact import redact_url, safe_text
 
 __all__ = [
@@ -197,7 +197,9 @@ class RunReporter:
             self._task = self._bar.add_task("import", total=total, rows="0", rate="0", counts="")
             self._bar.start()
 
-    def __call__(self, event: str, summary: Summary, row: CheckedRow | None, note: str) -> None:
+    def __call__(
+        self, event: str, summary: Summary, row: CheckedRow | PendingRow | None, note: str
+    ) -> None:
         """Take one engine event."""
         if self.dry_run and self.mode != "quiet" and row is not None:
             if event == "decision":
@@ -206,7 +208,7 @@ class RunReporter:
                     Text(f"{label:<13} line {row.line:<7} {safe_text(row.external_id or '')}"),
                     soft_wrap=True,
                 )
-            elif note == "invalid":
+            elif note == "invalid" and isinstance(row, CheckedRow):
                 first = row.problems[0]
                 self.out.print(
                     Text(

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .client import EngagementClient
+from .client import Client, LazyClient
 from .config import Config
 from .engine import Engine, EngineSettings, Progress, Summary
 from .errors import EXIT_AUTH, EXIT_INVALID, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
 from .ledger import Ledger
 from .manifest import Manifest, open_manifest
 from .mapping import Mapper
-from .pipeline import check_rows
+from .pipeline import RowSource
 from .settings import RunSettings, read_token
 
 __all__ = ["RunResult", "run_import", "sandbox_state_path"]
@@ -68,7 +68,7 @@ async def _drive(engine: Engine, manifest: Manifest, mapper: Mapper, signals: li
     for number, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
         loop.add_signal_handler(number, on_signal, name)
     try:
-        return await engine.run(check_rows(manifest, mapper))
+        return await engine.run(RowSource(manifest, mapper))
     finally:
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(number)
@@ -115,9 +115,9 @@ def run_import(
                 ledger = Ledger(ledger_path, target, create=False) if ledger_path.exists() else None
             else:
                 ledger = Ledger(ledger_path, target)
-            client = None
+            client: Client | None = None
             if not settings.dry_run:
-                client = EngagementClient(
+                client = LazyClient(
                     base_url,
                     token,
                     auth_scheme=settings.auth_scheme,

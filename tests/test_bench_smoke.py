@@ -20,6 +20,12 @@ def test_bench_runs_at_smoke_size(tmp_path: Path) -> None:
             "50,100",
             "--repeat",
             "1",
+            "--tries",
+            "1",
+            "--requests",
+            "200",
+            "--resume-rows",
+            "300",
             "--out",
             str(out),
         ],
@@ -32,5 +38,8 @@ def test_bench_runs_at_smoke_size(tmp_path: Path) -> None:
     assert "| crm.csv | 100 |" in report
     assert "| api.jsonl | 50 |" in report
     assert "## Sandbox under load" in report
+    assert "| 50 |" in report
+    assert "| `ae-import run` re-run, 300 rows |" in report
+    assert "| 0 |" in report
     assert "## Startup" in report
     assert "`ae-import --help`" in report
