@@ -205,8 +205,8 @@ class Engine:
         if self.summary.stopped is None:
             self.summary.stopped = reason
             self.summary.message = message
-        if self._stop_event is not None:
-            self._stop_event.set()
+        if self._stop_event is not None and self._halted():
+            self._stop_event.set()  # rows waiting to retry give up; --limit lets them retry
 
     def interrupt(self, signal_name: str) -> None:
         """Handle a signal: the first stops dispatching with a grace period, the second aborts."""
@@ -256,9 +256,14 @@ class Engine:
     ) -> None:
         try:
             await self._feed(iter(rows), queue)
-        finally:
-            for _ in range(workers):
-                await queue.put(None)
+        except BaseException:
+            # Aborted, or the manifest failed mid-stream: nobody will post the end of
+            # the queue, so the workers are cancelled (their rows become retryable).
+            for task in self._tasks[1:]:
+                task.cancel()
+            raise
+        for _ in range(workers):
+            await queue.put(None)
 
     async def _feed(self, rows: Any, queue: asyncio.Queue[_Job | None]) -> None:
         settings = self.settings

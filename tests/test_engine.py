@@ -413,3 +413,29 @@ def test_abort_cancels_and_releases_rows(ledger: Ledger) -> None:
     assert summary.retryable == 4
     assert ledger.counts()["pending"] == 0
     assert ledger.counts()["retryable"] == 4
+
+
+def test_limit_does_not_cut_retry_waits_short(ledger: Ledger) -> None:
+    """After --limit stops dispatching, rows still retrying keep their backoff waits."""
+    engine, client, time = make(
+        ledger, {"1": [Outcome("retry", 500)] * 2}, limit=1, backoff=Backoff(base=8.0, cap=8.0)
+    )
+    summary = run(engine, [row(1), row(2)])
+    assert summary.created == 1
+    starts = [t for e, t in client.calls if e == "1"]
+    assert len(starts) == 3
+    assert sum(time.slept) > 0
+    assert starts[-1] - starts[0] == pytest.approx(sum(time.slept))
+
+
+def test_manifest_failure_mid_stream_does_not_hang(ledger: Ledger) -> None:
+    """If reading the manifest fails mid-run, the error surfaces and no row is left pending."""
+    engine, _, _ = make(ledger, concurrency=2)
+
+    def rows() -> Any:
+        yield from (row(n) for n in range(1, 600))
+        raise OSError("gzip: unexpected end of file")
+
+    with pytest.raises(OSError, match="unexpected end"):
+        run(engine, rows())
+    assert ledger.counts()["pending"] == 0
