@@ -145,6 +145,7 @@ class _Job:
     fingerprint: str
     media_url: str | None
     source_fingerprint: str | None
+    marked: bool = False
 
 
 def _unchanged_and_done(item: PendingRow, prior: dict[str, Prior]) -> bool:
@@ -186,6 +187,7 @@ class Engine:
         self._pacer = Pacer(settings.rate, clock, sleep) if settings.rate else None
         self._budget = RetryBudget(settings.retry_budget)
         self._in_flight: set[str] = set()
+        self._open: set[str] = set()  # marked pending by this run, not yet final
         self._freed: asyncio.Condition | None = None
         self._stop_event: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -245,6 +247,11 @@ class Engine:
         finally:
             if self._abort_timer is not None:
                 self._abort_timer.cancel()
+            if self._open and self.ledger is not None:
+                # Marked pending but never answered: stopped, aborted, or failed mid-run.
+                self.ledger.release_pending(sorted(self._open))
+                self.summary.retryable += len(self._open)
+                self._open.clear()
             self.summary.duration_s = self._clock() - started
         return self.summary
 
@@ -276,6 +283,7 @@ class Engine:
             ids = [row.external_id for row in chunk if row.external_id is not None]
             prior = self.ledger.lookup(ids) if self.ledger is not None else {}
             learnt: list[tuple[str, str]] = []
+            jobs: list[_Job] = []
             for item in chunk:
                 if self.stopping:
                     break
@@ -313,9 +321,8 @@ class Engine:
                     summary.would_send += 1
                     self._progress("decision", summary, row, "send")
                     continue
-                await self._claim(row.external_id)
                 media = row.body.get("media_url")
-                await queue.put(
+                jobs.append(
                     _Job(
                         row,
                         row.external_id,
@@ -327,7 +334,41 @@ class Engine:
                 )
             if learnt and self.ledger is not None and not settings.dry_run:
                 self.ledger.set_source_fingerprints(learnt)
+            await self._dispatch(jobs, queue)
             await asyncio.sleep(0)
+
+    async def _dispatch(self, jobs: list[_Job], queue: asyncio.Queue[_Job | None]) -> None:
+        """Commit a chunk's rows as pending in one transaction, then queue them."""
+        if not jobs:
+            return
+        assert self.ledger is not None
+        fresh: set[str] = set()
+        batch = []
+        for job in jobs:
+            if job.external_id in fresh or job.external_id in self._in_flight:
+                continue  # repeated id: its worker marks it pending just before sending
+            fresh.add(job.external_id)
+            job.marked = True
+            batch.append(job)
+        self.ledger.mark_pending_many(
+            [
+                (
+                    j.external_id,
+                    self.settings.manifest,
+                    j.row.line,
+                    j.fingerprint,
+                    j.media_url,
+                    j.source_fingerprint,
+                )
+                for j in batch
+            ]
+        )
+        self._open.update(job.external_id for job in batch)
+        for job in jobs:
+            if self._halted():
+                return  # the rest stay open; run() releases them as retryable
+            await self._claim(job.external_id)
+            await queue.put(job)
 
     async def _claim(self, external_id: str) -> None:
         """Wait until no request for ``external_id`` is in flight, then mark it taken."""
@@ -403,6 +444,7 @@ class Engine:
             errors=o.errors,
             request_id=o.request_id,
         )
+        self._open.discard(job.external_id)
         setattr(self.summary, status, getattr(self.summary, status) + 1)
         self._progress("row", self.summary, job.row, status)
 
@@ -410,14 +452,16 @@ class Engine:
         assert self.client is not None
         assert self.ledger is not None
         settings = self.settings
-        self.ledger.mark_pending(
-            job.external_id,
-            settings.manifest,
-            job.row.line,
-            job.fingerprint,
-            job.media_url,
-            job.source_fingerprint,
-        )
+        if not job.marked:
+            self._open.add(job.external_id)
+            self.ledger.mark_pending(
+                job.external_id,
+                settings.manifest,
+                job.row.line,
+                job.fingerprint,
+                job.media_url,
+                job.source_fingerprint,
+            )
         attempts = 0
         outcome: Outcome | None = None
         try:
@@ -466,7 +510,5 @@ class Engine:
                     self._finish(job, "retryable", attempts, outcome)
                     return
         except asyncio.CancelledError:
-            self.ledger.release_pending([job.external_id])
-            self.summary.retryable += 1
             self._progress("row", self.summary, job.row, "retryable")
-            raise
+            raise  # run() releases the row as retryable

@@ -170,6 +170,16 @@ class Ledger:
                 found[external_id] = Prior(status, fingerprint, source)
         return found
 
+    _PENDING_SQL = """INSERT INTO rows (external_id, status, manifest, line, fingerprint,
+                 media_url, source_fingerprint, attempts, created_at, updated_at)
+               VALUES (?, 'pending', ?, ?, ?, ?, ?, 0, ?, ?)
+               ON CONFLICT (external_id) DO UPDATE SET
+                 status = 'pending', manifest = excluded.manifest, line = excluded.line,
+                 fingerprint = excluded.fingerprint, media_url = excluded.media_url,
+                 source_fingerprint = excluded.source_fingerprint,
+                 attempts = 0, error_code = NULL, error_detail = NULL, errors = NULL,
+                 updated_at = excluded.updated_at"""
+
     def mark_pending(
         self,
         external_id: str,
@@ -180,20 +190,26 @@ class Ledger:
         source_fingerprint: str | None = None,
     ) -> None:
         """Commit ``external_id`` as pending, before its request goes out."""
-        now = _now()
-        shown = redact_url(media_url) if media_url else None
-        self._db.execute(
-            """INSERT INTO rows (external_id, status, manifest, line, fingerprint, media_url,
-                                 source_fingerprint, attempts, created_at, updated_at)
-               VALUES (?, 'pending', ?, ?, ?, ?, ?, 0, ?, ?)
-               ON CONFLICT (external_id) DO UPDATE SET
-                 status = 'pending', manifest = excluded.manifest, line = excluded.line,
-                 fingerprint = excluded.fingerprint, media_url = excluded.media_url,
-                 source_fingerprint = excluded.source_fingerprint,
-                 attempts = 0, error_code = NULL, error_detail = NULL, errors = NULL,
-                 updated_at = excluded.updated_at""",
-            (external_id, manifest, line, fingerprint, shown, source_fingerprint, now, now),
+        self.mark_pending_many(
+            [(external_id, manifest, line, fingerprint, media_url, source_fingerprint)]
         )
+
+    def mark_pending_many(
+        self, rows: Sequence[tuple[str, str, int, str, str | None, str | None]]
+    ) -> None:
+        """Commit many rows as pending in one transaction, before any of their requests."""
+        if not rows:
+            return
+        now = _now()
+        params = [
+            (eid, manifest, line, fp, redact_url(url) if url else None, source, now, now)
+            for eid, manifest, line, fp, url, source in rows
+        ]
+        if len(params) == 1:
+            self._db.execute(self._PENDING_SQL, params[0])
+            return
+        with self.transaction():
+            self._db.executemany(self._PENDING_SQL, params)
 
     def finish(
         self,

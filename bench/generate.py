@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ae_import.validation import REQUEST_FIELDS
@@ -28,10 +29,15 @@ API_HEADER = list(REQUEST_FIELDS[:7])  # the required fields and start_at
 SHAPES = ("crm.csv", "api.csv", "api.jsonl")
 
 
+_EPOCH = datetime(2023, 1, 1)
+
+
 def _stamp(i: int, naive: bool) -> str:
-    day = f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}"
-    clock = f"{i % 24:02d}:{i % 60:02d}"
-    return f"{day} {clock}" if naive else f"{day}T{clock}:{i % 59:02d}Z"
+    """Return a timestamp unique to row ``i``: one minute after row ``i - 1``."""
+    moment = _EPOCH + timedelta(minutes=i)
+    if naive:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _url(i: int) -> str:
