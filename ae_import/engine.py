@@ -135,6 +135,7 @@ def decide(prior: Prior | None, fp: str, retry_failed: bool) -> str:
 
 
 _COUNTERS = {"skip": "skipped", "changed": "changed", "failed": "failed"}
+_YIELD_EVERY = 16
 
 
 @dataclass(slots=True)
@@ -188,6 +189,7 @@ class Engine:
         self._budget = RetryBudget(settings.retry_budget)
         self._in_flight: set[str] = set()
         self._open: set[str] = set()  # marked pending by this run, not yet final
+        self._claim_waiters = 0
         self._freed: asyncio.Condition | None = None
         self._stop_event: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -284,9 +286,15 @@ class Engine:
             prior = self.ledger.lookup(ids) if self.ledger is not None else {}
             learnt: list[tuple[str, str]] = []
             jobs: list[_Job] = []
-            for item in chunk:
+            for index, item in enumerate(chunk):
                 if self.stopping:
                     break
+                if jobs and index % _YIELD_EVERY == _YIELD_EVERY - 1:
+                    # Checking rows is CPU work on the loop that handles answers: send
+                    # what is ready and let answers in, instead of one long burst.
+                    await self._dispatch(jobs, queue)
+                    jobs = []
+                    await asyncio.sleep(0)
                 source_fp = None
                 if isinstance(item, PendingRow):
                     source_fp = item.source_fp
@@ -374,15 +382,20 @@ class Engine:
         """Wait until no request for ``external_id`` is in flight, then mark it taken."""
         assert self._freed is not None
         while external_id in self._in_flight:
-            async with self._freed:
-                await self._freed.wait()
+            self._claim_waiters += 1
+            try:
+                async with self._freed:
+                    await self._freed.wait()
+            finally:
+                self._claim_waiters -= 1
         self._in_flight.add(external_id)
 
     async def _release(self, external_id: str) -> None:
         assert self._freed is not None
         self._in_flight.discard(external_id)
-        async with self._freed:
-            self._freed.notify_all()
+        if self._claim_waiters:  # rare: only when rows repeat an external_id
+            async with self._freed:
+                self._freed.notify_all()
 
     def _invalid(self, row: CheckedRow, prior: Prior | None) -> None:
         self.summary.invalid += 1

@@ -110,6 +110,7 @@ class Throttle:
         self._clock = clock
         self._sleep = sleep
         self._good = 0
+        self._waiting = 0
         self._changed = asyncio.Condition()
 
     async def acquire(self) -> None:
@@ -122,14 +123,19 @@ class Throttle:
             if self.in_flight < self.limit:
                 self.in_flight += 1
                 return
-            async with self._changed:
-                await self._changed.wait()
+            self._waiting += 1
+            try:
+                async with self._changed:
+                    await self._changed.wait()
+            finally:
+                self._waiting -= 1
 
     async def release(self) -> None:
         """Give back a slot."""
         self.in_flight -= 1
-        async with self._changed:
-            self._changed.notify_all()
+        if self._waiting:  # only after a 429 lowered the limit
+            async with self._changed:
+                self._changed.notify_all()
 
     def rate_limited(self, wait: float) -> None:
         """Record a 429: pause everyone for ``wait`` seconds and halve the limit."""
@@ -145,5 +151,6 @@ class Throttle:
         if self._good >= self.limit:
             self._good = 0
             self.limit += 1
-            async with self._changed:
-                self._changed.notify_all()
+            if self._waiting:
+                async with self._changed:
+                    self._changed.notify_all()
