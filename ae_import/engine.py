@@ -29,7 +29,7 @@ from .client import Client, Outcome
 from .ledger import Ledger, Prior
 from .mapping import encode_body
 from .pipeline import CheckedRow, PendingRow
-from .ratelimit import Clock, Pacer, Throttle
+from .ratelimit import Clock, Pacer, Throttle, Wakeup
 from .redact import redact_url
 from .retry import Backoff, RetryBudget
 
@@ -189,8 +189,7 @@ class Engine:
         self._budget = RetryBudget(settings.retry_budget)
         self._in_flight: set[str] = set()
         self._open: set[str] = set()  # marked pending by this run, not yet final
-        self._claim_waiters = 0
-        self._freed: asyncio.Condition | None = None
+        self._freed = Wakeup()
         self._stop_event: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._abort_timer: asyncio.TimerHandle | None = None
@@ -229,7 +228,6 @@ class Engine:
     async def run(self, rows: Iterable[CheckedRow | PendingRow]) -> Summary:
         """Import ``rows``; return the summary once every row is final."""
         started = self._clock()
-        self._freed = asyncio.Condition()
         self._stop_event = asyncio.Event()
         queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=self.settings.concurrency * 2)
         workers = (
@@ -380,22 +378,13 @@ class Engine:
 
     async def _claim(self, external_id: str) -> None:
         """Wait until no request for ``external_id`` is in flight, then mark it taken."""
-        assert self._freed is not None
         while external_id in self._in_flight:
-            self._claim_waiters += 1
-            try:
-                async with self._freed:
-                    await self._freed.wait()
-            finally:
-                self._claim_waiters -= 1
+            await self._freed.wait()
         self._in_flight.add(external_id)
 
     async def _release(self, external_id: str) -> None:
-        assert self._freed is not None
         self._in_flight.discard(external_id)
-        if self._claim_waiters:  # rare: only when rows repeat an external_id
-            async with self._freed:
-                self._freed.notify_all()
+        await self._freed.notify()
 
     def _invalid(self, row: CheckedRow, prior: Prior | None) -> None:
         self.summary.invalid += 1

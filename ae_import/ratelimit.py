@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 
-__all__ = ["Clock", "Pacer", "Sleep", "Throttle", "TokenBucket", "parse_rate"]
+__all__ = ["Clock", "Pacer", "Sleep", "Throttle", "TokenBucket", "Wakeup", "parse_rate"]
 
 Clock = Callable[[], float]
 
@@ -92,6 +92,30 @@ class Pacer:
             await self._sleep(delay)
 
 
+class Wakeup:
+    """A condition that coroutines wait on; notifying costs nothing when nobody waits."""
+
+    def __init__(self) -> None:
+        """Start with no waiters."""
+        self._condition = asyncio.Condition()
+        self._waiting = 0
+
+    async def wait(self) -> None:
+        """Wait for the next notify."""
+        self._waiting += 1
+        try:
+            async with self._condition:
+                await self._condition.wait()
+        finally:
+            self._waiting -= 1
+
+    async def notify(self) -> None:
+        """Wake every waiter, if there is one."""
+        if self._waiting:
+            async with self._condition:
+                self._condition.notify_all()
+
+
 class Throttle:
     """The run's shared brake: a pause after 429, and concurrency that backs off and recovers.
 
@@ -110,8 +134,7 @@ class Throttle:
         self._clock = clock
         self._sleep = sleep
         self._good = 0
-        self._waiting = 0
-        self._changed = asyncio.Condition()
+        self._changed = Wakeup()
 
     async def acquire(self) -> None:
         """Wait for the pause to end and for a free slot; take it."""
@@ -123,19 +146,12 @@ class Throttle:
             if self.in_flight < self.limit:
                 self.in_flight += 1
                 return
-            self._waiting += 1
-            try:
-                async with self._changed:
-                    await self._changed.wait()
-            finally:
-                self._waiting -= 1
+            await self._changed.wait()
 
     async def release(self) -> None:
         """Give back a slot."""
         self.in_flight -= 1
-        if self._waiting:  # only after a 429 lowered the limit
-            async with self._changed:
-                self._changed.notify_all()
+        await self._changed.notify()
 
     def rate_limited(self, wait: float) -> None:
         """Record a 429: pause everyone for ``wait`` seconds and halve the limit."""
@@ -151,6 +167,4 @@ class Throttle:
         if self._good >= self.limit:
             self._good = 0
             self.limit += 1
-            if self._waiting:
-                async with self._changed:
-                    self._changed.notify_all()
+            await self._changed.notify()
