@@ -6,6 +6,7 @@ are imported inside the commands, so ``ae-import --help`` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 import typer
 
 from . import __version__
-from .errors import EXIT_SIGINT, EXIT_USAGE, AeImportError
+from .errors import EXIT_INTERNAL, EXIT_SIGINT, EXIT_USAGE, AeImportError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,6 +60,14 @@ def _guard(action: Callable[[], T]) -> T:
     except OSError as exc:
         name = f"{exc.filename}: " if exc.filename else ""
         _fail(f"{name}{exc.strerror or exc}", EXIT_USAGE)
+    except Exception as exc:
+        if os.environ.get("AE_IMPORT_DEBUG"):
+            raise
+        _fail(
+            f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} "
+            "(a bug: please report it; AE_IMPORT_DEBUG=1 shows the traceback)",
+            EXIT_INTERNAL,
+        )
 
 
 def _console(stderr: bool = False) -> Console:

@@ -11,8 +11,12 @@ file, the line or key where known, and what to do, and maps to one exit code. On
      |    +-- ConfigError         exit 2  the YAML mapping file: unreadable, bad YAML, unknown key
      |    +-- ManifestError       exit 2  the manifest: missing, undecodable, unknown format,
      |                                    required columns absent
+     +-- LedgerError              exit 1  the ledger failed mid-run (disk full, I/O error)
      +-- AuthError                exit 3  the server refused the token (401) or its scope (403)
      +-- LedgerBusyError          exit 4  the ledger is held by another run
+
+Anything else that escapes is a bug: ``cli.py`` prints it on one line and exits 70
+(``AE_IMPORT_DEBUG=1`` shows the traceback).
 
 Problems with single rows are not exceptions: they are ``validation.Problem`` values,
 reported per row, and never stop the rows around them.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 __all__ = [
     "EXIT_AUTH",
+    "EXIT_INTERNAL",
     "EXIT_INVALID",
     "EXIT_LEDGER_BUSY",
     "EXIT_OK",
@@ -32,6 +37,7 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "LedgerBusyError",
+    "LedgerError",
     "ManifestError",
     "UsageError",
 ]
@@ -41,6 +47,7 @@ EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_AUTH = 3
 EXIT_LEDGER_BUSY = 4
+EXIT_INTERNAL = 70
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
@@ -72,6 +79,10 @@ class ConfigError(UsageError):
 
 class ManifestError(UsageError):
     """The manifest is missing, undecodable, of unknown format, or lacks required columns."""
+
+
+class LedgerError(AeImportError):
+    """The ledger failed while a run was using it (disk full, I/O error)."""
 
 
 class AuthError(AeImportError):

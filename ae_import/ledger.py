@@ -16,17 +16,19 @@ token or transcript text; media URLs are stored without their query string.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from .errors import UsageError
+from .errors import LedgerError, UsageError
 from .redact import redact_url
 
 __all__ = ["MIGRATIONS", "STATUSES", "Ledger", "Prior"]
 
+T = TypeVar("T")
 STATUSES = ("pending", "created", "existing", "failed", "invalid", "retryable")
 _LOOKUP_CHUNK = 500
 
@@ -81,6 +83,22 @@ class Prior(NamedTuple):
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _translated(method: Callable[..., T]) -> Callable[..., T]:
+    """Turn sqlite3's errors into a one-line LedgerError that names the file."""
+
+    @functools.wraps(method)
+    def call(self: Ledger, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise LedgerError(
+                f"{self.path}: the ledger failed: {exc}; free disk space or fix the file, "
+                "then re-run (done rows are kept)"
+            ) from None
+
+    return call
 
 
 class Ledger:
@@ -155,6 +173,7 @@ class Ledger:
         """Return the names of the applied migrations, in order."""
         return [r[0] for r in self._db.execute("SELECT name FROM migrations ORDER BY name")]
 
+    @_translated
     def lookup(self, external_ids: Sequence[str]) -> dict[str, Prior]:
         """Return what the ledger knows of each of ``external_ids`` (unknown ones are absent)."""
         found: dict[str, Prior] = {}
@@ -194,6 +213,7 @@ class Ledger:
             [(external_id, manifest, line, fingerprint, media_url, source_fingerprint)]
         )
 
+    @_translated
     def mark_pending_many(
         self, rows: Sequence[tuple[str, str, int, str, str | None, str | None]]
     ) -> None:
@@ -211,6 +231,7 @@ class Ledger:
         with self.transaction():
             self._db.executemany(self._PENDING_SQL, params)
 
+    @_translated
     def finish(
         self,
         external_id: str,
@@ -245,6 +266,7 @@ class Ledger:
             ),
         )
 
+    @_translated
     def record_invalid(
         self, external_id: str, manifest: str, line: int, fingerprint: str, code: str, detail: str
     ) -> None:
@@ -261,6 +283,7 @@ class Ledger:
             (external_id, manifest, line, fingerprint, code, detail, now, now),
         )
 
+    @_translated
     def set_source_fingerprints(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Record (external_id, source fingerprint) for done rows, in one commit."""
         if not pairs:
@@ -271,6 +294,7 @@ class Ledger:
                 [(fp, external_id) for external_id, fp in pairs],
             )
 
+    @_translated
     def release_pending(self, external_ids: Iterable[str]) -> None:
         """Turn these rows from pending into retryable (their answers never came)."""
         self._db.executemany(
@@ -279,6 +303,7 @@ class Ledger:
             [(_now(), external_id) for external_id in external_ids],
         )
 
+    @_translated
     def counts(self) -> dict[str, int]:
         """Return how many rows have each status."""
         found = dict(self._db.execute("SELECT status, count(*) FROM rows GROUP BY status"))

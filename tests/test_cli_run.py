@@ -242,3 +242,22 @@ def test_sandbox_flag_runs_the_readme_job(runner: CliRunner, cwd: Path) -> None:
     assert (second["created"], second["skipped"]) == (0, 5)
     assert (cwd / "ae-import-sandbox-ledger.sqlite").exists()
     assert (cwd / "ae-import-sandbox-state.sqlite").exists()
+
+
+def test_unexpected_error_is_one_line_exit_70(
+    runner: CliRunner, cwd: Path, write: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug ends in one line and exit 70, not a traceback (AE_IMPORT_DEBUG=1 shows it)."""
+    import ae_import.runner
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(ae_import.runner, "run_import", broken)
+    path = write("m.csv", HEADER + line("a"))
+    result = invoke(runner, ["run", str(path), "--dry-run"])
+    assert result.exit_code == 70
+    assert result.stderr == (
+        "ae-import: error: internal error: RuntimeError: boom second line "
+        "(a bug: please report it; AE_IMPORT_DEBUG=1 shows the traceback)\n"
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ae_import.errors import UsageError
+from ae_import.errors import LedgerError, UsageError
 from ae_import.ledger import MIGRATIONS, Ledger, Prior
 
 
@@ -106,3 +106,13 @@ def test_unknown_status_is_refused(tmp_path: Path) -> None:
     ledger.mark_pending("a", "m", 1, "f", None)
     with pytest.raises(ValueError):
         ledger.finish("a", "done", attempts=1)
+
+
+def test_sqlite_errors_become_one_line_ledger_errors(tmp_path: Path) -> None:
+    """A failing ledger raises LedgerError naming the file, never a raw sqlite3 error."""
+    ledger = Ledger(tmp_path / "l.sqlite", "t")
+    ledger.close()
+    with pytest.raises(LedgerError) as info:
+        ledger.counts()
+    assert info.value.message.startswith(f"{tmp_path / 'l.sqlite'}: the ledger failed: ")
+    assert info.value.exit_code == 1
