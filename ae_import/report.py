@@ -150,6 +150,11 @@ _DECISIONS = {
 PLAIN_EVERY_S = 10.0
 
 
+def _finished(summary: Summary) -> int:
+    """Return how many rows are final (sent and answered, skipped, or invalid)."""
+    return sum(getattr(summary, name) for name in _OUTCOMES)
+
+
 def _counts(summary: Summary) -> str:
     parts = [f"{getattr(summary, name):,} {name}" for name in _OUTCOMES if getattr(summary, name)]
     return ", ".join(parts) or "nothing yet"
@@ -183,7 +188,6 @@ class RunReporter:
         """Give the reporter a way to tell how far into the manifest the run is (bytes)."""
         self._position = position
         if self.mode == "tty" and not self.dry_run:
-            total = position()[1]
             self._bar = Progress(
                 TextColumn("[bold]importing"),
                 BarColumn(),
@@ -194,7 +198,7 @@ class RunReporter:
                 console=self.err,
                 transient=True,
             )
-            self._task = self._bar.add_task("import", total=total, rows="0", rate="0", counts="")
+            self._task = self._bar.add_task("import", total=None, rows="0", rate="0", counts="")
             self._bar.start()
 
     def __call__(
@@ -224,12 +228,13 @@ class RunReporter:
         if self.mode == "tty":
             if self._bar is not None and self._task is not None and now - self._last >= 0.1:
                 self._last = now
-                done = self._position()[0] if self._position else 0
-                rate = summary.total / max(now - self._started, 1e-9)
+                finished = _finished(summary)
+                rate = finished / max(now - self._started, 1e-9)
                 self._bar.update(
                     self._task,
-                    completed=done,
-                    rows=f"{summary.total:,}",
+                    completed=finished,
+                    total=self._estimate(summary, finished),
+                    rows=f"{finished:,}",
                     rate=f"{rate:,.1f}",
                     counts=_counts(summary),
                 )
@@ -238,14 +243,24 @@ class RunReporter:
             self._last = now
             self.err.print(Text(self._line(summary, now)), soft_wrap=True)
 
+    def _estimate(self, summary: Summary, finished: int) -> int | None:
+        """Estimate the manifest's rows: rows read so far, scaled by bytes left to read."""
+        if self._position is None:
+            return None
+        done, size = self._position()
+        if not size or not done or not summary.total:
+            return None
+        return max(finished, round(summary.total * size / done))
+
     def _line(self, summary: Summary, now: float) -> str:
-        rate = summary.total / max(now - self._started, 1e-9)
+        finished = _finished(summary)
+        rate = finished / max(now - self._started, 1e-9)
         where = ""
         if self._position is not None:
             done, total = self._position()
             if total:
                 where = f" ({done / total:.0%} of the manifest)"
-        return f"ae-import: {summary.total:,} rows{where}, {rate:,.1f} rows/s: {_counts(summary)}"
+        return f"ae-import: {finished:,} rows done{where}, {rate:,.1f} rows/s: {_counts(summary)}"
 
     def close(self) -> None:
         """Take the progress bar off the screen."""
