@@ -239,17 +239,10 @@ class Mapper:
         owner_email = owner_phone = ""
         if self._owner:
             owner: dict[str, Any] = {}
-            get = row.get
             for field, column in self._owner:
-                cell = get(column)
-                if cell.__class__ is str:
-                    if self.strip_cells:
-                        cell = cell.strip()
-                    if not cell:
-                        continue
-                elif cell is None:
-                    continue
-                owner[field] = _phone(str(cell)) if field == "phone" else cell
+                cell = self._cell(row, column)
+                if cell is not None:
+                    owner[field] = _phone(str(cell)) if field == "phone" else cell
             if owner:
                 owner["is_owner"] = True
                 people.append(owner)

@@ -36,6 +36,13 @@ __all__ = [
 MAX_TABLE_ROWS = 1000
 
 
+def _print_table(console: Console, table: Table) -> None:
+    """Print ``table`` without the trailing spaces rich pads each line with."""
+    with console.capture() as capture:
+        console.print(table)
+    console.out("\n".join(line.rstrip() for line in capture.get().splitlines()), highlight=False)
+
+
 def shown_body(body: dict[str, Any]) -> dict[str, Any]:
     """Return ``body`` as it may be shown: the media URL's query string redacted."""
     url = body.get("media_url")
@@ -123,10 +130,7 @@ class ValidateReport:
             table.add_column("problem", overflow="fold")
             for cells in self._table_rows:
                 table.add_row(*(Text(safe_text(c)) for c in cells))
-            with console.capture() as capture:
-                console.print(table)
-            lines = capture.get().splitlines()
-            console.out("\n".join(line.rstrip() for line in lines), highlight=False)
+            _print_table(console, table)
             hidden = self.problem_count - len(self._table_rows)
             if hidden > 0:
                 console.print(Text(f"... and {hidden} more problems; --json lists every one"))
@@ -280,9 +284,7 @@ def write_run_summary(summary: Summary, console: Console, *, dry_run: bool = Fal
     rows += [(name, getattr(summary, name)) for name in _OUTCOMES]
     for name, count in rows:
         table.add_row(f"{count:,}", name)
-    with console.capture() as capture:
-        console.print(table)
-    console.out("\n".join(line.rstrip() for line in capture.get().splitlines()), highlight=False)
+    _print_table(console, table)
     verb = "checked" if dry_run else "done"
     line = f"{verb} in {summary.duration_s:.1f} s"
     if summary.stopped:

@@ -42,10 +42,9 @@ class RunResult:
 
 def sandbox_state_path(ledger: Path) -> Path:
     """Return where ``--sandbox`` keeps the emulated server's state, beside the ledger."""
-    stem = ledger.stem.removesuffix("-ledger") if ledger.stem.endswith("-ledger") else ledger.stem
-    return ledger.with_name(
-        f"{stem}-state.sqlite" if stem != ledger.stem else f"{stem}-sandbox-state.sqlite"
-    )
+    if ledger.stem.endswith("-ledger"):
+        return ledger.with_name(ledger.stem.removesuffix("-ledger") + "-state.sqlite")
+    return ledger.with_name(ledger.stem + "-sandbox-state.sqlite")
 
 
 def _exit_code(summary: Summary, signals: list[str]) -> tuple[int, str | None]:
