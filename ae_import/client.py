@@ -123,7 +123,7 @@ class AiohttpTransport:
             await self._session.close()
 
 
-def make_transport(concurrency: int, ca_bundle: Path | None = None) -> Any:
+def make_transport(concurrency: int, ca_bundle: Path | None = None) -> AiohttpTransport:
     """Return the default transport: aiohttp under httpx's API, TLS always verified."""
     context = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
     return AiohttpTransport(concurrency, context)
@@ -132,12 +132,6 @@ def make_transport(concurrency: int, ca_bundle: Path | None = None) -> Any:
 def _short(text: str) -> str:
     text = safe_text(text)
     return text if len(text) <= _DETAIL_LIMIT else text[:_DETAIL_LIMIT] + "..."
-
-
-def _really_timeout(exc: Exception) -> bool:
-    """Tell a real timeout from a refused connection that a transport labelled a timeout."""
-    cause = exc.__cause__
-    return cause is None or "timeout" in type(cause).__name__.lower()
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:
@@ -181,10 +175,7 @@ class EngagementClient:
         # The transport is called directly: AsyncClient's auth, redirect and cookie
         # machinery (a cookie jar parses every response's headers) costs client CPU for
         # features one POST with a bearer token does not use.
-        # Made on first use: a run that sends nothing never loads aiohttp or TLS contexts.
-        self._transport = transport
-        self._concurrency = concurrency
-        self._ca_bundle = ca_bundle
+        self._transport = transport or make_transport(concurrency, ca_bundle)
         # Built once: httpx would otherwise parse and merge the URL and headers per request.
         self._url = httpx.URL(base_url.rstrip("/") + "/v2/engagements")
         self._headers = [
@@ -206,8 +197,6 @@ class EngagementClient:
             content=body,
             extensions={"timeout": self._timeout},
         )
-        if self._transport is None:
-            self._transport = make_transport(self._concurrency, self._ca_bundle)
         try:
             response = await self._transport.handle_async_request(request)
             try:
@@ -215,9 +204,6 @@ class EngagementClient:
             finally:
                 await response.aclose()
         except httpx.TimeoutException as exc:
-            if not _really_timeout(exc):  # the aiohttp transport maps refusals to ConnectTimeout
-                detail = _short(f"cannot connect: {exc.__cause__ or exc}")
-                return Outcome("retry", error_code="network", error_detail=detail)
             return Outcome("retry", error_code="timeout", error_detail=_short(f"timed out: {exc}"))
         except httpx.TransportError as exc:
             kind = type(exc).__name__
@@ -288,7 +274,7 @@ class LazyClient:
         """Keep what the client will need."""
         self._args = (base_url, token)
         self._options = options
-        self._client: EngagementClient | None = None
+        self._client: EngagementClient | None = None  # made on first send
 
     async def create(self, body: bytes) -> Outcome:
         """Make the client if needed, then send."""
