@@ -78,6 +78,18 @@ def _console(stderr: bool = False) -> Console:
     return Console(highlight=False, stderr=stderr, width=None if probe.is_terminal else 160)
 
 
+def _command_line(command: str, manifest: str, options: dict[str, object]) -> list[str]:
+    """Rebuild the command line from the options given (for the ledger's runs table)."""
+    words = [command, manifest]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            words.append(flag if value else f"--no-{flag[2:]}")
+        elif value is not None:
+            words += [flag, str(value)]
+    return words
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"ae-import {__version__}")
@@ -197,7 +209,30 @@ def run(
             "--dry-run/--no-dry-run", help="Validate and consult the ledger; send nothing."
         ),
     ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Send at most N rows.")] = None,
+    max_rows: Annotated[
+        int | None, typer.Option(min=1, help="Budget: send at most N rows, then stop (exit 0).")
+    ] = None,
+    max_duration: Annotated[
+        str | None,
+        typer.Option(metavar="DURATION", help="Budget: stop dispatching after 45m, 6h, 1h30m."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(metavar="HH:MM", help="Budget: stop dispatching at local time.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Same as --max-rows.", hidden=True)
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(metavar="K/N", help="Only rows whose external_id hashes to shard K of N."),
+    ] = None,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(help="Append a line per row outcome and retry (logrotate-safe)."),
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(metavar="text|json", help="Format of --log-file; default text.")
+    ] = None,
     retry_failed: Annotated[
         bool | None,
         typer.Option("--retry-failed/--no-retry-failed", help="Send failed rows again."),
@@ -213,7 +248,12 @@ def run(
         bool | None, typer.Option("--quiet/--no-quiet", "-q", help="No progress, no summary.")
     ] = None,
 ) -> None:
-    """Import a manifest: safe to re-run, resumes. Exit 0 clean, 1 rows left, 2 usage, 3 auth."""
+    """Import a manifest: safe to re-run, resumes.
+
+    Exit 0: every row done (or a budget reached with nothing failed); 1: rows failed,
+    invalid or retryable; 2: usage; 3: auth; 4: the ledger is held by another run;
+    130/143: interrupted.
+    """
     import os
 
     from .config import load_config
@@ -234,6 +274,12 @@ def run(
         "run_workflows": run_workflows,
         "dry_run": dry_run,
         "limit": limit,
+        "max_rows": max_rows,
+        "max_duration": max_duration,
+        "until": until,
+        "shard": shard,
+        "log_file": log_file,
+        "log_format": log_format,
         "retry_failed": retry_failed,
         "sandbox": use_sandbox,
         "json": as_json,
@@ -258,6 +304,7 @@ def run(
                 os.environ,
                 reporter,
                 on_open=lambda m: reporter.attach(m.position),
+                argv=_command_line("run", manifest, {"config": config, "format": fmt, **flags}),
             )
         finally:
             reporter.close()
@@ -268,6 +315,106 @@ def run(
         if result.error:
             typer.echo(f"ae-import: {result.error}", err=True)
         return result.exit_code
+
+    raise typer.Exit(_guard(work))
+
+
+LedgerOpt = Annotated[
+    Path | None,
+    typer.Option(help="SQLite ledger; default ae-import-ledger.sqlite here."),
+]
+
+
+@app.command()
+def status(
+    ledgers: Annotated[
+        list[Path] | None,
+        typer.Option("--ledger", help="Ledger to read; repeat to merge several (shards)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show what ledgers hold: counts, rows to send, first and last errors, last 10 runs."""
+    import json
+
+    from .report import write_status
+    from .settings import DEFAULT_LEDGER
+    from .status import gather_status
+
+    def work() -> int:
+        report = gather_status(ledgers or [DEFAULT_LEDGER])
+        if as_json:
+            sys.stdout.write(json.dumps(report.as_json()) + "\n")
+        else:
+            write_status(report, _console())
+        return 0
+
+    raise typer.Exit(_guard(work))
+
+
+@app.command()
+def export(
+    ledger: LedgerOpt = None,
+    statuses: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            metavar="S1,S2",
+            help="Only these statuses; default every row, or failed,invalid,retryable,pending "
+            "with --as-manifest.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", metavar="csv|jsonl", help="Output format.")
+    ] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    as_manifest: Annotated[
+        bool,
+        typer.Option(
+            "--as-manifest",
+            help="Write the original manifest rows plus an ae_import_error column, to fix "
+            "and feed back to run.",
+        ),
+    ] = False,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(help="With --as-manifest: read this manifest, not the one the run recorded."),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write ledger rows as CSV or JSONL: results, or failed rows as a manifest to fix."""
+    import contextlib
+
+    from .errors import UsageError
+    from .export import MANIFEST_STATUSES, export_manifest, export_rows, parse_statuses
+    from .ledger import STATUSES, Ledger
+    from .settings import DEFAULT_LEDGER
+
+    def work() -> int:
+        if fmt not in ("csv", "jsonl"):
+            raise UsageError(f"--format: '{fmt}' is not csv or jsonl")
+        wanted = parse_statuses(statuses, MANIFEST_STATUSES if as_manifest else STATUSES)
+        path = ledger or DEFAULT_LEDGER
+        if not path.exists():
+            raise UsageError(f"{path}: no such ledger; pass --ledger PATH")
+        book = Ledger(path, None, create=False)
+        try:
+            with contextlib.ExitStack() as stack:
+                out = sys.stdout
+                if output is not None:
+                    out = stack.enter_context(output.open("w", encoding="utf-8", newline=""))
+                if as_manifest:
+                    count = export_manifest(
+                        book, wanted, fmt, out, manifest=manifest, config=config
+                    )
+                else:
+                    count = export_rows(book, wanted, fmt, out)
+        finally:
+            book.close()
+        if output is not None:
+            typer.echo(f"ae-import: wrote {count:,} rows to {output}", err=True)
+        return 0
 
     raise typer.Exit(_guard(work))
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     import httpx
 
-from .redact import safe_text
+from .redact import redact_urls_in, safe_text
 from .retry import RETRY_STATUSES, parse_retry_after
 
 __all__ = [
@@ -130,7 +130,7 @@ def make_transport(concurrency: int, ca_bundle: Path | None = None) -> AiohttpTr
 
 
 def _short(text: str) -> str:
-    text = safe_text(text)
+    text = safe_text(redact_urls_in(text))
     return text if len(text) <= _DETAIL_LIMIT else text[:_DETAIL_LIMIT] + "..."
 
 
@@ -212,7 +212,8 @@ class EngagementClient:
 
     def _outcome(self, response: httpx.Response) -> Outcome:
         status = response.status_code
-        request_id = response.headers.get("x-request-id")
+        header_id = response.headers.get("x-request-id")
+        request_id = _short(header_id)[:200] if header_id else None
         if 200 <= status < 300:
             try:
                 body = response.json()
@@ -236,7 +237,9 @@ class EngagementClient:
         detail = str(problem.get("detail") or problem.get("title") or response.reason_phrase)
         code = str(problem.get("type") or f"http_{status}").rsplit(":", 1)[-1].rsplit("/", 1)[-1]
         errors = problem.get("errors")
-        errors_text = json.dumps(errors, ensure_ascii=False) if errors else None
+        errors_text = redact_urls_in(json.dumps(errors, ensure_ascii=False)) if errors else None
+        code = _short(code)[:80]
+        request_id = _short(request_id)[:200] if request_id else None
         if status in (401, 403):
             return Outcome(
                 "auth", status, error_code=code, error_detail=_WHY[status], request_id=request_id

@@ -47,13 +47,19 @@ RUN_KEYS = (
     "json",
     "ledger",
     "limit",
+    "log_file",
+    "log_format",
     "max_attempts",
+    "max_duration",
+    "max_rows",
     "quiet",
     "rate",
     "retry_budget",
     "retry_failed",
     "run_workflows",
     "sandbox",
+    "shard",
+    "until",
 )
 # A default for these would give every row the same value, which the API forbids.
 _NO_DEFAULT = ("external_id", "participants", "transcript_text")

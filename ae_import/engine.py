@@ -7,22 +7,25 @@ to ``concurrency`` workers that share one client, the throttle (429 pause and AI
 concurrency) and the pacer (``--rate``). At most one request is in flight for any
 one external_id.
 
-Stopping: ``stop()`` (auth failure, spent retry budget, ``--limit``, first signal)
+Stopping: ``stop()`` (auth failure, spent retry budget, a budget, first signal)
 stops dispatching; requests in flight finish; rows waiting to retry become
 ``retryable``. ``abort()`` (second signal, or the grace period ending) cancels the
 workers; their rows become ``retryable`` too. No row is left ``pending``.
+
+Budgets: ``--max-rows`` stops dispatching after N rows sent (rows already retrying
+keep their waits); a deadline (``--max-duration``, ``--until``) stops dispatching and
+cuts retry waits short. Either way the rest of the manifest is counted, cheaply, as
+``left``: rows the ledger does not hold as done.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from itertools import islice
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import Any
 
 from .client import Client, Outcome
@@ -30,10 +33,26 @@ from .ledger import Ledger, Prior
 from .mapping import encode_body
 from .pipeline import CheckedRow, PendingRow
 from .ratelimit import Clock, Pacer, Throttle, Wakeup
-from .redact import redact_url
+from .results import (
+    Events,
+    Progress,
+    RowEvent,
+    Summary,
+    decide,
+    fields_fingerprint,
+    fingerprint,
+)
 from .retry import Backoff, RetryBudget
 
-__all__ = ["Engine", "EngineSettings", "Progress", "Summary", "decide", "fingerprint"]
+__all__ = [
+    "Engine",
+    "EngineSettings",
+    "Progress",
+    "RowEvent",
+    "Summary",
+    "decide",
+    "fingerprint",
+]
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -47,62 +66,15 @@ class EngineSettings:
     max_attempts: int = 5
     rate: float | None = None
     retry_budget: int = 50
-    limit: int | None = None
+    max_rows: int | None = None
+    deadline: float | None = None  # on the engine's clock: stop dispatching then
+    deadline_reason: str = "the time budget ran out"
+    max_rows_reason: str = "the row budget ran out"
     retry_failed: bool = False
     dry_run: bool = False
     grace: float = 30.0
     backoff: Backoff = field(default_factory=Backoff)
     chunk: int = 256
-
-
-@dataclass
-class Summary:
-    """Counts of a run's rows by how they ended, and why it stopped, if it stopped early."""
-
-    total: int = 0
-    created: int = 0
-    existing: int = 0
-    failed: int = 0
-    invalid: int = 0
-    retryable: int = 0
-    skipped: int = 0
-    changed: int = 0
-    would_send: int = 0
-    duration_s: float = 0.0
-    stopped: str | None = None
-    message: str | None = None
-
-    def as_json(self, dry_run: bool = False) -> dict[str, Any]:
-        """Return the summary as the JSON object ``--json`` prints."""
-        keys = [
-            "total",
-            "created",
-            "existing",
-            "failed",
-            "invalid",
-            "retryable",
-            "skipped",
-            "changed",
-            "duration_s",
-        ]
-        data = asdict(self)
-        out = {k: data[k] for k in keys}
-        out["duration_s"] = round(self.duration_s, 3)
-        if dry_run:
-            out["would_send"] = self.would_send
-        if self.stopped:
-            out["stopped"] = self.stopped
-        return out
-
-    @property
-    def clean(self) -> bool:
-        """Tell whether every row is created, existing or skipped."""
-        return not (self.failed or self.invalid or self.retryable)
-
-
-# progress(event, summary, row): events are "sent", "retry", "row" (a row is final),
-# "decision" (a row was not sent: skipped, changed, failed earlier, would send).
-Progress = Callable[[str, Summary, "CheckedRow | PendingRow | None", str], None]
 
 
 def _no_progress(
@@ -111,27 +83,8 @@ def _no_progress(
     return None
 
 
-def fingerprint(body: dict[str, Any]) -> str:
-    """Hash a request body, its media URL's query string left out (signatures change daily)."""
-    url = body.get("media_url")
-    if isinstance(url, str) and ("?" in url or "#" in url or "@" in url):
-        body = {**body, "media_url": redact_url(url)}
-    return hashlib.blake2b(encode_body(body), digest_size=16).hexdigest()
-
-
-def _fields_fingerprint(fields: dict[str, Any]) -> str:
-    text = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-
-
-def decide(prior: Prior | None, fp: str, retry_failed: bool) -> str:
-    """Decide what to do with a valid row: send, skip, changed or failed (left as it was)."""
-    if prior is None or prior.status in ("pending", "retryable", "invalid"):
-        return "send"
-    if prior.status in ("created", "existing"):
-        return "skip" if prior.fingerprint == fp else "changed"
-    # failed: send again only when the user fixed the row, or asked
-    return "send" if retry_failed or prior.fingerprint != fp else "failed"
+def _no_events(event: RowEvent) -> None:
+    return None
 
 
 _COUNTERS = {"skip": "skipped", "changed": "changed", "failed": "failed"}
@@ -149,16 +102,14 @@ class _Job:
     marked: bool = False
 
 
-def _unchanged_and_done(item: PendingRow, prior: dict[str, Prior]) -> bool:
+def _unchanged_and_done(
+    item: PendingRow, prior: dict[str, Prior], done: tuple[str, ...] = ("created", "existing")
+) -> bool:
     """Tell whether a row is done and its raw record unchanged: skip it unchecked."""
     if item.external_id is None or item.first_line is not None:
         return False
     known = prior.get(item.external_id)
-    return (
-        known is not None
-        and known.status in ("created", "existing")
-        and known.source_fingerprint == item.source_fp
-    )
+    return known is not None and known.status in done and known.source_fingerprint == item.source_fp
 
 
 class Engine:
@@ -171,6 +122,7 @@ class Engine:
         settings: EngineSettings,
         *,
         progress: Progress = _no_progress,
+        events: Events = _no_events,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
@@ -181,6 +133,7 @@ class Engine:
         self.settings = settings
         self.summary = Summary()
         self._progress = progress
+        self._events = events
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -193,6 +146,8 @@ class Engine:
         self._stop_event: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._abort_timer: asyncio.TimerHandle | None = None
+        self._deadline_timer: asyncio.TimerHandle | None = None
+        self._signalled = False
 
     @property
     def stopping(self) -> bool:
@@ -200,7 +155,7 @@ class Engine:
         return self.summary.stopped is not None
 
     def _halted(self) -> bool:
-        """Tell whether rows waiting to retry should give up (any stop but --limit)."""
+        """Tell whether rows waiting to retry should give up (any stop but --max-rows)."""
         return self.summary.stopped not in (None, "limit")
 
     def stop(self, reason: str, message: str) -> None:
@@ -209,13 +164,19 @@ class Engine:
             self.summary.stopped = reason
             self.summary.message = message
         if self._stop_event is not None and self._halted():
-            self._stop_event.set()  # rows waiting to retry give up; --limit lets them retry
+            self._stop_event.set()  # rows waiting to retry give up; --max-rows lets them retry
+
+    def _check_deadline(self) -> None:
+        deadline = self.settings.deadline
+        if deadline is not None and self._clock() >= deadline:
+            self.stop("deadline", self.settings.deadline_reason)
 
     def interrupt(self, signal_name: str) -> None:
         """Handle a signal: the first stops dispatching with a grace period, the second aborts."""
-        if self.summary.stopped == "interrupted":
+        if self._signalled:
             self.abort()
             return
+        self._signalled = True
         self.stop("interrupted", f"interrupted by {signal_name}; in-flight requests finished")
         loop = asyncio.get_running_loop()
         self._abort_timer = loop.call_later(self.settings.grace, self.abort)
@@ -239,18 +200,29 @@ class Engine:
         )
         producer = asyncio.create_task(self._produce(rows, queue, len(workers)))
         self._tasks = [producer, *workers]
+        if self.settings.deadline is not None:
+            # The producer checks the deadline as it reads; this timer also catches it
+            # while every worker waits on a slow server or a Retry-After.
+            delay = max(0.0, self.settings.deadline - self._clock())
+            self._deadline_timer = asyncio.get_running_loop().call_later(
+                delay, self.stop, "deadline", self.settings.deadline_reason
+            )
         try:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             for task in self._tasks:
                 if not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
         finally:
-            if self._abort_timer is not None:
-                self._abort_timer.cancel()
+            for timer in (self._abort_timer, self._deadline_timer):
+                if timer is not None:
+                    timer.cancel()
             if self._open and self.ledger is not None:
                 # Marked pending but never answered: stopped, aborted, or failed mid-run.
                 self.ledger.release_pending(sorted(self._open))
-                self.summary.retryable += len(self._open)
+                if self.summary.budget_reached:
+                    self.summary.left += len(self._open)
+                else:
+                    self.summary.retryable += len(self._open)
                 self._open.clear()
             self.summary.duration_s = self._clock() - started
         return self.summary
@@ -272,11 +244,13 @@ class Engine:
         for _ in range(workers):
             await queue.put(None)
 
-    async def _feed(self, rows: Any, queue: asyncio.Queue[_Job | None]) -> None:
+    async def _feed(self, rows: Iterator[CheckedRow | PendingRow], queue: Any) -> None:
         settings = self.settings
         summary = self.summary
         sent = 0
+        rest: list[CheckedRow | PendingRow] = []
         while not self.stopping:
+            self._check_deadline()
             chunk: list[CheckedRow | PendingRow] = list(islice(rows, settings.chunk))
             if not chunk:
                 return
@@ -286,6 +260,7 @@ class Engine:
             jobs: list[_Job] = []
             for index, item in enumerate(chunk):
                 if self.stopping:
+                    rest = chunk[index:]
                     break
                 if jobs and index % _YIELD_EVERY == _YIELD_EVERY - 1:
                     # Checking rows is CPU work on the loop that handles answers: send
@@ -317,9 +292,12 @@ class Engine:
                     counter = _COUNTERS[decision]
                     setattr(summary, counter, getattr(summary, counter) + 1)
                     self._progress("decision", summary, row, decision)
+                    if decision != "skip":
+                        self._events(RowEvent("row", row.external_id, row.line, counter))
                     continue
-                if settings.limit is not None and sent >= settings.limit:
-                    self.stop("limit", f"--limit {settings.limit} reached")
+                if settings.max_rows is not None and sent >= settings.max_rows:
+                    self.stop("limit", settings.max_rows_reason)
+                    rest = chunk[index:]
                     break
                 summary.total += 1
                 sent += 1
@@ -341,6 +319,22 @@ class Engine:
             if learnt and self.ledger is not None and not settings.dry_run:
                 self.ledger.set_source_fingerprints(learnt)
             await self._dispatch(jobs, queue)
+            await asyncio.sleep(0)
+        if self.summary.budget_reached:
+            await self._count_left(chain(rest, rows))
+
+    async def _count_left(self, rows: Iterator[CheckedRow | PendingRow]) -> None:
+        """Count the rows a budget left unread that the ledger does not hold as settled."""
+        settled = ("created", "existing", "failed")
+        while chunk := list(islice(rows, 4096)):
+            if self._signalled:
+                return  # interrupted while counting: the count is a lower bound
+            ids = [row.external_id for row in chunk if row.external_id is not None]
+            prior = self.ledger.lookup(ids) if self.ledger is not None else {}
+            for item in chunk:
+                if isinstance(item, PendingRow) and _unchanged_and_done(item, prior, settled):
+                    continue
+                self.summary.left += 1
             await asyncio.sleep(0)
 
     async def _dispatch(self, jobs: list[_Job], queue: asyncio.Queue[_Job | None]) -> None:
@@ -403,17 +397,33 @@ class Engine:
                 row.external_id,
                 self.settings.manifest,
                 row.line,
-                _fields_fingerprint(row.fields),
+                fields_fingerprint(row.fields),
                 first.code,
                 detail,
             )
         self._progress("row", self.summary, row, "invalid")
+        first = row.problems[0]
+        self._events(
+            RowEvent(
+                "row",
+                row.external_id,
+                row.line,
+                "invalid",
+                error_code=first.code,
+                error_detail=f"{first.field or 'row'}: {first.message}",
+            )
+        )
 
     async def _worker(self, queue: asyncio.Queue[_Job | None]) -> None:
         while True:
             job = await queue.get()
             if job is None:
                 return
+            if self._halted():
+                # Stopped (signal, deadline, auth): queued rows are not in flight yet, so
+                # they are not sent; run() releases them.
+                await self._release(job.external_id)
+                continue
             try:
                 await self._send(job)
             finally:
@@ -432,7 +442,16 @@ class Engine:
             sleeper.cancel()
             stopper.cancel()
 
-    def _finish(self, job: _Job, status: str, attempts: int, outcome: Outcome | None) -> None:
+    def _finish(
+        self,
+        job: _Job,
+        status: str,
+        attempts: int,
+        outcome: Outcome | None,
+        latency: float | None = None,
+        counted: str | None = None,
+    ) -> None:
+        """Commit a row's final state; count it (as ``counted``, if given, else its status)."""
         assert self.ledger is not None
         o = outcome or Outcome("retry")
         self.ledger.finish(
@@ -447,8 +466,32 @@ class Engine:
             request_id=o.request_id,
         )
         self._open.discard(job.external_id)
-        setattr(self.summary, status, getattr(self.summary, status) + 1)
+        counter = counted or status
+        setattr(self.summary, counter, getattr(self.summary, counter) + 1)
         self._progress("row", self.summary, job.row, status)
+        self._events(self._event("row", job, counter, attempts, o, latency))
+
+    @staticmethod
+    def _event(
+        kind: str, job: _Job, status: str, attempt: int, o: Outcome, latency: float | None
+    ) -> RowEvent:
+        return RowEvent(
+            kind,
+            job.external_id,
+            job.row.line,
+            status,
+            attempt,
+            o.http_status,
+            o.request_id,
+            latency,
+            o.error_code,
+            o.error_detail,
+        )
+
+    def _give_up(self, job: _Job, attempts: int, outcome: Outcome, latency: float) -> None:
+        """Leave a row retryable: out of attempts, or the run stopped while it retried."""
+        left = attempts < self.settings.max_attempts and self.summary.budget_reached
+        self._finish(job, "retryable", attempts, outcome, latency, "left" if left else None)
 
     async def _send(self, job: _Job) -> None:
         assert self.client is not None
@@ -465,7 +508,6 @@ class Engine:
                 job.source_fingerprint,
             )
         attempts = 0
-        outcome: Outcome | None = None
         try:
             while True:
                 await self._throttle.acquire()
@@ -474,17 +516,19 @@ class Engine:
                         await self._pacer.wait()
                     attempts += 1
                     self._progress("sent", self.summary, job.row, str(attempts))
+                    began = self._clock()
                     outcome = await self.client.create(job.body)
+                    latency = self._clock() - began
                 finally:
                     await self._throttle.release()
                 if outcome.kind in ("created", "existing", "failed"):
                     self._budget.success()
                     await self._throttle.answered()
-                    self._finish(job, outcome.kind, attempts, outcome)
+                    self._finish(job, outcome.kind, attempts, outcome, latency)
                     return
                 if outcome.kind == "auth":
                     self.stop("auth", outcome.error_detail or "authentication failed")
-                    self._finish(job, "retryable", attempts, outcome)
+                    self._finish(job, "retryable", attempts, outcome, latency)
                     return
                 delay = 0.0
                 if outcome.http_status == 429:
@@ -505,11 +549,12 @@ class Engine:
                     "retry", self.summary, job.row, str(outcome.http_status or outcome.error_code)
                 )
                 if attempts >= settings.max_attempts or self._halted():
-                    self._finish(job, "retryable", attempts, outcome)
+                    self._give_up(job, attempts, outcome, latency)
                     return
+                self._events(self._event("retry", job, "retry", attempts, outcome, latency))
                 await self._pause(delay)
                 if self._halted():
-                    self._finish(job, "retryable", attempts, outcome)
+                    self._give_up(job, attempts, outcome, latency)
                     return
         except asyncio.CancelledError:
             self._progress("row", self.summary, job.row, "retryable")

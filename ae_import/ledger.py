@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -66,10 +67,33 @@ def _m0003_source_fingerprint(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE rows ADD COLUMN source_fingerprint TEXT")
 
 
+def _m0004_runs(db: sqlite3.Connection) -> None:
+    # One row per ``ae-import run``: what ``status`` shows, and where ``export
+    # --as-manifest`` finds the manifest and config a row came from.
+    db.execute(
+        """CREATE TABLE runs (
+            id            INTEGER PRIMARY KEY,
+            started_at    TEXT NOT NULL,
+            ended_at      TEXT,
+            pid           INTEGER NOT NULL,
+            host          TEXT NOT NULL,
+            version       TEXT NOT NULL,
+            manifest      TEXT NOT NULL,
+            manifest_path TEXT,
+            config_path   TEXT,
+            arguments     TEXT NOT NULL,
+            counts        TEXT,
+            exit_code     INTEGER,
+            stopped       TEXT
+        )"""
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0001_rows", _m0001_rows),
     ("0002_meta", _m0002_meta),
     ("0003_source_fingerprint", _m0003_source_fingerprint),
+    ("0004_runs", _m0004_runs),
 ]
 
 
@@ -104,8 +128,19 @@ def _translated(method: Callable[..., T]) -> Callable[..., T]:
 class Ledger:
     """An open ledger bound to one target."""
 
-    def __init__(self, path: Path, target: str, *, create: bool = True) -> None:
-        """Open (or create) the ledger at ``path`` for ``target``; migrate it; check the binding."""
+    def __init__(
+        self,
+        path: Path,
+        target: str | None,
+        *,
+        create: bool = True,
+        shard: str | None = None,
+    ) -> None:
+        """Open (or create) the ledger at ``path`` for ``target``; migrate it; check the binding.
+
+        ``target`` None opens an existing ledger for reading (``status``, ``export``),
+        whatever it is bound to.
+        """
         self.path = path
         if not create and not path.exists():
             raise FileNotFoundError(path)
@@ -115,7 +150,7 @@ class Ledger:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate()
-            self._bind(target)
+            self._bind(target, shard or "")
         except sqlite3.DatabaseError as exc:
             raise UsageError(
                 f"{path}: not an ae-import ledger ({exc}); pass another --ledger"
@@ -147,16 +182,38 @@ class Ledger:
                 raise
             db.execute("COMMIT")
 
-    def _bind(self, target: str) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'target'").fetchone()
-        if row is None:
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _bind(self, target: str | None, shard: str) -> None:
+        bound = self._meta("target")
+        if target is None:
+            self.target = bound or ""
+            self.shard = self._meta("shard") or ""
+            return
+        if bound is None:
             self._db.execute("INSERT INTO meta VALUES ('target', ?)", (target,))
-        elif row[0] != target:
+        elif bound != target:
             raise UsageError(
-                f"{self.path}: this ledger belongs to {row[0]}, not {target}; "
+                f"{self.path}: this ledger belongs to {bound}, not {target}; "
                 "pass another --ledger for this target"
             )
         self.target = target
+        held = self._meta("shard")
+        if held is None:
+            # A ledger that has never seen a shard option holds every row.
+            fresh = bound is None
+            self._db.execute("INSERT INTO meta VALUES ('shard', ?)", (shard if fresh else "",))
+            held = shard if fresh else ""
+        if held != shard:
+            have = f"shard {held}" if held else "every row (no --shard)"
+            want = f"shard {shard}" if shard else "every row (no --shard)"
+            raise UsageError(
+                f"{self.path}: this ledger holds {have}, not {want}; "
+                "each shard needs its own ledger: pass another --ledger"
+            )
+        self.shard = shard
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -308,6 +365,102 @@ class Ledger:
         """Return how many rows have each status."""
         found = dict(self._db.execute("SELECT status, count(*) FROM rows GROUP BY status"))
         return {status: int(found.get(status, 0)) for status in STATUSES}
+
+    @_translated
+    def start_run(self, info: dict[str, Any]) -> int:
+        """Record the start of a run; return its id."""
+        cursor = self._db.execute(
+            """INSERT INTO runs (started_at, pid, host, version, manifest, manifest_path,
+                                 config_path, arguments)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                _now(),
+                info["pid"],
+                info["host"],
+                info["version"],
+                info["manifest"],
+                info.get("manifest_path"),
+                info.get("config_path"),
+                json.dumps(info.get("arguments", [])),
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    @_translated
+    def end_run(
+        self, run_id: int, counts: dict[str, Any], exit_code: int, stopped: str | None
+    ) -> None:
+        """Record how a run ended."""
+        self._db.execute(
+            "UPDATE runs SET ended_at = ?, counts = ?, exit_code = ?, stopped = ? WHERE id = ?",
+            (_now(), json.dumps(counts), exit_code, stopped, run_id),
+        )
+
+    @_translated
+    def runs(self, last: int = 10) -> list[dict[str, Any]]:
+        """Return the ``last`` runs, newest first, as dicts (arguments and counts decoded)."""
+        cursor = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (last,))
+        names = [c[0] for c in cursor.description]
+        found = []
+        for row in cursor:
+            run = dict(zip(names, row, strict=True))
+            run["arguments"] = json.loads(run["arguments"] or "[]")
+            run["counts"] = json.loads(run["counts"]) if run["counts"] else None
+            found.append(run)
+        return found
+
+    @_translated
+    def latest_run_of(self, manifest: str) -> dict[str, Any] | None:
+        """Return the newest run that read ``manifest`` (as the rows name it), or None."""
+        cursor = self._db.execute(
+            "SELECT * FROM runs WHERE manifest = ? ORDER BY id DESC LIMIT 1", (manifest,)
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+    _ERROR_SQL = """SELECT external_id, status, http_status, error_code, error_detail,
+                           request_id, manifest, line, updated_at
+                    FROM rows WHERE error_code IS NOT NULL AND status != 'created'
+                      AND status != 'existing'
+                    ORDER BY updated_at {order}, manifest {order}, line {order} LIMIT 1"""
+
+    @_translated
+    def first_and_last_error(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """Return the rows holding the oldest and the newest error still standing."""
+        found: list[dict[str, Any] | None] = []
+        for order in ("ASC", "DESC"):
+            cursor = self._db.execute(self._ERROR_SQL.format(order=order))
+            row = cursor.fetchone()
+            names = [c[0] for c in cursor.description]
+            found.append(None if row is None else dict(zip(names, row, strict=True)))
+        return found[0], found[1]
+
+    EXPORT_COLUMNS = (
+        "external_id",
+        "status",
+        "engagement_id",
+        "http_status",
+        "attempts",
+        "error_code",
+        "error_detail",
+        "request_id",
+        "manifest",
+        "line",
+    )
+
+    def export_rows(self, statuses: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """Yield EXPORT_COLUMNS of every row with one of ``statuses``, by manifest and line."""
+        marks = ",".join("?" * len(statuses))
+        sql = (
+            f"SELECT {', '.join(self.EXPORT_COLUMNS)} FROM rows WHERE status IN ({marks})"
+            " ORDER BY manifest, line, external_id"
+        )
+        fetch = _translated(lambda self, cursor: cursor.fetchmany(1000))
+        cursor = _translated(lambda self: self._db.execute(sql, list(statuses)))(self)
+        while batch := fetch(self, cursor):
+            yield from batch
 
     def get(self, external_id: str) -> dict[str, object] | None:
         """Return one ledger row as a dict, or None."""

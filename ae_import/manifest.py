@@ -5,6 +5,10 @@ whole file. A record's ``line`` is the physical line where it starts. A broken r
 (bad JSON, a malformed quote, a line that is not UTF-8) becomes a ``Record`` with an
 ``error`` and the reader goes on, so one bad line never loses the valid ones. Only a
 file that cannot be read at all raises ``ManifestError``.
+
+Files written by ``ae-import export --as-manifest`` carry an ``ae_import_error``
+column and have formula-like cells escaped with a leading ``'`` (spreadsheets run
+``=``, ``+``, ``-`` and ``@`` cells as formulas); reading such a file undoes that.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import gzip
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +27,36 @@ from typing import IO, Any, NamedTuple
 from .errors import ManifestError
 from .validation import Problem
 
-__all__ = ["FORMATS", "Manifest", "Record", "detect_format", "open_manifest"]
+__all__ = [
+    "EXPORT_ERROR_COLUMN",
+    "FORMATS",
+    "Manifest",
+    "Record",
+    "detect_format",
+    "escape_formula",
+    "open_manifest",
+    "unescape_formula",
+]
+
+EXPORT_ERROR_COLUMN = "ae_import_error"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A signed number or phone number is data, not a formula: left as it is.
+_NUMBERISH = re.compile(r"^[+-]?[\d\s().,/-]*\d[\d\s().,/-]*$")
+
+
+def escape_formula(cell: str) -> str:
+    """Prefix ``'`` to a cell a spreadsheet would run as a formula (not to +1 415 or -2.5)."""
+    if cell.startswith(_FORMULA_START) and not _NUMBERISH.match(cell):
+        return "'" + cell
+    return cell
+
+
+def unescape_formula(cell: str) -> str:
+    """Undo ``escape_formula``."""
+    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
+        return cell[1:]
+    return cell
+
 
 FORMATS = ("csv", "tsv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -211,6 +245,7 @@ class Manifest:
         reader = self._reader
         columns = self.columns or ()
         width = len(columns)
+        exported = EXPORT_ERROR_COLUMN in columns
         end = reader.line_num
         while True:
             start = end + 1
@@ -254,6 +289,8 @@ class Manifest:
                         ),
                     )
                     continue
+            if exported:
+                row = [unescape_formula(cell) for cell in row]
             yield Record(start, dict(zip(columns, row, strict=False)))
 
     def _jsonl(self) -> Iterator[Record]:

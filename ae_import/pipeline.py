@@ -7,14 +7,28 @@ so both judge a row the same way.
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from .manifest import Manifest, Record
 from .mapping import Mapped, Mapper
+from .redact import REDACTED_QUERY
 from .validation import Problem, SeenIds, validate_body
 
-__all__ = ["CheckedRow", "PendingRow", "RowSource", "check_record", "check_rows"]
+__all__ = [
+    "CheckedRow",
+    "PendingRow",
+    "RowSource",
+    "check_record",
+    "check_rows",
+    "shard_of",
+]
+
+
+def shard_of(external_id: str, count: int) -> int:
+    """Return the shard (1 to ``count``) of an external_id: a stable hash, mod ``count``, plus 1."""
+    return zlib.crc32(external_id.encode("utf-8", "surrogatepass")) % count + 1
 
 
 class CheckedRow(NamedTuple):
@@ -58,6 +72,17 @@ def check_record(record: Record, mapper: Mapper) -> CheckedRow:
                 continue
             column = _column(record, mapper, mapped, problem.field)
             problems.append(Problem(problem.field, problem.code, problem.message, column))
+    media = mapped.body.get("media_url")
+    if isinstance(media, str) and REDACTED_QUERY in media:
+        problems.append(
+            Problem(
+                "media_url",
+                "url_redacted",
+                "its query string was redacted by ae-import export (signatures are secret); "
+                "put the signed URL back, or sign it again",
+                _column(record, mapper, mapped, "media_url"),
+            )
+        )
     ext = mapped.body.get("external_id")
     external_id = ext if isinstance(ext, str) else None
     body = None if problems else mapped.body
@@ -103,8 +128,19 @@ class PendingRow:
 class RowSource:
     """Reads a manifest into PendingRows, flagging repeated external_ids as it goes."""
 
-    def __init__(self, manifest: Manifest, mapper: Mapper, seen: SeenIds | None = None) -> None:
-        """Check the header against the mapping; nothing else is read yet."""
+    def __init__(
+        self,
+        manifest: Manifest,
+        mapper: Mapper,
+        seen: SeenIds | None = None,
+        shard: tuple[int, int] | None = None,
+    ) -> None:
+        """Check the header against the mapping; nothing else is read yet.
+
+        With ``shard`` (K, N), only rows whose external_id falls in shard K are
+        yielded; rows without a readable external_id go to shard 1, so that each
+        such problem is reported once. ``other_shards`` counts the rows passed over.
+        """
         if manifest.columns is not None:
             mapper.check_columns(manifest.name, manifest.columns)
         self.manifest = manifest
@@ -112,6 +148,8 @@ class RowSource:
         self.seen = SeenIds() if seen is None else seen
         self._salted = hashlib.blake2b(mapper.salt, digest_size=16)
         self._id_column = mapper.column_of("external_id")
+        self.shard = shard
+        self.other_shards = 0
 
     def fingerprint(self, record: Record) -> str:
         """Hash the raw record together with the mapping that turns it into a body."""
@@ -124,8 +162,14 @@ class RowSource:
         """Yield every record as a PendingRow, in file order."""
         quick = self.mapper.quick_external_id
         seen = self.seen
+        index, count = self.shard or (1, 1)
         for record in self.manifest:
             external_id = None if record.error is not None else quick(record.fields)
+            if count > 1 and (
+                shard_of(external_id, count) != index if external_id is not None else index != 1
+            ):
+                self.other_shards += 1
+                continue
             first = seen.add(external_id, record.line) if external_id is not None else None
             yield PendingRow(self, record, external_id, first)
 

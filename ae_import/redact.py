@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["REDACTED_QUERY", "redact_url", "safe_text"]
+__all__ = ["REDACTED_QUERY", "redact_url", "redact_urls_in", "safe_text"]
 
 REDACTED_QUERY = "?<redacted>"
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def safe_text(text: str) -> str:
     """Escape control characters (and newlines) so one value stays on one line."""
     text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def redact_url(url: str) -> str:
@@ -39,3 +45,10 @@ def redact_url(url: str) -> str:
     if cut < len(url) and url[cut] == "?":
         return base + REDACTED_QUERY
     return base
+
+
+def redact_urls_in(text: str) -> str:
+    """Redact every URL inside free text (a server's error detail may echo a presigned URL)."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group()), text)

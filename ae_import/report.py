@@ -19,7 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from .engine import Summary
+    from .results import Summary
+    from .status import StatusReport
 from .mapping import encode_body
 from .pipeline import CheckedRow, PendingRow
 from .redact import redact_url, safe_text
@@ -31,6 +32,7 @@ __all__ = [
     "shown_body",
     "write_run_json",
     "write_run_summary",
+    "write_status",
 ]
 
 MAX_TABLE_ROWS = 1000
@@ -282,12 +284,18 @@ def write_run_summary(summary: Summary, console: Console, *, dry_run: bool = Fal
     if dry_run:
         rows.append(("would send", summary.would_send))
     rows += [(name, getattr(summary, name)) for name in _OUTCOMES]
+    if summary.budget_reached:
+        rows.append(("left for the next run", summary.left))
+    if summary.other_shards:
+        rows.append(("in other shards", summary.other_shards))
     for name, count in rows:
         table.add_row(f"{count:,}", name)
     _print_table(console, table)
     verb = "checked" if dry_run else "done"
     line = f"{verb} in {summary.duration_s:.1f} s"
-    if summary.stopped:
+    if summary.budget_reached:
+        line += f"; budget reached, {summary.left:,} rows left ({summary.message}); re-run to go on"
+    elif summary.stopped:
         line += f"; stopped: {summary.message}"
     console.print(Text(line), soft_wrap=True)
 
@@ -295,3 +303,74 @@ def write_run_summary(summary: Summary, console: Console, *, dry_run: bool = Fal
 def write_run_json(summary: Summary, out: IO[str], *, dry_run: bool = False) -> None:
     """Write the summary of a run as one JSON object."""
     out.write(json.dumps(summary.as_json(dry_run)) + "\n")
+
+
+def _describe_error(error: dict[str, Any]) -> str:
+    """One line for a ledger row's error: when, where, what."""
+    what = " ".join(
+        str(error[k]) for k in ("status", "http_status", "error_code") if error.get(k) is not None
+    )
+    text = (
+        f"{error['updated_at']} {error['manifest']} line {error['line']} "
+        f"{error['external_id']}: {what}: {error.get('error_detail') or ''}"
+    )
+    if error.get("request_id"):
+        text += f" (request_id {error['request_id']})"
+    return safe_text(text)
+
+
+def _run_counts(counts: dict[str, Any] | None) -> str:
+    if not counts:
+        return ""
+    names = [*_OUTCOMES, "rows_left"]
+    return ", ".join(f"{counts[n]:,} {n.replace('_', ' ')}" for n in names if counts.get(n))
+
+
+def write_status(report: StatusReport, console: Console) -> None:
+    """Print what the ledgers hold: counts, rows to send, first and last errors, last runs."""
+    for ledger in report.ledgers:
+        shard = f", shard {ledger.shard}" if ledger.shard else ""
+        line = f"ledger {ledger.path}: {ledger.target or 'no target yet'}{shard}"
+        console.print(Text(safe_text(line)), soft_wrap=True)
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("rows", justify="right")
+    table.add_column("status")
+    for name, count in report.counts.items():
+        table.add_row(f"{count:,}", name)
+    table.add_row(f"{report.total:,}", "total")
+    _print_table(console, table)
+    lines = [
+        f"to send again: {report.to_send:,} rows pending or retryable"
+        + (" (a re-run sends them)" if report.to_send else "")
+    ]
+    if report.first_error is not None and report.last_error is not None:
+        lines.append(f"first error: {_describe_error(report.first_error)}")
+        lines.append(f"last error:  {_describe_error(report.last_error)}")
+    else:
+        lines.append("errors: none")
+    for line in lines:
+        console.print(Text(line), soft_wrap=True)
+    if not report.runs:
+        console.print(Text("runs: none recorded yet"), soft_wrap=True)
+        return
+    console.print(Text(f"last {len(report.runs)} runs, newest first:"), soft_wrap=True)
+    runs = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for name in ("started", "ended", "exit", "rows", "arguments"):
+        runs.add_column(name)
+    several = len(report.ledgers) > 1
+    if several:
+        runs.add_column("ledger")
+    for run in report.runs:
+        ended = run["ended_at"] or run["state"]
+        exit_code = "" if run["exit_code"] is None else str(run["exit_code"])
+        cells = [
+            run["started_at"],
+            ended,
+            exit_code,
+            _run_counts(run["counts"]),
+            " ".join(run["arguments"]),
+        ]
+        if several:
+            cells.append(run["ledger"])
+        runs.add_row(*(Text(safe_text(str(c))) for c in cells))
+    _print_table(console, runs)

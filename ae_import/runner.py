@@ -1,32 +1,47 @@
-"""The core of ``ae-import run``: manifest, ledger, client and engine, wired together.
+"""The core of ``ae-import run``: lock, manifest, ledger, client and engine, wired together.
 
-``cli.py`` builds the settings and calls ``run_import``; this module opens what the
-run needs, installs the signal handlers, runs the engine on an event loop, closes
-everything, and says what the exit code is.
+``cli.py`` builds the settings and calls ``run_import``; this module takes the run
+lock, opens what the run needs, records the run in the ledger's runs table, sets
+the time budget, installs the signal handlers, runs the engine on an event loop,
+closes everything, and says what the exit code is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
-from collections.abc import Callable, Mapping
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from . import __version__
 from .client import Client, LazyClient
 from .config import Config
 from .engine import Engine, EngineSettings, Progress, Summary
-from .errors import EXIT_AUTH, EXIT_INVALID, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
+from .errors import (
+    EXIT_AUTH,
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    AeImportError,
+)
 from .ledger import Ledger
+from .lock import RunLock
 from .manifest import Manifest, open_manifest
 from .mapping import Mapper
 from .pipeline import RowSource
+from .redact import redact_url
+from .runlog import RunLog
 from .settings import RunSettings, read_token
 
-__all__ = ["RunResult", "run_import", "sandbox_state_path"]
+__all__ = ["RunResult", "format_duration", "run_import", "sandbox_state_path", "seconds_until"]
 
 SANDBOX_TARGET = "sandbox"
 
@@ -47,6 +62,46 @@ def sandbox_state_path(ledger: Path) -> Path:
     return ledger.with_name(ledger.stem + "-sandbox-state.sqlite")
 
 
+def format_duration(seconds: float) -> str:
+    """Write seconds as 6h, 1h30m, 90s."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text + (f"{secs}s" if secs or not text else "")
+
+
+def seconds_until(hour: int, minute: int, now: float) -> float:
+    """Return the seconds from epoch time ``now`` to the next local HH:MM (DST-aware)."""
+    today = datetime.fromtimestamp(now).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    for day in (today, today + timedelta(days=1)):
+        target = time.mktime(day.timetuple())
+        if target > now:
+            return target - now
+    return 86400.0  # pragma: no cover - mktime is never two days off
+
+
+def _deadline(settings: RunSettings, wall: float) -> tuple[float | None, str]:
+    """Return the seconds the run may dispatch for, and the option that set that."""
+    found: list[tuple[float, str]] = []
+    if settings.max_duration is not None:
+        found.append(
+            (settings.max_duration, f"--max-duration {format_duration(settings.max_duration)}")
+        )
+    if settings.until is not None:
+        hour, minute = settings.until
+        found.append((seconds_until(hour, minute, wall), f"--until {hour:02d}:{minute:02d}"))
+    if not found:
+        return None, ""
+    seconds, option = min(found)
+    return seconds, f"{option} reached"
+
+
+def _arguments(argv: Sequence[str]) -> list[str]:
+    """Return the command line as it may be stored: URLs without query or user-info."""
+    return [redact_url(arg) if "://" in arg else arg for arg in argv]
+
+
 def _exit_code(summary: Summary, signals: list[str]) -> tuple[int, str | None]:
     if signals:
         return (EXIT_SIGTERM if signals[0] == "SIGTERM" else EXIT_SIGINT), summary.message
@@ -57,7 +112,7 @@ def _exit_code(summary: Summary, signals: list[str]) -> tuple[int, str | None]:
     return (EXIT_OK if summary.clean else EXIT_INVALID), None
 
 
-async def _drive(engine: Engine, manifest: Manifest, mapper: Mapper, signals: list[str]) -> Summary:
+async def _drive(engine: Engine, source: RowSource, signals: list[str]) -> Summary:
     loop = asyncio.get_running_loop()
 
     def on_signal(name: str) -> None:
@@ -67,12 +122,63 @@ async def _drive(engine: Engine, manifest: Manifest, mapper: Mapper, signals: li
     for number, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
         loop.add_signal_handler(number, on_signal, name)
     try:
-        return await engine.run(RowSource(manifest, mapper))
+        return await engine.run(source)
     finally:
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(number)
         if engine.client is not None:
             await engine.client.aclose()
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where rows go: the base URL and token, and the name the ledger is bound to."""
+
+    name: str
+    base_url: str
+    token: str
+
+
+@contextlib.contextmanager
+def _target(settings: RunSettings, env: Mapping[str, str], ledger_path: Path) -> Iterator[_Target]:
+    """Yield the target; for --sandbox, serve one in-process for the length of the run."""
+    if not settings.sandbox:
+        token = "" if settings.dry_run else read_token(settings, env)
+        base_url = settings.base_url.rstrip("/")
+        yield _Target(base_url, base_url, token)
+        return
+    from .sandbox import SandboxServer, SandboxSettings
+
+    token = "sk-sandbox-" + os.urandom(12).hex()
+    if settings.dry_run:
+        yield _Target(SANDBOX_TARGET, "", token)
+        return
+    server = SandboxServer(SandboxSettings(token=token), state=sandbox_state_path(ledger_path))
+    base_url = server.start()
+    try:
+        yield _Target(SANDBOX_TARGET, base_url, token)
+    finally:
+        server.stop()
+
+
+def _engine_settings(
+    settings: RunSettings, manifest: str, clock: float, wall: float
+) -> EngineSettings:
+    seconds, reason = _deadline(settings, wall)
+    rows = settings.row_budget
+    return EngineSettings(
+        manifest=manifest,
+        concurrency=settings.concurrency,
+        max_attempts=settings.max_attempts,
+        rate=settings.rate,
+        retry_budget=settings.retry_budget,
+        max_rows=rows[0] if rows else None,
+        max_rows_reason=f"{rows[1]} {rows[0]} reached" if rows else "",
+        deadline=None if seconds is None else clock + seconds,
+        deadline_reason=reason,
+        retry_failed=settings.retry_failed,
+        dry_run=settings.dry_run,
+    )
 
 
 def run_import(
@@ -83,12 +189,18 @@ def run_import(
     env: Mapping[str, str],
     progress: Progress,
     on_open: Callable[[Manifest], None] | None = None,
+    argv: Sequence[str] = (),
 ) -> RunResult:
     """Import one manifest as ``settings`` say; return the summary and the exit code."""
     ledger_path = settings.ledger_path
-    server: Any = None
-    ledger: Ledger | None = None
-    with open_manifest(manifest_name, fmt) as manifest:
+    with contextlib.ExitStack() as stack:
+        if not settings.dry_run:
+            stack.enter_context(RunLock(ledger_path))
+        log = None
+        if settings.log_file is not None and not settings.dry_run:
+            log = RunLog(settings.log_file, settings.log_format)
+            stack.callback(log.close)
+        manifest = stack.enter_context(open_manifest(manifest_name, fmt))
         if on_open is not None:
             on_open(manifest)
         mapper = Mapper(
@@ -96,56 +208,85 @@ def run_import(
             run_workflows=settings.run_workflows,
             strip_cells=manifest.format != "jsonl",
         )
-        try:
-            if settings.sandbox:
-                from .sandbox import SandboxServer, SandboxSettings
-
-                target = SANDBOX_TARGET
-                token = "sk-sandbox-" + os.urandom(12).hex()
-                if not settings.dry_run:
-                    server = SandboxServer(
-                        SandboxSettings(token=token), state=sandbox_state_path(ledger_path)
-                    )
-                    base_url = server.start()
-            else:
-                target = base_url = settings.base_url.rstrip("/")
-                token = "" if settings.dry_run else read_token(settings, env)
-            if settings.dry_run:
-                ledger = Ledger(ledger_path, target, create=False) if ledger_path.exists() else None
-            else:
-                ledger = Ledger(ledger_path, target)
-            client: Client | None = None
-            if not settings.dry_run:
-                client = LazyClient(
-                    base_url,
-                    token,
-                    auth_scheme=settings.auth_scheme,
-                    timeout=settings.timeout,
-                    concurrency=settings.concurrency,
-                    ca_bundle=settings.ca_bundle,
-                    user_agent=f"ae-import/{__version__}",
-                )
-            engine = Engine(
-                client,
-                ledger,
-                EngineSettings(
-                    manifest=manifest.name,
-                    concurrency=settings.concurrency,
-                    max_attempts=settings.max_attempts,
-                    rate=settings.rate,
-                    retry_budget=settings.retry_budget,
-                    limit=settings.limit,
-                    retry_failed=settings.retry_failed,
-                    dry_run=settings.dry_run,
-                ),
-                progress=progress,
+        shard = (settings.shard.index, settings.shard.count) if settings.shard else None
+        source = RowSource(manifest, mapper, shard=shard)
+        target = stack.enter_context(_target(settings, env, ledger_path))
+        shard_name = str(settings.shard) if settings.shard else None
+        ledger: Ledger | None = None
+        if not settings.dry_run:
+            ledger = Ledger(ledger_path, target.name, shard=shard_name)
+        elif ledger_path.exists():
+            ledger = Ledger(ledger_path, target.name, create=False, shard=shard_name)
+        if ledger is not None:
+            stack.callback(ledger.close)
+        client: Client | None = None
+        if not settings.dry_run:
+            client = LazyClient(
+                target.base_url,
+                target.token,
+                auth_scheme=settings.auth_scheme,
+                timeout=settings.timeout,
+                concurrency=settings.concurrency,
+                ca_bundle=settings.ca_bundle,
+                user_agent=f"ae-import/{__version__}",
             )
-            signals: list[str] = []
-            summary = asyncio.run(_drive(engine, manifest, mapper, signals))
-        finally:
-            if ledger is not None:
-                ledger.close()
-            if server is not None:
-                server.stop()
-    code, error = _exit_code(summary, signals)
+        engine = Engine(
+            client,
+            ledger,
+            _engine_settings(settings, manifest.name, time.monotonic(), time.time()),
+            progress=progress,
+            events=log.row if log is not None else lambda event: None,
+        )
+        run_id = None
+        if ledger is not None and not settings.dry_run:
+            run_id = ledger.start_run(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "version": __version__,
+                    "manifest": manifest.name,
+                    "manifest_path": None
+                    if manifest_name == "-"
+                    else str(Path(manifest_name).resolve()),
+                    "config_path": str(config.path.resolve()) if config.path else None,
+                    "arguments": _arguments(argv),
+                }
+            )
+        if log is not None:
+            log.write(
+                "run_start",
+                {
+                    "manifest": manifest.name,
+                    "ledger": str(ledger_path),
+                    "shard": shard_name,
+                    "version": __version__,
+                },
+            )
+        signals: list[str] = []
+        try:
+            summary = asyncio.run(_drive(engine, source, signals))
+        except BaseException as exc:
+            code = exc.exit_code if isinstance(exc, AeImportError) else EXIT_INTERNAL
+            if isinstance(exc, KeyboardInterrupt):
+                code = EXIT_SIGINT
+            if ledger is not None and run_id is not None:
+                with contextlib.suppress(AeImportError):
+                    ledger.end_run(run_id, engine.summary.as_json(), code, "error")
+            if log is not None:
+                log.write(
+                    "run_end",
+                    {
+                        "exit_code": code,
+                        "error": str(exc) if isinstance(exc, AeImportError) else type(exc).__name__,
+                    },
+                )
+            raise
+        summary.other_shards = source.other_shards
+        code, error = _exit_code(summary, signals)
+        if ledger is not None and run_id is not None:
+            ledger.end_run(run_id, summary.as_json(), code, summary.stopped)
+        if log is not None:
+            log.write(
+                "run_end", {"exit_code": code, **summary.as_json(), "message": summary.message}
+            )
     return RunResult(summary, code, error)

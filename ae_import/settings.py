@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import re
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,7 +28,11 @@ __all__ = [
     "OPTIONS",
     "SANDBOX_LEDGER",
     "RunSettings",
+    "Shard",
     "check_base_url",
+    "parse_duration",
+    "parse_shard",
+    "parse_until",
     "read_token",
     "resolve",
 ]
@@ -36,6 +41,18 @@ DEFAULT_BASE_URL = "https://app.askelephant.ai/api"
 DEFAULT_LEDGER = Path("ae-import-ledger.sqlite")
 SANDBOX_LEDGER = Path("ae-import-sandbox-ledger.sqlite")
 TOKEN_ENV = "AE_API_TOKEN"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard K of N: the rows whose external_id hashes, mod N, to K-1."""
+
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        """Write the shard as K/N."""
+        return f"{self.index}/{self.count}"
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,12 @@ class RunSettings:
     run_workflows: bool = False
     dry_run: bool = False
     limit: int | None = None
+    max_rows: int | None = None
+    max_duration: float | None = None
+    until: tuple[int, int] | None = None
+    shard: Shard | None = None
+    log_file: Path | None = None
+    log_format: str = "text"
     retry_failed: bool = False
     sandbox: bool = False
     json: bool = False
@@ -62,10 +85,20 @@ class RunSettings:
 
     @property
     def ledger_path(self) -> Path:
-        """Return the ledger path: the one given, or the default for the target."""
+        """Return the ledger path: the one given, or the default for the target and shard."""
         if self.ledger is not None:
             return self.ledger
-        return SANDBOX_LEDGER if self.sandbox else DEFAULT_LEDGER
+        path = SANDBOX_LEDGER if self.sandbox else DEFAULT_LEDGER
+        if self.shard is not None:
+            path = path.with_name(f"{path.stem}-{self.shard.index}of{self.shard.count}.sqlite")
+        return path
+
+    @property
+    def row_budget(self) -> tuple[int, str] | None:
+        """Return the smaller of --max-rows and --limit, with the option that set it."""
+        budgets = ((self.max_rows, "--max-rows"), (self.limit, "--limit"))
+        found = [(n, name) for n, name in budgets if n is not None]
+        return min(found) if found else None
 
 
 def _bool(text: Any) -> bool:
@@ -110,6 +143,52 @@ def _rate(text: Any) -> float:
     return parse_rate(str(text))
 
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)", re.IGNORECASE)
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: Any) -> float:
+    """Read a duration such as ``6h``, ``90m``, ``1h30m``, ``45s`` or ``3600``; return seconds."""
+    word = str(text).strip().lower().replace(" ", "")
+    if re.fullmatch(r"\d+(?:\.\d+)?", word):
+        seconds = float(word)
+    elif word and re.fullmatch(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+", word):
+        seconds = sum(
+            float(n) * _DURATION_UNITS[unit.lower()] for n, unit in _DURATION_PART.findall(word)
+        )
+    else:
+        raise ValueError(f"'{text}' is not a duration; write it as 45s, 90m, 6h or 1h30m")
+    if seconds <= 0:
+        raise ValueError(f"'{text}': a duration must be above zero")
+    return seconds
+
+
+def parse_until(text: Any) -> tuple[int, int]:
+    """Read a local wall-clock time HH:MM (24-hour); return (hour, minute)."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(text))
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"'{text}' is not a time of day; write it as HH:MM, e.g. 06:30")
+    return int(match[1]), int(match[2])
+
+
+def parse_shard(text: Any) -> Shard:
+    """Read a shard K/N (1 <= K <= N)."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+    if match is None:
+        raise ValueError(f"'{text}' is not a shard; write it as K/N, e.g. 1/4")
+    index, count = int(match[1]), int(match[2])
+    if count < 1 or not 1 <= index <= count:
+        raise ValueError(f"'{text}': K must be between 1 and N, e.g. 1/4 to 4/4")
+    return Shard(index, count)
+
+
+def _log_format(text: Any) -> str:
+    word = str(text).strip().lower()
+    if word not in ("text", "json"):
+        raise ValueError(f"'{text}' is not text or json")
+    return word
+
+
 def _path(text: Any) -> Path:
     return Path(str(text)).expanduser()
 
@@ -133,6 +212,12 @@ OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "run_workflows": ("run", _bool),
     "dry_run": ("run", _bool),
     "limit": ("run", _positive_int),
+    "max_rows": ("run", _positive_int),
+    "max_duration": ("run", parse_duration),
+    "until": ("run", parse_until),
+    "shard": ("run", parse_shard),
+    "log_file": ("run", _path),
+    "log_format": ("run", _log_format),
     "retry_failed": ("run", _bool),
     "sandbox": ("run", _bool),
     "json": ("run", _bool),

@@ -16,6 +16,7 @@ unknown_field               a field the spec does not define
 url_scheme                  ``media_url`` is not https
 url_host                    ``media_url`` has no host, or names localhost
 url_private                 ``media_url`` is an IP in a private/loopback/link-local/reserved range
+url_redacted                ``media_url`` came from ``export`` with its signature redacted
 bad_timestamp               ``start_at`` is not a timestamp
 bad_boolean                 not one of true/false/yes/no/1/0
 bad_participant             a participant entry that cannot be read

@@ -255,7 +255,7 @@ def test_retry_budget_stops_a_run_that_only_fails(ledger: Ledger) -> None:
 
 def test_limit_sends_at_most_n_rows(ledger: Ledger) -> None:
     """--limit N sends N rows and stops cleanly."""
-    engine, client, _ = make(ledger, limit=3)
+    engine, client, _ = make(ledger, max_rows=3)
     summary = run(engine, [row(n) for n in range(1, 10)])
     assert len(client.calls) == 3
     assert summary.created == 3
@@ -420,7 +420,7 @@ def test_abort_cancels_and_releases_rows(ledger: Ledger) -> None:
 def test_limit_does_not_cut_retry_waits_short(ledger: Ledger) -> None:
     """After --limit stops dispatching, rows still retrying keep their backoff waits."""
     engine, client, time = make(
-        ledger, {"1": [Outcome("retry", 500)] * 2}, limit=1, backoff=Backoff(base=8.0, cap=8.0)
+        ledger, {"1": [Outcome("retry", 500)] * 2}, max_rows=1, backoff=Backoff(base=8.0, cap=8.0)
     )
     summary = run(engine, [row(1), row(2)])
     assert summary.created == 1
@@ -441,3 +441,128 @@ def test_manifest_failure_mid_stream_does_not_hang(ledger: Ledger) -> None:
     with pytest.raises(OSError, match="unexpected end"):
         run(engine, rows())
     assert ledger.counts()["pending"] == 0
+
+
+def test_max_rows_counts_the_rows_left(ledger: Ledger) -> None:
+    """--max-rows 3 sends 3 rows; the other 6 are counted as left, and the run is clean."""
+    engine, client, _ = make(ledger, max_rows=3, max_rows_reason="--max-rows 3 reached")
+    summary = run(engine, [row(n) for n in range(1, 10)])
+    assert len(client.calls) == 3
+    assert (summary.created, summary.left, summary.retryable) == (3, 6, 0)
+    assert summary.budget_reached and summary.clean
+    report = summary.as_json()
+    assert (report["budget_reached"], report["rows_left"], report["stopped"]) == (True, 6, "limit")
+
+
+def test_rows_left_leave_out_done_and_failed_rows(ledger: Ledger) -> None:
+    """Rows the ledger holds as done or failed (unchanged) are not counted as left."""
+    engine, _, _ = make(ledger, {"5": [Outcome("failed", 422)]})
+    run(engine, [row(n) for n in (4, 5)])
+    ledger.set_source_fingerprints([("4", "fp4"), ("5", "fp5")])
+
+    from ae_import.pipeline import PendingRow
+
+    def pending(n: int) -> PendingRow:
+        item = PendingRow.__new__(PendingRow)
+        item.external_id = str(n)
+        item.first_line = None
+        item.source_fp = f"fp{n}"
+        item._checked = row(n)
+        return item
+
+    engine, client, _ = make(ledger, max_rows=1)
+    summary = run(engine, [pending(n) for n in (1, 2, 3, 4, 5, 6)])  # type: ignore[misc]
+    assert [e for e, _ in client.calls] == ["1"]
+    assert summary.left == 3  # 2, 3 and 6; 4 is done, 5 failed and unchanged
+
+
+def test_deadline_stops_dispatching_and_counts_the_rest_as_left(ledger: Ledger) -> None:
+    """Once the clock passes the deadline the producer stops; the unsent rows are left."""
+    engine, _, time = make(
+        ledger,
+        {"1": [Outcome("retry", 503)] * 4},
+        concurrency=1,
+        chunk=1,
+        deadline=1005.0,
+        deadline_reason="--max-duration 5s reached",
+        backoff=Backoff(base=8.0, cap=8.0),
+    )
+    summary = run(engine, [row(n) for n in range(1, 10)])
+    assert sum(time.slept) > 5
+    assert summary.stopped == "deadline"
+    assert summary.message == "--max-duration 5s reached"
+    assert summary.created + summary.left == 9
+    assert summary.left >= 5
+    assert summary.clean
+    assert ledger.counts()["pending"] == 0
+
+
+class StopsAt(ScriptedClient):
+    """Calls the engine's stop('deadline') when a given row is sent, then answers 503."""
+
+    engine: Engine
+
+    async def create(self, body: bytes) -> Outcome:
+        """Stop the run as if the deadline timer fired during this request."""
+        external_id = json.loads(body)["external_id"]
+        if external_id == "2":
+            self.engine.stop("deadline", "--until 06:00 reached")
+            self.calls.append((external_id, self.time.now))
+            return Outcome("retry", 503, error_code="unavailable")
+        return await super().create(body)
+
+
+def test_row_retrying_when_the_deadline_hits_is_left_not_failed(ledger: Ledger) -> None:
+    """A row whose retry is cut short by a deadline is retryable in the ledger, left in the run."""
+    time = FakeTime()
+    client = StopsAt(time)
+    engine = Engine(
+        client,
+        ledger,
+        EngineSettings(manifest="m.csv", concurrency=1),
+        clock=time.clock,
+        sleep=time.sleep,
+    )
+    client.engine = engine
+    summary = run(engine, [row(n) for n in range(1, 6)])
+    assert client.attempts("2") == 1
+    assert summary.retryable == 0
+    assert summary.left == 4  # row 2 (retry cut short) and rows 3-5 never sent
+    assert summary.created == 1
+    assert summary.clean
+    assert ledger.get("2")["status"] == "retryable"  # type: ignore[index]
+    assert ledger.counts()["pending"] == 0
+
+
+def test_events_report_each_outcome_and_retry(ledger: Ledger) -> None:
+    """The events hook gets one event per retry and per row outcome, with status and attempt."""
+    from ae_import.engine import RowEvent
+
+    script = {
+        "2": [Outcome("retry", 503, error_code="unavailable", request_id="r2")],
+        "3": [Outcome("failed", 422, error_code="validation", error_detail="bad")],
+    }
+    seen: list[RowEvent] = []
+    time = FakeTime()
+    engine = Engine(
+        ScriptedClient(time, script),
+        ledger,
+        EngineSettings(manifest="m.csv", concurrency=1, backoff=Backoff(base=1.0, cap=1.0)),
+        events=seen.append,
+        clock=time.clock,
+        sleep=time.sleep,
+        rng=random.Random(1),
+    )
+    invalid = CheckedRow(9, "bad", None, (Problem("title", "missing_field", "is required"),), {})
+    run(engine, [row(1), row(2), row(3), invalid])
+    brief = [(e.event, e.external_id, e.status, e.attempt, e.http_status) for e in seen]
+    assert brief == [
+        ("row", "bad", "invalid", 0, None),
+        ("row", "1", "created", 1, 201),
+        ("retry", "2", "retry", 1, 503),
+        ("row", "2", "created", 2, 201),
+        ("row", "3", "failed", 1, 422),
+    ]
+    assert all(e.latency is not None for e in seen if e.http_status)
+    assert seen[0].error_detail == "title: is required"
+    assert seen[2].request_id == "r2"

@@ -1,0 +1,194 @@
+"""``ae-import export``: ledger rows out, as CSV or JSONL, or as a manifest to fix and re-run.
+
+Two shapes:
+
+- the ledger's own columns, one line per row (``EXPORT_COLUMNS``);
+- ``--as-manifest``: the original manifest records, with the source's own columns,
+  plus an ``ae_import_error`` column saying what went wrong. The ledger never keeps
+  manifest data (transcripts stay out of it), so the records are read again from the
+  manifest each run recorded, through the config that run used. A record is picked
+  by its external_id; a record with no usable external_id (missing, repeated, a
+  broken line) is checked again and picked when invalid.
+
+CSV cells that a spreadsheet would run as formulas are escaped with a leading
+``'``, and ``run`` undoes that when it reads a file with ``ae_import_error``. Media
+URLs are written without their query string: presigned signatures are secrets, so
+sign those URLs again before re-running.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+from .config import load_config
+from .errors import UsageError
+from .ledger import STATUSES, Ledger
+from .manifest import EXPORT_ERROR_COLUMN, escape_formula, open_manifest
+from .mapping import Mapper
+from .pipeline import RowSource
+from .redact import redact_urls_in, safe_text
+from .settings import parse_shard
+
+__all__ = ["MANIFEST_STATUSES", "export_manifest", "export_rows", "parse_statuses"]
+
+MANIFEST_STATUSES = ("failed", "invalid", "retryable", "pending")
+
+
+def parse_statuses(text: str | None, default: Sequence[str]) -> tuple[str, ...]:
+    """Read ``--status S1,S2``; refuse a status the ledger does not have."""
+    if text is None:
+        return tuple(default)
+    wanted = tuple(dict.fromkeys(s.strip().lower() for s in text.split(",") if s.strip()))
+    unknown = [s for s in wanted if s not in STATUSES]
+    if unknown or not wanted:
+        raise UsageError(
+            f"--status: unknown status {', '.join(unknown) or 'none'}; use any of "
+            + ",".join(STATUSES)
+        )
+    return wanted
+
+
+class _Writer:
+    """Writes dicts as CSV (formula cells escaped) or JSONL, to one stream."""
+
+    def __init__(self, out: IO[str], fmt: str, columns: Sequence[str]) -> None:
+        self.fmt = fmt
+        self.out = out
+        self.columns = list(columns)
+        self.count = 0
+        self._csv = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+        if self._csv is not None:
+            self._csv.writerow([escape_formula(c) for c in self.columns])
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.count += 1
+        if self._csv is None:
+            self.out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            return
+        cells = []
+        for name in self.columns:
+            value = row.get(name)
+            text = "" if value is None else value if isinstance(value, str) else json.dumps(value)
+            cells.append(escape_formula(text))
+        self._csv.writerow(cells)
+
+
+def export_rows(ledger: Ledger, statuses: Sequence[str], fmt: str, out: IO[str]) -> int:
+    """Write the ledger rows with ``statuses``; return how many."""
+    writer = _Writer(out, fmt, Ledger.EXPORT_COLUMNS)
+    for values in ledger.export_rows(statuses):
+        writer.write(dict(zip(Ledger.EXPORT_COLUMNS, values, strict=True)))
+    return writer.count
+
+
+def _error_text(status: str, http: Any, code: Any, detail: Any, request_id: Any) -> str:
+    parts = [status]
+    if http:
+        parts.append(str(http))
+    if code:
+        parts.append(str(code))
+    text = " ".join(parts)
+    if detail:
+        text += f": {detail}"
+    if request_id:
+        text += f" (request_id {request_id})"
+    return safe_text(redact_urls_in(text))
+
+
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    """Return a record as it may be written: every URL's query string redacted."""
+    return {k: redact_urls_in(v) if isinstance(v, str) else v for k, v in fields.items()}
+
+
+def _sources(
+    ledger: Ledger, names: Sequence[str], manifest: Path | None, config: Path | None
+) -> Iterator[tuple[str, str, Path | None]]:
+    """Yield (name in the ledger, manifest path, config path) for each manifest to read."""
+    if manifest is not None:
+        if len(names) > 1:
+            raise UsageError(
+                f"--manifest: the rows come from {len(names)} manifests "
+                f"({', '.join(names)}); export them one at a time with --status, "
+                "or leave --manifest out"
+            )
+        yield (names[0] if names else str(manifest)), str(manifest), config
+        return
+    for name in names:
+        run = ledger.latest_run_of(name)
+        path = run["manifest_path"] if run else None
+        if not path or not Path(path).exists():
+            raise UsageError(
+                f"cannot find the manifest '{name}' that these rows came from"
+                + (f" (it was at {path})" if path else "")
+                + "; pass --manifest PATH"
+            )
+        config_path = config
+        if config_path is None and run and run["config_path"]:
+            config_path = Path(run["config_path"])
+        yield name, path, config_path
+
+
+def export_manifest(
+    ledger: Ledger,
+    statuses: Sequence[str],
+    fmt: str,
+    out: IO[str],
+    *,
+    manifest: Path | None = None,
+    config: Path | None = None,
+) -> int:
+    """Write the manifest records of rows with ``statuses``, plus ``ae_import_error``."""
+    wanted: dict[str, tuple[str, str]] = {}  # external_id -> (manifest name, error)
+    names: list[str] = []
+    for row in ledger.export_rows(statuses):
+        (eid, status, _eng, http, _att, code, detail, request_id, name, _line) = row
+        wanted[eid] = (name, _error_text(status, http, code, detail, request_id))
+        if name not in names:
+            names.append(name)
+    sources = list(_sources(ledger, names, manifest, config))
+    columns: list[str] = []
+    for _name, path, _config in sources:
+        with open_manifest(path) as source:
+            columns += [c for c in source.columns or () if c not in columns]
+    writer = _Writer(out, fmt, [*columns, EXPORT_ERROR_COLUMN])
+    shard = parse_shard(ledger.shard) if ledger.shard else None
+    for name, path, config_path in sources:
+        mapping = load_config(config_path).mapping
+        with open_manifest(path) as source:
+            mapper = Mapper(mapping, strip_cells=source.format != "jsonl")
+            rows = RowSource(source, mapper, shard=(shard.index, shard.count) if shard else None)
+            records = iter(rows)
+            while chunk := list(islice(records, 1000)):
+                known = ledger.lookup([i.external_id for i in chunk if i.external_id])
+                for item in chunk:
+                    eid = item.external_id
+                    if eid is not None and item.first_line is None:
+                        found = wanted.get(eid)
+                        if found is not None and found[0] == name:
+                            fields = _clean(item.record.fields)
+                            writer.write({**fields, EXPORT_ERROR_COLUMN: found[1]})
+                            continue
+                        if eid in known:
+                            continue  # in the ledger, with a status not asked for
+                    if "invalid" not in statuses:
+                        continue
+                    # Not in the ledger: no external_id, a repeated one, or not reached yet.
+                    checked = item.checked()
+                    if checked.valid:
+                        continue
+                    problems = "; ".join(
+                        f"{p.field or 'row'}: {p.message}" for p in checked.problems
+                    )
+                    error = f"invalid: line {checked.line}: {problems}"
+                    writer.write(
+                        {
+                            **_clean(item.record.fields),
+                            EXPORT_ERROR_COLUMN: safe_text(redact_urls_in(error)),
+                        }
+                    )
+    return writer.count

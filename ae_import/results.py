@@ -1,0 +1,138 @@
+"""What a run decides and reports: the summary, per-row events, and the decision rule.
+
+Pure: shared by the engine (which fills them in), the report (which shows them) and
+the run log (which writes them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from .ledger import Prior
+from .mapping import encode_body
+from .redact import redact_url
+
+if TYPE_CHECKING:
+    from .pipeline import CheckedRow, PendingRow
+
+__all__ = [
+    "BUDGET_STOPS",
+    "Events",
+    "Progress",
+    "RowEvent",
+    "Summary",
+    "decide",
+    "fields_fingerprint",
+    "fingerprint",
+]
+
+# Stops that end a run early on purpose: the run is clean when nothing failed.
+BUDGET_STOPS = ("limit", "deadline")
+
+
+@dataclass
+class Summary:
+    """Counts of a run's rows by how they ended, and why it stopped, if it stopped early."""
+
+    total: int = 0
+    created: int = 0
+    existing: int = 0
+    failed: int = 0
+    invalid: int = 0
+    retryable: int = 0
+    skipped: int = 0
+    changed: int = 0
+    would_send: int = 0
+    left: int = 0
+    other_shards: int = 0
+    duration_s: float = 0.0
+    stopped: str | None = None
+    message: str | None = None
+
+    _KEYS = (
+        "total",
+        "created",
+        "existing",
+        "failed",
+        "invalid",
+        "retryable",
+        "skipped",
+        "changed",
+        "duration_s",
+    )
+
+    def as_json(self, dry_run: bool = False) -> dict[str, Any]:
+        """Return the summary as the JSON object ``--json`` prints."""
+        data = asdict(self)
+        out = {k: data[k] for k in self._KEYS}
+        out["duration_s"] = round(self.duration_s, 3)
+        if dry_run:
+            out["would_send"] = self.would_send
+        if self.other_shards:
+            out["other_shards"] = self.other_shards
+        if self.budget_reached:
+            out["budget_reached"] = True
+            out["rows_left"] = self.left
+        if self.stopped:
+            out["stopped"] = self.stopped
+        return out
+
+    @property
+    def budget_reached(self) -> bool:
+        """Tell whether the run stopped because --max-rows, --max-duration or --until ran out."""
+        return self.stopped in BUDGET_STOPS
+
+    @property
+    def clean(self) -> bool:
+        """Tell whether every row this run finished is created, existing or skipped."""
+        return not (self.failed or self.invalid or self.retryable)
+
+
+@dataclass(frozen=True, slots=True)
+class RowEvent:
+    """One line of the run log: a row's outcome, or one attempt that will be retried."""
+
+    event: str  # "row" (final for this run) or "retry"
+    external_id: str | None
+    line: int
+    status: str  # created existing failed retryable invalid changed left, or "retry"
+    attempt: int = 0
+    http_status: int | None = None
+    request_id: str | None = None
+    latency: float | None = None
+    error_code: str | None = None
+    error_detail: str | None = None
+
+
+# progress(event, summary, row, note): events are "sent", "retry", "row" (a row is
+# final), "decision" (a row was not sent: skipped, changed, failed earlier, would send).
+Progress = Callable[[str, Summary, "CheckedRow | PendingRow | None", str], None]
+Events = Callable[[RowEvent], None]
+
+
+def fingerprint(body: dict[str, Any]) -> str:
+    """Hash a request body, its media URL's query string left out (signatures change daily)."""
+    url = body.get("media_url")
+    if isinstance(url, str) and ("?" in url or "#" in url or "@" in url):
+        body = {**body, "media_url": redact_url(url)}
+    return hashlib.blake2b(encode_body(body), digest_size=16).hexdigest()
+
+
+def fields_fingerprint(fields: dict[str, Any]) -> str:
+    """Hash a raw record's fields (an invalid row has no body to hash)."""
+    text = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def decide(prior: Prior | None, fp: str, retry_failed: bool) -> str:
+    """Decide what to do with a valid row: send, skip, changed or failed (left as it was)."""
+    if prior is None or prior.status in ("pending", "retryable", "invalid"):
+        return "send"
+    if prior.status in ("created", "existing"):
+        return "skip" if prior.fingerprint == fp else "changed"
+    # failed: send again only when the user fixed the row, or asked
+    return "send" if retry_failed or prior.fingerprint != fp else "failed"
