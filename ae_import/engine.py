@@ -24,7 +24,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain, islice
 from typing import Any
 
@@ -41,6 +41,8 @@ from .results import (
     decide,
     fields_fingerprint,
     fingerprint,
+    no_events,
+    no_progress,
 )
 from .retry import Backoff, RetryBudget
 
@@ -77,16 +79,6 @@ class EngineSettings:
     chunk: int = 256
 
 
-def _no_progress(
-    event: str, summary: Summary, row: CheckedRow | PendingRow | None, note: str
-) -> None:
-    return None
-
-
-def _no_events(event: RowEvent) -> None:
-    return None
-
-
 _COUNTERS = {"skip": "skipped", "changed": "changed", "failed": "failed"}
 _YIELD_EVERY = 16
 
@@ -100,6 +92,24 @@ class _Job:
     media_url: str | None
     source_fingerprint: str | None
     marked: bool = False
+
+    def pending(self, manifest: str) -> tuple[str, str, int, str, str | None, str | None]:
+        """Return what the ledger records of a row as it goes out."""
+        row = (self.external_id, manifest, self.row.line, self.fingerprint, self.media_url)
+        return (*row, self.source_fingerprint)
+
+    def event(
+        self, kind: str, status: str, attempt: int, o: Outcome, latency: float | None
+    ) -> RowEvent:
+        """Return the log event of an answer to this row."""
+        event = RowEvent(kind, self.external_id, self.row.line, status, attempt, o.http_status)
+        return replace(
+            event,
+            request_id=o.request_id,
+            latency=latency,
+            error_code=o.error_code,
+            error_detail=o.error_detail,
+        )
 
 
 def _unchanged_and_done(
@@ -121,8 +131,8 @@ class Engine:
         ledger: Ledger | None,
         settings: EngineSettings,
         *,
-        progress: Progress = _no_progress,
-        events: Events = _no_events,
+        progress: Progress = no_progress,
+        events: Events = no_events,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
@@ -350,19 +360,7 @@ class Engine:
             fresh.add(job.external_id)
             job.marked = True
             batch.append(job)
-        self.ledger.mark_pending_many(
-            [
-                (
-                    j.external_id,
-                    self.settings.manifest,
-                    j.row.line,
-                    j.fingerprint,
-                    j.media_url,
-                    j.source_fingerprint,
-                )
-                for j in batch
-            ]
-        )
+        self.ledger.mark_pending_many([j.pending(self.settings.manifest) for j in batch])
         self._open.update(job.external_id for job in batch)
         for job in jobs:
             if self._halted():
@@ -403,16 +401,9 @@ class Engine:
             )
         self._progress("row", self.summary, row, "invalid")
         first = row.problems[0]
-        self._events(
-            RowEvent(
-                "row",
-                row.external_id,
-                row.line,
-                "invalid",
-                error_code=first.code,
-                error_detail=f"{first.field or 'row'}: {first.message}",
-            )
-        )
+        why = f"{first.field or 'row'}: {first.message}"
+        event = RowEvent("row", row.external_id, row.line, "invalid", error_code=first.code)
+        self._events(replace(event, error_detail=why))
 
     async def _worker(self, queue: asyncio.Queue[_Job | None]) -> None:
         while True:
@@ -469,24 +460,7 @@ class Engine:
         counter = counted or status
         setattr(self.summary, counter, getattr(self.summary, counter) + 1)
         self._progress("row", self.summary, job.row, status)
-        self._events(self._event("row", job, counter, attempts, o, latency))
-
-    @staticmethod
-    def _event(
-        kind: str, job: _Job, status: str, attempt: int, o: Outcome, latency: float | None
-    ) -> RowEvent:
-        return RowEvent(
-            kind,
-            job.external_id,
-            job.row.line,
-            status,
-            attempt,
-            o.http_status,
-            o.request_id,
-            latency,
-            o.error_code,
-            o.error_detail,
-        )
+        self._events(job.event("row", counter, attempts, o, latency))
 
     def _give_up(self, job: _Job, attempts: int, outcome: Outcome, latency: float) -> None:
         """Leave a row retryable: out of attempts, or the run stopped while it retried."""
@@ -499,14 +473,7 @@ class Engine:
         settings = self.settings
         if not job.marked:
             self._open.add(job.external_id)
-            self.ledger.mark_pending(
-                job.external_id,
-                settings.manifest,
-                job.row.line,
-                job.fingerprint,
-                job.media_url,
-                job.source_fingerprint,
-            )
+            self.ledger.mark_pending_many([job.pending(settings.manifest)])
         attempts = 0
         try:
             while True:
@@ -551,7 +518,7 @@ class Engine:
                 if attempts >= settings.max_attempts or self._halted():
                     self._give_up(job, attempts, outcome, latency)
                     return
-                self._events(self._event("retry", job, "retry", attempts, outcome, latency))
+                self._events(job.event("retry", "retry", attempts, outcome, latency))
                 await self._pause(delay)
                 if self._halted():
                     self._give_up(job, attempts, outcome, latency)

@@ -28,6 +28,8 @@ __all__ = [
     "decide",
     "fields_fingerprint",
     "fingerprint",
+    "no_events",
+    "no_progress",
 ]
 
 # Stops that end a run early on purpose: the run is clean when nothing failed.
@@ -112,6 +114,16 @@ class RowEvent:
 # final), "decision" (a row was not sent: skipped, changed, failed earlier, would send).
 Progress = Callable[[str, Summary, "CheckedRow | PendingRow | None", str], None]
 Events = Callable[[RowEvent], None]
+
+
+def no_progress(
+    event: str, summary: Summary, row: CheckedRow | PendingRow | None, note: str
+) -> None:
+    """Ignore a progress event."""
+
+
+def no_events(event: RowEvent) -> None:
+    """Ignore a log event."""
 
 
 def fingerprint(body: dict[str, Any]) -> str:

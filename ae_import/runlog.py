@@ -45,7 +45,7 @@ def _now() -> str:
 
 
 def _text_value(value: Any) -> str:
-    text = safe_text(str(value))
+    text = safe_text(json.dumps(value) if isinstance(value, bool) else str(value))
     if text == "" or any(c in text for c in ' "=\\'):
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return text

@@ -38,6 +38,7 @@ from .manifest import Manifest, open_manifest
 from .mapping import Mapper
 from .pipeline import RowSource
 from .redact import redact_url
+from .results import no_events
 from .runlog import RunLog
 from .settings import RunSettings, read_token
 
@@ -235,7 +236,7 @@ def run_import(
             ledger,
             _engine_settings(settings, manifest.name, time.monotonic(), time.time()),
             progress=progress,
-            events=log.row if log is not None else lambda event: None,
+            events=log.row if log is not None else no_events,
         )
         run_id = None
         if ledger is not None and not settings.dry_run:

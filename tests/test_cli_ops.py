@@ -337,3 +337,33 @@ def test_a_ledger_serves_one_shard(
             f"ae-import: error: l.sqlite: this ledger {words}; each shard needs its own "
             "ledger: pass another --ledger\n"
         )
+
+
+def test_until_stops_at_the_local_time_given(
+    runner: CliRunner,
+    sandboxes: Sandboxes,
+    cwd: Path,
+    write: Writer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--until HH:MM ends dispatching when that local time comes (here: in 0.3 s)."""
+    import ae_import.runner
+
+    asked: list[tuple[int, int]] = []
+
+    def soon(hour: int, minute: int, now: float) -> float:
+        asked.append((hour, minute))
+        return 0.3
+
+    monkeypatch.setattr(ae_import.runner, "seconds_until", soon)
+    slow = sandboxes.start(latency_ms=150)
+    path = manifest(write, ids(200))
+    args = ["run", str(path), "--base-url", slow.base_url, "--concurrency", "2"]
+    result = invoke(runner, [*args, "--until", "6:05"])
+    assert result.exit_code == 0, result.output
+    assert asked == [(6, 5)]
+    assert result.stdout.splitlines()[-1].endswith(
+        "rows left (--until 06:05 reached); re-run to go on"
+    )
+    assert "; budget reached, " in result.stdout
+    assert slow.store.count() < 200

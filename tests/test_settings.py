@@ -137,3 +137,76 @@ def test_missing_token_says_how_to_give_one(tmp_path: Path) -> None:
         read_token(RunSettings(token_file=empty), {})
     with pytest.raises(UsageError, match="no such token file"):
         read_token(RunSettings(token_file=tmp_path / "nope"), {})
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("45s", 45),
+        ("90m", 5400),
+        ("6h", 21600),
+        ("1h30m", 5400),
+        ("2d", 172800),
+        ("3600", 3600),
+        ("0.5s", 0.5),
+        ("250ms", 0.25),
+        ("1H 30M", 5400),
+    ],
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    """Durations read as rclone's do: units s, m, h, d (and ms), combined, or bare seconds."""
+    from ae_import.settings import parse_duration
+
+    assert parse_duration(text) == seconds
+
+
+def test_seconds_until_picks_the_next_occurrence() -> None:
+    """--until HH:MM is today when still ahead, else tomorrow, in local time."""
+    import time as _time
+
+    from ae_import.runner import format_duration, seconds_until
+
+    now = _time.mktime((2026, 11, 30, 2, 0, 0, 0, 0, -1))
+    assert seconds_until(6, 0, now) == 4 * 3600
+    assert seconds_until(1, 30, now) == 23.5 * 3600
+    assert seconds_until(2, 0, now) == 24 * 3600
+    assert [format_duration(s) for s in (21600, 5400, 45, 0.2, 3725)] == [
+        "6h",
+        "1h30m",
+        "45s",
+        "0s",
+        "1h2m5s",
+    ]
+
+
+def test_shard_changes_the_default_ledger() -> None:
+    """Each shard gets its own default ledger file; an explicit --ledger is kept."""
+    from ae_import.settings import parse_shard
+
+    shard = parse_shard(" 2 / 4 ")
+    assert str(shard) == "2/4"
+    assert RunSettings(shard=shard).ledger_path == Path("ae-import-ledger-2of4.sqlite")
+    assert RunSettings(shard=shard, sandbox=True).ledger_path == Path(
+        "ae-import-sandbox-ledger-2of4.sqlite"
+    )
+    assert RunSettings(shard=shard, ledger=Path("x.sqlite")).ledger_path == Path("x.sqlite")
+    assert RunSettings(max_rows=5, limit=3).row_budget == (3, "--limit")
+    assert RunSettings(max_rows=5).row_budget == (5, "--max-rows")
+
+
+def test_seconds_until_counts_real_seconds_across_a_dst_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On the night clocks spring forward, 01:00 to 06:00 local is four real hours."""
+    import time as _time
+
+    from ae_import.runner import seconds_until
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    _time.tzset()
+    try:
+        now = _time.mktime((2026, 3, 8, 1, 0, 0, 0, 0, -1))
+        assert seconds_until(6, 0, now) == 4 * 3600
+    finally:
+        monkeypatch.undo()
+        _time.tzset()
