@@ -453,15 +453,24 @@ def sandbox(
         Path | None, typer.Option(help="SQLite file: idempotency survives a restart.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for faults and jitter.")] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME=P",
+            help="Inject a network fault with probability P (repeat): 500, 503, 429, 429-date, "
+            "reset-before, reset-after, slow, non-json, truncated, create-500.",
+        ),
+    ] = None,
 ) -> None:
     """Serve a local emulator of Create engagement at http://HOST:PORT/api. Ctrl-C stops it."""
     import os
     import re
-    import signal
 
     from .errors import UsageError
     from .ratelimit import parse_rate
-    from .sandbox import DEFAULT_REJECT_MEDIA, SandboxServer, SandboxSettings
+    from .sandbox import DEFAULT_REJECT_MEDIA, SandboxSettings
+    from .sandbox.faults import parse_fault
+    from .sandbox.server import serve
 
     def work() -> int:
         if retry_after not in ("seconds", "date"):
@@ -475,6 +484,15 @@ def sandbox(
             per_second = parse_rate(rate) if rate is not None else None
         except ValueError as exc:
             raise UsageError(f"--rate: {exc}") from None
+        chosen: dict[str, float] = {}
+        for text in fault or []:
+            try:
+                name, probability = parse_fault(text)
+            except ValueError as exc:
+                raise UsageError(f"--fault: {exc}") from None
+            chosen[name] = probability
+        if sum(chosen.values()) > 1:
+            raise UsageError("--fault: the probabilities add up to more than 1")
         settings = SandboxSettings(
             token=token or "sk-sandbox-" + os.urandom(12).hex(),
             readonly_token=readonly_token,
@@ -487,34 +505,24 @@ def sandbox(
             retry_after=retry_after,
             seed=seed,
         )
-        server = SandboxServer(
+
+        def announce(url: str) -> None:
+            typer.echo(f"sandbox listening on {url}")
+            typer.echo(f"token: {settings.token}")
+            if chosen:
+                shown = ", ".join(f"{name}={p:g}" for name, p in chosen.items())
+                typer.echo(f"injecting faults: {shown}", err=True)
+            typer.echo(f"POST {url}/v2/engagements; Ctrl-C stops", err=True)
+
+        serve(
             settings,
             host=host,
             port=port,
             state=state,
+            faults=chosen,
             log=lambda line: print(line, file=sys.stderr, flush=True),
+            announce=announce,
         )
-        try:
-            url = server.start()
-        except OSError as exc:
-            server.store.close()
-            raise UsageError(
-                f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port"
-            ) from None
-        typer.echo(f"sandbox listening on {url}")
-        typer.echo(f"token: {settings.token}")
-        typer.echo(f"POST {url}/v2/engagements; Ctrl-C stops", err=True)
-
-        def terminate(signum: int, frame: object) -> None:
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, terminate)
-        try:
-            server.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.stop()
         typer.echo("sandbox stopped", err=True)
         return 0
 

@@ -100,3 +100,38 @@ def test_bad_sandbox_options_exit_2(args: list[str], message: str) -> None:
     assert out == ""
     assert err.startswith(message)
     assert err.count("\n") == 1
+
+
+def test_sandbox_with_faults_answers_through_the_proxy() -> None:
+    """--fault 503=1 puts the fault proxy in front: every POST gets 503; it still stops cleanly."""
+    proc = start("--port", "0", "--token", "cli-token", "--fault", "503=1")
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
+        assert proc.stdout.readline() == "token: cli-token\n"
+        answer = httpx.post(
+            f"{url}/v2/engagements", json=BODY, headers={"Authorization": "Bearer cli-token"}
+        )
+        assert answer.status_code == 503
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "injecting faults: 503=1\n" in err
+    assert err.endswith("sandbox stopped\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fault", "boom=0.1"], "--fault: 'boom' is not a fault; use one of 500, 503, 429"),
+        (["--fault", "503=0.7", "--fault", "500=0.7"], "--fault: the probabilities add up to"),
+    ],
+)
+def test_sandbox_bad_fault_exits_2(args: list[str], message: str) -> None:
+    """A bad --fault is one line, exit 2."""
+    proc = start("--port", "0", *args)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert err.startswith(f"ae-import: error: {message}")
+    assert err.count("\n") == 1

@@ -6,17 +6,22 @@ fixture and ``ae-import run --sandbox`` use it.
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
+from ..errors import UsageError
 from .app import Log, SandboxSettings, create_app
+from .faults import FaultPlan, FaultProxy
 from .state import Store, open_store
 
-__all__ = ["SandboxServer"]
+__all__ = ["SandboxServer", "serve"]
 
 
 class SandboxServer:
@@ -110,3 +115,45 @@ class SandboxServer:
     def __exit__(self, *exc: object) -> None:
         """Stop."""
         self.stop()
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(
+    settings: SandboxSettings,
+    *,
+    host: str,
+    port: int,
+    state: Path | None,
+    faults: Mapping[str, float],
+    log: Log,
+    announce: Callable[[str], None],
+) -> None:
+    """Serve until Ctrl-C or SIGTERM (``ae-import sandbox``); with ``faults``, behind the proxy."""
+    server = SandboxServer(settings, host=host, port=0 if faults else port, state=state, log=log)
+    proxy: FaultProxy | None = None
+    try:
+        url = server.start()
+        if faults:
+            inner = server._socket.getsockname()[1] if server._socket else 0
+            proxy = FaultProxy(
+                (host, inner), FaultPlan(rates=faults, seed=settings.seed), host, port
+            )
+            url = proxy.start()
+    except OSError as exc:
+        server.stop()
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port"
+        ) from None
+    announce(url)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        server.stop()
