@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 import typer
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_SIGINT, EXIT_USAGE, AeImportError
+from .errors import EXIT_INTERNAL, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, AeImportError, Terminated
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -57,6 +57,8 @@ def _guard(action: Callable[[], T]) -> T:
         _fail(exc.message, exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_SIGINT)
+    except Terminated:
+        _fail("terminated by SIGTERM", EXIT_SIGTERM)
     except OSError as exc:
         name = f"{exc.filename}: " if exc.filename else ""
         _fail(f"{name}{exc.strerror or exc}", EXIT_USAGE)
@@ -530,5 +532,9 @@ def sandbox(
 
 
 def main() -> None:
-    """Entry point of the ``ae-import`` console script."""
-    app()
+    """Run the command line (``__main__.main`` installs the SIGTERM handler first)."""
+    try:
+        app()
+    except Terminated:
+        typer.echo("ae-import: error: terminated by SIGTERM", err=True)
+        raise SystemExit(EXIT_SIGTERM) from None

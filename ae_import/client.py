@@ -36,7 +36,9 @@ __all__ = [
     "make_transport",
 ]
 
-OutcomeKind = Literal["created", "existing", "failed", "retry", "auth"]
+# "auth" (401/403) and "tls" (the server's certificate is not trusted) stop the run:
+# no retry can fix either.
+OutcomeKind = Literal["created", "existing", "failed", "retry", "auth", "tls"]
 _DETAIL_LIMIT = 500
 
 
@@ -64,6 +66,19 @@ class Client(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+def _certificate_problem(exc: BaseException) -> str | None:
+    """Return why the server's certificate failed to verify, if that is what ``exc`` is."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            found = getattr(seen, "certificate_error", seen)  # aiohttp wraps the ssl error
+            return str(getattr(found, "verify_message", None) or found)
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class AiohttpTransport:
@@ -206,6 +221,14 @@ class EngagementClient:
         except httpx.TimeoutException as exc:
             return Outcome("retry", error_code="timeout", error_detail=_short(f"timed out: {exc}"))
         except httpx.TransportError as exc:
+            why = _certificate_problem(exc)
+            if why is not None:
+                host = self._url.host
+                detail = (
+                    f"the TLS certificate of {host} is not trusted ({why}); if a proxy "
+                    "re-signs traffic, pass its CA with --ca-bundle"
+                )
+                return Outcome("tls", error_code="tls", error_detail=_short(detail))
             kind = type(exc).__name__
             return Outcome("retry", error_code="network", error_detail=_short(f"{kind}: {exc}"))
         return self._outcome(response)

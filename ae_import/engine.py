@@ -417,6 +417,9 @@ class Engine:
                 continue
             try:
                 await self._send(job)
+            except Exception:
+                self.abort()  # a bug, not a bad answer: end the run now; run() re-raises it
+                raise
             finally:
                 await self._release(job.external_id)
 
@@ -493,8 +496,8 @@ class Engine:
                     await self._throttle.answered()
                     self._finish(job, outcome.kind, attempts, outcome, latency)
                     return
-                if outcome.kind == "auth":
-                    self.stop("auth", outcome.error_detail or "authentication failed")
+                if outcome.kind in ("auth", "tls"):
+                    self.stop(outcome.kind, outcome.error_detail or "authentication failed")
                     self._finish(job, "retryable", attempts, outcome, latency)
                     return
                 delay = 0.0

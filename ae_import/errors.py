@@ -15,6 +15,9 @@ file, the line or key where known, and what to do, and maps to one exit code. On
      +-- AuthError                exit 3  the server refused the token (401) or its scope (403)
      +-- LedgerBusyError          exit 4  the ledger is held by another run
 
+``Terminated`` (a ``BaseException``, like ``KeyboardInterrupt``) is SIGTERM arriving
+outside the run loop, at start-up or shut-down: exit 143, as inside the loop.
+
 Anything else that escapes is a bug: ``cli.py`` prints it on one line and exits 70
 (``AE_IMPORT_DEBUG=1`` shows the traceback).
 
@@ -39,6 +42,7 @@ __all__ = [
     "LedgerBusyError",
     "LedgerError",
     "ManifestError",
+    "Terminated",
     "UsageError",
 ]
 
@@ -95,3 +99,9 @@ class LedgerBusyError(AeImportError):
     """Another run holds the ledger."""
 
     exit_code = EXIT_LEDGER_BUSY
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived while no run loop was handling it (exit 143)."""
+
+    exit_code = EXIT_SIGTERM

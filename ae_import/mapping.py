@@ -188,9 +188,12 @@ class Mapper:
                 )
         for name in REQUIRED_FIELDS:
             if self._columns[name] not in have and name not in self._defaults:
+                hint = ""
+                if len(columns) == 1:
+                    hint = "; the header reads as one column: separate fields with , ; tab or |"
                 raise ManifestError(
                     f"{source}: no column for required field '{name}' (columns: {listed}); "
-                    f"add a '{name}' column, or map one with columns.{name} in --config"
+                    f"add a '{name}' column, or map one with columns.{name} in --config{hint}"
                 )
 
     def _convert(self, name: str, value: Any) -> tuple[Any, Problem | None]:

@@ -12,7 +12,9 @@ __all__ = ["REDACTED_QUERY", "redact_url", "redact_urls_in", "safe_text"]
 
 REDACTED_QUERY = "?<redacted>"
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 controls, line separators, and the bidirectional overrides that can make
+# text display in another order than it reads ("Trojan Source").
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def safe_text(text: str) -> str:

@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 MAX_TABLE_ROWS = 1000
+_ID_SHOWN = 60
 
 
 def _print_table(console: Console, table: Table) -> None:
@@ -130,8 +131,11 @@ class ValidateReport:
             table.add_column("external_id", overflow="fold")
             table.add_column("field", overflow="fold")
             table.add_column("problem", overflow="fold")
-            for cells in self._table_rows:
-                table.add_row(*(Text(safe_text(c)) for c in cells))
+            for line, raw_id, *rest in self._table_rows:
+                shown = raw_id
+                if len(raw_id) > _ID_SHOWN:  # a 10,000-character id would fill the screen
+                    shown = f"{raw_id[:_ID_SHOWN]}... ({len(raw_id):,} chars)"
+                table.add_row(*(Text(safe_text(c)) for c in (line, shown, *rest)))
             _print_table(console, table)
             hidden = self.problem_count - len(self._table_rows)
             if hidden > 0:

@@ -31,6 +31,7 @@ from .errors import (
     EXIT_SIGINT,
     EXIT_SIGTERM,
     AeImportError,
+    Terminated,
 )
 from .ledger import Ledger
 from .lock import RunLock
@@ -108,7 +109,7 @@ def _exit_code(summary: Summary, signals: list[str]) -> tuple[int, str | None]:
         return (EXIT_SIGTERM if signals[0] == "SIGTERM" else EXIT_SIGINT), summary.message
     if summary.stopped == "auth":
         return EXIT_AUTH, summary.message
-    if summary.stopped == "retry_budget":
+    if summary.stopped in ("retry_budget", "tls"):
         return EXIT_INVALID, f"stopped: {summary.message}"
     return (EXIT_OK if summary.clean else EXIT_INVALID), None
 
@@ -120,13 +121,16 @@ async def _drive(engine: Engine, source: RowSource, signals: list[str]) -> Summa
         signals.append(name)
         engine.interrupt(name)
 
-    for number, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
+    numbers = (signal.SIGINT, signal.SIGTERM)
+    previous = [signal.getsignal(number) for number in numbers]
+    for number, name in zip(numbers, ("SIGINT", "SIGTERM"), strict=True):
         loop.add_signal_handler(number, on_signal, name)
     try:
         return await engine.run(source)
     finally:
-        for number in (signal.SIGINT, signal.SIGTERM):
+        for number, handler in zip(numbers, previous, strict=True):
             loop.remove_signal_handler(number)
+            signal.signal(number, handler)
         if engine.client is not None:
             await engine.client.aclose()
 
@@ -270,6 +274,8 @@ def run_import(
             code = exc.exit_code if isinstance(exc, AeImportError) else EXIT_INTERNAL
             if isinstance(exc, KeyboardInterrupt):
                 code = EXIT_SIGINT
+            if isinstance(exc, Terminated):
+                code = EXIT_SIGTERM
             if ledger is not None and run_id is not None:
                 with contextlib.suppress(AeImportError):
                     ledger.end_run(run_id, engine.summary.as_json(), code, "error")

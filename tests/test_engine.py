@@ -566,3 +566,24 @@ def test_events_report_each_outcome_and_retry(ledger: Ledger) -> None:
     assert all(e.latency is not None for e in seen if e.http_status)
     assert seen[0].error_detail == "title: is required"
     assert seen[2].request_id == "r2"
+
+
+def test_a_client_bug_ends_the_run_at_once(ledger: Ledger) -> None:
+    """An exception from the client (a bug) ends the run promptly, with no row left pending."""
+
+    class Broken(ScriptedClient):
+        """A client whose every call raises."""
+
+        async def create(self, body: bytes) -> Outcome:
+            """Raise, as a bug in the HTTP layer would."""
+            raise RuntimeError("bug in the client")
+
+    time = FakeTime()
+    engine = Engine(Broken(time), ledger, EngineSettings(manifest="m.csv", concurrency=4))
+
+    async def bounded() -> Summary:
+        return await asyncio.wait_for(engine.run([row(n) for n in range(1, 200)]), timeout=30)
+
+    with pytest.raises(RuntimeError, match="bug in the client"):
+        asyncio.run(bounded())
+    assert ledger.counts()["pending"] == 0

@@ -35,8 +35,12 @@ class SandboxServer:
         port: int = 0,
         state: Path | None = None,
         log: Log = lambda line: None,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
-        """Prepare the app and its store; nothing listens until start() or serve()."""
+        """Prepare the app and its store; nothing listens until start() or serve().
+
+        ``tls`` (certificate file, key file) serves https instead of http.
+        """
         self.settings = settings
         self.store: Store = open_store(state)
         self.app = create_app(settings, self.store, log=log)
@@ -48,12 +52,15 @@ class SandboxServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=5,
+            ssl_certfile=str(tls[0]) if tls else None,
+            ssl_keyfile=str(tls[1]) if tls else None,
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self.host = host
         self.port = port
+        self.scheme = "https" if tls else "http"
 
     @property
     def base_url(self) -> str:
@@ -62,7 +69,7 @@ class SandboxServer:
             raise RuntimeError("the sandbox is not listening")
         port = self._socket.getsockname()[1]
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{port}/api"
+        return f"{self.scheme}://{host}:{port}/api"
 
     def _bind(self) -> socket.socket:
         """Bind the listening socket here, so a busy port is an OSError for the caller."""

@@ -1,0 +1,184 @@
+"""Secrets: a recognisable token and presigned signatures never reach any output or file.
+
+Every command runs with AE_IMPORT_DEBUG=1, against a good server, a server that
+refuses the token, a closed port and a proxy that resets connections. Then every
+byte written (stdout, stderr, log files, the ledger with its WAL, the exports, the
+lock file) is searched for the token and the signature.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from ae_import.cli import app
+from ae_import.sandbox.faults import FaultPlan, FaultProxy
+
+from .conftest import Sandboxes
+
+TOKEN = "sk-live-RECOGNISABLE-9f8e7d6c5b4a"
+SIGNATURE = "c0ffee5ign4ture0123456789abcdef"
+URL = (
+    "https://media.example-cdn.com/rec/{id}.mp3?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+    f"&X-Amz-Credential=AKIAEXAMPLE%2F20261130&X-Amz-Signature={SIGNATURE}"
+)
+NEEDLES = (TOKEN.encode(), SIGNATURE.encode(), b"X-Amz-Signature=", b"AKIAEXAMPLE")
+
+
+def manifest(path: Path) -> Path:
+    """Write a manifest of presigned rows, one invalid, one refused by the sandbox."""
+    rows = ["type,title,source_system,external_id,media_url"]
+    rows += [f"CALL,Call {i},crm,s{i},{URL.format(id=i)}" for i in range(6)]
+    rows.append(f"CALL,,crm,s-bad,{URL.format(id='bad')}")
+    rows.append(f"CALL,Refused,crm,ae-sandbox-409,{URL.format(id='409')}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def closed_port() -> int:
+    """Return a loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Collector:
+    """Runs commands in-process with the token in the env; keeps every byte they print."""
+
+    def __init__(self, cwd: Path) -> None:
+        """Run in ``cwd``."""
+        self.cwd = cwd
+        self.outputs: list[str] = []
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, token: str = TOKEN) -> Any:
+        """Run one command; keep its stdout and stderr."""
+        env = {"AE_API_TOKEN": token, "AE_IMPORT_DEBUG": "1"}
+        result = self.runner.invoke(app, list(args), env=env)
+        self.outputs += [result.stdout, result.stderr]
+        assert result.exit_code != 70, result.output
+        return result
+
+
+def leaks(collector: Collector, root: Path) -> list[str]:
+    """Return where a needle was found: in an output, or in a file under ``root``."""
+    found = []
+    for index, text in enumerate(collector.outputs):
+        data = text.encode("utf-8", "surrogateescape")
+        found += [f"output {index}: {n!r}" for n in NEEDLES if n in data]
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.name != "m.csv":
+            data = path.read_bytes()
+            found += [f"{path.name}: {n!r}" for n in NEEDLES if n in data]
+    return found
+
+
+def test_no_command_leaks_the_token_or_a_signature(
+    sandboxes: Sandboxes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """validate, run (every output mode), status and export: zero hits anywhere."""
+    monkeypatch.chdir(tmp_path)
+    good = sandboxes.start(token=TOKEN)
+    path = str(manifest(tmp_path / "m.csv"))
+    run = Collector(tmp_path)
+    for args in (["--json", "--show-requests", "10"], ["--show-requests", "10"]):
+        run("validate", path, *args)
+    base = ["run", path, "--base-url", good.base_url]
+    run(*base, "--dry-run")
+    run(*base, "--log-file", "text.log", "--max-rows", "2")
+    run(*base, "--log-file", "json.log", "--log-format", "json", "--json")
+    run(*base, "--retry-failed", "--log-file", "text.log")
+    for args in ([], ["--json"]):
+        run("status", *args)
+    for args in (
+        [],
+        ["--format", "jsonl"],
+        ["--as-manifest"],
+        ["--as-manifest", "--format", "jsonl"],
+        ["--as-manifest", "-o", "fix.csv"],
+        ["-o", "rows.csv"],
+    ):
+        run("export", *args)
+    assert good.store.count() == 6
+    assert (tmp_path / "fix.csv").exists() and (tmp_path / "text.log").exists()
+    assert leaks(run, tmp_path) == []
+
+
+def test_failures_of_the_http_layer_leak_nothing(
+    sandboxes: Sandboxes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused token, a closed port and connection resets: messages and logs stay clean."""
+    monkeypatch.chdir(tmp_path)
+    path = str(manifest(tmp_path / "m.csv"))
+    run = Collector(tmp_path)
+    other = sandboxes.start(token="the-right-token")
+    refused = run(
+        "run", path, "--base-url", other.base_url, "--ledger", "a.sqlite", "--log-file", "a.log"
+    )
+    assert refused.exit_code == 3
+    dead = f"http://127.0.0.1:{closed_port()}/api"
+    closed = run(
+        "run",
+        path,
+        "--base-url",
+        dead,
+        "--ledger",
+        "b.sqlite",
+        "--log-file",
+        "b.log",
+        "--max-attempts",
+        "1",
+        "--json",
+    )
+    assert closed.exit_code == 1
+    good = sandboxes.start(token=TOKEN)
+    port = int(good.base_url.rsplit(":", 1)[1].split("/")[0])
+    plan = FaultPlan(rates={"reset-before": 0.3, "truncated": 0.3, "non-json": 0.3}, seed=4)
+    with FaultProxy(("127.0.0.1", port), plan) as proxy:
+        run(
+            "run",
+            path,
+            "--base-url",
+            proxy.base_url,
+            "--ledger",
+            "c.sqlite",
+            "--log-file",
+            "c.log",
+            "--log-format",
+            "json",
+            "--max-attempts",
+            "1",
+        )
+        assert sum(proxy.injected.values()) > 0
+    for ledger in ("a.sqlite", "b.sqlite", "c.sqlite"):
+        run("status", "--ledger", ledger)
+        run("export", "--ledger", ledger, "--as-manifest")
+    assert "network" in (tmp_path / "b.log").read_text()
+    assert leaks(run, tmp_path) == []
+
+
+def test_entry_point_in_a_child_process_leaks_nothing(sandboxes: Sandboxes, tmp_path: Path) -> None:
+    """The real entry point, with debug on and a run that fails mid-way: clean stderr."""
+    good = sandboxes.start(token=TOKEN)
+    path = str(manifest(tmp_path / "m.csv"))
+    env = {**os.environ, "AE_API_TOKEN": TOKEN, "AE_IMPORT_DEBUG": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ae_import", "run", path, "--base-url", good.base_url],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    for needle in NEEDLES:
+        assert needle not in done.stdout + done.stderr
+        for file in tmp_path.glob("ae-import-ledger.sqlite*"):
+            assert needle not in file.read_bytes()
