@@ -480,7 +480,7 @@ class Engine:
         attempts = 0
         try:
             while True:
-                await self._throttle.acquire()
+                sent_at = await self._throttle.acquire()
                 try:
                     if self._pacer is not None:
                         await self._pacer.wait()
@@ -505,7 +505,7 @@ class Engine:
                     wait = outcome.retry_after
                     if wait is None:
                         wait = settings.backoff.delay(attempts, self._rng)
-                    self._throttle.rate_limited(wait)
+                    self._throttle.rate_limited(wait, sent_at)
                 else:
                     delay = settings.backoff.delay(attempts, self._rng)
                     if self._budget.failure():

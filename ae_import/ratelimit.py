@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 __all__ = ["Clock", "Pacer", "Sleep", "Throttle", "TokenBucket", "Wakeup", "parse_rate"]
@@ -117,35 +118,60 @@ class Wakeup:
 
 
 class Throttle:
-    """The run's shared brake: a pause after 429, and concurrency that backs off and recovers.
+    """The run's shared brake after 429s: a pause, a paced rate, and a concurrency limit.
 
-    On a 429 every worker pauses until ``Retry-After`` has passed, and the number of
-    requests allowed in flight halves (at least 1). Each time as many answers as the
-    current limit come back without a 429, the limit grows by one, up to its maximum
-    (additive increase, multiplicative decrease).
+    On a 429 every worker pauses until ``Retry-After`` has passed. The first 429 of an
+    episode (one whose request left after the last cut) also cuts two things, as TCP
+    and the AWS SDKs' adaptive retry mode do:
+
+    - the send rate: requests are paced at 0.7 of the rate they were sent at over the
+      last two seconds; each answer that is not a 429 raises it by 0.025 a second, so
+      it grows about 2.5% a second, probing for the server's limit again;
+    - the requests allowed in flight: halved (at least 1); each time as many answers
+      as the current limit come back without a 429, it grows by one, up to its maximum.
+
+    Without 429s none of this acts: no pacing, full concurrency.
     """
 
+    BETA = 0.7  # multiplicative decrease of the rate on a 429
+    STEP = 0.025  # rate increase per good answer (about 2.5% a second)
+    WINDOW = 2.0  # seconds of sends the rate is measured over
+    MIN_RATE = 0.1
+
     def __init__(self, limit: int, clock: Clock, sleep: Sleep) -> None:
-        """Allow ``limit`` requests in flight."""
+        """Allow ``limit`` requests in flight, unpaced."""
         self.max_limit = limit
         self.limit = limit
         self.in_flight = 0
         self.paused_until = 0.0
+        self.rate: float | None = None
+        self._next_send = 0.0
+        self._sends: deque[float] = deque()
+        self._last_cut = -1.0
         self._clock = clock
         self._sleep = sleep
         self._good = 0
         self._changed = Wakeup()
 
-    async def acquire(self) -> None:
-        """Wait for the pause to end and for a free slot; take it."""
+    async def acquire(self) -> float:
+        """Wait for the pause, a free slot and the pacer; take the slot; return the send time."""
         while True:
             now = self._clock()
             if now < self.paused_until:
                 await self._sleep(self.paused_until - now)
                 continue
+            if self.rate is not None and now < self._next_send:
+                await self._sleep(self._next_send - now)
+                continue
             if self.in_flight < self.limit:
                 self.in_flight += 1
-                return
+                if self.rate is not None:
+                    self._next_send = max(now, self._next_send) + 1.0 / self.rate
+                sends = self._sends
+                sends.append(now)
+                while sends and sends[0] < now - self.WINDOW:
+                    sends.popleft()
+                return now
             await self._changed.wait()
 
     async def release(self) -> None:
@@ -153,14 +179,25 @@ class Throttle:
         self.in_flight -= 1
         await self._changed.notify()
 
-    def rate_limited(self, wait: float) -> None:
-        """Record a 429: pause everyone for ``wait`` seconds and halve the limit."""
-        self.paused_until = max(self.paused_until, self._clock() + wait)
+    def rate_limited(self, wait: float, sent_at: float | None = None) -> None:
+        """Record a 429: pause everyone for ``wait`` s; cut rate and limit once per episode."""
+        now = self._clock()
+        self.paused_until = max(self.paused_until, now + wait)
+        if sent_at is not None and sent_at < self._last_cut:
+            return  # sent before the last cut: the same episode
+        self._last_cut = now
+        span = min(self.WINDOW, max(now - self._sends[0], 0.05)) if self._sends else self.WINDOW
+        measured = len(self._sends) / span
+        current = measured if self.rate is None else min(self.rate, measured)
+        self.rate = max(self.MIN_RATE, current * self.BETA)
+        self._next_send = self.paused_until
         self.limit = max(1, self.limit // 2)
         self._good = 0
 
     async def answered(self) -> None:
-        """Record an answer that was not a 429: recover the limit gradually."""
+        """Record an answer that was not a 429: raise the rate and the limit gradually."""
+        if self.rate is not None:
+            self.rate += self.STEP
         if self.limit >= self.max_limit:
             return
         self._good += 1

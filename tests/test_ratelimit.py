@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from ae_import.ratelimit import TokenBucket, parse_rate
@@ -61,3 +63,58 @@ def test_token_bucket_default_burst_is_one_second() -> None:
     assert TokenBucket(rate=0.1).burst == 1
     with pytest.raises(ValueError):
         TokenBucket(rate=0)
+
+
+class Fake:
+    """A clock that moves only when slept on."""
+
+    def __init__(self) -> None:
+        """Start at t=100."""
+        self.now = 100.0
+
+    def clock(self) -> float:
+        """Return the fake time."""
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Advance the fake time."""
+        self.now += seconds
+
+
+def test_throttle_paces_only_after_a_429() -> None:
+    """Unthrottled until a 429; then 0.7 of the measured send rate, probing up per answer."""
+    import asyncio
+
+    from ae_import.ratelimit import Throttle
+
+    time = Fake()
+    throttle = Throttle(100, time.clock, time.sleep)
+
+    async def scenario() -> list[float]:
+        sends = []
+        for _ in range(80):  # 40 requests a second for two seconds: no pacing at all
+            sends.append(await throttle.acquire())
+            await throttle.release()
+            time.now += 0.025
+        assert throttle.rate is None
+        throttle.rate_limited(1.0, sent_at=sends[-1])
+        assert throttle.rate == pytest.approx(40 * 0.7, rel=0.02)
+        assert throttle.limit == 50
+        cut_at = time.now
+        throttle.rate_limited(1.0, sent_at=sends[-2])  # same episode: no second cut
+        assert throttle.rate == pytest.approx(28, rel=0.02)
+        assert throttle.limit == 50
+        paced = []
+        for _ in range(10):
+            paced.append(await throttle.acquire())
+            await throttle.release()
+            await throttle.answered()
+        assert paced[0] >= cut_at + 1.0  # Retry-After first
+        gaps = [b - a for a, b in itertools.pairwise(paced)]
+        assert min(gaps) >= 1 / 28.5
+        assert throttle.rate == pytest.approx(28 + 10 * Throttle.STEP, rel=0.02)
+        throttle.rate_limited(1.0, sent_at=paced[-1])  # a new episode cuts again
+        assert throttle.rate < 28 * 0.75
+        return paced
+
+    asyncio.run(scenario())
