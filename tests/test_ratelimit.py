@@ -114,6 +114,7 @@ def test_throttle_paces_only_after_a_429() -> None:
         assert min(gaps) >= 1 / 28.5
         assert throttle.rate == pytest.approx(28 + 10 * Throttle.STEP, rel=0.02)
         throttle.rate_limited(1.0, sent_at=paced[-1])  # a new episode cuts again
+        assert throttle.rate is not None
         assert throttle.rate < 28 * 0.75
         return paced
 
