@@ -216,20 +216,16 @@ class RunReporter:
     ) -> None:
         """Take one engine event."""
         if self.dry_run and self.mode != "quiet" and row is not None:
+            # Plain writes, not rich: a dry run of a million rows prints a million lines.
+            write = self.out.file.write
             if event == "decision":
                 label = _DECISIONS.get(note, note)
-                self.out.print(
-                    Text(f"{label:<13} line {row.line:<7} {safe_text(row.external_id or '')}"),
-                    soft_wrap=True,
-                )
+                write(f"{label:<13} line {row.line:<7} {safe_text(row.external_id or '')}\n")
             elif note == "invalid" and isinstance(row, CheckedRow):
                 first = row.problems[0]
-                self.out.print(
-                    Text(
-                        f"{'invalid':<13} line {row.line:<7} {safe_text(row.external_id or '')}: "
-                        f"{first.field or 'row'}: {safe_text(first.message)}"
-                    ),
-                    soft_wrap=True,
+                write(
+                    f"{'invalid':<13} line {row.line:<7} {safe_text(row.external_id or '')}: "
+                    f"{first.field or 'row'}: {safe_text(first.message)}\n"
                 )
             return
         if event not in ("row", "decision") or self.mode == "quiet":

@@ -15,66 +15,31 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (
+    FLOOR,
+    ROOT,
+    ae_import,
+    best,
+    best_floor,
+    hey,
+    median_ms,
+    start_sandbox,
+    timed_run,
+)
 from generate import SHAPES, generate
+from peers import dry_run_section, peers_section, rate_limited_section
 
-ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "samples" / "salesforce.yaml"
 TARGET_ROWS_S = 50_000
 TARGET_HELP_MS = 300
 TARGET_RSS_DELTA_MB = 20
-
-# The floor: the same file read and parsed by the stdlib alone, no mapping or checks.
-FLOOR = """
-import csv, json, sys
-path = sys.argv[1]
-n = 0
-with open(path, newline="", encoding="utf-8") as f:
-    if path.endswith(".jsonl"):
-        for line in f:
-            json.loads(line); n += 1
-    else:
-        for row in csv.reader(f):
-            n += 1
-"""
-
-
-@dataclass(frozen=True)
-class Run:
-    """One child process: wall seconds, peak RSS in MB, exit code."""
-
-    seconds: float
-    rss_mb: float
-    code: int
-
-
-def measure(argv: list[str]) -> Run:
-    """Run ``argv`` to completion, its output discarded; return its time and peak RSS."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode)
-
-
-def ae_import(*args: str) -> list[str]:
-    """Return the argv that runs ae-import with this interpreter."""
-    return [sys.executable, "-m", "ae_import", *args]
-
-
-def best(argv: list[str], tries: int) -> Run:
-    """Run ``argv`` ``tries`` times; return the fastest run (this machine's noise is +-20%)."""
-    return min((measure(argv) for _ in range(tries)), key=lambda run: run.seconds)
 
 
 def validate_section(sizes: list[int], work: Path, tries: int) -> list[str]:
@@ -128,48 +93,6 @@ def validate_section(sizes: list[int], work: Path, tries: int) -> list[str]:
     return lines
 
 
-def start_sandbox(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """Start `ae-import sandbox` on a free port; return the process and its base URL."""
-    proc = subprocess.Popen(
-        ae_import("sandbox", "--port", "0", "--token", "bench", *args),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
-    return proc, url
-
-
-def hey(url: str, requests: int, concurrency: int, body: Path) -> float:
-    """Run hey against ``url``; return its requests per second."""
-    out = subprocess.run(
-        [
-            "hey",
-            "-n",
-            str(requests),
-            "-c",
-            str(concurrency),
-            "-m",
-            "POST",
-            "-H",
-            "Authorization: Bearer bench",
-            "-T",
-            "application/json",
-            "-D",
-            str(body),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for line in out.splitlines():
-        if "Requests/sec" in line:
-            return float(line.split()[-1])
-    raise RuntimeError(f"hey printed no rate: {out[:200]}")
-
-
 def sandbox_section(requests: int, work: Path) -> list[str]:
     """Measure the sandbox with hey at c=50 and 100 ms latency, beside the N/L bound."""
     lines = ["## Sandbox under load (`hey`)", ""]
@@ -199,21 +122,6 @@ def sandbox_section(requests: int, work: Path) -> list[str]:
         f"| reference: bound N/L = 50 / 0.1 s | {bound:,.0f} | 100% |",
         "",
     ]
-
-
-def _timed_run(argv: list[str], env: dict[str, str]) -> tuple[float, float, dict[str, Any]]:
-    """Run ``argv`` (an `ae-import run --json`); return wall seconds, CPU seconds, its summary."""
-    start = time.perf_counter()
-    child = subprocess.Popen(
-        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    assert child.stdout is not None
-    out = child.stdout.read()
-    _pid, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(argv)} failed")
-    return seconds, usage.ru_utime + usage.ru_stime, json.loads(out)
 
 
 def run_section(requests: int, work: Path, tries: int) -> list[str]:
@@ -246,7 +154,7 @@ def run_section(requests: int, work: Path, tries: int) -> list[str]:
     ]
     proc, url = start_sandbox("--latency", "100")
     try:
-        _w, startup_cpu, _s = _timed_run(
+        _w, startup_cpu, _s = timed_run(
             ae_import(
                 "run",
                 str(empty),
@@ -279,7 +187,7 @@ def run_section(requests: int, work: Path, tries: int) -> list[str]:
                     str(concurrency),
                     "--json",
                 )
-                seconds, used, summary = _timed_run(argv, env)
+                seconds, used, summary = timed_run(argv, env)
                 if summary["created"] != requests:
                     raise SystemExit(f"run at c={concurrency} created {summary['created']}")
                 wall_rate = max(wall_rate, requests / seconds)
@@ -302,50 +210,52 @@ def run_section(requests: int, work: Path, tries: int) -> list[str]:
     return [*lines, ""]
 
 
-def resume_section(rows: int, work: Path, tries: int) -> list[str]:
+def resume_section(sizes: list[int], work: Path, tries: int) -> list[str]:
     """Measure a re-run of a fully imported manifest: seconds, and requests sent (must be 0)."""
     from prefill import prefill
 
-    manifest = generate("api.csv", rows, work / "resume.csv")
-    ledger = work / "resume.sqlite"
-    target = "http://127.0.0.1:9/api"  # nothing listens: any request would fail and show
-    prefill(manifest, ledger, target)
-    env = {**os.environ, "AE_API_TOKEN": "bench"}
-    argv = ae_import("run", str(manifest), "--base-url", target, "--ledger", str(ledger), "--json")
-    best = float("inf")
-    sent = -1
-    for _ in range(tries):
-        start = time.perf_counter()
-        out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
-        best = min(best, time.perf_counter() - start)
-        report = json.loads(out)
-        sent = sum(report[k] for k in ("created", "existing", "failed", "retryable"))
-        if report["skipped"] != rows:
-            raise SystemExit(f"resume skipped {report['skipped']} of {rows}")
-    floor = best_floor(manifest, tries)
-    return [
+    lines = [
         "## Resume of a fully imported manifest",
         "",
-        f"Every row of a {rows:,}-row manifest already `created` in the ledger; the base URL "
-        f"has nothing listening, so any request would show. Best of {tries}, start-up included. "
-        "Target: at most 1.5 s, 0 sent.",
+        "Every row of the manifest already `created` in the ledger; the base URL has nothing "
+        f"listening, so any request would show. Best of {tries}, start-up included. Targets: "
+        "100k rows in at most 1.5 s, 1M rows in at most 15 s; 0 sent.",
         "",
-        "| measure | seconds | requests sent |",
-        "|---|---:|---:|",
-        f"| `ae-import run` re-run, {rows:,} rows | {best:.2f} | {sent} |",
-        f"| reference: stdlib `csv.reader` over the same file | {floor:.2f} | |",
-        "",
+        "| measure | seconds | peak RSS MB | requests sent |",
+        "|---|---:|---:|---:|",
     ]
-
-
-def best_floor(path: Path, tries: int) -> float:
-    """Return the best time of the stdlib read floor over ``path``."""
-    return best([sys.executable, "-c", FLOOR, str(path)], tries).seconds
-
-
-def median_ms(argv: list[str], repeat: int) -> float:
-    """Return the median wall time of ``repeat`` runs of ``argv``, in milliseconds."""
-    return statistics.median(measure(argv).seconds for _ in range(repeat)) * 1000
+    for rows in sizes:
+        manifest = generate("api.csv", rows, work / f"resume-{rows}.csv")
+        ledger = work / f"resume-{rows}.sqlite"
+        target = "http://127.0.0.1:9/api"  # nothing listens: any request would fail and show
+        prefill(manifest, ledger, target)
+        env = {**os.environ, "AE_API_TOKEN": "bench"}
+        argv = ae_import(
+            "run", str(manifest), "--base-url", target, "--ledger", str(ledger), "--json"
+        )
+        fastest = float("inf")
+        rss = 0.0
+        sent = -1
+        for _ in range(tries):
+            start_at = time.perf_counter()
+            child = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
+            assert child.stdout is not None
+            out = child.stdout.read()
+            _pid, _status, usage = os.wait4(child.pid, 0)
+            fastest = min(fastest, time.perf_counter() - start_at)
+            rss = max(rss, usage.ru_maxrss / 1024)
+            report = json.loads(out)
+            sent = sum(report[k] for k in ("created", "existing", "failed", "retryable"))
+            if report["skipped"] != rows:
+                raise SystemExit(f"resume skipped {report['skipped']} of {rows}")
+        floor = best_floor(manifest, tries)
+        lines += [
+            f"| `ae-import run` re-run, {rows:,} rows | {fastest:.2f} | {rss:.1f} | {sent} |",
+            f"| reference: stdlib `csv.reader` over the same file | {floor:.2f} | | |",
+        ]
+        manifest.unlink()
+        ledger.unlink()
+    return [*lines, ""]
 
 
 def startup_section(repeat: int, work: Path) -> list[str]:
@@ -375,7 +285,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10, help="runs per startup figure")
     parser.add_argument("--tries", type=int, default=3, help="runs per throughput figure")
     parser.add_argument("--requests", type=int, default=5000, help="POSTs in the load tests")
-    parser.add_argument("--resume-rows", type=int, default=100_000, help="rows in the resume test")
+    parser.add_argument("--resume-rows", default="100000,1000000", help="sizes of the resume test")
+    parser.add_argument("--limited-rows", type=int, default=600, help="rows against 20/s")
+    parser.add_argument("--peers", default="8,16,50", help="concurrencies of the peer table")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -385,7 +297,10 @@ def main() -> None:
             validate_section(sizes, work, args.tries)
             + sandbox_section(args.requests, work)
             + run_section(args.requests, work, args.tries)
-            + resume_section(args.resume_rows, work, args.tries)
+            + peers_section(args.requests, work, tuple(int(c) for c in args.peers.split(",")))
+            + rate_limited_section(args.limited_rows, work)
+            + dry_run_section(sizes, work, args.tries)
+            + resume_section([int(r) for r in args.resume_rows.split(",")], work, args.tries)
             + startup_section(args.repeat, work)
         )
     head = [

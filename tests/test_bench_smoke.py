@@ -26,6 +26,10 @@ def test_bench_runs_at_smoke_size(tmp_path: Path) -> None:
             "200",
             "--resume-rows",
             "300",
+            "--limited-rows",
+            "30",
+            "--peers",
+            "8",
             "--out",
             str(out),
         ],
@@ -41,5 +45,11 @@ def test_bench_runs_at_smoke_size(tmp_path: Path) -> None:
     assert "| 50 |" in report
     assert "| `ae-import run` re-run, 300 rows |" in report
     assert "| 0 |" in report
+    assert "| 8 | ae-import run |" in report
+    assert "| 8 | httpx script |" in report
+    assert "| 8 | xargs curl |" in report
+    assert "## Rate-limited server" in report
+    assert "| rows created | 30 of 30 |" in report
+    assert "## `run --dry-run`: rows per second and peak memory" in report
     assert "## Startup" in report
     assert "`ae-import --help`" in report
