@@ -34,6 +34,8 @@ _PHONEISH = re.compile(r"^\+[\d\s().\-/]+$")
 _PHONE_JUNK = re.compile(r"[\s().\-/]")
 
 
+_CACHE_SIZE = 4096
+
 # How the mapper treats each field; _PLAIN strings pass through as they are.
 _PLAIN, _CONVERT, _TRANSCRIPT, _PARTICIPANTS = range(4)
 
@@ -148,6 +150,16 @@ class Mapper:
         self._owner_sources: Mapping[str, str] = dict(self._owner)
         self._list_sources: Mapping[str, str] = {"": parts.list_column or ""}
         self._separator = parts.separator
+        # Owners and attendees repeat across an export: parse each distinct cell once.
+        self._owners: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._entries: dict[str, dict[str, Any]] = {}
+
+    @staticmethod
+    def _remember(cache: dict[Any, dict[str, Any]], key: Any, value: dict[str, Any]) -> None:
+        """Keep ``value`` for ``key``; start over past _CACHE_SIZE keys (memory stays flat)."""
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[key] = value
 
     @property
     def salt(self) -> bytes:
@@ -241,11 +253,15 @@ class Mapper:
         sources: list[Mapping[str, str]] = []
         owner_email = owner_phone = ""
         if self._owner:
-            owner: dict[str, Any] = {}
-            for field, column in self._owner:
-                cell = self._cell(row, column)
-                if cell is not None:
-                    owner[field] = _phone(str(cell)) if field == "phone" else cell
+            cells = tuple(self._cell(row, column) for _field, column in self._owner)
+            cached = self._owners.get(cells)
+            if cached is None:
+                cached = {}
+                for (field, _column), cell in zip(self._owner, cells, strict=True):
+                    if cell is not None:
+                        cached[field] = _phone(str(cell)) if field == "phone" else cell
+                self._remember(self._owners, cells, cached)
+            owner: dict[str, Any] = dict(cached)
             if owner:
                 owner["is_owner"] = True
                 people.append(owner)
@@ -259,7 +275,11 @@ class Mapper:
                     part = raw_part.strip()
                     if not part:
                         continue
-                    entry = _entry(part)
+                    known = self._entries.get(part)
+                    if known is None:
+                        known = _entry(part)
+                        self._remember(self._entries, part, known)
+                    entry = dict(known)  # each row gets its own dicts
                     # Exports often list the owner among the attendees: send them once.
                     if owner_email and str(entry.get("email", "")).casefold() == owner_email:
                         continue

@@ -96,7 +96,7 @@ class PendingRow:
     them: the external_id and a fingerprint of the raw record are enough to know.
     """
 
-    __slots__ = ("_checked", "_source", "external_id", "first_line", "record", "source_fp")
+    __slots__ = ("_checked", "_fp", "_source", "external_id", "first_line", "record")
 
     def __init__(
         self,
@@ -111,7 +111,14 @@ class PendingRow:
         self.record = record
         self.external_id = external_id
         self.first_line = first_line
-        self.source_fp = source.fingerprint(record)
+        self._fp: str | None = None
+
+    @property
+    def source_fp(self) -> str:
+        """Return the fingerprint of the raw record and its mapping (made on first use)."""
+        if self._fp is None:
+            self._fp = self._source.fingerprint(self.record)
+        return self._fp
 
     @property
     def line(self) -> int:

@@ -466,7 +466,7 @@ def test_rows_left_leave_out_done_and_failed_rows(ledger: Ledger) -> None:
         item = PendingRow.__new__(PendingRow)
         item.external_id = str(n)
         item.first_line = None
-        item.source_fp = f"fp{n}"
+        item._fp = f"fp{n}"
         item._checked = row(n)
         return item
 
