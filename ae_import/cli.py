@@ -386,34 +386,14 @@ def export(
     config: ConfigOpt = None,
 ) -> None:
     """Write ledger rows as CSV or JSONL: results, or failed rows as a manifest to fix."""
-    import contextlib
-
-    from .errors import UsageError
-    from .export import MANIFEST_STATUSES, export_manifest, export_rows, parse_statuses
-    from .ledger import STATUSES, Ledger
+    from .export import export
     from .settings import DEFAULT_LEDGER
 
     def work() -> int:
-        if fmt not in ("csv", "jsonl"):
-            raise UsageError(f"--format: '{fmt}' is not csv or jsonl")
-        wanted = parse_statuses(statuses, MANIFEST_STATUSES if as_manifest else STATUSES)
-        path = ledger or DEFAULT_LEDGER
-        if not path.exists():
-            raise UsageError(f"{path}: no such ledger; pass --ledger PATH")
-        book = Ledger(path, None, create=False)
-        try:
-            with contextlib.ExitStack() as stack:
-                out = sys.stdout
-                if output is not None:
-                    out = stack.enter_context(output.open("w", encoding="utf-8", newline=""))
-                if as_manifest:
-                    count = export_manifest(
-                        book, wanted, fmt, out, manifest=manifest, config=config
-                    )
-                else:
-                    count = export_rows(book, wanted, fmt, out)
-        finally:
-            book.close()
+        target = output if output is not None else sys.stdout
+        count = export(
+            ledger or DEFAULT_LEDGER, statuses, fmt, target, as_manifest, manifest, config
+        )
         if output is not None:
             typer.echo(f"ae-import: wrote {count:,} rows to {output}", err=True)
         return 0

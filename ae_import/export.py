@@ -18,6 +18,7 @@ sign those URLs again before re-running.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from collections.abc import Iterator, Sequence
@@ -34,7 +35,7 @@ from .pipeline import RowSource
 from .redact import redact_urls_in, safe_text
 from .settings import parse_shard
 
-__all__ = ["MANIFEST_STATUSES", "export_manifest", "export_rows", "parse_statuses"]
+__all__ = ["MANIFEST_STATUSES", "export", "export_manifest", "export_rows", "parse_statuses"]
 
 MANIFEST_STATUSES = ("failed", "invalid", "retryable", "pending")
 
@@ -192,3 +193,34 @@ def export_manifest(
                         }
                     )
     return writer.count
+
+
+def export(
+    ledger_path: Path,
+    statuses: str | None,
+    fmt: str,
+    out: Path | IO[str],
+    as_manifest: bool = False,
+    manifest: Path | None = None,
+    config: Path | None = None,
+) -> int:
+    """Run ``ae-import export``: check the options, open the ledger, write; return the count."""
+    if fmt not in ("csv", "jsonl"):
+        raise UsageError(f"--format: '{fmt}' is not csv or jsonl")
+    wanted = parse_statuses(statuses, MANIFEST_STATUSES if as_manifest else STATUSES)
+    if not ledger_path.exists():
+        raise UsageError(f"{ledger_path}: no such ledger; pass --ledger PATH")
+    ledger = Ledger(ledger_path, None, create=False)
+    try:
+        with contextlib.ExitStack() as stack:
+            stream = out
+            if isinstance(out, Path):
+                stream = stack.enter_context(out.open("w", encoding="utf-8", newline=""))
+            assert not isinstance(stream, Path)
+            if as_manifest:
+                return export_manifest(
+                    ledger, wanted, fmt, stream, manifest=manifest, config=config
+                )
+            return export_rows(ledger, wanted, fmt, stream)
+    finally:
+        ledger.close()
