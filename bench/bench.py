@@ -31,6 +31,8 @@ from common import (
     hey,
     median_ms,
     start_sandbox,
+    summary_lines,
+    target,
     timed_run,
 )
 from generate import SHAPES, generate
@@ -68,6 +70,20 @@ def validate_section(sizes: list[int], work: Path, tries: int) -> list[str]:
                 raise SystemExit(f"validate {path} exited {run.code}")
             floor = best([sys.executable, "-c", FLOOR, str(path)], tries)
             rss.setdefault(shape, {})[rows] = run.rss_mb
+            if rows == max(sizes):
+                rate = rows / run.seconds
+                target(
+                    f"`validate`, {shape}, {rows:,} rows",
+                    f"{rate:,.0f} rows/s",
+                    f">= {TARGET_ROWS_S:,} rows/s",
+                    rate >= TARGET_ROWS_S,
+                )
+                target(
+                    f"peak RSS, `validate` {shape}, {rows:,} rows",
+                    f"{run.rss_mb:.1f} MB",
+                    "<= 150 MB",
+                    run.rss_mb <= 150,
+                )
             lines.append(
                 f"| {shape} | {rows:,} | {rows / run.seconds:,.0f} | {run.rss_mb:.1f} | "
                 f"{rows / floor.seconds:,.0f} | {floor.rss_mb:.1f} |"
@@ -77,6 +93,13 @@ def validate_section(sizes: list[int], work: Path, tries: int) -> list[str]:
     if len(sizes) > 1:
         low, high = min(sizes), max(sizes)
         for shape, by_size in rss.items():
+            delta = by_size[high] - by_size[low]
+            target(
+                f"RSS growth, {shape}, {low:,} to {high:,} rows",
+                f"{delta:+.1f} MB",
+                f"<= +{TARGET_RSS_DELTA_MB} MB",
+                delta <= TARGET_RSS_DELTA_MB,
+            )
             lines.append(
                 f"- {shape}: peak RSS {by_size[low]:.1f} MB at {low:,} rows, "
                 f"{by_size[high]:.1f} MB at {high:,} rows: "
@@ -202,6 +225,11 @@ def run_section(requests: int, work: Path, tries: int) -> list[str]:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+        if concurrency == 50:
+            share = run_rate / hey_rate
+            target("throughput at c=50, share of hey", f"{share:.1%}", ">= 95%", share >= 0.95)
+            per_row = cpu / requests * 1000
+            target("client CPU at c=50", f"{per_row:.2f} ms/row", "<= 0.8 ms/row", per_row <= 0.8)
         lines.append(
             f"| {concurrency} | {wall_rate:,.1f} | {run_rate:,.1f} | {run_rate / hey_rate:.1%} | "
             f"{hey_rate:,.1f} | {concurrency / 0.1:,.0f} | {cpu / requests * 1000:.2f} | "
@@ -227,11 +255,11 @@ def resume_section(sizes: list[int], work: Path, tries: int) -> list[str]:
     for rows in sizes:
         manifest = generate("api.csv", rows, work / f"resume-{rows}.csv")
         ledger = work / f"resume-{rows}.sqlite"
-        target = "http://127.0.0.1:9/api"  # nothing listens: any request would fail and show
-        prefill(manifest, ledger, target)
+        nowhere = "http://127.0.0.1:9/api"  # nothing listens: any request would fail and show
+        prefill(manifest, ledger, nowhere)
         env = {**os.environ, "AE_API_TOKEN": "bench"}
         argv = ae_import(
-            "run", str(manifest), "--base-url", target, "--ledger", str(ledger), "--json"
+            "run", str(manifest), "--base-url", nowhere, "--ledger", str(ledger), "--json"
         )
         fastest = float("inf")
         rss = 0.0
@@ -249,6 +277,13 @@ def resume_section(sizes: list[int], work: Path, tries: int) -> list[str]:
             if report["skipped"] != rows:
                 raise SystemExit(f"resume skipped {report['skipped']} of {rows}")
         floor = best_floor(manifest, tries)
+        limit = 1.5 if rows <= 100_000 else 15.0
+        target(
+            f"resume of {rows:,} done rows",
+            f"{fastest:.2f} s, {sent} sent",
+            f"<= {limit:g} s, 0 sent",
+            fastest <= limit and sent == 0,
+        )
         lines += [
             f"| `ae-import run` re-run, {rows:,} rows | {fastest:.2f} | {rss:.1f} | {sent} |",
             f"| reference: stdlib `csv.reader` over the same file | {floor:.2f} | | |",
@@ -262,6 +297,12 @@ def startup_section(repeat: int, work: Path) -> list[str]:
     """Measure --help and a one-row validate beside a bare interpreter start."""
     one = generate("api.csv", 1, work / "one.csv")
     help_ms = median_ms(ae_import("--help"), repeat)
+    target(
+        "`ae-import --help`",
+        f"{help_ms:.0f} ms",
+        f"<= {TARGET_HELP_MS} ms",
+        help_ms <= TARGET_HELP_MS,
+    )
     one_ms = median_ms(ae_import("validate", str(one)), repeat)
     bare_ms = median_ms([sys.executable, "-c", "pass"], repeat)
     typer_ms = median_ms([sys.executable, "-c", "import typer"], repeat)
@@ -313,7 +354,7 @@ def main() -> None:
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(head + body), encoding="utf-8")
+    args.out.write_text("\n".join(head + summary_lines() + body), encoding="utf-8")
     print(f"wrote {args.out}")
 
 

@@ -14,6 +14,28 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# measure -> (figure, target, met?): filled by the sections, shown first in the report.
+TARGETS: dict[str, tuple[str, str, bool]] = {}
+
+
+def target(measure: str, figure: str, goal: str, met: bool) -> None:
+    """Record one figure against its target for the summary table."""
+    TARGETS[measure] = (figure, goal, met)
+
+
+def summary_lines() -> list[str]:
+    """Return the summary table of every figure that has a target."""
+    lines = [
+        "## Against the targets",
+        "",
+        "| measure | figure | target | met |",
+        "|---|---:|---:|---|",
+    ]
+    for measure, (figure, goal, met) in TARGETS.items():
+        lines.append(f"| {measure} | {figure} | {goal} | {'yes' if met else '**no**'} |")
+    return [*lines, ""]
+
+
 # The floor: the same file read and parsed by the stdlib alone, no mapping or checks.
 FLOOR = """
 import csv, json, sys

@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from common import ROOT, ae_import, best, start_sandbox, timed_run
+from common import ROOT, ae_import, best, start_sandbox, target, timed_run
 from generate import generate
 
 __all__ = ["dry_run_section", "peers_section", "rate_limited_section"]
@@ -130,6 +130,9 @@ def rate_limited_section(rows: int, work: Path) -> list[str]:
     answered = sum(served.values())
     limited = served.get("429", 0)
     goodput = summary["created"] / summary["duration_s"]
+    target("rate-limited goodput (20/s)", f"{goodput / 20:.1%}", ">= 95%", goodput >= 19)
+    share = limited / answered
+    target("rate-limited, answers that were 429", f"{share:.1%}", "<= 5%", share <= 0.05)
     return [
         "## Rate-limited server",
         "",

@@ -236,6 +236,22 @@ def test_seen_ids_survives_growth() -> None:
         assert seen.add(f"id-{number}", 0) == number + 2
 
 
+def test_seen_ids_keeps_irregular_lines() -> None:
+    """Gaps of any size between lines (multi-line records, big ones) come back exactly."""
+    import random
+
+    rng = random.Random(3)
+    lines, line = [], 1
+    for _ in range(3000):
+        line += rng.choice([1, 1, 2, 7, 254, 255, 256, 70_000])
+        lines.append(line)
+    seen = SeenIds()
+    for number, at in enumerate(lines):
+        assert seen.add(f"x{number}", at) is None
+    for number in range(0, 3000, 7):
+        assert seen.add(f"x{number}", 10**9) == lines[number]
+
+
 @pytest.mark.parametrize(
     ("url", "shown"),
     [
