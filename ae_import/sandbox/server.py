@@ -139,24 +139,23 @@ def serve(
     announce: Callable[[str], None],
 ) -> None:
     """Serve until Ctrl-C or SIGTERM (``ae-import sandbox``); with ``faults``, behind the proxy."""
+    # SIGTERM stops the sandbox as Ctrl-C does, from before the URL is announced.
+    signal.signal(signal.SIGTERM, _terminate)
     server = SandboxServer(settings, host=host, port=0 if faults else port, state=state, log=log)
     proxy: FaultProxy | None = None
     try:
-        url = server.start()
-        if faults:
-            inner = server._socket.getsockname()[1] if server._socket else 0
-            proxy = FaultProxy(
-                (host, inner), FaultPlan(rates=faults, seed=settings.seed), host, port
-            )
-            url = proxy.start()
-    except OSError as exc:
-        server.stop()
-        raise UsageError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port"
-        ) from None
-    announce(url)
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
+        try:
+            url = server.start()
+            if faults:
+                inner = server._socket.getsockname()[1] if server._socket else 0
+                plan = FaultPlan(rates=faults, seed=settings.seed)
+                proxy = FaultProxy((host, inner), plan, host, port)
+                url = proxy.start()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port"
+            ) from None
+        announce(url)
         server.wait()
     except KeyboardInterrupt:
         pass
