@@ -67,8 +67,26 @@ def parse_bool(value: Any) -> bool | None:
     return None
 
 
-def parse_timestamp(text: str, zone: tzinfo) -> str | None:
-    """Return ``text`` as RFC 3339 with an offset, reading naive times in ``zone``; else None."""
+def _hour_offset(day: str, hour: str, zone: tzinfo) -> str | None:
+    """Return ``zone``'s offset through one local hour ("-07:00"), or None if it changes in it."""
+    try:
+        start = datetime.fromisoformat(f"{day}T{hour}:00:00").replace(tzinfo=zone)
+    except ValueError:
+        return None
+    end = start.replace(minute=59, second=59)
+    if start.utcoffset() != end.utcoffset():
+        return None  # a DST change inside this hour: convert such times one by one
+    return start.isoformat()[19:]
+
+
+def parse_timestamp(
+    text: str, zone: tzinfo, offsets: dict[tuple[str, str], str | None] | None = None
+) -> str | None:
+    """Return ``text`` as RFC 3339 with an offset, reading naive times in ``zone``; else None.
+
+    ``offsets`` caches the zone's offset per local hour (naive exports repeat days and
+    hours): a naive time in an hour without a DST change needs no datetime at all.
+    """
     text = text.strip()
     match = _TIMESTAMP.match(text)
     if match is None:
@@ -76,6 +94,16 @@ def parse_timestamp(text: str, zone: tzinfo) -> str | None:
     day, hm, sec, frac, offset = match.groups()
     if offset and sec and is_rfc3339(text):
         return text
+    fast = offsets is not None and not offset and not frac and hm and hm[3:] < "60"
+    if fast and offsets is not None and (sec is None or sec < "60"):
+        key = (day, hm[:2])
+        if key not in offsets:
+            if len(offsets) >= 4096:
+                offsets.clear()
+            offsets[key] = _hour_offset(day, hm[:2], zone)
+        found = offsets[key]
+        if found is not None:
+            return f"{day}T{hm}:{sec or '00'}{found}"
     iso = f"{day}T{hm or '00:00'}:{sec or '00'}"
     if frac:
         iso += "." + frac[:6].ljust(6, "0")
@@ -153,6 +181,8 @@ class Mapper:
         # Owners and attendees repeat across an export: parse each distinct cell once.
         self._owners: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._entries: dict[str, dict[str, Any]] = {}
+        self._people: dict[tuple[Any, ...], tuple[Any, Any, list[Problem]]] = {}
+        self._offsets: dict[tuple[str, str], str | None] = {}
 
     @staticmethod
     def _remember(cache: dict[Any, dict[str, Any]], key: Any, value: dict[str, Any]) -> None:
@@ -224,7 +254,7 @@ class Mapper:
         if name == "type":
             return value.strip().upper(), None
         if name == "start_at":
-            stamp = parse_timestamp(value, self._zone)
+            stamp = parse_timestamp(value, self._zone, self._offsets)
             if stamp is None:
                 return None, Problem(
                     name,
@@ -245,6 +275,33 @@ class Mapper:
             if not value:
                 return None
         return value
+
+    def _participants_cached(
+        self, row: Mapping[str, Any], problems: list[Problem]
+    ) -> tuple[list[Any] | None, list[Mapping[str, str]]]:
+        """Map the participant cells, parsing each distinct combination of them once."""
+        key = (
+            tuple(row.get(column) for _field, column in self._owner),
+            row.get(self._list_column) if self._list_column is not None else None,
+            row.get(self._columns["participants"]),
+        )
+        try:
+            hit = self._people.get(key)
+        except TypeError:  # a JSON cell holding a list or object: not hashable, not cached
+            return self._participants(row, problems)
+        if hit is None:
+            found: list[Problem] = []
+            people, sources = self._participants(row, found)
+            hit = (people, sources, found)
+            if len(self._people) >= _CACHE_SIZE:
+                self._people.clear()
+            self._people[key] = hit
+        people, sources, found = hit
+        problems.extend(found)
+        if people is None:
+            return None, sources
+        # Each row gets its own participant dicts: a body is never shared.
+        return [dict(p) if p.__class__ is dict else p for p in people], sources
 
     def _participants(
         self, row: Mapping[str, Any], problems: list[Problem]
@@ -324,7 +381,7 @@ class Mapper:
         defaults = self._defaults
         for name, column, kind in self._plan:
             if kind == _PARTICIPANTS:
-                people, sources = self._participants(row, problems)
+                people, sources = self._participants_cached(row, problems)
                 if people is not None:
                     body[name] = people
                 continue

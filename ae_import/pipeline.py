@@ -165,8 +165,8 @@ class RowSource:
         digest.update(repr(record.fields).encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
-    def __iter__(self) -> Iterator[PendingRow]:
-        """Yield every record as a PendingRow, in file order."""
+    def records(self) -> Iterator[tuple[Record, str | None, int | None]]:
+        """Yield (record, its external_id, the line where that id first appeared if before)."""
         quick = self.mapper.quick_external_id
         seen = self.seen
         index, count = self.shard or (1, 1)
@@ -178,19 +178,28 @@ class RowSource:
                 self.other_shards += 1
                 continue
             first = seen.add(external_id, record.line) if external_id is not None else None
+            yield record, external_id, first
+
+    def __iter__(self) -> Iterator[PendingRow]:
+        """Yield every record as a PendingRow, in file order."""
+        for record, external_id, first in self.records():
             yield PendingRow(self, record, external_id, first)
 
     def check(self, pending: PendingRow) -> CheckedRow:
         """Map and validate one pending row, flagging it if its external_id repeats."""
-        row = check_record(pending.record, self.mapper)
-        if pending.first_line is None or row.external_id != pending.external_id:
+        return self.check_one(pending.record, pending.external_id, pending.first_line)
+
+    def check_one(self, record: Record, external_id: str | None, first: int | None) -> CheckedRow:
+        """Map and validate one record; flag it if its external_id appeared on line ``first``."""
+        row = check_record(record, self.mapper)
+        if first is None or row.external_id != external_id:
             return row
         dup = Problem(
             "external_id",
             "duplicate_external_id",
-            f"'{row.external_id}' already appears on line {pending.first_line}; "
+            f"'{row.external_id}' already appears on line {first}; "
             "each row needs its own external_id",
-            self._id_column if self._id_column in pending.record.fields else None,
+            self._id_column if self._id_column in record.fields else None,
         )
         return CheckedRow(row.line, row.external_id, None, (*row.problems, dup), row.fields)
 
@@ -199,5 +208,7 @@ def check_rows(
     manifest: Manifest, mapper: Mapper, seen: SeenIds | None = None
 ) -> Iterator[CheckedRow]:
     """Yield every record of ``manifest`` checked; later repeats of an external_id are flagged."""
-    for pending in RowSource(manifest, mapper, seen):
-        yield pending.checked()
+    source = RowSource(manifest, mapper, seen)
+    check = source.check_one
+    for record, external_id, first in source.records():
+        yield check(record, external_id, first)

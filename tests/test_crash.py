@@ -1,9 +1,10 @@
 """Crash safety: `ae-import run` killed at random moments, resumed, and nothing lost or doubled.
 
-A sandbox with latency runs in this process, so it outlives every kill; each run is a
-real child process. After the loop one last run finishes the job, then:
-``PRAGMA integrity_check`` is ok, every row is created or existing, the server holds
-exactly the manifest's engagements, each created once, and the ledger agrees with it.
+A sandbox with 100 ms latency runs in this process, so it outlives every kill, and the
+import outlasts the ten kills whatever the machine's speed; each run is a real child
+process. After the loop one last run finishes the job, then: ``PRAGMA integrity_check``
+is ok, every row is created or existing, the server holds exactly the manifest's
+engagements, each created once, and the ledger agrees with it.
 
 The normal suite kills 10 times over 1,000 rows; ``pytest -m slow`` runs the long
 loops (50 kills over 5,000 rows, through a proxy that also resets connections).
@@ -117,7 +118,7 @@ def finish_and_check(
 
 def test_sigkill_at_random_moments_loses_nothing(sandboxes: Sandboxes, tmp_path: Path) -> None:
     """Ten SIGKILLs at random moments over 1,000 rows: every row created exactly once."""
-    server = sandboxes.start(latency_ms=40)
+    server = sandboxes.start(latency_ms=100)
     manifest, ledger = tmp_path / "m.csv", tmp_path / "l.sqlite"
     names = write_manifest(manifest, 1000)
     codes = kill_loop(manifest, ledger, server.base_url, signal.SIGKILL, 10, seed=1)
@@ -129,7 +130,7 @@ def test_sigterm_at_random_moments_leaves_nothing_pending(
     sandboxes: Sandboxes, tmp_path: Path
 ) -> None:
     """Ten SIGTERMs over 1,000 rows: each run exits 143 with no row pending; nothing lost."""
-    server = sandboxes.start(latency_ms=40)
+    server = sandboxes.start(latency_ms=100)
     manifest, ledger = tmp_path / "m.csv", tmp_path / "l.sqlite"
     names = write_manifest(manifest, 1000)
     codes = kill_loop(manifest, ledger, server.base_url, signal.SIGTERM, 10, seed=2)

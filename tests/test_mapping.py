@@ -241,3 +241,24 @@ def test_check_columns_refuses_missing_participant_column() -> None:
 def test_encode_body_is_compact_utf8() -> None:
     """Bodies are sent as compact UTF-8 JSON, non-ASCII text unescaped."""
     assert encode_body({"title": "Café", "n": [1, 2]}) == '{"title":"Café","n":[1,2]}'.encode()
+
+
+def test_cached_hour_offsets_match_the_full_conversion() -> None:
+    """The per-hour offset cache gives what datetime gives, across DST changes and bad input."""
+    import random
+    import zoneinfo
+
+    from ae_import.mapping import parse_timestamp
+
+    rng = random.Random(8)
+    days = ["2024-03-10", "2024-11-03", "2024-03-31", "2024-10-27", "2024-02-29", "2023-02-29"]
+    for name in ("America/Denver", "Europe/Berlin", "Australia/Lord_Howe", "UTC", "Asia/Kolkata"):
+        zone = zoneinfo.ZoneInfo(name)
+        cache: dict[tuple[str, str], str | None] = {}
+        for _ in range(3000):
+            day = rng.choice(days)
+            hour, minute = rng.randrange(0, 26), rng.randrange(0, 62)
+            text = f"{day} {hour:02d}:{minute:02d}"
+            if rng.random() < 0.5:
+                text += f":{rng.randrange(0, 61):02d}"
+            assert parse_timestamp(text, zone, cache) == parse_timestamp(text, zone), text
