@@ -30,6 +30,7 @@ from .errors import (
     EXIT_OK,
     EXIT_SIGINT,
     EXIT_SIGTERM,
+    EXIT_USAGE,
     AeImportError,
     Terminated,
 )
@@ -272,6 +273,8 @@ def run_import(
             summary = asyncio.run(_drive(engine, source, signals))
         except BaseException as exc:
             code = exc.exit_code if isinstance(exc, AeImportError) else EXIT_INTERNAL
+            if isinstance(exc, OSError):
+                code = EXIT_USAGE  # as cli.py reports it: a file that could not be read
             if isinstance(exc, KeyboardInterrupt):
                 code = EXIT_SIGINT
             if isinstance(exc, Terminated):
