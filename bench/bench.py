@@ -30,6 +30,7 @@ from common import (
     best_floor,
     hey,
     median_ms,
+    run_argv,
     start_sandbox,
     summary_lines,
     target,
@@ -178,15 +179,7 @@ def run_section(requests: int, work: Path, tries: int) -> list[str]:
     proc, url = start_sandbox("--latency", "100")
     try:
         _w, startup_cpu, _s = timed_run(
-            ae_import(
-                "run",
-                str(empty),
-                "--base-url",
-                url,
-                "--ledger",
-                str(work / "empty.sqlite"),
-                "--json",
-            ),
+            run_argv(empty, url, work / "empty.sqlite"),
             env,
         )
     finally:
@@ -199,17 +192,7 @@ def run_section(requests: int, work: Path, tries: int) -> list[str]:
             proc, url = start_sandbox("--latency", "100")
             try:
                 ledger = work / f"ledger-{concurrency}-{attempt}.sqlite"
-                argv = ae_import(
-                    "run",
-                    str(manifest),
-                    "--base-url",
-                    url,
-                    "--ledger",
-                    str(ledger),
-                    "--concurrency",
-                    str(concurrency),
-                    "--json",
-                )
+                argv = run_argv(manifest, url, ledger, "--concurrency", str(concurrency))
                 seconds, used, summary = timed_run(argv, env)
                 if summary["created"] != requests:
                     raise SystemExit(f"run at c={concurrency} created {summary['created']}")
@@ -258,9 +241,7 @@ def resume_section(sizes: list[int], work: Path, tries: int) -> list[str]:
         nowhere = "http://127.0.0.1:9/api"  # nothing listens: any request would fail and show
         prefill(manifest, ledger, nowhere)
         env = {**os.environ, "AE_API_TOKEN": "bench"}
-        argv = ae_import(
-            "run", str(manifest), "--base-url", nowhere, "--ledger", str(ledger), "--json"
-        )
+        argv = run_argv(manifest, nowhere, ledger)
         fastest = float("inf")
         rss = 0.0
         sent = -1

@@ -75,6 +75,13 @@ def ae_import(*args: str) -> list[str]:
     return [sys.executable, "-m", "ae_import", *args]
 
 
+def run_argv(manifest: Path, url: str, ledger: Path, *extra: str) -> list[str]:
+    """Return the argv of `ae-import run MANIFEST --base-url URL --ledger LEDGER --json ...`."""
+    return ae_import(
+        "run", str(manifest), "--base-url", url, "--ledger", str(ledger), "--json", *extra
+    )
+
+
 def best(argv: list[str], tries: int) -> Run:
     """Run ``argv`` ``tries`` times; return the fastest run (this machine's noise is +-20%)."""
     return min((measure(argv) for _ in range(tries)), key=lambda run: run.seconds)

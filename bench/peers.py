@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from common import ROOT, ae_import, best, start_sandbox, target, timed_run
+from common import ROOT, ae_import, best, run_argv, start_sandbox, target, timed_run
 from generate import generate
 
 __all__ = ["dry_run_section", "peers_section", "rate_limited_section"]
@@ -65,16 +65,8 @@ def peers_section(requests: int, work: Path, concurrencies: tuple[int, ...]) -> 
         "|---:|---|---:|---:|---:|---:|",
     ]
     clients: dict[str, Callable[[str, int, Path], list[str]]] = {
-        "ae-import run": lambda url, c, ledger: ae_import(
-            "run",
-            str(manifest),
-            "--base-url",
-            url,
-            "--ledger",
-            str(ledger),
-            "--concurrency",
-            str(c),
-            "--json",
+        "ae-import run": lambda url, c, ledger: run_argv(
+            manifest, url, ledger, "--concurrency", str(c)
         ),
         "httpx script": lambda url, c, ledger: [
             sys.executable,
@@ -113,15 +105,7 @@ def rate_limited_section(rows: int, work: Path) -> list[str]:
     env = {**os.environ, "AE_API_TOKEN": "bench"}
     proc, url = start_sandbox("--latency", "100", "--rate", "20/s", "--burst", "20")
     try:
-        argv = ae_import(
-            "run",
-            str(manifest),
-            "--base-url",
-            url,
-            "--ledger",
-            str(work / "limited.sqlite"),
-            "--json",
-        )
+        argv = run_argv(manifest, url, work / "limited.sqlite")
         seconds, _cpu, summary = timed_run(argv, env)
         served = _stats(url)
     finally:
