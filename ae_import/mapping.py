@@ -14,7 +14,7 @@ import re
 import zoneinfo
 from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from .config import MappingConfig
 from .errors import ConfigError, ManifestError
@@ -35,6 +35,16 @@ _PHONE_JUNK = re.compile(r"[\s().\-/]")
 
 
 _CACHE_SIZE = 4096
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remember(cache: dict[K, V], key: K, value: V) -> None:
+    """Keep ``value`` for ``key``; start over past _CACHE_SIZE keys (memory stays flat)."""
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
 
 # How the mapper treats each field; _PLAIN strings pass through as they are.
 _PLAIN, _CONVERT, _TRANSCRIPT, _PARTICIPANTS = range(4)
@@ -98,9 +108,7 @@ def parse_timestamp(
     if fast and offsets is not None and (sec is None or sec < "60"):
         key = (day, hm[:2])
         if key not in offsets:
-            if len(offsets) >= 4096:
-                offsets.clear()
-            offsets[key] = _hour_offset(day, hm[:2], zone)
+            _remember(offsets, key, _hour_offset(day, hm[:2], zone))
         found = offsets[key]
         if found is not None:
             return f"{day}T{hm}:{sec or '00'}{found}"
@@ -183,13 +191,6 @@ class Mapper:
         self._entries: dict[str, dict[str, Any]] = {}
         self._people: dict[tuple[Any, ...], tuple[Any, Any, list[Problem]]] = {}
         self._offsets: dict[tuple[str, str], str | None] = {}
-
-    @staticmethod
-    def _remember(cache: dict[Any, dict[str, Any]], key: Any, value: dict[str, Any]) -> None:
-        """Keep ``value`` for ``key``; start over past _CACHE_SIZE keys (memory stays flat)."""
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()
-        cache[key] = value
 
     @property
     def salt(self) -> bytes:
@@ -293,9 +294,7 @@ class Mapper:
             found: list[Problem] = []
             people, sources = self._participants(row, found)
             hit = (people, sources, found)
-            if len(self._people) >= _CACHE_SIZE:
-                self._people.clear()
-            self._people[key] = hit
+            _remember(self._people, key, hit)
         people, sources, found = hit
         problems.extend(found)
         if people is None:
@@ -317,7 +316,7 @@ class Mapper:
                 for (field, _column), cell in zip(self._owner, cells, strict=True):
                     if cell is not None:
                         cached[field] = _phone(str(cell)) if field == "phone" else cell
-                self._remember(self._owners, cells, cached)
+                _remember(self._owners, cells, cached)
             owner: dict[str, Any] = dict(cached)
             if owner:
                 owner["is_owner"] = True
@@ -335,7 +334,7 @@ class Mapper:
                     known = self._entries.get(part)
                     if known is None:
                         known = _entry(part)
-                        self._remember(self._entries, part, known)
+                        _remember(self._entries, part, known)
                     entry = dict(known)  # each row gets its own dicts
                     # Exports often list the owner among the attendees: send them once.
                     if owner_email and str(entry.get("email", "")).casefold() == owner_email:
