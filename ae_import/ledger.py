@@ -457,10 +457,17 @@ class Ledger:
             f"SELECT {', '.join(self.EXPORT_COLUMNS)} FROM rows WHERE status IN ({marks})"
             " ORDER BY manifest, line, external_id"
         )
-        fetch = _translated(lambda self, cursor: cursor.fetchmany(1000))
-        cursor = _translated(lambda self: self._db.execute(sql, list(statuses)))(self)
-        while batch := fetch(self, cursor):
+        cursor = self._execute(sql, list(statuses))
+        while batch := self._fetch(cursor):
             yield from batch
+
+    @_translated
+    def _execute(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        return self._db.execute(sql, params)
+
+    @_translated
+    def _fetch(self, cursor: sqlite3.Cursor) -> list[Any]:
+        return cursor.fetchmany(1000)
 
     def get(self, external_id: str) -> dict[str, object] | None:
         """Return one ledger row as a dict, or None."""
