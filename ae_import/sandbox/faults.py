@@ -18,8 +18,8 @@ fault              what happens
 =================  =====================================================================
 
 Faults come from a script (external_id -> the faults of its 1st, 2nd... attempts) or
-at random with given probabilities and a seed. Every request is recorded, so tests
-can count attempts and check waits.
+at random with given probabilities and a seed. Requests per external_id and faults
+injected are counted, so tests can check attempts.
 """
 
 from __future__ import annotations
@@ -36,9 +36,8 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
-__all__ = ["FAULTS", "FaultPlan", "FaultProxy", "Seen", "parse_fault"]
+__all__ = ["FAULTS", "FaultPlan", "FaultProxy", "parse_fault"]
 
 FAULTS = (
     "500",
@@ -82,14 +81,6 @@ class FaultPlan:
     slow_s: float = 5.0
 
 
-class Seen(NamedTuple):
-    """One request as the proxy saw it."""
-
-    at: float  # time.monotonic()
-    external_id: str | None
-    fault: str | None
-
-
 def _problem(status: int, reason: str, extra: str = "") -> bytes:
     body = json.dumps({"type": f"fault:{status}", "title": reason, "status": status}).encode()
     head = (
@@ -127,7 +118,6 @@ class FaultProxy:
         self.plan = plan
         self.host = host
         self._error: OSError | None = None
-        self.seen: list[Seen] = []
         self.injected: Counter[str] = Counter()
         self._attempts: Counter[str] = Counter()
         self._rng = random.Random(plan.seed)
@@ -183,7 +173,6 @@ class FaultProxy:
             external_id = found if isinstance(found, str) else None
         fault = self._choose(external_id)
         with self._lock:
-            self.seen.append(Seen(time.monotonic(), external_id, fault))
             if fault:
                 self.injected[fault] += 1
         if fault in _DIRECT:
