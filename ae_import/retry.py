@@ -4,8 +4,8 @@
   up to ``max_attempts`` attempts in all for a row (every request is an attempt).
 - The wait is full-jitter exponential backoff: uniform(0, min(cap, base * 2**(n-1)))
   after the n-th failed attempt, base 1 s, cap 60 s.
-- A 429 is retried after its ``Retry-After`` (seconds or an HTTP-date), never sooner;
-  without one, after the backoff wait.
+- A 429 is retried after its ``Retry-After`` (seconds or an HTTP-date, capped at one
+  hour), never sooner; without a valid one, after the backoff wait.
 - 400, 401, 403, 404, 409 and 422 are never retried.
 - A run whose last ``budget`` attempts in a row all failed stops: the server is down,
   and hammering it for hours helps no one.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +25,8 @@ from datetime import UTC, datetime
 __all__ = ["Backoff", "RetryBudget", "parse_retry_after"]
 
 RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
-MAX_RETRY_AFTER = 3600.0
+MAX_RETRY_AFTER = 3600.0  # the longest Retry-After wait honoured, in seconds (one hour)
+_DELAY_SECONDS = re.compile(r"[0-9]+")  # ASCII only: \d would take "²" and "١٠"
 
 
 @dataclass(frozen=True)
@@ -41,17 +43,26 @@ class Backoff:
 
 
 def parse_retry_after(value: str | None, now: Callable[[], datetime] | None = None) -> float | None:
-    """Read a Retry-After header (delta-seconds or HTTP-date); return seconds, or None."""
+    """Read a Retry-After header by the HTTP rules; return seconds in [0, 3600], or None.
+
+    ``delay-seconds`` is ``1*DIGIT`` in ASCII only (``"²"``, ``"-5"``, ``"1e3"`` and
+    ``"10.5"`` are not delays); an HTTP-date (ASCII, any of HTTP's three formats)
+    counts from ``now()`` (UTC by default), a past one as 0. Any longer wait is cut to
+    ``MAX_RETRY_AFTER``, 3600 s (one hour). A value of neither form gives None (the
+    caller falls back to its backoff); nothing raises.
+    """
     if value is None:
         return None
-    text = value.strip()
-    if not text:
+    text = value.strip(" \t")  # HTTP's optional whitespace: spaces and tabs only
+    if _DELAY_SECONDS.fullmatch(text):
+        digits = text.lstrip("0") or "0"
+        # Past 10 digits the value is beyond any cap (and int() refuses > 4300 digits).
+        return MAX_RETRY_AFTER if len(digits) > 10 else min(float(int(digits)), MAX_RETRY_AFTER)
+    if not text.isascii():
         return None
-    if text.isdigit():
-        return min(float(text), MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ae_import.retry import Backoff, RetryBudget, parse_retry_after
+from ae_import.client import EngagementClient
+from ae_import.retry import MAX_RETRY_AFTER, Backoff, RetryBudget, parse_retry_after
 
 
 def test_full_jitter_backoff_bounds() -> None:
@@ -40,6 +45,102 @@ NOW = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
 def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
     """Retry-After reads as delta-seconds or an HTTP-date, capped at an hour."""
     assert parse_retry_after(value, now=lambda: NOW) == seconds
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("²", None),  # byte 0xB2 read as latin-1: str.isdigit() says yes, float() raises
+        ("١٠", None),  # Arabic-Indic ten: float() would read 10
+        ("５", None),  # a fullwidth digit
+        ("-5", None),
+        ("+5", None),
+        ("1e3", None),
+        ("10.5", None),
+        ("0x10", None),
+        (" 10 ", 10.0),
+        ("\t10\t", 10.0),
+        ("10\n", None),  # only spaces and tabs are HTTP whitespace
+        ("3600", 3600.0),
+        ("3601", MAX_RETRY_AFTER),
+        ("99999999999999999999", MAX_RETRY_AFTER),
+        ("9" * 5000, MAX_RETRY_AFTER),  # int() refuses more than 4300 digits
+        ("0000000000000000000000007", 7.0),  # leading zeros are still 1*DIGIT
+        ("Sun, 06 Nov 1994 08:49:37 GMT", 0.0),  # long past
+        ("Sunday, 30-Nov-26 12:01:00 GMT", 60.0),  # RFC 850 form
+        ("Mon Nov 30 12:02:00 2026", 120.0),  # asctime form
+        ("Fri, 31 Dec 9999 23:59:59 GMT", MAX_RETRY_AFTER),  # far future
+        ("Mon, 30 Nov 2026 12:00:30 -2359", MAX_RETRY_AFTER),
+        ("Mon, 30 Nov 99999 12:00:30 GMT", None),  # year out of range
+        ("Mon, 31 Feb 2026 12:00:00 GMT", None),  # no such day
+        ("Mon, 30 Nov 2026 12:00:30 +9999", None),  # offset out of range
+        ("Mon, ٣٠ Nov 2026 12:00:30 GMT", None),  # Unicode digits inside a date
+        ("Mon, 30 Nov 2026", None),  # a date without a time
+        ("caf\xe9", None),  # latin-1 bytes
+        ("\xff\xfe\xb2", None),
+        ("   ", None),
+        ("5, 5", None),  # the header sent twice
+        ("garbage; q=1", None),
+    ],
+)
+def test_parse_retry_after_by_the_http_rules(value: str, seconds: float | None) -> None:
+    """Only ASCII digits or a valid HTTP-date count; waits clamp to [0, 3600]; nothing raises."""
+    assert parse_retry_after(value, now=lambda: NOW) == seconds
+
+
+class _Answer429(BaseHTTPRequestHandler):
+    """Answers every POST with 429 and the Retry-After bytes the server was given."""
+
+    retry_after = "1"
+
+    def do_POST(self) -> None:
+        """Read the request, answer 429 with the configured Retry-After."""
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = b'{"type": "rate_limited", "detail": "slow down"}'
+        self.send_response(429)
+        self.send_header("Retry-After", self.server.retry_after)  # type: ignore[attr-defined]
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
+
+
+@pytest.fixture
+def server_429() -> Iterator[ThreadingHTTPServer]:
+    """Yield a 127.0.0.1 server answering 429; set ``.retry_after`` (sent as latin-1)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer429)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("\xb2", None), ("-5", None), ("99999999999999999999", MAX_RETRY_AFTER), ("7", 7.0)],
+)
+def test_the_client_reads_any_retry_after_without_crashing(
+    server_429: ThreadingHTTPServer, header: str, seconds: float | None
+) -> None:
+    """A 429 whose Retry-After is byte 0xB2 (or negative, or huge) is a retry, not a crash."""
+    server_429.retry_after = header  # type: ignore[attr-defined]
+    port = server_429.server_address[1]
+
+    async def go() -> tuple[str, float | None]:
+        client = EngagementClient(f"http://127.0.0.1:{port}/api", "t0ken")
+        try:
+            outcome = await client.create(b"{}")
+        finally:
+            await client.aclose()
+        return outcome.kind, outcome.retry_after
+
+    assert asyncio.run(go()) == ("retry", seconds)
 
 
 def test_retry_budget_counts_failures_in_a_row() -> None:
