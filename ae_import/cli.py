@@ -6,16 +6,22 @@ are imported inside the commands, so ``ae-import --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, AeImportError, Terminated
+from .errors import EXIT_SIGINT, EXIT_USAGE, Terminated, error_code, exit_status
+from .options import OPTIONS, Option
+from .redact import safe_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,8 +30,67 @@ __all__ = ["app", "main"]
 
 T = TypeVar("T")
 
+
+def _json_wanted(args: list[str]) -> bool:
+    """Tell whether the command line asks for JSON output (so errors come as JSON too)."""
+    words = args[: args.index("--")] if "--" in args else args
+    return "--json" in words or os.environ.get("AE_IMPORT_JSON", "").lower() in ("1", "true")
+
+
+def _report(code: int, message: str, kind: str, as_json: bool) -> int:
+    """Tell the user why the command ends: one line on stderr, and one JSON object if asked."""
+    if as_json:
+        error = {"error": {"code": kind, "message": message}, "exit_code": code}
+        sys.stdout.write(json.dumps(error) + "\n")
+    if kind != "broken_pipe":
+        sys.stderr.write(f"ae-import: error: {message}\n")
+    return code
+
+
+def _usage_message(exc: typer.TyperException) -> str:
+    """Return a usage error (Typer's vendored Click) as one line that says what to do."""
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "ae-import"
+    possibilities = getattr(exc, "possibilities", None)
+    if type(exc).__name__ == "NoSuchOption":
+        hint = f" (did you mean {' or '.join(sorted(possibilities))}?)" if possibilities else ""
+        return f"no such option {getattr(exc, 'option_name', '')}{hint}; see {command} --help"
+    text = " ".join(safe_text(exc.format_message()).split())
+    return f"{text[:1].lower()}{text[1:]}; see {command} --help"
+
+
+class _Group(TyperGroup):
+    """The command group: every usage error is one line, exit 2, never Click's block."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command; turn whatever ends it into an exit code."""
+        words = list(sys.argv[1:] if args is None else args)
+        as_json = _json_wanted(words)
+        try:
+            code = super().main(
+                words, prog_name or "ae-import", complete_var, standalone_mode=False, **extra
+            )
+        except typer.TyperException as exc:  # Typer's Click: usage and parameter errors
+            code = _report(EXIT_USAGE, _usage_message(exc), "usage", as_json)
+        except typer.Abort:
+            code = _report(EXIT_SIGINT, "interrupted", "interrupted", as_json)
+        except (BrokenPipeError, Terminated) as exc:
+            code = _fail(exc, as_json)
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
     name="ae-import",
+    cls=_Group,
     help="Bulk-import call and meeting recordings into AskElephant (POST /v2/engagements).",
     add_completion=False,
     no_args_is_help=True,
@@ -34,6 +99,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+ManifestArg = Annotated[
+    str, typer.Argument(metavar="MANIFEST", help="CSV, TSV or JSONL manifest; - for stdin.")
+]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="YAML mapping file (columns, defaults, participants)."),
@@ -44,32 +112,26 @@ FormatOpt = Annotated[
 ]
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"ae-import: error: {message}", err=True)
-    raise typer.Exit(code)
+def _fail(exc: BaseException, as_json: bool = False) -> int:
+    """Report ``exc`` through the one table (errors.exit_status); return its exit code."""
+    if isinstance(exc, BrokenPipeError):
+        # stdout is gone: point it at /dev/null so the interpreter's final flush is quiet
+        with contextlib.suppress(OSError, ValueError):  # not a real file (CliRunner)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    code, message = exit_status(exc)
+    return _report(code, message, error_code(exc), as_json)
 
 
-def _guard(action: Callable[[], T]) -> T:
-    """Run ``action``; turn every error a user can cause into one line and an exit code."""
+def _guard(action: Callable[[], int], as_json: bool = False) -> int:
+    """Run ``action``; turn every error into one line (and JSON if asked) and an exit code."""
     try:
         return action()
-    except AeImportError as exc:
-        _fail(exc.message, exc.exit_code)
-    except KeyboardInterrupt:
-        _fail("interrupted", EXIT_SIGINT)
-    except Terminated:
-        _fail("terminated by SIGTERM", EXIT_SIGTERM)
-    except OSError as exc:
-        name = f"{exc.filename}: " if exc.filename else ""
-        _fail(f"{name}{exc.strerror or exc}", EXIT_USAGE)
     except Exception as exc:
-        if os.environ.get("AE_IMPORT_DEBUG"):
+        if os.environ.get("AE_IMPORT_DEBUG") and exit_status(exc)[0] == 70:
             raise
-        _fail(
-            f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} "
-            "(a bug: please report it; AE_IMPORT_DEBUG=1 shows the traceback)",
-            EXIT_INTERNAL,
-        )
+        return _fail(exc, as_json)
+    except (KeyboardInterrupt, Terminated) as exc:
+        return _fail(exc, as_json)
 
 
 def _console(stderr: bool = False) -> Console:
@@ -110,9 +172,7 @@ def _root(
 
 @app.command()
 def validate(
-    manifest: Annotated[
-        str, typer.Argument(metavar="MANIFEST", help="CSV, TSV or JSONL manifest; - for stdin.")
-    ],
+    manifest: ManifestArg,
     config: ConfigOpt = None,
     fmt: FormatOpt = None,
     as_json: Annotated[
@@ -160,133 +220,54 @@ def validate(
             report.close()
         return 0 if report.invalid == 0 else 1
 
-    raise typer.Exit(_guard(work))
+    raise typer.Exit(_guard(work, as_json))
 
 
-@app.command()
+def _option_parameter(option: Option) -> inspect.Parameter:
+    """Return the Typer parameter of one declared option (see options.py)."""
+    names = [f"{option.flag}/--no-{option.flag[2:]}"] if option.switch else [option.flag]
+    names += [f"-{option.short}"] if option.short else []
+    default = "" if option.switch or option.default is None else f" Default: {option.default}."
+    info = typer.Option(
+        *names,
+        envvar=option.env,
+        show_envvar=True,
+        metavar=option.metavar or None,
+        help=f"{option.help}{default} Config: {option.section}.{option.name}.",
+        hidden=option.hidden,
+        show_default=False,
+    )
+    kind = bool | None if option.switch else str | None
+    return inspect.Parameter(
+        option.name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[kind, info], default=None
+    )
+
+
+def _given_on_command_line(ctx: typer.Context, options: dict[str, Any]) -> dict[str, Any]:
+    """Keep the options typed on the command line (env and config are read by resolve)."""
+    return {
+        name: value
+        for name, value in options.items()
+        if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    }
+
+
 def run(
-    manifest: Annotated[
-        str, typer.Argument(metavar="MANIFEST", help="CSV, TSV or JSONL manifest; - for stdin.")
-    ],
-    config: ConfigOpt = None,
-    fmt: FormatOpt = None,
-    ledger: Annotated[
-        Path | None,
-        typer.Option(help="SQLite ledger; default ae-import-ledger.sqlite here."),
-    ] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="API base URL; default https://app.askelephant.ai/api.")
-    ] = None,
-    token_file: Annotated[
-        Path | None,
-        typer.Option(help="File holding the API token (mode 600); else AE_API_TOKEN is read."),
-    ] = None,
-    ca_bundle: Annotated[
-        Path | None, typer.Option(help="CA certificates to trust (corporate proxies).")
-    ] = None,
-    concurrency: Annotated[
-        int | None, typer.Option(min=1, max=256, help="Requests in flight; default 8.")
-    ] = None,
-    rate: Annotated[
-        str | None, typer.Option(metavar="R", help="At most R requests: 5/s, 300/m, 5000/12h.")
-    ] = None,
-    max_attempts: Annotated[
-        int | None, typer.Option(min=1, help="Attempts per row; default 5.")
-    ] = None,
-    retry_budget: Annotated[
-        int | None,
-        typer.Option(min=1, help="Stop after this many failed attempts in a row; default 50."),
-    ] = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option(min=1, metavar="SECONDS", help="Per attempt; default 600 (media download)."),
-    ] = None,
-    run_workflows: Annotated[
-        bool | None,
-        typer.Option("--run-workflows/--no-run-workflows", help="Fire workflows and recap emails."),
-    ] = None,
-    dry_run: Annotated[
-        bool | None,
-        typer.Option(
-            "--dry-run/--no-dry-run", help="Validate and consult the ledger; send nothing."
-        ),
-    ] = None,
-    max_rows: Annotated[
-        int | None, typer.Option(min=1, help="Budget: send at most N rows, then stop (exit 0).")
-    ] = None,
-    max_duration: Annotated[
-        str | None,
-        typer.Option(metavar="DURATION", help="Budget: stop dispatching after 45m, 6h, 1h30m."),
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(metavar="HH:MM", help="Budget: stop dispatching at local time.")
-    ] = None,
-    limit: Annotated[
-        int | None, typer.Option(min=1, help="Same as --max-rows.", hidden=True)
-    ] = None,
-    shard: Annotated[
-        str | None,
-        typer.Option(metavar="K/N", help="Only rows whose external_id hashes to shard K of N."),
-    ] = None,
-    log_file: Annotated[
-        Path | None,
-        typer.Option(help="Append a line per row outcome and retry (logrotate-safe)."),
-    ] = None,
-    log_format: Annotated[
-        str | None, typer.Option(metavar="text|json", help="Format of --log-file; default text.")
-    ] = None,
-    retry_failed: Annotated[
-        bool | None,
-        typer.Option("--retry-failed/--no-retry-failed", help="Send failed rows again."),
-    ] = None,
-    use_sandbox: Annotated[
-        bool | None,
-        typer.Option("--sandbox/--no-sandbox", help="Import into an in-process local sandbox."),
-    ] = None,
-    as_json: Annotated[
-        bool | None, typer.Option("--json/--no-json", help="Print the summary as JSON.")
-    ] = None,
-    quiet: Annotated[
-        bool | None, typer.Option("--quiet/--no-quiet", "-q", help="No progress, no summary.")
-    ] = None,
+    ctx: typer.Context, manifest: str, config: Path | None, fmt: str | None, **options: Any
 ) -> None:
     """Import a manifest: safe to re-run, resumes.
 
     Exit 0: every row done (or a budget reached with nothing failed); 1: rows failed,
     invalid or retryable; 2: usage; 3: auth; 4: the ledger is held by another run;
-    130/143: interrupted.
+    130/143: interrupted; 141: stdout closed.
     """
-    import os
-
     from .config import load_config
     from .report import RunReporter, write_run_json, write_run_summary
     from .runner import run_import
     from .settings import resolve
 
-    flags = {
-        "ledger": ledger,
-        "base_url": base_url,
-        "token_file": token_file,
-        "ca_bundle": ca_bundle,
-        "concurrency": concurrency,
-        "rate": rate,
-        "max_attempts": max_attempts,
-        "retry_budget": retry_budget,
-        "timeout": timeout,
-        "run_workflows": run_workflows,
-        "dry_run": dry_run,
-        "limit": limit,
-        "max_rows": max_rows,
-        "max_duration": max_duration,
-        "until": until,
-        "shard": shard,
-        "log_file": log_file,
-        "log_format": log_format,
-        "retry_failed": retry_failed,
-        "sandbox": use_sandbox,
-        "json": as_json,
-        "quiet": quiet,
-    }
+    flags = _given_on_command_line(ctx, options)
+    as_json = bool(flags.get("json")) or _json_wanted([])
 
     def work() -> int:
         cfg = load_config(config)
@@ -310,15 +291,33 @@ def run(
             )
         finally:
             reporter.close()
+        code, message = result.exit_code, result.message
         if settings.json:
-            write_run_json(result.summary, sys.stdout, dry_run=settings.dry_run)
+            extra: dict[str, Any] = {"exit_code": code}
+            if result.error is not None:
+                extra["error"] = {"code": error_code(result.error), "message": message}
+            write_run_json(result.summary, sys.stdout, dry_run=settings.dry_run, extra=extra)
         elif not settings.quiet:
             write_run_summary(result.summary, out, dry_run=settings.dry_run)
-        if result.error:
-            typer.echo(f"ae-import: {result.error}", err=True)
-        return result.exit_code
+        if message:
+            typer.echo(f"ae-import: {message}", err=True)
+        return code
 
-    raise typer.Exit(_guard(work))
+    raise typer.Exit(_guard(work, as_json))
+
+
+# Typer reads the parameters from the signature: the declared options are added to it.
+_POSITIONAL, _KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
+run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter("ctx", _POSITIONAL, annotation=typer.Context),
+        inspect.Parameter("manifest", _POSITIONAL, annotation=ManifestArg),
+        inspect.Parameter("config", _KEYWORD, annotation=ConfigOpt, default=None),
+        inspect.Parameter("fmt", _KEYWORD, annotation=FormatOpt, default=None),
+        *(_option_parameter(option) for option in OPTIONS),
+    ]
+)
+app.command()(run)
 
 
 LedgerOpt = Annotated[
@@ -350,7 +349,7 @@ def status(
             write_status(report, _console())
         return 0
 
-    raise typer.Exit(_guard(work))
+    raise typer.Exit(_guard(work, as_json))
 
 
 @app.command()
@@ -513,8 +512,4 @@ def sandbox(
 
 def main() -> None:
     """Run the command line (``__main__.main`` installs the SIGTERM handler first)."""
-    try:
-        app()
-    except Terminated:
-        typer.echo("ae-import: error: terminated by SIGTERM", err=True)
-        raise SystemExit(EXIT_SIGTERM) from None
+    app()

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from .errors import ConfigError
+from .options import section_keys
 from .validation import PARTICIPANT_FIELDS, REQUEST_FIELDS
 
 __all__ = [
@@ -38,29 +39,9 @@ _TOP_KEYS = (
     "run",
     "timezone",
 )
+SECTIONS: tuple[Literal["api", "run"], ...] = ("api", "run")
 _PARTICIPANT_KEYS = ("list", "owner", "separator")
 _OWNER_KEYS = tuple(f for f in PARTICIPANT_FIELDS if f != "is_owner")
-API_KEYS = ("auth_scheme", "base_url", "ca_bundle", "timeout", "token_file")
-RUN_KEYS = (
-    "concurrency",
-    "dry_run",
-    "json",
-    "ledger",
-    "limit",
-    "log_file",
-    "log_format",
-    "max_attempts",
-    "max_duration",
-    "max_rows",
-    "quiet",
-    "rate",
-    "retry_budget",
-    "retry_failed",
-    "run_workflows",
-    "sandbox",
-    "shard",
-    "until",
-)
 # A default for these would give every row the same value, which the API forbids.
 _NO_DEFAULT = ("external_id", "participants", "transcript_text")
 
@@ -231,9 +212,9 @@ def load_config(path: Path | None) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{src}: the config must be a YAML mapping (key: value lines)")
     sections = {}
-    for name, known in (("api", API_KEYS), ("run", RUN_KEYS)):
+    for name in SECTIONS:
         section = _mapping(src, name, data.get(name))
-        _check_keys(src, name, section, known)
+        _check_keys(src, name, section, section_keys(name))
         sections[name] = MappingProxyType(dict(section))
     mapping_data = {k: v for k, v in data.items() if k not in ("api", "run")}
     return Config(

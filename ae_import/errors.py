@@ -12,14 +12,19 @@ file, the line or key where known, and what to do, and maps to one exit code. On
      |    +-- ManifestError       exit 2  the manifest: missing, undecodable, unknown format,
      |                                    required columns absent
      +-- LedgerError              exit 1  the ledger failed mid-run (disk full, I/O error)
+     +-- RunStopped               exit 1  the run stopped itself: retry budget spent, TLS
+     |                                    not trusted, a local limit (too many open files)
      +-- AuthError                exit 3  the server refused the token (401) or its scope (403)
      +-- LedgerBusyError          exit 4  the ledger is held by another run
 
-``Terminated`` (a ``BaseException``, like ``KeyboardInterrupt``) is SIGTERM arriving
-outside the run loop, at start-up or shut-down: exit 143, as inside the loop.
+``Terminated`` (a ``BaseException``, like ``KeyboardInterrupt``) is SIGTERM: exit 143;
+Ctrl-C is 130. A closed stdout (``ae-import export | head``) ends quietly with 141, as
+a Unix tool killed by SIGPIPE does. An ``OSError`` (a file that cannot be read or
+written) is exit 2 with its file name. Anything else that escapes is a bug: one line,
+exit 70 (``AE_IMPORT_DEBUG=1`` shows the traceback).
 
-Anything else that escapes is a bug: ``cli.py`` prints it on one line and exits 70
-(``AE_IMPORT_DEBUG=1`` shows the traceback).
+``exit_status`` is the one table from exception to exit code and message: every
+command, and the runner when it records how a run ended, go through it.
 
 Problems with single rows are not exceptions: they are ``validation.Problem`` values,
 reported per row, and never stop the rows around them.
@@ -27,12 +32,15 @@ reported per row, and never stop the rows around them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 __all__ = [
     "EXIT_AUTH",
     "EXIT_INTERNAL",
     "EXIT_INVALID",
     "EXIT_LEDGER_BUSY",
     "EXIT_OK",
+    "EXIT_PIPE",
     "EXIT_SIGINT",
     "EXIT_SIGTERM",
     "EXIT_USAGE",
@@ -42,8 +50,11 @@ __all__ = [
     "LedgerBusyError",
     "LedgerError",
     "ManifestError",
+    "RunStopped",
     "Terminated",
     "UsageError",
+    "error_code",
+    "exit_status",
 ]
 
 EXIT_OK = 0
@@ -53,12 +64,14 @@ EXIT_AUTH = 3
 EXIT_LEDGER_BUSY = 4
 EXIT_INTERNAL = 70
 EXIT_SIGINT = 130
+EXIT_PIPE = 141
 EXIT_SIGTERM = 143
 
 
 class AeImportError(Exception):
     """Base of every error ae-import reports to a user."""
 
+    code = "error"
     exit_code = EXIT_INVALID
 
     def __init__(self, message: str) -> None:
@@ -74,30 +87,45 @@ class AeImportError(Exception):
 class UsageError(AeImportError):
     """A command line, config or manifest that cannot be used at all."""
 
+    code = "usage"
     exit_code = EXIT_USAGE
 
 
 class ConfigError(UsageError):
     """The YAML mapping file is unreadable, not YAML, or holds an unknown key or bad value."""
 
+    code = "config"
+
 
 class ManifestError(UsageError):
     """The manifest is missing, undecodable, of unknown format, or lacks required columns."""
+
+    code = "manifest"
 
 
 class LedgerError(AeImportError):
     """The ledger failed while a run was using it (disk full, I/O error)."""
 
+    code = "ledger"
+
+
+class RunStopped(AeImportError):
+    """The run stopped itself before the manifest was done (rows stay retryable)."""
+
+    code = "stopped"
+
 
 class AuthError(AeImportError):
     """The server refused the token (401) or its scope (403)."""
 
+    code = "auth"
     exit_code = EXIT_AUTH
 
 
 class LedgerBusyError(AeImportError):
     """Another run holds the ledger."""
 
+    code = "ledger_busy"
     exit_code = EXIT_LEDGER_BUSY
 
 
@@ -105,3 +133,61 @@ class Terminated(BaseException):
     """SIGTERM arrived while no run loop was handling it (exit 143)."""
 
     exit_code = EXIT_SIGTERM
+
+
+def _os_message(exc: BaseException) -> str:
+    assert isinstance(exc, OSError)
+    name = f"{exc.filename}: " if exc.filename else ""
+    return f"{name}{exc.strerror or exc}"
+
+
+def _internal(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return (
+        f"internal error: {type(exc).__name__}: {text} "
+        "(a bug: please report it; AE_IMPORT_DEBUG=1 shows the traceback)"
+    )
+
+
+def _own(exc: BaseException) -> str:
+    return str(exc.args[0]) if exc.args else type(exc).__name__
+
+
+# The one table, most specific first: for each exception, the exit code, the error
+# code that ``--json`` prints, and the line the user reads. An AeImportError brings
+# its own exit code and error code (None here). BrokenPipeError precedes OSError.
+_TABLE: tuple[
+    tuple[type[BaseException], int | None, str | None, Callable[[BaseException], str]], ...
+] = (
+    (AeImportError, None, None, _own),
+    (KeyboardInterrupt, EXIT_SIGINT, "interrupted", lambda e: _own(e) if e.args else "interrupted"),
+    (
+        Terminated,
+        EXIT_SIGTERM,
+        "terminated",
+        lambda e: _own(e) if e.args else "terminated by SIGTERM",
+    ),
+    (BrokenPipeError, EXIT_PIPE, "broken_pipe", lambda e: "stdout was closed (broken pipe)"),
+    (OSError, EXIT_USAGE, "os_error", _os_message),
+    (BaseException, EXIT_INTERNAL, "internal", _internal),
+)
+
+
+def _row(exc: BaseException) -> tuple[int, str, str]:
+    for kind, code, name, message in _TABLE:
+        if isinstance(exc, kind):
+            own_code = getattr(exc, "exit_code", EXIT_INVALID)
+            own_name = getattr(exc, "code", "error")
+            return (own_code if code is None else code), (name or own_name), message(exc)
+    raise AssertionError("BaseException matches every exception")  # pragma: no cover
+
+
+def exit_status(exc: BaseException) -> tuple[int, str]:
+    """Return the exit code of ``exc`` and the one line that tells the user why."""
+    code, _, message = _row(exc)
+    return code, message
+
+
+def error_code(exc: BaseException) -> str:
+    """Return the short code ``--json`` prints for ``exc`` (usage, auth, ledger_busy...)."""
+    return _row(exc)[1]

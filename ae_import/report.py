@@ -300,9 +300,11 @@ def write_run_summary(summary: Summary, console: Console, *, dry_run: bool = Fal
     console.print(Text(line), soft_wrap=True)
 
 
-def write_run_json(summary: Summary, out: IO[str], *, dry_run: bool = False) -> None:
-    """Write the summary of a run as one JSON object."""
-    out.write(json.dumps(summary.as_json(dry_run)) + "\n")
+def write_run_json(
+    summary: Summary, out: IO[str], *, dry_run: bool = False, extra: dict[str, Any] | None = None
+) -> None:
+    """Write the summary of a run (and ``extra`` keys: exit code, error) as one JSON object."""
+    out.write(json.dumps({**summary.as_json(dry_run), **(extra or {})}) + "\n")
 
 
 def _describe_error(error: dict[str, Any]) -> str:

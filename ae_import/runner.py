@@ -20,19 +20,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import __version__
-from .client import Client, LazyClient
+from .client import Client, EngagementClient
 from .config import Config
 from .engine import Engine, EngineSettings, Progress, Summary
 from .errors import (
-    EXIT_AUTH,
-    EXIT_INTERNAL,
     EXIT_INVALID,
     EXIT_OK,
-    EXIT_SIGINT,
-    EXIT_SIGTERM,
-    EXIT_USAGE,
     AeImportError,
+    AuthError,
+    RunStopped,
     Terminated,
+    exit_status,
 )
 from .ledger import Ledger
 from .lock import RunLock
@@ -54,8 +52,19 @@ class RunResult:
     """How a run ended: its summary, its exit code, and a line for stderr if any."""
 
     summary: Summary
-    exit_code: int
-    error: str | None = None
+    error: BaseException | None = None  # what stopped the run early, if anything
+
+    @property
+    def exit_code(self) -> int:
+        """Return the exit code: the table's for an error, else 0 or 1 by the summary."""
+        if self.error is not None:
+            return exit_status(self.error)[0]
+        return EXIT_OK if self.summary.clean else EXIT_INVALID
+
+    @property
+    def message(self) -> str | None:
+        """Return the line that says why the run stopped early, if it did."""
+        return None if self.error is None else exit_status(self.error)[1]
 
 
 def sandbox_state_path(ledger: Path) -> Path:
@@ -105,14 +114,15 @@ def _arguments(argv: Sequence[str]) -> list[str]:
     return [redact_url(arg) if "://" in arg else arg for arg in argv]
 
 
-def _exit_code(summary: Summary, signals: list[str]) -> tuple[int, str | None]:
+def _ending(summary: Summary, signals: list[str]) -> BaseException | None:
+    """Return the exception that says why the run stopped early (exit codes: errors.py)."""
     if signals:
-        return (EXIT_SIGTERM if signals[0] == "SIGTERM" else EXIT_SIGINT), summary.message
+        return (Terminated if signals[0] == "SIGTERM" else KeyboardInterrupt)(summary.message)
     if summary.stopped == "auth":
-        return EXIT_AUTH, summary.message
-    if summary.stopped in ("retry_budget", "tls"):
-        return EXIT_INVALID, f"stopped: {summary.message}"
-    return (EXIT_OK if summary.clean else EXIT_INVALID), None
+        return AuthError(summary.message or "the server refused the token")
+    if summary.stopped in ("retry_budget", "tls", "local"):
+        return RunStopped(f"stopped: {summary.message}")
+    return None
 
 
 async def _drive(engine: Engine, source: RowSource, signals: list[str]) -> Summary:
@@ -227,7 +237,7 @@ def run_import(
             stack.callback(ledger.close)
         client: Client | None = None
         if not settings.dry_run:
-            client = LazyClient(
+            client = EngagementClient(
                 target.base_url,
                 target.token,
                 auth_scheme=settings.auth_scheme,
@@ -272,13 +282,7 @@ def run_import(
         try:
             summary = asyncio.run(_drive(engine, source, signals))
         except BaseException as exc:
-            code = exc.exit_code if isinstance(exc, AeImportError) else EXIT_INTERNAL
-            if isinstance(exc, OSError):
-                code = EXIT_USAGE  # as cli.py reports it: a file that could not be read
-            if isinstance(exc, KeyboardInterrupt):
-                code = EXIT_SIGINT
-            if isinstance(exc, Terminated):
-                code = EXIT_SIGTERM
+            code = exit_status(exc)[0]
             if ledger is not None and run_id is not None:
                 with contextlib.suppress(AeImportError):
                     ledger.end_run(run_id, engine.summary.as_json(), code, "error")
@@ -292,11 +296,12 @@ def run_import(
                 )
             raise
         summary.other_shards = source.other_shards
-        code, error = _exit_code(summary, signals)
+        result = RunResult(summary, _ending(summary, signals))
+        code = result.exit_code
         if ledger is not None and run_id is not None:
             ledger.end_run(run_id, summary.as_json(), code, summary.stopped)
         if log is not None:
             log.write(
                 "run_end", {"exit_code": code, **summary.as_json(), "message": summary.message}
             )
-    return RunResult(summary, code, error)
+    return result

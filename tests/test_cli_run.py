@@ -60,6 +60,7 @@ def test_import_then_rerun_skips(runner: CliRunner, sandbox: Any, cwd: Path, wri
         "skipped",
         "changed",
         "duration_s",
+        "exit_code",
     }
     again = json.loads(invoke(runner, args).stdout)
     assert (again["created"], again["skipped"]) == (0, 3)
@@ -217,7 +218,9 @@ def test_ledger_bound_to_another_base_url(
             "plain http:// is refused",
         ),
         ([], None, "no API token: set AE_API_TOKEN, or pass --token-file PATH"),
-        (["--concurrency", "0"], SANDBOX_TOKEN, "Invalid value for '--concurrency'"),
+        (["--concurrency", "0"], SANDBOX_TOKEN, "--concurrency: '0' must be at least 1"),
+        (["--concurrency", "1000"], SANDBOX_TOKEN, "--concurrency: '1000' must be at most 256"),
+        (["--timeout", "0"], SANDBOX_TOKEN, "--timeout: '0' must be a number of seconds above"),
         (["--rate", "lots"], SANDBOX_TOKEN, "--rate: 'lots' is not a rate"),
     ],
 )

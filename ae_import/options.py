@@ -1,0 +1,396 @@
+"""Every option of ``ae-import run``, declared once, as a field of ``RunSettings``.
+
+A field's declaration holds all there is to say of the option: its type and default
+(the dataclass field), its parser and bounds, its config section (``api:`` or
+``run:``), its help text and metavar. Everything else is derived from the fields:
+
+- the ``--flag`` name (``max_rows`` is ``--max-rows``) and the ``AE_IMPORT_MAX_ROWS``
+  environment variable (``cli.py`` builds the Typer parameters from ``OPTIONS``);
+- the config keys that ``config.py`` accepts, with "did you mean";
+- resolution, flag then env then config then default (``settings.resolve``), where
+  one parser enforces the same bounds with the same message for every source;
+- the option reference in docs/cli.md, generated from the command itself.
+
+Pure: no I/O. Low in the stack: ``config.py`` imports it for the section keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .ratelimit import parse_rate
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_LEDGER",
+    "OPTIONS",
+    "SANDBOX_LEDGER",
+    "Option",
+    "RunSettings",
+    "Shard",
+    "parse_duration",
+    "parse_shard",
+    "parse_until",
+    "section_keys",
+]
+
+DEFAULT_BASE_URL = "https://app.askelephant.ai/api"
+DEFAULT_LEDGER = Path("ae-import-ledger.sqlite")
+SANDBOX_LEDGER = Path("ae-import-sandbox-ledger.sqlite")
+
+Section = Literal["api", "run"]
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard K of N: the rows whose external_id hashes, mod N, to K-1."""
+
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        """Write the shard as K/N."""
+        return f"{self.index}/{self.count}"
+
+
+# Parsers: each takes the raw value (a flag's or env var's text, or a YAML value) and
+# returns the typed value or raises ValueError with a message that does not repeat the
+# source (the resolver prefixes it with the flag, env var or config key).
+
+
+def parse_bool(text: Any) -> bool:
+    """Read true/false, yes/no, on/off, 1/0 (any case)."""
+    if isinstance(text, bool):
+        return text
+    word = str(text).strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"'{text}' is not true or false")
+
+
+def whole(low: int, high: int | None = None) -> Callable[[Any], int]:
+    """Return a parser of whole numbers from ``low`` to ``high`` (inclusive)."""
+
+    def parse(text: Any) -> int:
+        if isinstance(text, bool):
+            raise ValueError(f"'{text}' is not a whole number")
+        try:
+            number = int(str(text).strip())
+        except ValueError:
+            raise ValueError(f"'{text}' is not a whole number") from None
+        if number < low:
+            raise ValueError(f"'{text}' must be at least {low}")
+        if high is not None and number > high:
+            raise ValueError(f"'{text}' must be at most {high}")
+        return number
+
+    return parse
+
+
+def seconds_above_zero(text: Any) -> float:
+    """Read a number of seconds above zero."""
+    try:
+        number = float(str(text).strip())
+    except ValueError:
+        raise ValueError(f"'{text}' is not a number of seconds") from None
+    if not number > 0 or number == float("inf"):
+        raise ValueError(f"'{text}' must be a number of seconds above zero")
+    return number
+
+
+def one_of(*words: str) -> Callable[[Any], str]:
+    """Return a parser that accepts one of ``words`` (any case)."""
+
+    def parse(text: Any) -> str:
+        word = str(text).strip().lower()
+        if word not in words:
+            raise ValueError(f"'{text}' is not {' or '.join(words)}")
+        return word
+
+    return parse
+
+
+def parse_path(text: Any) -> Path:
+    """Read a path; ``~`` is expanded."""
+    return Path(str(text)).expanduser()
+
+
+def parse_text(text: Any) -> str:
+    """Read text, trimmed."""
+    return str(text).strip()
+
+
+def _rate(text: Any) -> float:
+    return parse_rate(str(text))
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)", re.IGNORECASE)
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: Any) -> float:
+    """Read a duration such as ``6h``, ``90m``, ``1h30m``, ``45s`` or ``3600``; return seconds."""
+    word = str(text).strip().lower().replace(" ", "")
+    if re.fullmatch(r"\d+(?:\.\d+)?", word):
+        seconds = float(word)
+    elif word and re.fullmatch(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+", word):
+        seconds = sum(
+            float(n) * _DURATION_UNITS[unit.lower()] for n, unit in _DURATION_PART.findall(word)
+        )
+    else:
+        raise ValueError(f"'{text}' is not a duration; write it as 45s, 90m, 6h or 1h30m")
+    if seconds <= 0:
+        raise ValueError(f"'{text}': a duration must be above zero")
+    return seconds
+
+
+def parse_until(text: Any) -> tuple[int, int]:
+    """Read a local wall-clock time HH:MM (24-hour); return (hour, minute)."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(text))
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"'{text}' is not a time of day; write it as HH:MM, e.g. 06:30")
+    return int(match[1]), int(match[2])
+
+
+def parse_shard(text: Any) -> Shard:
+    """Read a shard K/N (1 <= K <= N)."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+    if match is None:
+        raise ValueError(f"'{text}' is not a shard; write it as K/N, e.g. 1/4")
+    index, count = int(match[1]), int(match[2])
+    if count < 1 or not 1 <= index <= count:
+        raise ValueError(f"'{text}': K must be between 1 and N, e.g. 1/4 to 4/4")
+    return Shard(index, count)
+
+
+@dataclass(frozen=True)
+class Option:
+    """What the command line, the env and the config file know of one option."""
+
+    name: str
+    section: Section
+    parse: Callable[[Any], Any]
+    help: str
+    metavar: str
+    default: Any
+    switch: bool  # a --x/--no-x switch rather than a value
+    hidden: bool
+    short: str  # a one-letter alias, or ""
+
+    @property
+    def flag(self) -> str:
+        """Return the long flag: ``--max-rows`` for ``max_rows``."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        """Return the environment variable: ``AE_IMPORT_MAX_ROWS`` for ``max_rows``."""
+        return "AE_IMPORT_" + self.name.upper()
+
+
+def _meta(
+    section: Section,
+    parse: Callable[[Any], Any],
+    help: str,
+    *,
+    metavar: str = "",
+    switch: bool = False,
+    hidden: bool = False,
+    short: str = "",
+) -> dict[str, Any]:
+    """Describe one option, as the metadata of its field (the field holds the default)."""
+    return {
+        "section": section,
+        "parse": parse,
+        "help": help,
+        "metavar": metavar,
+        "switch": switch,
+        "hidden": hidden,
+        "short": short,
+    }
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Every setting of a run, resolved; each field declares one option."""
+
+    base_url: str = field(
+        default=DEFAULT_BASE_URL,
+        metadata=_meta("api", parse_text, "API base URL, ending in /api.", metavar="URL"),
+    )
+    token_file: Path | None = field(
+        default=None,
+        metadata=_meta(
+            "api",
+            parse_path,
+            "File holding the API token (mode 600); else AE_API_TOKEN is read.",
+            metavar="PATH",
+        ),
+    )
+    auth_scheme: str = field(
+        default="bearer",
+        metadata=_meta(
+            "api",
+            one_of("bearer", "raw"),
+            "How the token is sent: 'Bearer TOKEN', or the raw key.",
+            metavar="bearer|raw",
+        ),
+    )
+    ca_bundle: Path | None = field(
+        default=None,
+        metadata=_meta(
+            "api", parse_path, "CA certificates to trust (corporate proxies).", metavar="PATH"
+        ),
+    )
+    timeout: float = field(
+        default=600.0,
+        metadata=_meta(
+            "api",
+            seconds_above_zero,
+            "Seconds one attempt may take, all of it (the server downloads the media first).",
+            metavar="SECONDS",
+        ),
+    )
+    ledger: Path | None = field(
+        default=None,
+        metadata=_meta(
+            "run",
+            parse_path,
+            "SQLite ledger; default ae-import-ledger.sqlite here "
+            "(ae-import-sandbox-ledger.sqlite with --sandbox).",
+            metavar="PATH",
+        ),
+    )
+    concurrency: int = field(
+        default=8,
+        metadata=_meta("run", whole(1, 256), "Requests in flight (1 to 256).", metavar="N"),
+    )
+    rate: float | None = field(
+        default=None,
+        metadata=_meta("run", _rate, "At most R requests: 5/s, 300/m, 5000/12h.", metavar="R"),
+    )
+    max_attempts: int = field(
+        default=5, metadata=_meta("run", whole(1, 100), "Attempts per row (1 to 100).", metavar="N")
+    )
+    retry_budget: int = field(
+        default=50,
+        metadata=_meta(
+            "run", whole(1), "Stop after this many failed attempts in a row.", metavar="N"
+        ),
+    )
+    run_workflows: bool = field(
+        default=False,
+        metadata=_meta("run", parse_bool, "Fire workflows and recap emails.", switch=True),
+    )
+    dry_run: bool = field(
+        default=False,
+        metadata=_meta(
+            "run", parse_bool, "Validate and consult the ledger; send nothing.", switch=True
+        ),
+    )
+    limit: int | None = field(
+        default=None,
+        metadata=_meta("run", whole(1), "Same as --max-rows.", metavar="N", hidden=True),
+    )
+    max_rows: int | None = field(
+        default=None,
+        metadata=_meta(
+            "run", whole(1), "Budget: send at most N rows, then stop (exit 0).", metavar="N"
+        ),
+    )
+    max_duration: float | None = field(
+        default=None,
+        metadata=_meta(
+            "run",
+            parse_duration,
+            "Budget: stop dispatching after 45m, 6h, 1h30m.",
+            metavar="DURATION",
+        ),
+    )
+    until: tuple[int, int] | None = field(
+        default=None,
+        metadata=_meta(
+            "run", parse_until, "Budget: stop dispatching at local time HH:MM.", metavar="HH:MM"
+        ),
+    )
+    shard: Shard | None = field(
+        default=None,
+        metadata=_meta(
+            "run",
+            parse_shard,
+            "Only rows whose external_id hashes to shard K of N.",
+            metavar="K/N",
+        ),
+    )
+    log_file: Path | None = field(
+        default=None,
+        metadata=_meta(
+            "run",
+            parse_path,
+            "Append a line per row outcome and retry (logrotate-safe).",
+            metavar="PATH",
+        ),
+    )
+    log_format: str = field(
+        default="text",
+        metadata=_meta("run", one_of("text", "json"), "Format of --log-file.", metavar="text|json"),
+    )
+    retry_failed: bool = field(
+        default=False, metadata=_meta("run", parse_bool, "Send failed rows again.", switch=True)
+    )
+    sandbox: bool = field(
+        default=False,
+        metadata=_meta("run", parse_bool, "Import into an in-process local sandbox.", switch=True),
+    )
+    json: bool = field(
+        default=False, metadata=_meta("run", parse_bool, "Print the summary as JSON.", switch=True)
+    )
+    quiet: bool = field(
+        default=False,
+        metadata=_meta("run", parse_bool, "No progress, no summary.", switch=True, short="q"),
+    )
+
+    @property
+    def ledger_path(self) -> Path:
+        """Return the ledger path: the one given, or the default for the target and shard."""
+        if self.ledger is not None:
+            return self.ledger
+        path = SANDBOX_LEDGER if self.sandbox else DEFAULT_LEDGER
+        if self.shard is not None:
+            path = path.with_name(f"{path.stem}-{self.shard.index}of{self.shard.count}.sqlite")
+        return path
+
+    @property
+    def row_budget(self) -> tuple[int, str] | None:
+        """Return the smaller of --max-rows and --limit, with the option that set it."""
+        budgets = ((self.max_rows, "--max-rows"), (self.limit, "--limit"))
+        found = [(n, name) for n, name in budgets if n is not None]
+        return min(found) if found else None
+
+
+OPTIONS: tuple[Option, ...] = tuple(
+    Option(
+        name=f.name,
+        default=f.default,
+        section=f.metadata["section"],
+        parse=f.metadata["parse"],
+        help=f.metadata["help"],
+        metavar=f.metadata["metavar"],
+        switch=f.metadata["switch"],
+        hidden=f.metadata["hidden"],
+        short=f.metadata["short"],
+    )
+    for f in dataclasses.fields(RunSettings)
+)
+
+
+def section_keys(section: Section) -> tuple[str, ...]:
+    """Return the config keys of ``section`` (``api`` or ``run``), sorted."""
+    return tuple(sorted(o.name for o in OPTIONS if o.section == section))
