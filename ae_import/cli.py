@@ -138,8 +138,12 @@ def _console(stderr: bool = False) -> Console:
     """Return a console for stdout (or stderr): the terminal's width, or wide lines when piped."""
     from rich.console import Console
 
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError  # rich would exit 1; errors.py says what a closed pipe is
+
     probe = Console(stderr=stderr)
-    return Console(highlight=False, stderr=stderr, width=None if probe.is_terminal else 160)
+    return _Console(highlight=False, stderr=stderr, width=None if probe.is_terminal else 160)
 
 
 def _command_line(command: str, manifest: str, options: dict[str, object]) -> list[str]:
