@@ -496,7 +496,7 @@ class Engine:
                     await self._throttle.answered()
                     self._finish(job, outcome.kind, attempts, outcome, latency)
                     return
-                if outcome.kind in ("auth", "tls"):
+                if outcome.kind in ("auth", "tls", "local"):
                     self.stop(outcome.kind, outcome.error_detail or "authentication failed")
                     self._finish(job, "retryable", attempts, outcome, latency)
                     return
