@@ -1,17 +1,47 @@
-"""Redaction of secrets, and escaping of data, before anything is shown, logged or stored.
+r"""Redaction of secrets, and escaping of data, before anything is shown, logged or stored.
 
 Presigned media URLs carry credentials in their query string (``X-Amz-Signature=...``),
 and a URL may carry a user and password. Neither may reach output, logs or the ledger.
+
+Servers echo such URLs back in many shapes, and ``redact_urls_in`` catches each in one
+left-to-right pass over the text:
+
+- a URL with a scheme, its slashes plain or JSON-escaped (``https:\/\/...``, once or
+  more): query, fragment and user-info go (``...?<redacted>``);
+- a URL without a scheme (``bucket.s3.amazonaws.com/rec/0.mp3?X-Amz-Signature=...``,
+  or an IPv4 host) whose query holds a parameter: the query goes;
+- any other parameter whose name ends in signature, credential, token, secret,
+  password, sig, key or keyid (any case: ``X-Goog-Credential``, ``sig`` of an Azure
+  SAS, ``access_token``, ``api_key``), with ``=`` plain or percent-encoded: its value
+  becomes ``<redacted>``.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["REDACTED_QUERY", "redact_url", "redact_urls_in", "safe_text"]
+__all__ = ["REDACTED_QUERY", "REDACTED_VALUE", "redact_url", "redact_urls_in", "safe_text"]
 
 REDACTED_QUERY = "?<redacted>"
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
+REDACTED_VALUE = "<redacted>"
+# A slash, perhaps JSON-escaped once or more ("\/", "\\/").
+_SLASH = r"\\*/"
+_SECRET_NAME = (
+    r"[A-Za-z0-9_.-]*?(?:signature|credential|token|secret|passw(?:or)?d|sig|key|key_?id)"
+)
+_SECRETS_IN_TEXT = re.compile(
+    # A URL with a scheme; a backslash ends it unless it escapes a slash. One already
+    # redacted is taken whole, so that redacting twice changes nothing.
+    rf"(?P<url>[A-Za-z][A-Za-z0-9+.-]*:{_SLASH}{_SLASH}(?:{_SLASH}|[^\s\"'<>\\])+(?:<redacted>)?)"
+    # A host (name or IPv4, maybe a port), maybe a path, then a query holding an "=".
+    r"|(?<![\w.@-])(?P<bare>(?:(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,63}|(?:\d{1,3}\.){3}\d{1,3})"
+    rf"(?::\d{{1,5}})?(?:{_SLASH}(?:{_SLASH}|[^\s\"'<>?#\\])*)?)"
+    rf"\?(?=[^\s\"'<>]*=)(?:{_SLASH}|[^\s\"'<>\\])+"
+    # A secret parameter on its own: name, "=" (maybe percent-encoded), value up to "&".
+    rf"|(?<![A-Za-z0-9_.-])(?P<name>{_SECRET_NAME}(?:=|%3D|%253D))"
+    rf"(?:{_SLASH}|(?!%26|%2526)[^\s&\"'<>\\#;,)\]}}])+",
+    re.IGNORECASE,
+)
 # C0 and C1 controls, line separators, and the bidirectional overrides that can make
 # text display in another order than it reads ("Trojan Source").
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
@@ -50,7 +80,18 @@ def redact_url(url: str) -> str:
 
 
 def redact_urls_in(text: str) -> str:
-    """Redact every URL inside free text (a server's error detail may echo a presigned URL)."""
-    if "://" not in text:
-        return text
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group()), text)
+    """Redact every URL query and secret parameter in free text (a server's error echoes them)."""
+    return _SECRETS_IN_TEXT.sub(_redact_match, text)
+
+
+def _redact_match(match: re.Match[str]) -> str:
+    """Return what one match of ``_SECRETS_IN_TEXT`` becomes."""
+    if match.group("url") is not None:
+        url = match.group("url")
+        escape = url[url.index(":") + 1 : url.index("/")]  # "" or the backslashes before "/"
+        if not escape:
+            return redact_url(url)
+        return redact_url(url.replace(escape + "/", "/")).replace("/", escape + "/")
+    if match.group("bare") is not None:
+        return match.group("bare") + REDACTED_QUERY
+    return match.group("name") + REDACTED_VALUE

@@ -8,10 +8,14 @@ lock file) is searched for the token and the signature.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +186,73 @@ def test_entry_point_in_a_child_process_leaks_nothing(sandboxes: Sandboxes, tmp_
         assert needle not in done.stdout + done.stderr
         for file in tmp_path.glob("ae-import-ledger.sqlite*"):
             assert needle not in file.read_bytes()
+
+
+# How a server echoes a presigned URL back: without a scheme, and JSON-escaped in its text.
+SCHEMELESS = URL.format(id=0).removeprefix("https://")
+ESCAPED = URL.format(id=1).replace("/", "\\/")
+
+
+class _Refuse422(BaseHTTPRequestHandler):
+    """Answers every POST with a 422 whose detail and errors echo the presigned URLs."""
+
+    def do_POST(self) -> None:
+        """Read the request; answer 422 with the URLs in detail and errors[].message."""
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        problem = {
+            "type": "https://errors.example.com/validation_error",
+            "title": "Unprocessable",
+            "status": 422,
+            "detail": f"media_url could not be fetched: {SCHEMELESS} (body: {{{ESCAPED}}})",
+            "errors": [
+                {"field": "media_url", "message": f"unreachable: {SCHEMELESS}"},
+                {"field": "media_url", "message": f'{{"url": "{ESCAPED}"}}'},
+            ],
+            "request_id": f"req-1 {SCHEMELESS}",
+        }
+        body = json.dumps(problem).encode()
+        self.send_response(422)
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[str]:
+    """Yield the base URL of a 127.0.0.1 server that answers every create with that 422."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refuse422)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_signed_urls_echoed_in_a_422_leak_nowhere(
+    refusing_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 422 echoing scheme-less and JSON-escaped signed URLs: no signature in any output, file."""
+    monkeypatch.chdir(tmp_path)
+    assert SIGNATURE in SCHEMELESS and "https:\\/\\/" in ESCAPED
+    path = str(manifest(tmp_path / "m.csv"))
+    run = Collector(tmp_path)
+    base = ["run", path, "--base-url", refusing_server]
+    first = run(*base, "--log-file", "text.log")
+    assert first.exit_code == 1, first.output
+    run(*base, "--retry-failed", "--log-file", "json.log", "--log-format", "json", "--json")
+    for args in ([], ["--json"]):
+        run("status", *args)
+    shown = run("export", "--format", "jsonl").stdout
+    for args in (["--as-manifest"], ["--as-manifest", "--format", "jsonl"]):
+        run("export", *args)
+    assert "media.example-cdn.com/rec/0.mp3?<redacted>" in shown
+    assert "media.example-cdn.com\\\\/rec\\\\/1.mp3?<redacted>" in shown
+    assert "media.example-cdn.com/rec/0.mp3?<redacted>" in (tmp_path / "text.log").read_text()
+    assert (tmp_path / "ae-import-ledger.sqlite").exists()
+    assert leaks(run, tmp_path) == []
