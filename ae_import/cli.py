@@ -324,86 +324,6 @@ run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
 app.command()(run)
 
 
-LedgerOpt = Annotated[
-    Path | None,
-    typer.Option(help="SQLite ledger; default ae-import-ledger.sqlite here."),
-]
-
-
-@app.command()
-def status(
-    ledgers: Annotated[
-        list[Path] | None,
-        typer.Option("--ledger", help="Ledger to read; repeat to merge several (shards)."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-) -> None:
-    """Show what ledgers hold: counts, rows to send, first and last errors, last 10 runs."""
-    import json
-
-    from .report import write_status
-    from .settings import DEFAULT_LEDGER
-    from .status import gather_status
-
-    def work() -> int:
-        report = gather_status(ledgers or [DEFAULT_LEDGER])
-        if as_json:
-            sys.stdout.write(json.dumps(report.as_json()) + "\n")
-        else:
-            write_status(report, _console())
-        return 0
-
-    raise typer.Exit(_guard(work, as_json))
-
-
-@app.command()
-def export(
-    ledger: LedgerOpt = None,
-    statuses: Annotated[
-        str | None,
-        typer.Option(
-            "--status",
-            metavar="S1,S2",
-            help="Only these statuses; default every row, or failed,invalid,retryable,pending "
-            "with --as-manifest.",
-        ),
-    ] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", metavar="csv|jsonl", help="Output format.")
-    ] = "csv",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
-    ] = None,
-    as_manifest: Annotated[
-        bool,
-        typer.Option(
-            "--as-manifest",
-            help="Write the original manifest rows plus an ae_import_error column, to fix "
-            "and feed back to run.",
-        ),
-    ] = False,
-    manifest: Annotated[
-        Path | None,
-        typer.Option(help="With --as-manifest: read this manifest, not the one the run recorded."),
-    ] = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Write ledger rows as CSV or JSONL: results, or failed rows as a manifest to fix."""
-    from .export import export
-    from .settings import DEFAULT_LEDGER
-
-    def work() -> int:
-        target = output if output is not None else sys.stdout
-        count = export(
-            ledger or DEFAULT_LEDGER, statuses, fmt, target, as_manifest, manifest, config
-        )
-        if output is not None:
-            typer.echo(f"ae-import: wrote {count:,} rows to {output}", err=True)
-        return 0
-
-    raise typer.Exit(_guard(work))
-
-
 @app.command()
 def sandbox(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -512,6 +432,9 @@ def sandbox(
         return 0
 
     raise typer.Exit(_guard(work))
+
+
+from . import cli_ledger  # noqa: E402, F401 - registers status and export on app
 
 
 def main() -> None:

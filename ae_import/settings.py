@@ -13,7 +13,7 @@ import contextlib
 import ipaddress
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +24,7 @@ from .options import (
     DEFAULT_LEDGER,
     OPTIONS,
     SANDBOX_LEDGER,
+    Option,
     RunSettings,
     Shard,
     parse_duration,
@@ -39,6 +40,7 @@ __all__ = [
     "RunSettings",
     "Shard",
     "check_base_url",
+    "ledger_settings",
     "parse_duration",
     "parse_shard",
     "parse_until",
@@ -51,9 +53,26 @@ TOKEN_ENV = "AE_API_TOKEN"
 
 def resolve(flags: Mapping[str, Any], env: Mapping[str, str], config: Config) -> RunSettings:
     """Resolve every option: flag, then AE_IMPORT_<OPTION>, then the config, then the default."""
+    settings = _resolved(OPTIONS, flags, env, config)
+    if not settings.sandbox:
+        check_base_url(settings.base_url)
+    return settings
+
+
+def ledger_settings(
+    flags: Mapping[str, Any], env: Mapping[str, str], config: Config
+) -> RunSettings:
+    """Resolve only what names a run's ledger (ledger, sandbox, shard), as ``run`` does."""
+    wanted = [o for o in OPTIONS if o.name in ("ledger", "sandbox", "shard")]
+    return _resolved(wanted, flags, env, config)
+
+
+def _resolved(
+    options: Iterable[Option], flags: Mapping[str, Any], env: Mapping[str, str], config: Config
+) -> RunSettings:
     values: dict[str, Any] = {}
     where = config.path or "config"
-    for option in OPTIONS:
+    for option in options:
         sources: list[tuple[str, Any]] = [(option.flag, flags.get(option.name))]
         if env.get(option.env, "") != "":
             sources.append((option.env, env[option.env]))
@@ -67,10 +86,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], config: Config) ->
             except ValueError as exc:
                 raise UsageError(f"{origin}: {exc}") from None
             break
-    settings = RunSettings(**values)
-    if not settings.sandbox:
-        check_base_url(settings.base_url)
-    return settings
+    return RunSettings(**values)
 
 
 _LOOPBACK_NAMES = ("localhost",)

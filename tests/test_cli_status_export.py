@@ -29,6 +29,11 @@ ROWS = (
     + line("ok-2")
 )
 
+NO_SUCH_LEDGER = (
+    "no such ledger: looked at nope.sqlite; pass --ledger PATH, or the --config, --sandbox "
+    "and --shard that the run used"
+)
+
 
 @pytest.fixture
 def ran(runner: CliRunner, sandbox: Any, cwd: Path, write: Writer) -> Path:
@@ -140,7 +145,7 @@ def test_status_of_a_missing_ledger_exits_2(runner: CliRunner, cwd: Path) -> Non
     """The status command on a ledger that does not exist is one line, exit 2."""
     result = invoke(runner, ["status", "--ledger", "nope.sqlite"], token=None)
     assert result.exit_code == 2
-    assert result.stderr == "ae-import: error: nope.sqlite: no such ledger; pass --ledger PATH\n"
+    assert result.stderr == f"ae-import: error: {NO_SUCH_LEDGER}\n"
 
 
 def test_export_csv_has_the_ledger_columns(runner: CliRunner, ran: Path, cwd: Path) -> None:
@@ -203,7 +208,7 @@ def test_export_status_filter_jsonl_and_output_file(
             "pending,created,existing,failed,invalid,retryable",
         ),
         (["--format", "xlsx"], "--format: 'xlsx' is not csv or jsonl"),
-        (["--ledger", "nope.sqlite"], "nope.sqlite: no such ledger; pass --ledger PATH"),
+        (["--ledger", "nope.sqlite"], NO_SUCH_LEDGER),
     ],
 )
 def test_export_bad_options_exit_2(

@@ -1,0 +1,159 @@
+"""The ``status`` and ``export`` commands: they read ledgers, found as ``run`` finds them."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .cli import ConfigOpt, _console, _given_on_command_line, _guard, app
+
+__all__ = ["export", "status"]
+
+SandboxOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--sandbox/--no-sandbox",
+        envvar="AE_IMPORT_SANDBOX",
+        show_envvar=True,
+        help="Read the ledger that run --sandbox writes. Config: run.sandbox.",
+    ),
+]
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="K/N",
+        envvar="AE_IMPORT_SHARD",
+        show_envvar=True,
+        help="Read the ledger of shard K of N. Config: run.shard.",
+    ),
+]
+
+
+def _ledger_paths(
+    ctx: typer.Context, given: list[Path], config: Path | None, **flags: Any
+) -> list[Path]:
+    """Return the ledgers to read: those given, else the one run would use with these settings."""
+    from .config import load_config
+    from .errors import UsageError
+    from .settings import ledger_settings
+
+    if given:
+        paths = given
+    else:
+        typed = _given_on_command_line(
+            ctx, {"use_sandbox": flags["sandbox"], "shard": flags["shard"]}
+        )
+        chosen = {"sandbox": typed.get("use_sandbox"), "shard": typed.get("shard")}
+        paths = [ledger_settings(chosen, os.environ, load_config(config)).ledger_path]
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        looked = ", ".join(str(path) for path in missing)
+        raise UsageError(
+            f"no such ledger: looked at {looked}; pass --ledger PATH, or the --config, "
+            "--sandbox and --shard that the run used"
+        )
+    return paths
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    ledgers: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--ledger",
+            envvar="AE_IMPORT_LEDGER",
+            show_envvar=True,
+            help="Ledger to read; repeat to merge several (shards). Default: the one run "
+            "would use with the same --config, --sandbox and --shard.",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    use_sandbox: SandboxOpt = None,
+    shard: ShardOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show what ledgers hold: counts, rows to send, first and last errors, last 10 runs."""
+    from .report import write_status
+    from .status import gather_status
+
+    def work() -> int:
+        paths = _ledger_paths(ctx, ledgers or [], config, sandbox=use_sandbox, shard=shard)
+        report = gather_status(paths)
+        if as_json:
+            sys.stdout.write(json.dumps(report.as_json()) + "\n")
+        else:
+            write_status(report, _console())
+        return 0
+
+    raise typer.Exit(_guard(work, as_json))
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    ledger: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="AE_IMPORT_LEDGER",
+            show_envvar=True,
+            help="Ledger to read. Default: the one run would use with the same --config, "
+            "--sandbox and --shard.",
+        ),
+    ] = None,
+    statuses: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            metavar="S1,S2",
+            help="Only these statuses; default every row, or failed,invalid,retryable,pending "
+            "with --as-manifest.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="csv|jsonl",
+            help="Output format; default csv (with --as-manifest: the source manifest's).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    as_manifest: Annotated[
+        bool,
+        typer.Option(
+            "--as-manifest",
+            help="Write the original manifest rows plus an ae_import_error column, to fix "
+            "and feed back to run.",
+        ),
+    ] = False,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(help="With --as-manifest: read this manifest, not the one the run recorded."),
+    ] = None,
+    config: ConfigOpt = None,
+    use_sandbox: SandboxOpt = None,
+    shard: ShardOpt = None,
+) -> None:
+    """Write ledger rows as CSV or JSONL: results, or failed rows as a manifest to fix."""
+    from .export import export
+
+    def work() -> int:
+        target = output if output is not None else sys.stdout
+        [path] = _ledger_paths(
+            ctx, [ledger] if ledger else [], config, sandbox=use_sandbox, shard=shard
+        )
+        count = export(path, statuses, fmt or "csv", target, as_manifest, manifest, config)
+        if output is not None:
+            typer.echo(f"ae-import: wrote {count:,} rows to {output}", err=True)
+        return 0
+
+    raise typer.Exit(_guard(work))

@@ -1,0 +1,70 @@
+"""`status` and `export` find the ledger as `run` does: --config, AE_IMPORT_LEDGER, --sandbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ae_import.cli import app
+
+from .conftest import Writer
+from .test_cli_run import HEADER, cwd, line
+
+__all__ = ["cwd"]
+
+
+def _sandbox_run(runner: CliRunner, path: Path, *args: str) -> None:
+    """Import ``path`` into the in-process sandbox; the run must succeed."""
+    result = runner.invoke(app, ["run", str(path), "--sandbox", "--quiet", *args])
+    assert result.exit_code == 0, result.output
+
+
+def test_status_and_export_read_the_configs_ledger(
+    runner: CliRunner, cwd: Path, write: Writer
+) -> None:
+    """`status --config` and `export --config` read run.ledger from the config."""
+    config = write("nightly.yaml", "run:\n  ledger: nightly.sqlite\n")
+    _sandbox_run(runner, write("m.csv", HEADER + line("a")), "--config", str(config))
+    assert (cwd / "nightly.sqlite").exists()
+    status = runner.invoke(app, ["status", "--config", str(config), "--json"])
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.stdout)["counts"]["created"] == 1
+    export = runner.invoke(app, ["export", "--config", str(config), "--format", "jsonl"])
+    assert export.exit_code == 0, export.output
+    assert json.loads(export.stdout)["external_id"] == "a"
+
+
+def test_status_reads_ae_import_ledger(runner: CliRunner, cwd: Path, write: Writer) -> None:
+    """AE_IMPORT_LEDGER names the ledger for status and export as it does for run."""
+    env = {"AE_IMPORT_LEDGER": str(cwd / "env.sqlite")}
+    result = runner.invoke(
+        app, ["run", str(write("m.csv", HEADER + line("b"))), "--sandbox", "-q"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    status = runner.invoke(app, ["status", "--json"], env=env)
+    assert json.loads(status.stdout)["counts"]["created"] == 1
+    export = runner.invoke(app, ["export"], env=env)
+    assert export.exit_code == 0
+    assert ",b," in export.stdout or export.stdout.splitlines()[1].startswith("b,")
+
+
+def test_status_sandbox_reads_the_sandbox_ledger(
+    runner: CliRunner, cwd: Path, write: Writer
+) -> None:
+    """After run --sandbox, status --sandbox reads ae-import-sandbox-ledger.sqlite."""
+    _sandbox_run(runner, write("m.csv", HEADER + line("c")))
+    status = runner.invoke(app, ["status", "--sandbox", "--json"])
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.stdout)["counts"]["created"] == 1
+
+
+def test_no_ledger_names_the_paths_looked_at(runner: CliRunner, cwd: Path) -> None:
+    """Without any ledger, the message names the path looked at and what to pass."""
+    result = runner.invoke(app, ["status", "--shard", "2/3"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "ae-import: error: no such ledger: looked at ae-import-ledger-2of3.sqlite; pass "
+        "--ledger PATH, or the --config, --sandbox and --shard that the run used\n"
+    )
