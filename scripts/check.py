@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the project's checks, the same way locally and in CI: ruff, mypy --strict, pytest.
+"""Run the project's checks, the same way locally and in CI: ruff, mypy, docs, pytest.
 
 Usage: python scripts/check.py [pytest arguments...]
 Extra arguments go to pytest. pytest's exit code 5 ("no tests ran") counts as a failure.
@@ -26,11 +26,21 @@ def run(step: str, *args: str) -> None:
         sys.exit(code)
 
 
+def docs_current() -> None:
+    """Stop if docs/cli.md no longer matches the commands (it is generated from them)."""
+    print("==> docs/cli.md is current", flush=True)
+    code = subprocess.call([sys.executable, "scripts/cli_docs.py", "--check"], cwd=ROOT)
+    if code != 0:
+        print("docs/cli.md is stale: run python scripts/cli_docs.py and commit it", file=sys.stderr)
+        sys.exit(code)
+
+
 def main() -> None:
-    """Run ruff (lint and format check), mypy --strict and pytest, in that order."""
+    """Run ruff (lint and format check), mypy --strict, the docs check and pytest, in order."""
     run("ruff check", "ruff", "check", ".")
     run("ruff format --check", "ruff", "format", "--check", ".")
     run("mypy --strict", "mypy")
+    docs_current()
     run("pytest", "pytest", *sys.argv[1:])
 
 
