@@ -5,6 +5,10 @@ away, the next line goes to a new file at the same path, so no ``copytruncate`` 
 no signal are needed. Skipped rows are not logged one by one (a nightly resume of a
 million done rows would write a million lines); the run's end line counts them.
 
+A log that cannot be written (a full disk, a removed mount) does not stop the run:
+the ledger holds every outcome. The first failure is reported once, in one line,
+through ``warn``; nothing more is written to the log for the rest of the run.
+
 Nothing secret reaches the log: the token is never handed to this module, error
 texts arrive with their URLs redacted, and every value from manifest data has its
 control characters escaped, so a crafted external_id cannot forge a log line.
@@ -12,9 +16,12 @@ control characters escaped, so a crafted external_id cannot forge a log line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import logging.handlers
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,14 +58,44 @@ def _text_value(value: Any) -> str:
     return text
 
 
+class _Handler(logging.handlers.WatchedFileHandler):
+    """A WatchedFileHandler that reports its first write error once, not a traceback a line."""
+
+    def __init__(self, path: Path, warn: Callable[[str], None]) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.path = path
+        self.warn = warn
+        self.broken: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.broken is None:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        exc = sys.exc_info()[1]
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        self.broken = why
+        self.warn(
+            f"ae-import: warning: --log-file {self.path}: cannot write ({why}); the run goes "
+            "on without the log (the ledger keeps every outcome)"
+        )
+
+
+def _stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 class RunLog:
     """Append one line per event to a log file, as logfmt-style text or JSON."""
 
-    def __init__(self, path: Path, fmt: str = "text") -> None:
+    def __init__(
+        self, path: Path, fmt: str = "text", warn: Callable[[str], None] = _stderr
+    ) -> None:
         """Open ``path`` for appending (created if missing)."""
         self.format = fmt
         try:
-            self._handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
+            self._handler = _Handler(path, warn)
         except OSError as exc:
             raise UsageError(f"--log-file {path}: cannot open: {exc.strerror or exc}") from None
         self._handler.setFormatter(logging.Formatter("%(message)s"))
@@ -91,7 +128,13 @@ class RunLog:
             fields["attempt"] = None
         self.write(event.event, fields)
 
+    @property
+    def broken(self) -> str | None:
+        """Return why the log could not be written, if it could not."""
+        return self._handler.broken
+
     def close(self) -> None:
         """Flush and close the file."""
-        self._handler.close()
+        with contextlib.suppress(OSError):
+            self._handler.close()
         self._logger.removeHandler(self._handler)
