@@ -193,6 +193,7 @@ class RunReporter:
         self._position: Callable[[], tuple[int, int | None]] | None = None
         self._bar: Progress | None = None
         self._task: TaskID | None = None
+        self._shown = 0.0  # the share last shown: it only grows
 
     def attach(self, position: Callable[[], tuple[int, int | None]]) -> None:
         """Give the reporter a way to tell how far into the manifest the run is (bytes)."""
@@ -236,10 +237,11 @@ class RunReporter:
                 self._last = now
                 finished = _finished(summary)
                 rate = finished / max(now - self._started, 1e-9)
+                share = self._share(finished, self._estimate(summary, finished))
                 self._bar.update(
                     self._task,
-                    completed=finished,
-                    total=self._estimate(summary, finished),
+                    completed=None if share is None else share * 100,
+                    total=None if share is None else 100,
                     rows=f"{finished:,}",
                     rate=f"{rate:,.1f}",
                     counts=_counts(summary),
@@ -256,17 +258,37 @@ class RunReporter:
         done, size = self._position()
         if not size or not done or not summary.total:
             return None
+        if done >= size:
+            return max(finished, summary.total)  # read to the end: the count is exact
         return max(finished, round(summary.total * size / done))
+
+    def _share(self, finished: int, estimate: int | None) -> float | None:
+        """Return the share of rows finished; it never goes backwards, and 100% means all."""
+        if estimate is None or estimate == 0:
+            return None
+        share = finished / estimate
+        if finished < estimate:
+            share = min(share, 0.99)  # never "100%" with rows still to go
+        self._shown = max(self._shown, share)
+        return self._shown
 
     def _line(self, summary: Summary, now: float) -> str:
         finished = _finished(summary)
         rate = finished / max(now - self._started, 1e-9)
-        where = ""
-        if self._position is not None:
-            done, total = self._position()
-            if total:
-                where = f" ({done / total:.0%} of the manifest)"
-        return f"ae-import: {finished:,} rows done{where}, {rate:,.1f} rows/s: {_counts(summary)}"
+        estimate = self._estimate(summary, finished)
+        share = self._share(finished, estimate)
+        where = f"{finished:,} rows done"
+        if estimate is not None and share is not None:
+            about = "" if self._read_all() else "about "
+            where = f"{finished:,} of {about}{estimate:,} rows done ({share:.0%})"
+        return f"ae-import: {where}, {rate:,.1f} rows/s: {_counts(summary)}"
+
+    def _read_all(self) -> bool:
+        """Tell whether the whole manifest has been read."""
+        if self._position is None:
+            return False
+        done, size = self._position()
+        return bool(size) and done >= size
 
     def close(self) -> None:
         """Take the progress bar off the screen."""

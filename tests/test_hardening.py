@@ -34,3 +34,40 @@ def test_a_log_that_cannot_be_written_is_reported_once(
     assert json.loads(result.stdout)["created"] == 2
     status = runner.invoke(app, ["status", "--sandbox", "--json"])
     assert json.loads(status.stdout)["runs"][0]["exit_code"] == 0
+
+
+def _plain_lines(steps: list[tuple[int, int, int, int]]) -> list[str]:
+    """Feed (read bytes, size, rows read, rows finished) to a plain reporter; return its lines."""
+    import io
+
+    from rich.console import Console
+
+    from ae_import.engine import Summary
+    from ae_import.report import PLAIN_EVERY_S, RunReporter
+
+    now = [0.0]
+    err = io.StringIO()
+    reporter = RunReporter(
+        "plain", Console(file=err, width=200), Console(file=io.StringIO()), clock=lambda: now[0]
+    )
+    position = [(0, 1)]
+    reporter.attach(lambda: position[0])
+    for read, size, total, finished in steps:
+        position[0] = (read, size)
+        now[0] += PLAIN_EVERY_S
+        reporter("row", Summary(total=total, created=finished), None, "created")
+    return err.getvalue().splitlines()
+
+
+def test_progress_off_a_terminal_never_says_100_percent_with_rows_to_go() -> None:
+    """The whole manifest read, 48 of 100 rows done: the line says 48%, not 100%."""
+    [last] = _plain_lines([(1000, 1000, 100, 48)])
+    assert last.startswith("ae-import: 48 of 100 rows done (48%)")
+
+
+def test_progress_share_never_goes_backwards() -> None:
+    """A larger estimate later (long rows at the end) does not take the share back."""
+    lines = _plain_lines([(500, 1000, 100, 61), (600, 1000, 150, 62), (1000, 1000, 250, 250)])
+    shares = [int(line.split("(")[1].split("%")[0]) for line in lines]
+    assert shares == sorted(shares)
+    assert shares[-1] == 100
