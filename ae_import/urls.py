@@ -86,8 +86,7 @@ def check_media_url(text: str, *, strip: bool = True) -> tuple[str, Found]:
             *problems,
             (
                 "url_too_long",
-                f"{len(url):,} characters; the limit is {MAX_URL_LENGTH:,}: "
-                "host the recording under a shorter URL",
+                f"{len(url):,} characters; the limit is {MAX_URL_LENGTH:,}; shorten it",
             ),
         ]
     plain = _PLAIN.match(url)

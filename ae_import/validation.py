@@ -14,8 +14,11 @@ too_short / too_long        a length outside the documented range
 too_many_bytes              ``transcript_text`` over 950,000 UTF-8 bytes
 unknown_field               a field the spec does not define
 url_scheme                  ``media_url`` is not https
-url_host                    ``media_url`` has no host, or names localhost
+url_host                    ``media_url`` has no host, or a localhost, single-label or internal name
 url_private                 ``media_url`` is an IP in a private/loopback/link-local/reserved range
+url_invalid / url_userinfo  ``media_url`` is not a URL, or holds user-info (see ``urls.py``)
+url_whitespace              ``media_url`` has whitespace around it
+url_too_long                ``media_url`` is over ``urls.MAX_URL_LENGTH`` characters
 url_redacted                ``media_url`` came from ``export`` with its signature redacted
 bad_timestamp               ``start_at`` is not a timestamp
 bad_boolean                 not one of true/false/yes/no/1/0
@@ -32,17 +35,14 @@ bad_encoding                a line that is not UTF-8
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from .redact import redact_url
+from .urls import check_media_url
 
 __all__ = [
     "PARTICIPANT_FIELDS",
@@ -87,12 +87,6 @@ _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$"
 )
-# scheme://[userinfo@]host[:port] followed by the path, query, fragment or the end.
-_URL = re.compile(
-    r"^([A-Za-z][A-Za-z0-9+.-]*)://(?:[^@/?#\[\]]*@)?"
-    r"(\[[0-9A-Fa-f:.]+(?:%[^\]/?#]+)?\]|[^:/?#@\[\]]*)(?::(\d{0,5}))?(?:[/?#]|$)"
-)
-_NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]+|\d+)(?:\.(?:0x[0-9a-f]+|\d+)){0,3}$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,75 +129,10 @@ def is_rfc3339(text: str) -> bool:
     return True
 
 
-def _blocked_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """Return the address when ``host`` is an IP literal the server refuses to fetch."""
-    ip: ipaddress.IPv4Address | ipaddress.IPv6Address
-    if host.startswith("[") or ":" in host:
-        try:
-            ip = ipaddress.IPv6Address(host.strip("[]").split("%", 1)[0])
-        except ValueError:
-            return None
-        inner = ip.ipv4_mapped or ip.sixtofour
-        if inner is not None:
-            ip = inner
-    elif _NUMERIC_HOST.match(host):
-        try:  # also the legacy forms that resolvers accept: 2130706433, 0x7f.1, 127.1
-            ip = ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    else:
-        return None
-    if not ip.is_global or ip.is_multicast or ip.is_reserved:
-        return ip
-    return None
-
-
-def _split_url(url: str) -> tuple[str, str | None] | None:
-    """Return (scheme, host) of ``url``, or None when it is not a valid URL."""
-    match = _URL.match(url)
-    if match is not None:
-        port = match.group(3)
-        if port and int(port) > 65535:
-            return None
-        return match.group(1), match.group(2) or None
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        _ = parts.port
-    except ValueError:
-        return None
-    return parts.scheme, host
-
-
 def _check_media_url(url: str) -> list[Problem]:
-    split = _split_url(url)
-    if split is None:
-        return [Problem("media_url", "url_invalid", "is not a valid URL")]
-    scheme, host = split
-    problems = []
-    if scheme.lower() != "https":
-        shown = redact_url(scheme) or "none"
-        problems.append(
-            Problem(
-                "media_url", "url_scheme", f"must use https, not {shown}; the server refuses it"
-            )
-        )
-    if not host:
-        problems.append(Problem("media_url", "url_host", "has no host"))
-        return problems
-    host = host.rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        problems.append(Problem("media_url", "url_host", "points at localhost; use a public host"))
-    elif (ip := _blocked_ip(host)) is not None:
-        problems.append(
-            Problem(
-                "media_url",
-                "url_private",
-                f"{ip} is a private, loopback, link-local or reserved address; "
-                "the server only fetches public URLs",
-            )
-        )
-    return problems
+    # As the server parses it (WHATWG); the body is sent as it is, so whitespace is reported.
+    _, found = check_media_url(url, strip=False)
+    return [Problem("media_url", code, message) for code, message in found]
 
 
 def _check_participants(value: Any) -> list[Problem]:
