@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import gzip
 import json
 import socket
 from typing import Any
@@ -83,12 +85,35 @@ def test_404_and_409_are_failed_with_advice(
 
 
 def test_401_is_auth_and_mentions_the_raw_form(sandbox: Any) -> None:
-    """A refused token is an auth outcome whose detail mentions auth_scheme: raw."""
+    """A refused token sent as Bearer is an auth outcome whose detail mentions auth_scheme: raw."""
     outcome = send(sandbox.base_url, token="wrong")
     assert (outcome.kind, outcome.http_status) == ("auth", 401)
     assert outcome.error_detail is not None
     assert "auth_scheme: raw" in outcome.error_detail
     assert "wrong" not in outcome.error_detail
+
+
+@pytest.mark.parametrize(
+    ("token", "scheme", "hint", "not_hint"),
+    [
+        ("Bearer tok-123456", "bearer", "drop the 'Bearer ' prefix", "auth_scheme"),
+        ("bearer tok-123456", "raw", "drop the 'Bearer ' prefix", "auth_scheme"),
+        ("sk-apik_123456", "bearer", "auth_scheme: raw", "auth_scheme: bearer"),
+        ("tok-123456", "raw", "auth_scheme: bearer", "auth_scheme: raw"),
+    ],
+)
+def test_401_hint_follows_what_was_sent(token: str, scheme: str, hint: str, not_hint: str) -> None:
+    """The 401 hint is based on the token's form and the scheme used; it never shows the token."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(401))
+    outcome = send(
+        "https://api.example.com/api", token=token, auth_scheme=scheme, transport=transport
+    )
+    assert (outcome.kind, outcome.http_status) == ("auth", 401)
+    assert outcome.error_detail is not None
+    assert outcome.error_detail.startswith("the token was refused (401); ")
+    assert hint in outcome.error_detail
+    assert not_hint not in outcome.error_detail
+    assert "123456" not in outcome.error_detail
 
 
 def test_403_is_auth_and_names_the_scope(sandboxes: Sandboxes) -> None:
@@ -137,7 +162,18 @@ def test_timeout_is_retry(sandboxes: Sandboxes) -> None:
 
 @pytest.mark.parametrize(
     ("status", "content"),
-    [(200, b"<html>"), (201, b'{"no": "id"}'), (201, b'{"id": "e'), (200, b"[]")],
+    [
+        (200, b"<html>"),
+        (201, b'{"no": "id"}'),
+        (201, b'{"id": "e'),
+        (200, b"[]"),
+        (201, b'{"id": null}'),
+        (201, b'{"id": {"value": "eng_1"}}'),
+        (200, b'{"id": 17}'),
+        (201, b'{"id": ""}'),
+        (201, b'{"id": "  "}'),
+        (201, b'{"id": ["eng_1"]}'),
+    ],
 )
 def test_unparseable_success_is_retry(status: int, content: bytes) -> None:
     """A 2xx whose body is not an engagement is retried (through an injected transport)."""
@@ -193,4 +229,54 @@ def test_request_carries_bearer_token_and_json() -> None:
     assert str(request.url) == "https://api.example.com/api/v2/engagements"
     assert request.headers["authorization"] == "Bearer tok"
     assert request.headers["content-type"] == "application/json"
+    assert request.headers["accept-encoding"] == "gzip, deflate"
     assert json.loads(request.content) == BODY
+
+
+def test_gzip_answer_through_an_injected_transport_decodes() -> None:
+    """A gzip-encoded 201 is decoded from its Content-Encoding and created."""
+    content = gzip.compress(b'{"id": "eng_7"}')
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(201, headers={"Content-Encoding": "gzip"}, content=content)
+    )
+    outcome = send("https://api.example.com/api", transport=transport)
+    assert (outcome.kind, outcome.engagement_id) == ("created", "eng_7")
+
+
+def test_emfile_anywhere_in_the_chain_is_a_local_stop() -> None:
+    """An OSError with errno EMFILE under a connect error is the 'local' kind, code emfile."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        try:
+            raise OSError(errno.EMFILE, "Too many open files")
+        except OSError as exc:
+            raise httpx.ConnectError("cannot connect") from exc
+
+    outcome = send("https://api.example.com/api", transport=httpx.MockTransport(refuse))
+    assert (outcome.kind, outcome.error_code) == ("local", "emfile")
+    assert outcome.error_detail == "too many open files: raise `ulimit -n` or lower --concurrency"
+
+
+def test_a_timeout_error_whose_root_is_a_hang_up_is_network() -> None:
+    """httpx-aiohttp reports a hang-up as ConnectTimeout: the root cause decides, network."""
+
+    def hang_up(request: httpx.Request) -> httpx.Response:
+        try:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except OSError as exc:
+            raise httpx.ConnectTimeout("Server disconnected") from exc
+
+    outcome = send("https://api.example.com/api", transport=httpx.MockTransport(hang_up))
+    assert (outcome.kind, outcome.error_code) == ("retry", "network")
+    assert outcome.error_detail is not None
+    assert outcome.error_detail.startswith("ConnectionResetError: ")
+
+
+def test_a_read_timeout_is_a_timeout() -> None:
+    """A transport's own ReadTimeout is a timeout retry."""
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("read timed out")
+
+    outcome = send("https://api.example.com/api", transport=httpx.MockTransport(slow))
+    assert (outcome.kind, outcome.error_code) == ("retry", "timeout")
