@@ -144,9 +144,9 @@ async def _read_capped(response: httpx.Response) -> bytes:
     body = bytearray()
     try:
         async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > ANSWER_CAP:
+            if len(body) + len(chunk) > ANSWER_CAP:
                 raise too_large
+            body += chunk
     except httpx.DecodingError as exc:
         raise _BadAnswer("bad_answer", f"an answer body that does not decode ({exc})") from exc
     return bytes(body)
