@@ -36,12 +36,19 @@ def docs_current() -> None:
 
 
 def main() -> None:
-    """Run ruff (lint and format check), mypy --strict, the docs check and pytest, in order."""
+    """Run ruff, ruff format --check, mypy --strict, the docs check, pytest, then its slow tests."""
     run("ruff check", "ruff", "check", ".")
     run("ruff format --check", "ruff", "format", "--check", ".")
     run("mypy --strict", "mypy")
     docs_current()
     run("pytest", "pytest", *sys.argv[1:])
+    run(
+        "pytest -m slow (real processes, signals, kill loops, bench smoke)",
+        "pytest",
+        "-m",
+        "slow",
+        *sys.argv[1:],
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import ROOT
+
+# Waits on real processes and real time: run by scripts/check.py, not by plain pytest.
+pytestmark = pytest.mark.slow
 
 
 def test_bench_runs_at_smoke_size(tmp_path: Path) -> None:

@@ -17,6 +17,9 @@ from ae_import.ledger import Ledger
 
 from .conftest import SANDBOX_TOKEN, Sandboxes
 
+# Waits on real processes and real time: run by scripts/check.py, not by plain pytest.
+pytestmark = pytest.mark.slow
+
 HEADER = "type,title,source_system,external_id,media_url\n"
 
 
