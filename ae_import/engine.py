@@ -29,7 +29,7 @@ from itertools import chain, islice
 from typing import Any
 
 from .client import Client, Outcome
-from .ledger import Ledger, Prior
+from .ledger import Ledger
 from .mapping import encode_body
 from .pipeline import CheckedRow, PendingRow
 from .ratelimit import Clock, Pacer, Throttle, Wakeup
@@ -45,6 +45,7 @@ from .results import (
     no_progress,
 )
 from .retry import Backoff, RetryBudget
+from .rows import Prior
 
 __all__ = [
     "Engine",

@@ -22,12 +22,13 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from .errors import LedgerError, UsageError
 from .redact import redact_url
+from .rows import Prior
 
-__all__ = ["MIGRATIONS", "STATUSES", "Ledger", "Prior"]
+__all__ = ["MIGRATIONS", "STATUSES", "Ledger"]
 
 T = TypeVar("T")
 STATUSES = ("pending", "created", "existing", "failed", "invalid", "retryable")
@@ -95,14 +96,6 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0003_source_fingerprint", _m0003_source_fingerprint),
     ("0004_runs", _m0004_runs),
 ]
-
-
-class Prior(NamedTuple):
-    """What the ledger already knows of an external_id."""
-
-    status: str
-    fingerprint: str | None
-    source_fingerprint: str | None = None
 
 
 def _now() -> str:

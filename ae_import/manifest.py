@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from .errors import ManifestError
-from .validation import Problem
+from .problems import Problem
 
 __all__ = [
     "EXPORT_ERROR_COLUMN",

@@ -18,7 +18,8 @@ from typing import Any, NamedTuple, TypeVar
 
 from .config import MappingConfig
 from .errors import ConfigError, ManifestError
-from .validation import REQUEST_FIELDS, REQUIRED_FIELDS, Problem, is_rfc3339
+from .problems import Problem
+from .validation import REQUEST_FIELDS, REQUIRED_FIELDS, is_rfc3339
 
 __all__ = ["Mapped", "Mapper", "encode_body", "parse_bool", "parse_timestamp"]
 

@@ -13,8 +13,10 @@ from typing import Any, NamedTuple
 
 from .manifest import Manifest, Record
 from .mapping import Mapped, Mapper
+from .problems import Problem
 from .redact import REDACTED_QUERY
-from .validation import Problem, SeenIds, validate_body
+from .seen import SeenIds
+from .validation import validate_body
 
 __all__ = [
     "CheckedRow",

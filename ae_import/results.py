@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from .ledger import Prior
 from .mapping import encode_body
 from .redact import redact_url
+from .rows import Prior
 
 if TYPE_CHECKING:
     from .pipeline import CheckedRow, PendingRow

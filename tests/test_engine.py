@@ -14,10 +14,11 @@ import pytest
 
 from ae_import.client import Outcome
 from ae_import.engine import Engine, EngineSettings, Summary, decide, fingerprint
-from ae_import.ledger import Ledger, Prior
+from ae_import.ledger import Ledger
 from ae_import.pipeline import CheckedRow
+from ae_import.problems import Problem
 from ae_import.retry import Backoff
-from ae_import.validation import Problem
+from ae_import.rows import Prior
 
 
 class FakeTime:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ae_import.errors import LedgerError, UsageError
-from ae_import.ledger import MIGRATIONS, Ledger, Prior
+from ae_import.ledger import MIGRATIONS, Ledger
+from ae_import.rows import Prior
 
 
 def test_migrations_apply_in_order_once(tmp_path: Path) -> None:

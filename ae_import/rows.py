@@ -1,0 +1,52 @@
+"""The record a manifest row is, from the reader to the ledger, and what the ledger knew of it.
+
+Pure, and low in the stack. One ``Row`` travels the whole way: the reader makes it (line,
+raw fields, or the problem that broke it); the row source adds its external_id, the
+line where that id first appeared if it repeats, and the fingerprint of its raw fields;
+``RowSource.check`` adds its problems, or its request body when it is valid; the engine
+adds the bytes it sends and their fingerprint; the ledger stores it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .problems import Problem
+
+__all__ = ["Prior", "Row"]
+
+
+@dataclass(slots=True)
+class Row:
+    """One manifest record, filled in as it goes from the reader to the ledger."""
+
+    line: int  # the physical line where the record starts
+    fields: dict[str, Any]  # the raw record, by column
+    problems: tuple[Problem, ...] = ()  # a reading problem, then mapping and validation ones
+    external_id: str | None = None
+    first_line: int | None = None  # the line where this external_id appeared before, if any
+    source_fp: str | None = None  # a hash of the raw fields and the mapping
+    body: dict[str, Any] | None = None  # the request body, once checked and valid
+    encoded: bytes | None = None  # the exact bytes sent
+    fingerprint: str | None = None  # a hash of those bytes (media URL query left out)
+
+    @property
+    def valid(self) -> bool:
+        """Tell whether the row was checked and can be sent."""
+        return self.body is not None and not self.problems
+
+    @property
+    def media_url(self) -> str | None:
+        """Return the body's media URL, if it has one."""
+        url = self.body.get("media_url") if self.body is not None else None
+        return url if isinstance(url, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """What the ledger already knows of an external_id."""
+
+    status: str
+    fingerprint: str | None
+    source_fingerprint: str | None = None
