@@ -1,11 +1,11 @@
-"""The worker pool: checked rows in, answers in the ledger, a summary out.
+"""The worker pool: rows in, answers in the ledger, a summary out.
 
-A producer reads checked rows in chunks, asks the ledger about a whole chunk at once,
-and decides each row (``decide``): send it, skip it, report it changed, or leave it
-failed. Rows to send go through a bounded queue (memory stays flat for any manifest)
-to ``concurrency`` workers that share one client, the throttle (429 pause and AIMD
-concurrency) and the pacer (``--rate``). At most one request is in flight for any
-one external_id.
+A producer reads rows in chunks and has the decider (``decider.py``) settle each one
+against the ledger: skip it, report it changed or invalid, leave it failed, or send
+it. Rows to send are committed as pending, a chunk at a time, and go through a
+bounded queue (memory stays flat for any manifest) to ``concurrency`` workers that
+share one client, the throttle (429 pause and AIMD concurrency) and the pacer
+(``--rate``). At most one request is in flight for any one external_id.
 
 Stopping: ``stop()`` (auth failure, spent retry budget, a budget, first signal)
 stops dispatching; requests in flight finish; rows waiting to retry become
@@ -24,38 +24,18 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import Any
 
 from .client import Client, Outcome
+from .decider import Decider
 from .ledger import Ledger
-from .mapping import encode_body
-from .pipeline import CheckedRow, PendingRow
 from .ratelimit import Clock, Pacer, Throttle, Wakeup
-from .results import (
-    Events,
-    Progress,
-    RowEvent,
-    Summary,
-    decide,
-    fields_fingerprint,
-    fingerprint,
-    no_events,
-    no_progress,
-)
+from .results import Events, Progress, RowEvent, Summary, no_events, no_progress
 from .retry import Backoff, RetryBudget
-from .rows import Prior
+from .rows import Row
 
-__all__ = [
-    "Engine",
-    "EngineSettings",
-    "Progress",
-    "RowEvent",
-    "Summary",
-    "decide",
-    "fingerprint",
-]
+__all__ = ["Engine", "EngineSettings", "Progress", "RowEvent", "Summary"]
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -80,47 +60,31 @@ class EngineSettings:
     chunk: int = 256
 
 
-_COUNTERS = {"skip": "skipped", "changed": "changed", "failed": "failed"}
 _YIELD_EVERY = 16
 
 
-@dataclass(slots=True)
-class _Job:
-    row: CheckedRow
-    external_id: str
-    body: bytes
-    fingerprint: str
-    media_url: str | None
-    source_fingerprint: str | None
-    marked: bool = False
-
-    def pending(self, manifest: str) -> tuple[str, str, int, str, str | None, str | None]:
-        """Return what the ledger records of a row as it goes out."""
-        row = (self.external_id, manifest, self.row.line, self.fingerprint, self.media_url)
-        return (*row, self.source_fingerprint)
-
-    def event(
-        self, kind: str, status: str, attempt: int, o: Outcome, latency: float | None
-    ) -> RowEvent:
-        """Return the log event of an answer to this row."""
-        event = RowEvent(kind, self.external_id, self.row.line, status, attempt, o.http_status)
-        return replace(
-            event,
-            request_id=o.request_id,
-            latency=latency,
-            error_code=o.error_code,
-            error_detail=o.error_detail,
-        )
+def _key(row: Row) -> str:
+    """Return the external_id of a row to send (the decider sends no row without one)."""
+    assert row.external_id is not None
+    return row.external_id
 
 
-def _unchanged_and_done(
-    item: PendingRow, prior: dict[str, Prior], done: tuple[str, ...] = ("created", "existing")
-) -> bool:
-    """Tell whether a row is done and its raw record unchanged: skip it unchecked."""
-    if item.external_id is None or item.first_line is not None:
-        return False
-    known = prior.get(item.external_id)
-    return known is not None and known.status in done and known.source_fingerprint == item.source_fp
+def _event(
+    row: Row, kind: str, status: str, attempt: int, o: Outcome, latency: float | None
+) -> RowEvent:
+    """Return the log event of an answer to ``row``."""
+    return RowEvent(
+        kind,
+        row.external_id,
+        row.line,
+        status,
+        attempt,
+        o.http_status,
+        request_id=o.request_id,
+        latency=latency,
+        error_code=o.error_code,
+        error_detail=o.error_detail,
+    )
 
 
 class Engine:
@@ -197,11 +161,24 @@ class Engine:
         for task in self._tasks:
             task.cancel()
 
-    async def run(self, rows: Iterable[CheckedRow | PendingRow]) -> Summary:
-        """Import ``rows``; return the summary once every row is final."""
+    async def run(self, rows: Iterable[Row], check: Callable[[Row], Row]) -> Summary:
+        """Import ``rows``, mapping and validating each with ``check``; return the summary.
+
+        The summary is returned once every row is final.
+        """
         started = self._clock()
         self._stop_event = asyncio.Event()
-        queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=self.settings.concurrency * 2)
+        self._decider = Decider(
+            self.ledger,
+            self.summary,
+            check,
+            manifest=self.settings.manifest,
+            retry_failed=self.settings.retry_failed,
+            dry_run=self.settings.dry_run,
+            progress=self._progress,
+            events=self._events,
+        )
+        queue: asyncio.Queue[Row | None] = asyncio.Queue(maxsize=self.settings.concurrency * 2)
         workers = (
             []
             if self.settings.dry_run
@@ -239,10 +216,7 @@ class Engine:
         return self.summary
 
     async def _produce(
-        self,
-        rows: Iterable[CheckedRow | PendingRow],
-        queue: asyncio.Queue[_Job | None],
-        workers: int,
+        self, rows: Iterable[Row], queue: asyncio.Queue[Row | None], workers: int
     ) -> None:
         try:
             await self._feed(iter(rows), queue)
@@ -255,56 +229,31 @@ class Engine:
         for _ in range(workers):
             await queue.put(None)
 
-    async def _feed(self, rows: Iterator[CheckedRow | PendingRow], queue: Any) -> None:
+    async def _feed(self, rows: Iterator[Row], queue: asyncio.Queue[Row | None]) -> None:
+        """Read ``rows`` in chunks, decide each, and dispatch those to send, until stopped."""
         settings = self.settings
         summary = self.summary
+        decider = self._decider
         sent = 0
-        rest: list[CheckedRow | PendingRow] = []
+        rest: list[Row] = []
         while not self.stopping:
             self._check_deadline()
-            chunk: list[CheckedRow | PendingRow] = list(islice(rows, settings.chunk))
+            chunk = list(islice(rows, settings.chunk))
             if not chunk:
                 return
-            ids = [row.external_id for row in chunk if row.external_id is not None]
-            prior = self.ledger.lookup(ids) if self.ledger is not None else {}
-            learnt: list[tuple[str, str]] = []
-            jobs: list[_Job] = []
-            for index, item in enumerate(chunk):
+            decider.lookup(chunk)
+            batch: list[Row] = []
+            for index, row in enumerate(chunk):
                 if self.stopping:
                     rest = chunk[index:]
                     break
-                if jobs and index % _YIELD_EVERY == _YIELD_EVERY - 1:
+                if batch and index % _YIELD_EVERY == _YIELD_EVERY - 1:
                     # Checking rows is CPU work on the loop that handles answers: send
                     # what is ready and let answers in, instead of one long burst.
-                    await self._dispatch(jobs, queue)
-                    jobs = []
+                    await self._dispatch(batch, queue)
+                    batch = []
                     await asyncio.sleep(0)
-                source_fp = None
-                if isinstance(item, PendingRow):
-                    source_fp = item.source_fp
-                    if _unchanged_and_done(item, prior):
-                        summary.total += 1
-                        summary.skipped += 1
-                        self._progress("decision", summary, item, "skip")
-                        continue
-                    row = item.checked()
-                else:
-                    row = item
-                if not row.valid or row.body is None or row.external_id is None:
-                    summary.total += 1
-                    self._invalid(row, prior.get(row.external_id or ""))
-                    continue
-                fp = fingerprint(row.body)
-                decision = decide(prior.get(row.external_id), fp, settings.retry_failed)
-                if decision != "send":
-                    if decision == "skip" and source_fp is not None:
-                        learnt.append((row.external_id, source_fp))  # fast next time
-                    summary.total += 1
-                    counter = _COUNTERS[decision]
-                    setattr(summary, counter, getattr(summary, counter) + 1)
-                    self._progress("decision", summary, row, decision)
-                    if decision != "skip":
-                        self._events(RowEvent("row", row.external_id, row.line, counter))
+                if not decider.decide(row):
                     continue
                 if settings.max_rows is not None and sent >= settings.max_rows:
                     self.stop("limit", settings.max_rows_reason)
@@ -316,58 +265,41 @@ class Engine:
                     summary.would_send += 1
                     self._progress("decision", summary, row, "send")
                     continue
-                media = row.body.get("media_url")
-                jobs.append(
-                    _Job(
-                        row,
-                        row.external_id,
-                        encode_body(row.body),
-                        fp,
-                        media if isinstance(media, str) else None,
-                        source_fp,
-                    )
-                )
-            if learnt and self.ledger is not None and not settings.dry_run:
-                self.ledger.set_source_fingerprints(learnt)
-            await self._dispatch(jobs, queue)
+                batch.append(row)
+            decider.remember()
+            await self._dispatch(batch, queue)
             await asyncio.sleep(0)
         if self.summary.budget_reached:
             await self._count_left(chain(rest, rows))
 
-    async def _count_left(self, rows: Iterator[CheckedRow | PendingRow]) -> None:
+    async def _count_left(self, rows: Iterator[Row]) -> None:
         """Count the rows a budget left unread that the ledger does not hold as settled."""
-        settled = ("created", "existing", "failed")
         while chunk := list(islice(rows, 4096)):
             if self._signalled:
                 return  # interrupted while counting: the count is a lower bound
-            ids = [row.external_id for row in chunk if row.external_id is not None]
-            prior = self.ledger.lookup(ids) if self.ledger is not None else {}
-            for item in chunk:
-                if isinstance(item, PendingRow) and _unchanged_and_done(item, prior, settled):
-                    continue
-                self.summary.left += 1
+            self.summary.left += self._decider.unsettled(chunk)
             await asyncio.sleep(0)
 
-    async def _dispatch(self, jobs: list[_Job], queue: asyncio.Queue[_Job | None]) -> None:
+    async def _dispatch(self, rows: list[Row], queue: asyncio.Queue[Row | None]) -> None:
         """Commit a chunk's rows as pending in one transaction, then queue them."""
-        if not jobs:
+        if not rows:
             return
         assert self.ledger is not None
         fresh: set[str] = set()
         batch = []
-        for job in jobs:
-            if job.external_id in fresh or job.external_id in self._in_flight:
+        for row in rows:
+            key = _key(row)
+            if key in fresh or key in self._in_flight:
                 continue  # repeated id: its worker marks it pending just before sending
-            fresh.add(job.external_id)
-            job.marked = True
-            batch.append(job)
-        self.ledger.mark_pending_many([j.pending(self.settings.manifest) for j in batch])
-        self._open.update(job.external_id for job in batch)
-        for job in jobs:
+            fresh.add(key)
+            batch.append(row)
+        self.ledger.mark_pending(batch, self.settings.manifest)
+        self._open.update(_key(row) for row in batch)
+        for row in rows:
             if self._halted():
                 return  # the rest stay open; run() releases them as retryable
-            await self._claim(job.external_id)
-            await queue.put(job)
+            await self._claim(_key(row))
+            await queue.put(row)
 
     async def _claim(self, external_id: str) -> None:
         """Wait until no request for ``external_id`` is in flight, then mark it taken."""
@@ -379,50 +311,23 @@ class Engine:
         self._in_flight.discard(external_id)
         await self._freed.notify()
 
-    def _invalid(self, row: CheckedRow, prior: Prior | None) -> None:
-        self.summary.invalid += 1
-        duplicate = any(p.code == "duplicate_external_id" for p in row.problems)
-        kept = prior is not None and prior.status in ("created", "existing")
-        if (
-            self.ledger is not None
-            and not self.settings.dry_run
-            and row.external_id
-            and not duplicate
-            and not kept
-        ):
-            first = row.problems[0]
-            detail = "; ".join(f"{p.field or 'row'}: {p.message}" for p in row.problems)
-            self.ledger.record_invalid(
-                row.external_id,
-                self.settings.manifest,
-                row.line,
-                fields_fingerprint(row.fields),
-                first.code,
-                detail,
-            )
-        self._progress("row", self.summary, row, "invalid")
-        first = row.problems[0]
-        why = f"{first.field or 'row'}: {first.message}"
-        event = RowEvent("row", row.external_id, row.line, "invalid", error_code=first.code)
-        self._events(replace(event, error_detail=why))
-
-    async def _worker(self, queue: asyncio.Queue[_Job | None]) -> None:
+    async def _worker(self, queue: asyncio.Queue[Row | None]) -> None:
         while True:
-            job = await queue.get()
-            if job is None:
+            row = await queue.get()
+            if row is None:
                 return
             if self._halted():
                 # Stopped (signal, deadline, auth): queued rows are not in flight yet, so
                 # they are not sent; run() releases them.
-                await self._release(job.external_id)
+                await self._release(_key(row))
                 continue
             try:
-                await self._send(job)
+                await self._send(row)
             except Exception:
                 self.abort()  # a bug, not a bad answer: end the run now; run() re-raises it
                 raise
             finally:
-                await self._release(job.external_id)
+                await self._release(_key(row))
 
     async def _pause(self, delay: float) -> None:
         """Sleep ``delay`` seconds, or less if the run stops meanwhile."""
@@ -439,7 +344,7 @@ class Engine:
 
     def _finish(
         self,
-        job: _Job,
+        row: Row,
         status: str,
         attempts: int,
         outcome: Outcome | None,
@@ -450,7 +355,7 @@ class Engine:
         assert self.ledger is not None
         o = outcome or Outcome("retry")
         self.ledger.finish(
-            job.external_id,
+            _key(row),
             status,
             attempts=attempts,
             http_status=o.http_status,
@@ -460,24 +365,26 @@ class Engine:
             errors=o.errors,
             request_id=o.request_id,
         )
-        self._open.discard(job.external_id)
+        self._open.discard(_key(row))
         counter = counted or status
         setattr(self.summary, counter, getattr(self.summary, counter) + 1)
-        self._progress("row", self.summary, job.row, status)
-        self._events(job.event("row", counter, attempts, o, latency))
+        self._progress("row", self.summary, row, status)
+        self._events(_event(row, "row", counter, attempts, o, latency))
 
-    def _give_up(self, job: _Job, attempts: int, outcome: Outcome, latency: float) -> None:
+    def _give_up(self, row: Row, attempts: int, outcome: Outcome, latency: float) -> None:
         """Leave a row retryable: out of attempts, or the run stopped while it retried."""
         left = attempts < self.settings.max_attempts and self.summary.budget_reached
-        self._finish(job, "retryable", attempts, outcome, latency, "left" if left else None)
+        self._finish(row, "retryable", attempts, outcome, latency, "left" if left else None)
 
-    async def _send(self, job: _Job) -> None:
+    async def _send(self, row: Row) -> None:
         assert self.client is not None
         assert self.ledger is not None
+        assert row.encoded is not None
         settings = self.settings
-        if not job.marked:
-            self._open.add(job.external_id)
-            self.ledger.mark_pending_many([job.pending(settings.manifest)])
+        if _key(row) not in self._open:
+            # A repeat of an id this run finished already: pending again before it goes out.
+            self._open.add(_key(row))
+            self.ledger.mark_pending([row], settings.manifest)
         attempts = 0
         try:
             while True:
@@ -486,20 +393,20 @@ class Engine:
                     if self._pacer is not None:
                         await self._pacer.wait()
                     attempts += 1
-                    self._progress("sent", self.summary, job.row, str(attempts))
+                    self._progress("sent", self.summary, row, str(attempts))
                     began = self._clock()
-                    outcome = await self.client.create(job.body)
+                    outcome = await self.client.create(row.encoded)
                     latency = self._clock() - began
                 finally:
                     await self._throttle.release()
                 if outcome.kind in ("created", "existing", "failed"):
                     self._budget.success()
                     await self._throttle.answered()
-                    self._finish(job, outcome.kind, attempts, outcome, latency)
+                    self._finish(row, outcome.kind, attempts, outcome, latency)
                     return
                 if outcome.kind in ("auth", "tls", "local"):
                     self.stop(outcome.kind, outcome.error_detail or "authentication failed")
-                    self._finish(job, "retryable", attempts, outcome, latency)
+                    self._finish(row, "retryable", attempts, outcome, latency)
                     return
                 delay = 0.0
                 if outcome.http_status == 429:
@@ -517,16 +424,16 @@ class Engine:
                             f"{outcome.error_detail}); the server seems down, re-run later",
                         )
                 self._progress(
-                    "retry", self.summary, job.row, str(outcome.http_status or outcome.error_code)
+                    "retry", self.summary, row, str(outcome.http_status or outcome.error_code)
                 )
                 if attempts >= settings.max_attempts or self._halted():
-                    self._give_up(job, attempts, outcome, latency)
+                    self._give_up(row, attempts, outcome, latency)
                     return
-                self._events(job.event("retry", "retry", attempts, outcome, latency))
+                self._events(_event(row, "retry", "retry", attempts, outcome, latency))
                 await self._pause(delay)
                 if self._halted():
-                    self._give_up(job, attempts, outcome, latency)
+                    self._give_up(row, attempts, outcome, latency)
                     return
         except asyncio.CancelledError:
-            self._progress("row", self.summary, job.row, "retryable")
+            self._progress("row", self.summary, row, "retryable")
             raise  # run() releases the row as retryable

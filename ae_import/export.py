@@ -162,7 +162,12 @@ def export_manifest(
         mapping = load_config(config_path).mapping
         with open_manifest(path) as source:
             mapper = Mapper(mapping, strip_cells=source.format != "jsonl")
-            rows = RowSource(source, mapper, shard=(shard.index, shard.count) if shard else None)
+            rows = RowSource(
+                source,
+                mapper,
+                shard=(shard.index, shard.count) if shard else None,
+                fingerprints=False,
+            )
             records = iter(rows)
             while chunk := list(islice(records, 1000)):
                 known = ledger.lookup([i.external_id for i in chunk if i.external_id])
@@ -171,24 +176,20 @@ def export_manifest(
                     if eid is not None and item.first_line is None:
                         found = wanted.get(eid)
                         if found is not None and found[0] == name:
-                            fields = _clean(item.record.fields)
-                            writer.write({**fields, EXPORT_ERROR_COLUMN: found[1]})
+                            writer.write({**_clean(item.fields), EXPORT_ERROR_COLUMN: found[1]})
                             continue
                         if eid in known:
                             continue  # in the ledger, with a status not asked for
                     if "invalid" not in statuses:
                         continue
                     # Not in the ledger: no external_id, a repeated one, or not reached yet.
-                    checked = item.checked()
-                    if checked.valid:
+                    if rows.check(item).valid:
                         continue
-                    problems = "; ".join(
-                        f"{p.field or 'row'}: {p.message}" for p in checked.problems
-                    )
-                    error = f"invalid: line {checked.line}: {problems}"
+                    problems = "; ".join(f"{p.field or 'row'}: {p.message}" for p in item.problems)
+                    error = f"invalid: line {item.line}: {problems}"
                     writer.write(
                         {
-                            **_clean(item.record.fields),
+                            **_clean(item.fields),
                             EXPORT_ERROR_COLUMN: safe_text(redact_urls_in(error)),
                         }
                     )

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from .errors import LedgerError, UsageError
 from .redact import redact_url
-from .rows import Prior
+from .rows import Prior, Row
 
 __all__ = ["MIGRATIONS", "STATUSES", "Ledger"]
 
@@ -241,7 +241,8 @@ class Ledger:
 
     _PENDING_SQL = """INSERT INTO rows (external_id, status, manifest, line, fingerprint,
                  media_url, source_fingerprint, attempts, created_at, updated_at)
-               VALUES (?, 'pending', ?, ?, ?, ?, ?, 0, ?, ?)
+               VALUES (:external_id, 'pending', :manifest, :line, :fingerprint, :media_url,
+                       :source_fingerprint, 0, :now, :now)
                ON CONFLICT (external_id) DO UPDATE SET
                  status = 'pending', manifest = excluded.manifest, line = excluded.line,
                  fingerprint = excluded.fingerprint, media_url = excluded.media_url,
@@ -249,31 +250,23 @@ class Ledger:
                  attempts = 0, error_code = NULL, error_detail = NULL, errors = NULL,
                  updated_at = excluded.updated_at"""
 
-    def mark_pending(
-        self,
-        external_id: str,
-        manifest: str,
-        line: int,
-        fingerprint: str,
-        media_url: str | None,
-        source_fingerprint: str | None = None,
-    ) -> None:
-        """Commit ``external_id`` as pending, before its request goes out."""
-        self.mark_pending_many(
-            [(external_id, manifest, line, fingerprint, media_url, source_fingerprint)]
-        )
-
     @_translated
-    def mark_pending_many(
-        self, rows: Sequence[tuple[str, str, int, str, str | None, str | None]]
-    ) -> None:
-        """Commit many rows as pending in one transaction, before any of their requests."""
+    def mark_pending(self, rows: Sequence[Row], manifest: str) -> None:
+        """Commit rows of ``manifest`` as pending in one transaction, before their requests."""
         if not rows:
             return
         now = _now()
         params = [
-            (eid, manifest, line, fp, redact_url(url) if url else None, source, now, now)
-            for eid, manifest, line, fp, url, source in rows
+            {
+                "external_id": row.external_id,
+                "manifest": manifest,
+                "line": row.line,
+                "fingerprint": row.fingerprint,
+                "media_url": redact_url(row.media_url) if row.media_url else None,
+                "source_fingerprint": row.source_fp,
+                "now": now,
+            }
+            for row in rows
         ]
         if len(params) == 1:
             self._db.execute(self._PENDING_SQL, params[0])
@@ -334,14 +327,14 @@ class Ledger:
         )
 
     @_translated
-    def set_source_fingerprints(self, pairs: Sequence[tuple[str, str]]) -> None:
-        """Record (external_id, source fingerprint) for done rows, in one commit."""
-        if not pairs:
+    def set_source_fingerprints(self, rows: Sequence[Row]) -> None:
+        """Record the source fingerprint of each of ``rows`` (done rows), in one commit."""
+        if not rows:
             return
         with self.transaction():
             self._db.executemany(
                 "UPDATE rows SET source_fingerprint = ? WHERE external_id = ?",
-                [(fp, external_id) for external_id, fp in pairs],
+                [(row.source_fp, row.external_id) for row in rows],
             )
 
     @_translated

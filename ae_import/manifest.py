@@ -2,8 +2,8 @@
 
 Pure: they read the stream they are given, one line at a time, and never hold the
 whole file. A record's ``line`` is the physical line where it starts. A broken record
-(bad JSON, a malformed quote, a line that is not UTF-8) becomes a ``Record`` with an
-``error`` and the reader goes on, so one bad line never loses the valid ones. Only a
+(bad JSON, a malformed quote, a line that is not UTF-8) becomes a ``Row`` holding that
+one problem and the reader goes on, so one bad line never loses the valid ones. Only a
 file that cannot be read at all raises ``ManifestError``.
 
 Files written by ``ae-import export --as-manifest`` carry an ``ae_import_error``
@@ -22,16 +22,16 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from .errors import ManifestError
 from .problems import Problem
+from .rows import Row
 
 __all__ = [
     "EXPORT_ERROR_COLUMN",
     "FORMATS",
     "Manifest",
-    "Record",
     "detect_format",
     "escape_formula",
     "open_manifest",
@@ -71,14 +71,6 @@ _BOMS_OTHER = {
 _REENCODE = "re-save it as UTF-8"
 
 csv.field_size_limit(2**31 - 1)
-
-
-class Record(NamedTuple):
-    """One manifest record: its first physical line, its fields, or the error that broke it."""
-
-    line: int
-    fields: dict[str, Any]
-    error: Problem | None = None
 
 
 def detect_format(name: str, forced: str | None) -> str:
@@ -235,13 +227,13 @@ class Manifest:
         """Close the underlying file unless it is stdin."""
         self._lines.close()
 
-    def __iter__(self) -> Iterator[Record]:
-        """Yield the records one by one, in file order."""
+    def __iter__(self) -> Iterator[Row]:
+        """Yield the records one by one, in file order, each as a new Row."""
         if self.format == "jsonl":
             return self._jsonl()
         return self._csv()
 
-    def _csv(self) -> Iterator[Record]:
+    def _csv(self) -> Iterator[Row]:
         reader = self._reader
         columns = self.columns or ()
         width = len(columns)
@@ -255,15 +247,8 @@ class Manifest:
                 return
             except csv.Error as exc:
                 end = reader.line_num
-                yield Record(
-                    start,
-                    {},
-                    Problem(
-                        "",
-                        "bad_csv",
-                        f'malformed CSV: {exc}; a quote inside a value must be doubled ("")',
-                    ),
-                )
+                message = f'malformed CSV: {exc}; a quote inside a value must be doubled ("")'
+                yield Row(start, {}, (Problem("", "bad_csv", message),))
                 continue
             end = reader.line_num
             if not row:
@@ -273,27 +258,22 @@ class Manifest:
                 continue
             bad = _bad_text(joined)
             if bad is not None:
-                yield Record(start, {}, Problem("", "bad_encoding", f"this record {bad}"))
+                yield Row(start, {}, (Problem("", "bad_encoding", f"this record {bad}"),))
                 continue
             if len(row) != width:
                 extra = row[width:]
                 if len(row) < width or any(cell.strip() for cell in extra):
-                    yield Record(
-                        start,
-                        {},
-                        Problem(
-                            "",
-                            "bad_row_shape",
-                            f"{len(row)} fields, but the header has {width}; "
-                            f"a value holding '{self.delimiter}' or a newline must be quoted",
-                        ),
+                    message = (
+                        f"{len(row)} fields, but the header has {width}; "
+                        f"a value holding '{self.delimiter}' or a newline must be quoted"
                     )
+                    yield Row(start, {}, (Problem("", "bad_row_shape", message),))
                     continue
             if exported:
                 row = [unescape_formula(cell) for cell in row]
-            yield Record(start, dict(zip(columns, row, strict=False)))
+            yield Row(start, dict(zip(columns, row, strict=False)))
 
-    def _jsonl(self) -> Iterator[Record]:
+    def _jsonl(self) -> Iterator[Row]:
         lines = self._lines
         decode = json.loads
         for text in lines:
@@ -302,7 +282,7 @@ class Manifest:
                 continue
             bad = _bad_text(text)
             if bad is not None:
-                yield Record(number, {}, Problem("", "bad_encoding", f"this line {bad}"))
+                yield Row(number, {}, (Problem("", "bad_encoding", f"this line {bad}"),))
                 continue
             try:
                 value = decode(text)
@@ -310,7 +290,8 @@ class Manifest:
                 msg = getattr(exc, "msg", str(exc))
                 col = getattr(exc, "colno", None)
                 at = f" at column {col}" if col else ""
-                yield Record(number, {}, Problem("", "bad_json", f"not valid JSON: {msg}{at}"))
+                bad_json = Problem("", "bad_json", f"not valid JSON: {msg}{at}")
+                yield Row(number, {}, (bad_json,))
                 continue
             if not isinstance(value, dict):
                 kind = "array" if isinstance(value, list) else type(value).__name__
@@ -318,13 +299,10 @@ class Manifest:
                     kind = "null"
                 elif isinstance(value, str):
                     kind = "string"
-                yield Record(
-                    number,
-                    {},
-                    Problem("", "not_object", f"each line must be a JSON object, got {kind}"),
-                )
+                message = f"each line must be a JSON object, got {kind}"
+                yield Row(number, {}, (Problem("", "not_object", message),))
                 continue
-            yield Record(number, value)
+            yield Row(number, value)
 
 
 def open_manifest(name: str, forced_format: str | None = None) -> Manifest:

@@ -13,8 +13,9 @@ import json
 import re
 import zoneinfo
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from .config import MappingConfig
 from .errors import ConfigError, ManifestError
@@ -152,7 +153,8 @@ def _entry(text: str) -> dict[str, Any]:
     return {"name": text}
 
 
-class Mapped(NamedTuple):
+@dataclass(slots=True)
+class Mapped:
     """A request body built from one row, the problems met on the way, and their sources."""
 
     body: dict[str, Any]
@@ -406,7 +408,7 @@ class Mapper:
                 problems.append(Problem(problem.field, problem.code, problem.message, column))
             else:
                 body[name] = value
-        return Mapped(body, problems, sources)
+        return Mapped(body=body, problems=problems, participant_columns=sources)
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:

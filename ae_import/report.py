@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from .results import Summary
     from .status import StatusReport
 from .mapping import encode_body
-from .pipeline import CheckedRow, PendingRow
 from .redact import redact_url, safe_text
+from .rows import Row
 
 __all__ = [
     "MAX_TABLE_ROWS",
@@ -71,7 +71,7 @@ class ValidateReport:
         """Open the spool that holds problems beyond memory's comfort, for --json."""
         self._spool = tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8")
 
-    def add(self, row: CheckedRow) -> None:
+    def add(self, row: Row) -> None:
         """Count one checked row and keep what the report shows of it."""
         self.rows += 1
         if row.valid:
@@ -212,9 +212,7 @@ class RunReporter:
             self._task = self._bar.add_task("import", total=None, rows="0", rate="0", counts="")
             self._bar.start()
 
-    def __call__(
-        self, event: str, summary: Summary, row: CheckedRow | PendingRow | None, note: str
-    ) -> None:
+    def __call__(self, event: str, summary: Summary, row: Row | None, note: str) -> None:
         """Take one engine event."""
         if self.dry_run and self.mode != "quiet" and row is not None:
             # Plain writes, not rich: a dry run of a million rows prints a million lines.
@@ -222,7 +220,7 @@ class RunReporter:
             if event == "decision":
                 label = _DECISIONS.get(note, note)
                 write(f"{label:<13} line {row.line:<7} {safe_text(row.external_id or '')}\n")
-            elif note == "invalid" and isinstance(row, CheckedRow):
+            elif note == "invalid" and row.problems:
                 first = row.problems[0]
                 write(
                     f"{'invalid':<13} line {row.line:<7} {safe_text(row.external_id or '')}: "

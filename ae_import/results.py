@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .mapping import encode_body
 from .redact import redact_url
-from .rows import Prior
-
-if TYPE_CHECKING:
-    from .pipeline import CheckedRow, PendingRow
+from .rows import Prior, Row
 
 __all__ = [
     "BUDGET_STOPS",
@@ -112,13 +109,11 @@ class RowEvent:
 
 # progress(event, summary, row, note): events are "sent", "retry", "row" (a row is
 # final), "decision" (a row was not sent: skipped, changed, failed earlier, would send).
-Progress = Callable[[str, Summary, "CheckedRow | PendingRow | None", str], None]
+Progress = Callable[[str, Summary, Row | None, str], None]
 Events = Callable[[RowEvent], None]
 
 
-def no_progress(
-    event: str, summary: Summary, row: CheckedRow | PendingRow | None, note: str
-) -> None:
+def no_progress(event: str, summary: Summary, row: Row | None, note: str) -> None:
     """Ignore a progress event."""
 
 
@@ -126,12 +121,17 @@ def no_events(event: RowEvent) -> None:
     """Ignore a log event."""
 
 
-def fingerprint(body: dict[str, Any]) -> str:
-    """Hash a request body, its media URL's query string left out (signatures change daily)."""
+def fingerprint(body: Mapping[str, Any], sent: bytes) -> str:
+    """Hash ``sent``, the bytes sent for ``body``; a media URL's query string is left out.
+
+    Signatures change daily, so a signed media URL is hashed as ``redact_url`` shows it:
+    only then is the body encoded a second time, without the secret parts.
+    """
     url = body.get("media_url")
-    if isinstance(url, str) and ("?" in url or "#" in url or "@" in url):
-        body = {**body, "media_url": redact_url(url)}
-    return hashlib.blake2b(encode_body(body), digest_size=16).hexdigest()
+    shown = redact_url(url) if isinstance(url, str) else url
+    if shown != url:
+        sent = encode_body({**body, "media_url": shown})
+    return hashlib.blake2b(sent, digest_size=16).hexdigest()
 
 
 def fields_fingerprint(fields: dict[str, Any]) -> str:

@@ -137,7 +137,7 @@ async def _drive(engine: Engine, source: RowSource, signals: list[str]) -> Summa
     for number, name in zip(numbers, ("SIGINT", "SIGTERM"), strict=True):
         loop.add_signal_handler(number, on_signal, name)
     try:
-        return await engine.run(source)
+        return await engine.run(source, source.check)
     finally:
         for number, handler in zip(numbers, previous, strict=True):
             loop.remove_signal_handler(number)

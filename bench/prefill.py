@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ae_import.config import EMPTY_MAPPING, MappingConfig
-from ae_import.engine import fingerprint
 from ae_import.ledger import Ledger
 from ae_import.manifest import open_manifest
 from ae_import.mapping import Mapper
-from ae_import.pipeline import RowSource
+from ae_import.pipeline import RowSource, encode
 
 __all__ = ["prefill"]
 
@@ -22,18 +21,12 @@ def prefill(
     ledger = Ledger(ledger_path, target)
     with open_manifest(str(manifest)) as source, ledger.transaction():
         mapper = Mapper(mapping, strip_cells=source.format != "jsonl")
-        for pending in RowSource(source, mapper):
-            row = pending.checked()
-            if row.body is None or row.external_id is None:
+        rows = RowSource(source, mapper)
+        for row in rows:
+            rows.check(row)
+            if not row.valid or row.external_id is None:
                 continue
-            ledger.mark_pending(
-                row.external_id,
-                source.name,
-                row.line,
-                fingerprint(row.body),
-                row.body.get("media_url"),
-                pending.source_fp,
-            )
+            ledger.mark_pending([encode(row)], source.name)
             ledger.finish(
                 row.external_id,
                 "created",

@@ -13,6 +13,7 @@ from ae_import.cli import app
 from ae_import.ledger import Ledger
 
 from .conftest import SAMPLES, SANDBOX_TOKEN, Sandboxes, Writer
+from .ledgerdb import ledger_row
 
 SF_CSV = str(SAMPLES / "salesforce-calls.csv")
 SF_YAML = str(SAMPLES / "salesforce.yaml")
@@ -86,9 +87,9 @@ def test_invalid_and_failed_rows_exit_1_and_valid_rows_still_go(
     assert (report["created"], report["invalid"], report["failed"]) == (1, 1, 2)
     assert sandbox.store.external_ids() == ["ok"]
     ledger = Ledger(cwd / "ae-import-ledger.sqlite", sandbox.base_url)
-    assert ledger.get("bad")["status"] == "invalid"  # type: ignore[index]
-    assert ledger.get("page")["error_code"] == "media"  # type: ignore[index]
-    assert ledger.get("ae-sandbox-409")["http_status"] == 409  # type: ignore[index]
+    assert ledger_row(ledger, "bad")["status"] == "invalid"  # type: ignore[index]
+    assert ledger_row(ledger, "page")["error_code"] == "media"  # type: ignore[index]
+    assert ledger_row(ledger, "ae-sandbox-409")["http_status"] == 409  # type: ignore[index]
 
 
 def test_wrong_token_aborts_with_exit_3(

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from ae_import.ledger import Ledger
 
 from .conftest import SAMPLES, SANDBOX_TOKEN, Writer
+from .ledgerdb import ledger_row, pending_row
 from .test_cli_run import HEADER, cwd, invoke, line
 
 __all__ = ["cwd"]
@@ -133,7 +134,7 @@ def test_status_shows_pending_rows_of_a_killed_run(cwd: Path, runner: CliRunner)
             "arguments": ["run", "m.csv"],
         }
     )
-    ledger.mark_pending("a", "m.csv", 2, "fp", None)
+    ledger.mark_pending([pending_row("a", 2, "fp")], "m.csv")
     ledger.close()
     report = json.loads(invoke(runner, ["status", "--json"], token=None).stdout)
     assert report["to_send"] == 1
@@ -262,7 +263,7 @@ def test_fixed_export_feeds_back_to_run(
     assert titles["formula"] == '=HYPERLINK("http://evil")'
     assert titles["chan"] == "@channel sync"
     ledger = Ledger(cwd / "ae-import-ledger.sqlite", sandbox.base_url)
-    assert ledger.get("ae-sandbox-409")["error_code"] == "url_redacted"  # type: ignore[index]
+    assert ledger_row(ledger, "ae-sandbox-409")["error_code"] == "url_redacted"  # type: ignore[index]
 
 
 def test_as_manifest_without_the_manifest_says_what_to_pass(

@@ -27,6 +27,7 @@ from ae_import.ledger import Ledger
 from ae_import.sandbox.faults import FaultPlan, FaultProxy
 
 from .conftest import SANDBOX_TOKEN, Sandboxes
+from .ledgerdb import integrity_ok, ledger_row
 
 HEADER = "type,title,source_system,external_id,media_url\n"
 
@@ -101,7 +102,7 @@ def finish_and_check(
     assert final.returncode == 0, err.decode()
     book = Ledger(ledger, None, create=False)
     try:
-        assert book.integrity_ok()
+        assert integrity_ok(book)
         counts = book.counts()
         assert counts["created"] + counts["existing"] == len(names)
         assert sum(counts.values()) == len(names)
@@ -109,7 +110,7 @@ def finish_and_check(
         assert sorted(store.external_ids()) == names
         assert server.app.state.sandbox.statuses.get(201, 0) == len(names)  # each created once
         for name in (names[0], names[len(names) // 2], names[-1]):
-            entry = book.get(name)
+            entry = ledger_row(book, name)
             assert entry is not None
             assert entry["engagement_id"] == store.get(name)["id"]
     finally:

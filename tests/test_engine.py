@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import random
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ae_import.client import Outcome
-from ae_import.engine import Engine, EngineSettings, Summary, decide, fingerprint
+from ae_import.engine import Engine, EngineSettings, Summary
 from ae_import.ledger import Ledger
-from ae_import.pipeline import CheckedRow
+from ae_import.mapping import encode_body
+from ae_import.pipeline import encode
 from ae_import.problems import Problem
+from ae_import.results import decide, fingerprint
 from ae_import.retry import Backoff
-from ae_import.rows import Prior
+from ae_import.rows import Prior, Row
+
+from .ledgerdb import ledger_row
 
 
 class FakeTime:
@@ -77,7 +83,7 @@ class ScriptedClient:
         return sum(1 for e, _ in self.calls if e == external_id)
 
 
-def row(n: int | str, line: int | None = None, **extra: Any) -> CheckedRow:
+def row(n: int | str, line: int | None = None, **extra: Any) -> Row:
     """Return a valid checked row for external_id ``n``."""
     body = {
         "type": "CALL",
@@ -88,12 +94,18 @@ def row(n: int | str, line: int | None = None, **extra: Any) -> CheckedRow:
         "run_workflows": False,
         **extra,
     }
-    return CheckedRow(line or (int(n) + 1 if str(n).isdigit() else 2), str(n), body, (), {})
+    number = line or (int(n) + 1 if str(n).isdigit() else 2)
+    return Row(number, {}, external_id=str(n), body=body)
 
 
-def run(engine: Engine, rows: list[CheckedRow]) -> Summary:
-    """Run the engine to completion."""
-    return asyncio.run(engine.run(rows))
+def given(row: Row) -> Row:
+    """Check nothing: the test rows come checked."""
+    return row
+
+
+def run(engine: Engine, rows: Iterable[Row]) -> Summary:
+    """Run the engine to completion on rows that come checked."""
+    return asyncio.run(engine.run(rows, given))
 
 
 @pytest.fixture
@@ -151,7 +163,7 @@ def test_every_answer_maps_to_its_row_status(ledger: Ledger) -> None:
         summary.failed,
         summary.retryable,
     ) == (7, 2, 1, 3, 1)
-    status = {n: ledger.get(str(n))["status"] for n in range(1, 8)}  # type: ignore[index]
+    status = {n: ledger_row(ledger, str(n))["status"] for n in range(1, 8)}  # type: ignore[index]
     assert status == {
         1: "created",
         2: "existing",
@@ -161,7 +173,7 @@ def test_every_answer_maps_to_its_row_status(ledger: Ledger) -> None:
         6: "retryable",
         7: "created",
     }
-    failed = ledger.get("3")
+    failed = ledger_row(ledger, "3")
     assert failed is not None
     assert (
         failed["http_status"],
@@ -171,7 +183,7 @@ def test_every_answer_maps_to_its_row_status(ledger: Ledger) -> None:
         failed["request_id"],
     ) == (422, "validation", "bad", '[{"field": "title"}]', "r3")
     assert client.attempts("6") == 3
-    assert ledger.get("6")["attempts"] == 3  # type: ignore[index]
+    assert ledger_row(ledger, "6")["attempts"] == 3  # type: ignore[index]
     assert client.attempts("7") == 2
     assert summary.clean is False
 
@@ -238,7 +250,7 @@ def test_auth_failure_stops_dispatching(ledger: Ledger) -> None:
     assert summary.message == "the token was refused"
     assert len(client.calls) < 10
     assert ledger.counts()["pending"] == 0
-    assert ledger.get("3")["status"] == "retryable"  # type: ignore[index]
+    assert ledger_row(ledger, "3")["status"] == "retryable"  # type: ignore[index]
 
 
 def test_retry_budget_stops_a_run_that_only_fails(ledger: Ledger) -> None:
@@ -283,6 +295,41 @@ def test_presigned_signature_change_is_not_a_change(ledger: Ledger) -> None:
     assert (summary.skipped, summary.changed, client.calls) == (1, 0, [])
 
 
+def test_the_fingerprint_is_the_hash_of_the_bytes_sent(ledger: Ledger) -> None:
+    """The body is encoded once: the ledger's fingerprint hashes exactly the bytes sent."""
+    engine, client, _ = make(ledger)
+    sent: list[bytes] = []
+    create = client.create
+
+    async def spy(body: bytes) -> Outcome:
+        sent.append(body)
+        return await create(body)
+
+    client.create = spy  # type: ignore[method-assign]
+    run(engine, [row(1, media_url="https://cdn.example.com/1.mp3")])
+    assert len(sent) == 1
+    stored = ledger_row(ledger, "1")
+    assert stored is not None
+    assert stored["fingerprint"] == hashlib.blake2b(sent[0], digest_size=16).hexdigest()
+
+
+def test_fingerprints_match_those_already_in_ledgers() -> None:
+    """Fingerprints are those earlier versions stored: a re-run sees no row as changed."""
+    body = {
+        "type": "CALL",
+        "title": "t",
+        "source_system": "s",
+        "external_id": "1",
+        "media_url": "https://cdn.example.com/1.mp3",
+        "run_workflows": False,
+    }
+    signed = {**body, "media_url": "https://u:p@cdn.example.com/1.mp3?sig=1#t"}
+    resigned = {**body, "media_url": "https://cdn.example.com/1.mp3?sig=2"}
+    assert fingerprint(body, encode_body(body)) == "3797bdeb513079dd524a57ffe11879f6"
+    assert fingerprint(signed, encode_body(signed)) == "bc7f527b4855340de5503a156ade8ae3"
+    assert fingerprint(resigned, encode_body(resigned)) == "bc7f527b4855340de5503a156ade8ae3"
+
+
 def test_failed_rows_resent_only_when_fixed_or_asked(ledger: Ledger) -> None:
     """A failed row is resent when its fingerprint changes, or under --retry-failed."""
     bad = Outcome("failed", 422, error_code="validation")
@@ -304,7 +351,7 @@ def test_failed_rows_resent_only_when_fixed_or_asked(ledger: Ledger) -> None:
 
 def test_pending_and_retryable_rows_are_resent(ledger: Ledger) -> None:
     """After a crash (pending) or exhausted retries (retryable), a re-run sends the row again."""
-    ledger.mark_pending("1", "m.csv", 2, fingerprint(row(1).body or {}), None)
+    ledger.mark_pending([encode(row(1))], "m.csv")
     engine, _, _ = make(ledger, {"2": [Outcome("retry", 500)]}, max_attempts=1)
     run(engine, [row(2)])
     engine, client, _ = make(ledger)
@@ -318,18 +365,18 @@ def test_invalid_rows_are_never_sent_and_recorded(ledger: Ledger) -> None:
     problem = Problem("title", "missing_field", "is required", "Subject")
     dup = Problem("external_id", "duplicate_external_id", "repeat", "Id")
     rows = [
-        CheckedRow(2, "x", None, (problem,), {"Id": "x"}),
+        Row(2, {"Id": "x"}, (problem,), external_id="x"),
         row(1),
-        CheckedRow(4, "1", None, (dup,), {"Id": "1"}),
-        CheckedRow(5, None, None, (problem,), {}),
+        Row(4, {"Id": "1"}, (dup,), external_id="1"),
+        Row(5, {}, (problem,)),
     ]
     engine, client, _ = make(ledger)
     summary = run(engine, rows)
     assert [e for e, _ in client.calls] == ["1"]
     assert (summary.invalid, summary.created) == (3, 1)
-    assert ledger.get("x")["status"] == "invalid"  # type: ignore[index]
-    assert ledger.get("x")["error_detail"] == "title: is required"  # type: ignore[index]
-    assert ledger.get("1")["status"] == "created"  # type: ignore[index]
+    assert ledger_row(ledger, "x")["status"] == "invalid"  # type: ignore[index]
+    assert ledger_row(ledger, "x")["error_detail"] == "title: is required"  # type: ignore[index]
+    assert ledger_row(ledger, "1")["status"] == "created"  # type: ignore[index]
 
 
 def test_dry_run_sends_and_writes_nothing(ledger: Ledger) -> None:
@@ -349,7 +396,7 @@ def test_dry_run_sends_and_writes_nothing(ledger: Ledger) -> None:
     summary = run(engine, [row(1), row(2)])
     assert (summary.would_send, summary.skipped) == (1, 1)
     assert events == [("decision", "skip"), ("decision", "send")]
-    assert ledger.get("2") is None
+    assert ledger_row(ledger, "2") is None
 
 
 @pytest.mark.parametrize(
@@ -377,7 +424,7 @@ def test_interrupt_finishes_in_flight_and_leaves_nothing_pending(ledger: Ledger)
     engine, client, _ = make(ledger, script, concurrency=2)
 
     async def go() -> Summary:
-        task = asyncio.create_task(engine.run([row(n) for n in range(1, 100)]))
+        task = asyncio.create_task(engine.run([row(n) for n in range(1, 100)], given))
         while len(client.calls) < 5:
             await asyncio.sleep(0)
         engine.interrupt("SIGINT")
@@ -403,7 +450,7 @@ def test_abort_cancels_and_releases_rows(ledger: Ledger) -> None:
     client.create = hang  # type: ignore[method-assign]
 
     async def go() -> Summary:
-        task = asyncio.create_task(engine.run([row(n) for n in range(1, 20)]))
+        task = asyncio.create_task(engine.run([row(n) for n in range(1, 20)], given))
         while len(client.calls) < 4:
             await asyncio.sleep(0)
         engine.interrupt("SIGINT")
@@ -459,20 +506,16 @@ def test_rows_left_leave_out_done_and_failed_rows(ledger: Ledger) -> None:
     """Rows the ledger holds as done or failed (unchanged) are not counted as left."""
     engine, _, _ = make(ledger, {"5": [Outcome("failed", 422)]})
     run(engine, [row(n) for n in (4, 5)])
-    ledger.set_source_fingerprints([("4", "fp4"), ("5", "fp5")])
 
-    from ae_import.pipeline import PendingRow
+    def read(n: int) -> Row:
+        """Return row ``n`` as the reader gives it: its raw fields fingerprinted."""
+        found = row(n)
+        found.source_fp = f"fp{n}"
+        return found
 
-    def pending(n: int) -> PendingRow:
-        item = PendingRow.__new__(PendingRow)
-        item.external_id = str(n)
-        item.first_line = None
-        item._fp = f"fp{n}"
-        item._checked = row(n)
-        return item
-
+    ledger.set_source_fingerprints([read(4), read(5)])
     engine, client, _ = make(ledger, max_rows=1)
-    summary = run(engine, [pending(n) for n in (1, 2, 3, 4, 5, 6)])  # type: ignore[misc]
+    summary = run(engine, [read(n) for n in (1, 2, 3, 4, 5, 6)])
     assert [e for e, _ in client.calls] == ["1"]
     assert summary.left == 3  # 2, 3 and 6; 4 is done, 5 failed and unchanged
 
@@ -531,7 +574,7 @@ def test_row_retrying_when_the_deadline_hits_is_left_not_failed(ledger: Ledger) 
     assert summary.left == 4  # row 2 (retry cut short) and rows 3-5 never sent
     assert summary.created == 1
     assert summary.clean
-    assert ledger.get("2")["status"] == "retryable"  # type: ignore[index]
+    assert ledger_row(ledger, "2")["status"] == "retryable"  # type: ignore[index]
     assert ledger.counts()["pending"] == 0
 
 
@@ -554,7 +597,7 @@ def test_events_report_each_outcome_and_retry(ledger: Ledger) -> None:
         sleep=time.sleep,
         rng=random.Random(1),
     )
-    invalid = CheckedRow(9, "bad", None, (Problem("title", "missing_field", "is required"),), {})
+    invalid = Row(9, {}, (Problem("title", "missing_field", "is required"),), external_id="bad")
     run(engine, [row(1), row(2), row(3), invalid])
     brief = [(e.event, e.external_id, e.status, e.attempt, e.http_status) for e in seen]
     assert brief == [
@@ -583,7 +626,9 @@ def test_a_client_bug_ends_the_run_at_once(ledger: Ledger) -> None:
     engine = Engine(Broken(time), ledger, EngineSettings(manifest="m.csv", concurrency=4))
 
     async def bounded() -> Summary:
-        return await asyncio.wait_for(engine.run([row(n) for n in range(1, 200)]), timeout=30)
+        return await asyncio.wait_for(
+            engine.run([row(n) for n in range(1, 200)], given), timeout=30
+        )
 
     with pytest.raises(RuntimeError, match="bug in the client"):
         asyncio.run(bounded())

@@ -22,12 +22,13 @@ import pytest
 from ae_import.client import EngagementClient, Outcome
 from ae_import.engine import Engine, EngineSettings, Summary
 from ae_import.ledger import Ledger
-from ae_import.pipeline import CheckedRow
 from ae_import.retry import Backoff
+from ae_import.rows import Row
 from ae_import.sandbox.faults import FAULTS, FaultPlan, FaultProxy, parse_fault
 
 from .conftest import SANDBOX_TOKEN, Sandboxes
-from .test_engine import FakeTime, row
+from .ledgerdb import integrity_ok, ledger_row
+from .test_engine import FakeTime, given, row
 
 
 class Recording:
@@ -71,7 +72,7 @@ def run_faults(
     sandboxes: Sandboxes,
     tmp_path: Path,
     plan: FaultPlan,
-    rows: list[CheckedRow],
+    rows: list[Row],
     *,
     max_attempts: int = 5,
     timeout: float = 30.0,
@@ -105,7 +106,7 @@ def run_faults(
 
     async def drive() -> Summary:
         try:
-            return await engine.run(rows)
+            return await engine.run(rows, given)
         finally:
             await client.aclose()
 
@@ -118,7 +119,7 @@ def run_faults(
 
 def entry_of(ledger: Ledger, external_id: str) -> dict[str, Any]:
     """Return the ledger row of ``external_id``, which must exist."""
-    found = ledger.get(external_id)
+    found = ledger_row(ledger, external_id)
     assert found is not None
     return dict(found)
 
@@ -138,7 +139,7 @@ def check_invariants(result: Result, valid: list[str], max_attempts: int) -> Non
         assert entry["attempts"] <= max_attempts
         if external_id in done:
             assert entry["engagement_id"] == store.get(external_id)["id"]
-    assert result.ledger.integrity_ok()
+    assert integrity_ok(result.ledger)
 
 
 def ids(n: int) -> list[str]:
@@ -169,7 +170,7 @@ def test_each_fault_then_success(
     assert result.server.store.count() == 6
     for external_id in names:
         assert result.proxy.attempts(external_id) == 3
-        assert result.ledger.get(external_id)["status"] == status  # type: ignore[index]
+        assert ledger_row(result.ledger, external_id)["status"] == status  # type: ignore[index]
     assert result.proxy.injected[fault] == 12
     check_invariants(result, names, 5)
 
@@ -185,7 +186,7 @@ def test_fault_that_never_ends_leaves_rows_retryable(
     assert result.summary.retryable == 3
     for external_id in names:
         assert result.proxy.attempts(external_id) == 3
-        entry = result.ledger.get(external_id)
+        entry = ledger_row(result.ledger, external_id)
         assert entry is not None
         assert (entry["status"], entry["attempts"]) == ("retryable", 3)
     created_anyway = fault in ("reset-after", "create-500", "truncated")

@@ -11,15 +11,27 @@ from ae_import.errors import LedgerError, UsageError
 from ae_import.ledger import MIGRATIONS, Ledger
 from ae_import.rows import Prior
 
+from .ledgerdb import integrity_ok, ledger_row, pending_row
+
+
+def applied(path: Path) -> list[tuple[str, str]]:
+    """Return (name, applied_at) of the migrations recorded in the ledger file, by name."""
+    db = sqlite3.connect(path)
+    try:
+        return list(db.execute("SELECT name, applied_at FROM migrations ORDER BY name"))
+    finally:
+        db.close()
+
 
 def test_migrations_apply_in_order_once(tmp_path: Path) -> None:
     """A new ledger gets every migration, by name, in order; reopening applies none again."""
     path = tmp_path / "l.sqlite"
     ledger = Ledger(path, "https://api.example.com/api")
-    assert ledger.applied_migrations() == [name for name, _ in MIGRATIONS]
+    first = applied(path)
+    assert [name for name, _ in first] == [name for name, _ in MIGRATIONS]
     ledger.close()
     again = Ledger(path, "https://api.example.com/api")
-    assert again.applied_migrations() == [name for name, _ in MIGRATIONS]
+    assert applied(path) == first
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
     again.close()
@@ -58,12 +70,12 @@ def test_pending_then_finished_and_lookup(tmp_path: Path) -> None:
     """A row is pending before its request and final after; lookups give status, fingerprint."""
     ledger = Ledger(tmp_path / "l.sqlite", "t")
     url = "https://h.example/a.mp3?X-Amz-Signature=SECRET"
-    ledger.mark_pending("e1", "m.csv", 2, "fp1", url)
+    ledger.mark_pending([pending_row("e1", 2, "fp1", url)], "m.csv")
     assert ledger.lookup(["e1", "e2"]) == {"e1": Prior("pending", "fp1")}
     ledger.finish(
         "e1", "created", attempts=2, http_status=201, engagement_id="eng_1", request_id="req_1"
     )
-    row = ledger.get("e1")
+    row = ledger_row(ledger, "e1")
     assert row is not None
     assert (row["status"], row["attempts"], row["engagement_id"]) == ("created", 2, "eng_1")
     assert row["media_url"] == "https://h.example/a.mp3?<redacted>"
@@ -86,8 +98,7 @@ def test_lookup_in_chunks(tmp_path: Path) -> None:
 def test_release_pending_makes_rows_retryable(tmp_path: Path) -> None:
     """Rows whose answers never came become retryable; others are untouched."""
     ledger = Ledger(tmp_path / "l.sqlite", "t")
-    ledger.mark_pending("a", "m", 1, "f", None)
-    ledger.mark_pending("b", "m", 2, "f", None)
+    ledger.mark_pending([pending_row("a", 1, "f"), pending_row("b", 2, "f")], "m")
     ledger.finish("b", "created", attempts=1)
     ledger.release_pending(["a", "b"])
     assert ledger.counts() == {
@@ -98,13 +109,13 @@ def test_release_pending_makes_rows_retryable(tmp_path: Path) -> None:
         "invalid": 0,
         "retryable": 1,
     }
-    assert ledger.integrity_ok()
+    assert integrity_ok(ledger)
 
 
 def test_unknown_status_is_refused(tmp_path: Path) -> None:
     """finish() takes only the documented statuses."""
     ledger = Ledger(tmp_path / "l.sqlite", "t")
-    ledger.mark_pending("a", "m", 1, "f", None)
+    ledger.mark_pending([pending_row("a", 1, "f")], "m")
     with pytest.raises(ValueError):
         ledger.finish("a", "done", attempts=1)
 

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from ae_import.errors import ManifestError
-from ae_import.manifest import Manifest, Record, detect_format, open_manifest
+from ae_import.manifest import Manifest, detect_format, open_manifest
+from ae_import.rows import Row
 
 from .conftest import Writer
 
 
-def records(path: Path, fmt: str | None = None) -> list[Record]:
+def records(path: Path, fmt: str | None = None) -> list[Row]:
     """Read every record of the manifest at ``path``."""
     with open_manifest(str(path), fmt) as manifest:
         return list(manifest)
@@ -67,13 +68,13 @@ def test_csv_variants_read_alike(write: Writer, raw: bytes) -> None:
     with open_manifest(str(path)) as manifest:
         assert manifest.columns == ("a", "b")
         rows = list(manifest)
-    assert rows == [Record(2, {"a": "1", "b": "2"})]
+    assert rows == [Row(2, {"a": "1", "b": "2"})]
 
 
 def test_tsv_extension_forces_tab(write: Writer) -> None:
     """A .tsv file splits on tabs even when its header holds commas."""
     path = write("m.tsv", "a,x\tb\n1,2\t3\n")
-    assert records(path) == [Record(2, {"a,x": "1,2", "b": "3"})]
+    assert records(path) == [Row(2, {"a,x": "1,2", "b": "3"})]
 
 
 def test_quoted_fields_and_physical_line_numbers(write: Writer) -> None:
@@ -91,21 +92,21 @@ def test_quoted_fields_and_physical_line_numbers(write: Writer) -> None:
 def test_blank_and_all_empty_lines_are_skipped(write: Writer) -> None:
     """Blank lines and rows of empty cells are not records."""
     path = write("m.csv", "a,b\n\n,\n1,2\n  \n")
-    assert records(path) == [Record(4, {"a": "1", "b": "2"})]
+    assert records(path) == [Row(4, {"a": "1", "b": "2"})]
 
 
 def test_row_shape_problems(write: Writer) -> None:
     """Too many or too few fields is a row problem; trailing empty cells are tolerated."""
     path = write("m.csv", "a,b\n1,2,3\n1\n1,2,,\n5,6\n")
     rows = records(path)
-    assert [(r.line, r.error.code if r.error else None) for r in rows] == [
+    assert [(r.line, r.problems[0].code if r.problems else None) for r in rows] == [
         (2, "bad_row_shape"),
         (3, "bad_row_shape"),
         (4, None),
         (5, None),
     ]
-    assert rows[0].error is not None
-    assert rows[0].error.message.startswith("3 fields, but the header has 2")
+    assert len(rows[0].problems) == 1
+    assert rows[0].problems[0].message.startswith("3 fields, but the header has 2")
 
 
 def test_malformed_quote_is_a_row_problem_and_reading_goes_on(write: Writer) -> None:
@@ -113,37 +114,37 @@ def test_malformed_quote_is_a_row_problem_and_reading_goes_on(write: Writer) -> 
     path = write("m.csv", 'a,b\n1,"x"y\n2,ok\n')
     rows = records(path)
     assert rows[0].line == 2
-    assert rows[0].error is not None
-    assert rows[0].error.code == "bad_csv"
-    assert rows[1] == Record(3, {"a": "2", "b": "ok"})
+    assert len(rows[0].problems) == 1
+    assert rows[0].problems[0].code == "bad_csv"
+    assert rows[1] == Row(3, {"a": "2", "b": "ok"})
 
 
 def test_unterminated_quote_at_end_is_reported(write: Writer) -> None:
     """An unterminated quote that runs to the end of the file is reported on its first line."""
     path = write("m.csv", 'a,b\n1,ok\n2,"never closed\n3,lost\n')
     rows = records(path)
-    assert rows[0] == Record(2, {"a": "1", "b": "ok"})
+    assert rows[0] == Row(2, {"a": "1", "b": "ok"})
     assert rows[1].line == 3
-    assert rows[1].error is not None
-    assert rows[1].error.code == "bad_csv"
+    assert len(rows[1].problems) == 1
+    assert rows[1].problems[0].code == "bad_csv"
 
 
 def test_a_line_that_is_not_utf8_spoils_only_its_record(write: Writer) -> None:
     """A Latin-1 byte on one line makes that record a problem; the others are read."""
     path = write("m.csv", b"a,b\n1,caf\xe9\n2,ok\n")
     rows = records(path)
-    assert rows[0].error is not None
-    assert rows[0].error.code == "bad_encoding"
-    assert "0xE9" in rows[0].error.message
-    assert rows[1] == Record(3, {"a": "2", "b": "ok"})
+    assert len(rows[0].problems) == 1
+    assert rows[0].problems[0].code == "bad_encoding"
+    assert "0xE9" in rows[0].problems[0].message
+    assert rows[1] == Row(3, {"a": "2", "b": "ok"})
 
 
 def test_nul_bytes_on_a_line_are_a_row_problem(write: Writer) -> None:
     """NUL bytes inside a record make that record a problem."""
     path = write("m.csv", b"a,b\n1,x\x00y\n2,ok\n")
     rows = records(path)
-    assert rows[0].error is not None
-    assert "NUL" in rows[0].error.message
+    assert len(rows[0].problems) == 1
+    assert "NUL" in rows[0].problems[0].message
     assert rows[1].fields == {"a": "2", "b": "ok"}
 
 
@@ -180,7 +181,7 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 def test_jsonl_records_keep_physical_lines(write: Writer) -> None:
     """Blank lines are skipped and each object keeps the line it stands on."""
     path = write("m.jsonl", '{"a": 1}\n\n   \n{"a": 2}\r\n{"a": "x"}')
-    assert records(path) == [Record(1, {"a": 1}), Record(4, {"a": 2}), Record(5, {"a": "x"})]
+    assert records(path) == [Row(1, {"a": 1}), Row(4, {"a": 2}), Row(5, {"a": "x"})]
 
 
 @pytest.mark.parametrize(
@@ -201,9 +202,9 @@ def test_jsonl_broken_lines_are_row_problems(
     path = write("m.jsonl", f'{{"a": 0}}\n{line}\n{{"a": 3}}\n')
     rows = records(path)
     assert [r.line for r in rows] == [1, 2, 3]
-    assert rows[1].error is not None
-    assert rows[1].error.code == code
-    assert needle in rows[1].error.message
+    assert len(rows[1].problems) == 1
+    assert rows[1].problems[0].code == code
+    assert needle in rows[1].problems[0].message
     assert rows[2].fields == {"a": 3}
 
 
@@ -211,8 +212,8 @@ def test_jsonl_undecodable_line(write: Writer) -> None:
     """A JSONL line that is not UTF-8 is a problem on that line."""
     path = write("m.jsonl", b'{"a": 1}\n{"a": "\xff"}\n{"a": 3}\n')
     rows = records(path)
-    assert rows[1].error is not None
-    assert "not UTF-8" in rows[1].error.message
+    assert len(rows[1].problems) == 1
+    assert "not UTF-8" in rows[1].problems[0].message
     assert rows[2].fields == {"a": 3}
 
 
@@ -220,7 +221,7 @@ def test_gzip_manifest(tmp_path: Path) -> None:
     """A .csv.gz manifest is read through gzip."""
     path = tmp_path / "m.csv.gz"
     path.write_bytes(gzip.compress(b"a,b\n1,2\n"))
-    assert records(path) == [Record(2, {"a": "1", "b": "2"})]
+    assert records(path) == [Row(2, {"a": "1", "b": "2"})]
 
 
 def test_reader_is_lazy(tmp_path: Path) -> None:
@@ -230,15 +231,15 @@ def test_reader_is_lazy(tmp_path: Path) -> None:
     path.write_bytes(b"a,b\n" + line * 50_000)
     with open_manifest(str(path)) as manifest:
         first = next(iter(manifest))
-        position = manifest._stream.tell()
+        position, size = manifest.position()
     assert first.line == 2
-    assert position < 100_000 < path.stat().st_size
+    assert position < 100_000 < path.stat().st_size == size
 
 
 def test_manifest_over_a_stream_leaves_it_open() -> None:
     """A manifest that does not own its stream (stdin) does not close it."""
     stream = io.BytesIO(b"a\n1\n")
     manifest = Manifest("<stdin>", "csv", stream, owned=False)
-    assert list(manifest) == [Record(2, {"a": "1"})]
+    assert list(manifest) == [Row(2, {"a": "1"})]
     manifest.close()
     assert not stream.closed

@@ -7,10 +7,10 @@ import io
 from rich.console import Console
 
 from ae_import.engine import Summary
-from ae_import.pipeline import CheckedRow
 from ae_import.report import RunReporter, write_run_summary
+from ae_import.rows import Row
 
-ROW = CheckedRow(2, "a", {}, (), {})
+ROW = Row(2, {}, external_id="a", body={})
 
 
 def test_plain_mode_prints_a_line_every_ten_seconds() -> None:

@@ -1,0 +1,137 @@
+"""What a run does with each row before any request: skip, changed, failed, invalid, or send.
+
+The engine reads the manifest in chunks and asks the ledger about a whole chunk at once
+(``lookup``); ``decide`` then settles each row that needs no request (counting it in the
+summary and reporting it) and tells which rows are to be sent. A done row whose raw
+record is unchanged is skipped without being mapped or validated; any other row is
+checked (``check``), encoded once, and judged by the decision rule (``results.decide``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .ledger import Ledger
+from .pipeline import encode
+from .results import Events, Progress, RowEvent, Summary, decide, fields_fingerprint
+from .rows import Prior, Row
+
+__all__ = ["Decider"]
+
+_COUNTERS = {"skip": "skipped", "changed": "changed", "failed": "failed"}
+_DONE = ("created", "existing")
+_SETTLED = ("created", "existing", "failed")
+
+
+class Decider:
+    """Decides the rows of one run against the ledger; counts and reports the rows it settles."""
+
+    def __init__(
+        self,
+        ledger: Ledger | None,
+        summary: Summary,
+        check: Callable[[Row], Row],
+        *,
+        manifest: str,
+        retry_failed: bool,
+        dry_run: bool,
+        progress: Progress,
+        events: Events,
+    ) -> None:
+        """Decide against ``ledger`` (None: every row is new), mapping rows with ``check``."""
+        self.ledger = ledger
+        self.summary = summary
+        self._check = check
+        self._manifest = manifest
+        self._retry_failed = retry_failed
+        self._dry_run = dry_run
+        self._progress = progress
+        self._events = events
+        self._prior: dict[str, Prior] = {}
+        self._learnt: list[Row] = []
+
+    def lookup(self, chunk: list[Row]) -> None:
+        """Learn what the ledger holds of a chunk's external_ids, before deciding its rows."""
+        ids = [row.external_id for row in chunk if row.external_id is not None]
+        self._prior = self.ledger.lookup(ids) if self.ledger is not None else {}
+
+    def _unchanged(self, row: Row, statuses: tuple[str, ...]) -> bool:
+        """Tell whether the ledger holds ``row`` in one of ``statuses``, its raw fields the same."""
+        if row.external_id is None or row.first_line is not None or row.source_fp is None:
+            return False
+        known = self._prior.get(row.external_id)
+        return (
+            known is not None
+            and known.status in statuses
+            and known.source_fingerprint == row.source_fp
+        )
+
+    def decide(self, row: Row) -> bool:
+        """Return True when ``row`` is to be sent; else count and report what became of it."""
+        summary = self.summary
+        if self._unchanged(row, _DONE):
+            summary.total += 1
+            summary.skipped += 1
+            self._progress("decision", summary, row, "skip")
+            return False
+        self._check(row)
+        if not row.valid or row.external_id is None:
+            summary.total += 1
+            self._invalid(row)
+            return False
+        encode(row)
+        assert row.fingerprint is not None
+        decision = decide(self._prior.get(row.external_id), row.fingerprint, self._retry_failed)
+        if decision == "send":
+            return True
+        if decision == "skip" and row.source_fp is not None:
+            self._learnt.append(row)  # skipped unchecked next time
+        summary.total += 1
+        counter = _COUNTERS[decision]
+        setattr(summary, counter, getattr(summary, counter) + 1)
+        self._progress("decision", summary, row, decision)
+        if decision != "skip":
+            self._events(RowEvent("row", row.external_id, row.line, counter))
+        return False
+
+    def remember(self) -> None:
+        """Record the source fingerprints of the rows just skipped: next time, skipped unchecked."""
+        if self._learnt and self.ledger is not None and not self._dry_run:
+            self.ledger.set_source_fingerprints(self._learnt)
+        self._learnt = []
+
+    def unsettled(self, chunk: list[Row]) -> int:
+        """Count the rows of ``chunk`` the ledger does not hold as settled and unchanged."""
+        self.lookup(chunk)
+        return sum(1 for row in chunk if not self._unchanged(row, _SETTLED))
+
+    def _invalid(self, row: Row) -> None:
+        """Count an invalid row; record it in the ledger unless it is a repeat or already done."""
+        self.summary.invalid += 1
+        first = row.problems[0]
+        prior = self._prior.get(row.external_id or "")
+        duplicate = any(p.code == "duplicate_external_id" for p in row.problems)
+        kept = prior is not None and prior.status in _DONE
+        if (
+            self.ledger is not None
+            and not self._dry_run
+            and row.external_id
+            and not duplicate
+            and not kept
+        ):
+            detail = "; ".join(f"{p.field or 'row'}: {p.message}" for p in row.problems)
+            self.ledger.record_invalid(
+                row.external_id,
+                self._manifest,
+                row.line,
+                fields_fingerprint(row.fields),
+                first.code,
+                detail,
+            )
+        self._progress("row", self.summary, row, "invalid")
+        why = f"{first.field or 'row'}: {first.message}"
+        self._events(
+            RowEvent(
+                "row", row.external_id, row.line, "invalid", error_code=first.code, error_detail=why
+            )
+        )
