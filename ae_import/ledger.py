@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .errors import LedgerError, UsageError
 from .redact import redact_url
@@ -30,6 +30,7 @@ from .rows import Prior, Row
 
 __all__ = ["MIGRATIONS", "STATUSES", "Ledger"]
 
+P = ParamSpec("P")
 T = TypeVar("T")
 STATUSES = ("pending", "created", "existing", "failed", "invalid", "retryable")
 _LOOKUP_CHUNK = 500
@@ -102,11 +103,13 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _translated(method: Callable[..., T]) -> Callable[..., T]:
+def _translated(
+    method: Callable[Concatenate[Ledger, P], T],
+) -> Callable[Concatenate[Ledger, P], T]:
     """Turn sqlite3's errors into a one-line LedgerError that names the file."""
 
     @functools.wraps(method)
-    def call(self: Ledger, *args: Any, **kwargs: Any) -> T:
+    def call(self: Ledger, /, *args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
