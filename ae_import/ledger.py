@@ -222,10 +222,6 @@ class Ledger:
             raise
         self._db.execute("COMMIT")
 
-    def applied_migrations(self) -> list[str]:
-        """Return the names of the applied migrations, in order."""
-        return [r[0] for r in self._db.execute("SELECT name FROM migrations ORDER BY name")]
-
     @_translated
     def lookup(self, external_ids: Sequence[str]) -> dict[str, Prior]:
         """Return what the ledger knows of each of ``external_ids`` (unknown ones are absent)."""
@@ -457,18 +453,6 @@ class Ledger:
     @_translated
     def _fetch(self, cursor: sqlite3.Cursor) -> list[Any]:
         return cursor.fetchmany(1000)
-
-    def get(self, external_id: str) -> dict[str, object] | None:
-        """Return one ledger row as a dict, or None."""
-        cursor = self._db.execute("SELECT * FROM rows WHERE external_id = ?", (external_id,))
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return dict(zip([c[0] for c in cursor.description], row, strict=True))
-
-    def integrity_ok(self) -> bool:
-        """Run SQLite's integrity check."""
-        return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
     def close(self) -> None:
         """Checkpoint and close."""

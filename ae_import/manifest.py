@@ -168,7 +168,6 @@ class Manifest:
         """Read what must be known before the first record: the header of a CSV file."""
         self.name = name
         self.format = fmt
-        self._stream = stream
         self._raw = getattr(stream, "fileobj", None) or stream  # gzip: position in the file
         self.size: int | None = None
         try:
