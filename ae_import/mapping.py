@@ -79,26 +79,8 @@ def parse_bool(value: Any) -> bool | None:
     return None
 
 
-def _hour_offset(day: str, hour: str, zone: tzinfo) -> str | None:
-    """Return ``zone``'s offset through one local hour ("-07:00"), or None if it changes in it."""
-    try:
-        start = datetime.fromisoformat(f"{day}T{hour}:00:00").replace(tzinfo=zone)
-    except ValueError:
-        return None
-    end = start.replace(minute=59, second=59)
-    if start.utcoffset() != end.utcoffset():
-        return None  # a DST change inside this hour: convert such times one by one
-    return start.isoformat()[19:]
-
-
-def parse_timestamp(
-    text: str, zone: tzinfo, offsets: dict[tuple[str, str], str | None] | None = None
-) -> str | None:
-    """Return ``text`` as RFC 3339 with an offset, reading naive times in ``zone``; else None.
-
-    ``offsets`` caches the zone's offset per local hour (naive exports repeat days and
-    hours): a naive time in an hour without a DST change needs no datetime at all.
-    """
+def parse_timestamp(text: str, zone: tzinfo) -> str | None:
+    """Return ``text`` as RFC 3339 with an offset, reading naive times in ``zone``; else None."""
     text = text.strip()
     match = _TIMESTAMP.match(text)
     if match is None:
@@ -106,14 +88,6 @@ def parse_timestamp(
     day, hm, sec, frac, offset = match.groups()
     if offset and sec and is_rfc3339(text):
         return text
-    fast = offsets is not None and not offset and not frac and hm and hm[3:] < "60"
-    if fast and offsets is not None and (sec is None or sec < "60"):
-        key = (day, hm[:2])
-        if key not in offsets:
-            _remember(offsets, key, _hour_offset(day, hm[:2], zone))
-        found = offsets[key]
-        if found is not None:
-            return f"{day}T{hm}:{sec or '00'}{found}"
     iso = f"{day}T{hm or '00:00'}:{sec or '00'}"
     if frac:
         iso += "." + frac[:6].ljust(6, "0")
@@ -193,7 +167,6 @@ class Mapper:
         self._owners: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._entries: dict[str, dict[str, Any]] = {}
         self._people: dict[tuple[Any, ...], tuple[Any, Any, list[Problem]]] = {}
-        self._offsets: dict[tuple[str, str], str | None] = {}
 
     @property
     def salt(self) -> bytes:
@@ -258,7 +231,7 @@ class Mapper:
         if name == "type":
             return value.strip().upper(), None
         if name == "start_at":
-            stamp = parse_timestamp(value, self._zone, self._offsets)
+            stamp = parse_timestamp(value, self._zone)
             if stamp is None:
                 return None, Problem(
                     name,
@@ -303,7 +276,7 @@ class Mapper:
         if people is None:
             return None, sources
         # Each row gets its own participant dicts: a body is never shared.
-        return [dict(p) if p.__class__ is dict else p for p in people], sources
+        return [dict(p) if isinstance(p, dict) else p for p in people], sources
 
     def _participants(
         self, row: Mapping[str, Any], problems: list[Problem]
@@ -388,7 +361,7 @@ class Mapper:
                     body[name] = people
                 continue
             raw = get(column)
-            if raw.__class__ is str:
+            if isinstance(raw, str):
                 if strip:
                     raw = raw.strip()
                 if not raw:
@@ -397,7 +370,7 @@ class Mapper:
                 if name in defaults:
                     body[name] = defaults[name]
                 continue
-            if kind == _PLAIN and raw.__class__ is str:
+            if kind == _PLAIN and isinstance(raw, str):
                 body[name] = raw
                 continue
             if kind == _TRANSCRIPT:

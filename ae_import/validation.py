@@ -130,7 +130,7 @@ def _check_participants(value: Any) -> list[Problem]:
     email_ok = _EMAIL.match
     phone_ok = _E164.match
     for index, item in enumerate(value, start=1):
-        if item.__class__ is not dict:
+        if not isinstance(item, dict):
             problems.append(_wrong_type(f"participants[{index}]", item, "object"))
             continue
         present = False
@@ -138,7 +138,7 @@ def _check_participants(value: Any) -> list[Problem]:
             if sub is None:
                 continue
             if key == "is_owner":
-                if sub.__class__ is not bool:
+                if not isinstance(sub, bool):
                     problems.append(_wrong_type(f"participants[{index}].is_owner", sub, "boolean"))
                 elif sub:
                     owners += 1
@@ -152,7 +152,7 @@ def _check_participants(value: Any) -> list[Problem]:
                     )
                 )
                 continue
-            if sub.__class__ is not str:
+            if not isinstance(sub, str):
                 problems.append(_wrong_type(f"participants[{index}].{key}", sub, "string"))
                 continue
             if not sub or sub.isspace():
@@ -258,11 +258,11 @@ def validate_body(body: Any) -> list[Problem]:
     get = body.get
     for name, required in _STRING_CHECKS:
         value = get(name)
-        if value is None or (value.__class__ is str and (not value or value.isspace())):
+        if value is None or (isinstance(value, str) and (not value or value.isspace())):
             if required:
                 problems.append(Problem(name, "missing_field", "is required"))
             continue
-        if value.__class__ is not str and not isinstance(value, str):
+        if not isinstance(value, str):
             checks.append(_wrong_type(name, value, "string"))
             continue
         limits = LENGTHS.get(name)
@@ -277,10 +277,10 @@ def validate_body(body: Any) -> list[Problem]:
     flag = get("run_workflows")
     if flag is None:
         problems.append(Problem("run_workflows", "missing_field", "is required"))
-    elif flag.__class__ is not bool:
+    elif not isinstance(flag, bool):
         checks.append(_wrong_type("run_workflows", flag, "boolean"))
     flag = get("is_private")
-    if flag is not None and flag.__class__ is not bool:
+    if flag is not None and not isinstance(flag, bool):
         checks.append(_wrong_type("is_private", flag, "boolean"))
     problems.extend(checks)
     people = get("participants")
