@@ -29,17 +29,21 @@ _SLASH = r"\\*/"
 _SECRET_NAME = (
     r"[A-Za-z0-9_.-]*?(?:signature|credential|token|secret|passw(?:or)?d|sig|key|key_?id)"
 )
+# Each alternative starts only where a word starts (the lookbehinds), no scan runs past
+# the character that ends its token, and a "/" is matched one way only (by _SLASH), so
+# a long hostile text costs linear time, not quadratic or exponential.
 _SECRETS_IN_TEXT = re.compile(
     # A URL with a scheme; a backslash ends it unless it escapes a slash. One already
     # redacted is taken whole, so that redacting twice changes nothing.
-    rf"(?P<url>[A-Za-z][A-Za-z0-9+.-]*:{_SLASH}{_SLASH}(?:{_SLASH}|[^\s\"'<>\\])+(?:<redacted>)?)"
-    # A host (name or IPv4, maybe a port), maybe a path, then a query holding an "=".
-    r"|(?<![\w.@-])(?P<bare>(?:(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,63}|(?:\d{1,3}\.){3}\d{1,3})"
-    rf"(?::\d{{1,5}})?(?:{_SLASH}(?:{_SLASH}|[^\s\"'<>?#\\])*)?)"
-    rf"\?(?=[^\s\"'<>]*=)(?:{_SLASH}|[^\s\"'<>\\])+"
+    rf"(?<![A-Za-z0-9+.-])(?P<url>[A-Za-z][A-Za-z0-9+.-]*:{_SLASH}{_SLASH}"
+    rf"(?:{_SLASH}|[^\s\"'<>\\/])+(?:<redacted>)?)"
+    # A host (name or IPv4, maybe a port), maybe a path, then a query "name=...".
+    r"|(?<![\w.@/\\-])(?P<bare>(?:(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,63}|(?:\d{1,3}\.){3}\d{1,3})"
+    rf"(?::\d{{1,5}})?(?:{_SLASH}(?:{_SLASH}|[^\s\"'<>?#\\/])*)?)"
+    rf"\?[^\s\"'<>\\=?#]*=(?:{_SLASH}|[^\s\"'<>\\/])*"
     # A secret parameter on its own: name, "=" (maybe percent-encoded), value up to "&".
     rf"|(?<![A-Za-z0-9_.-])(?P<name>{_SECRET_NAME}(?:=|%3D|%253D))"
-    rf"(?:{_SLASH}|(?!%26|%2526)[^\s&\"'<>\\#;,)\]}}])+",
+    rf"(?:{_SLASH}|(?!%26|%2526)[^\s&\"'<>\\/#;,)\]}}])+",
     re.IGNORECASE,
 )
 # C0 and C1 controls, line separators, and the bidirectional overrides that can make
@@ -81,6 +85,9 @@ def redact_url(url: str) -> str:
 
 def redact_urls_in(text: str) -> str:
     """Redact every URL query and secret parameter in free text (a server's error echoes them)."""
+    # Every match holds an "=" (or its percent-encoding), or a ":" and a "/" (a scheme).
+    if "=" not in text and "%" not in text and ("/" not in text or ":" not in text):
+        return text
     return _SECRETS_IN_TEXT.sub(_redact_match, text)
 
 

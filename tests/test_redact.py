@@ -98,3 +98,17 @@ def test_a_json_errors_list_stays_json() -> None:
         back[1]["message"]
         == 'not https: "https:\\/\\/bucket.s3.amazonaws.com\\/rec\\/0.mp3?<redacted>"'
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "tail"),
+    [
+        ("a." * 50_000 + "com/" + "b/" * 50_000, "b/"),  # exponential before: two ways per "/"
+        ("a.com?" * 20_000, "a.com?"),
+        ("https://h/" + "\\/" * 50_000 + "?sig=1", "\\/?<redacted>"),
+        ("token=" * 20_000 + "x", "token=<redacted>"),
+    ],
+)
+def test_long_hostile_texts_are_redacted(text: str, tail: str) -> None:
+    """Long texts built to make a regex backtrack are redacted (and finish: no runaway)."""
+    assert redact_urls_in(text).endswith(tail)
