@@ -26,7 +26,7 @@ exit 70 (``AE_IMPORT_DEBUG=1`` shows the traceback).
 ``exit_status`` is the one table from exception to exit code and message: every
 command, and the runner when it records how a run ended, go through it.
 
-Problems with single rows are not exceptions: they are ``validation.Problem`` values,
+Problems with single rows are not exceptions: they are ``problems.Problem`` values,
 reported per row, and never stop the rows around them.
 """
 

@@ -286,7 +286,7 @@ class RunReporter:
         if self._position is None:
             return False
         done, size = self._position()
-        return bool(size) and done >= size
+        return size is not None and size > 0 and done >= size
 
     def close(self) -> None:
         """Take the progress bar off the screen."""

@@ -211,7 +211,9 @@ def test_bad_option_is_a_usage_error(runner: CliRunner) -> None:
     """An unknown option is exit 2, one line, as for every usage error."""
     result = runner.invoke(app, ["validate", SF_CSV, "--nope"])
     assert result.exit_code == 2
-    assert result.stderr == "ae-import: error: no such option --nope; see ae-import validate --help\n"
+    assert (
+        result.stderr == "ae-import: error: no such option --nope; see ae-import validate --help\n"
+    )
 
 
 def test_header_only_file_is_valid_and_empty(runner: CliRunner, write: Writer) -> None:
