@@ -184,18 +184,19 @@ class Ledger:
 
     def _bind(self, target: str | None, shard: str) -> None:
         bound = self._meta("target")
+        self._confirmed = False
+        self._reader = target is None
         if target is None:
             self.target = bound or ""
             self.shard = self._meta("shard") or ""
             return
-        if bound is None:
-            self._db.execute("INSERT INTO meta VALUES ('target', ?)", (target,))
-        elif bound != target:
+        if bound is not None and bound != target:
             raise UsageError(
-                f"{self.path}: this ledger belongs to {bound}, not {target}; "
-                "pass another --ledger for this target"
+                f"{self.path}: this ledger belongs to {redact_url(bound)}, "
+                f"not {redact_url(target)}; pass another --ledger for this target"
             )
         self.target = target
+        self._confirmed = bound is not None
         held = self._meta("shard")
         if held is None:
             # A ledger that has never seen a shard option holds every row.
@@ -210,6 +211,18 @@ class Ledger:
                 "each shard needs its own ledger: pass another --ledger"
             )
         self.shard = shard
+        # Until the engine calls confirm_target() after a run's first answer, bind at open.
+        self.confirm_target()
+
+    @_translated
+    def confirm_target(self) -> None:
+        """Bind a ledger not bound yet to its target (call once the target has answered)."""
+        if self._confirmed:
+            return
+        if self._reader:
+            raise ValueError("a ledger opened without a target cannot be bound")
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('target', ?)", (self.target,))
+        self._confirmed = True
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

@@ -128,3 +128,45 @@ def test_sqlite_errors_become_one_line_ledger_errors(tmp_path: Path) -> None:
         ledger.counts()
     assert info.value.message.startswith(f"{tmp_path / 'l.sqlite'}: the ledger failed: ")
     assert info.value.exit_code == 1
+
+
+def test_confirm_target_binds_once_and_is_idempotent(tmp_path: Path) -> None:
+    """confirm_target() binds the ledger to its target; again it changes nothing."""
+    path = tmp_path / "l.sqlite"
+    ledger = Ledger(path, "https://a.example/api")
+    ledger.confirm_target()
+    ledger.confirm_target()
+    ledger.close()
+    db = sqlite3.connect(path)
+    assert list(db.execute("SELECT value FROM meta WHERE key = 'target'")) == [
+        ("https://a.example/api",)
+    ]
+    db.close()
+    with pytest.raises(UsageError, match=r"belongs to https://a\.example/api"):
+        Ledger(path, "https://b.example/api")
+
+
+def test_confirm_target_needs_a_target(tmp_path: Path) -> None:
+    """A ledger opened for reading (no target) cannot be bound."""
+    path = tmp_path / "l.sqlite"
+    Ledger(path, "t").close()
+    reader = Ledger(path, None, create=False)
+    with pytest.raises(ValueError):
+        reader.confirm_target()
+    reader.close()
+
+
+def test_target_mismatch_message_hides_user_info_and_query(tmp_path: Path) -> None:
+    """The mismatch message never shows a URL's user-info or query string."""
+    path = tmp_path / "l.sqlite"
+    first = Ledger(path, "https://u:pw1@a.example/api?key=K1")
+    first.confirm_target()
+    first.close()
+    with pytest.raises(UsageError) as info:
+        Ledger(path, "https://v:pw2@b.example/api?key=K2")
+    message = info.value.message
+    assert "belongs to https://a.example/api?<redacted>, not https://b.example/api?<redacted>" in (
+        message
+    )
+    for secret in ("pw1", "pw2", "K1", "K2", "u:", "v:"):
+        assert secret not in message
