@@ -18,9 +18,18 @@ left-to-right pass over the text:
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
-__all__ = ["REDACTED_QUERY", "REDACTED_VALUE", "redact_url", "redact_urls_in", "safe_text"]
+__all__ = [
+    "REDACTED_QUERY",
+    "REDACTED_VALUE",
+    "json_line",
+    "redact_url",
+    "redact_urls_in",
+    "safe_text",
+]
 
 REDACTED_QUERY = "?<redacted>"
 REDACTED_VALUE = "<redacted>"
@@ -55,6 +64,17 @@ def safe_text(text: str) -> str:
     """Escape control characters (and newlines) so one value stays on one line."""
     text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
     return _CONTROL.sub(_escape, text)
+
+
+# What json.dumps(ensure_ascii=False) leaves raw and a terminal acts on: DEL, C1
+# controls, and the bidirectional marks and overrides (it escapes C0 itself).
+_JSON_RAW_CONTROL = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def json_line(value: Any) -> str:
+    """Return ``value`` as one line of JSON (no newline), every control escaped as a u-escape."""
+    text = json.dumps(value, ensure_ascii=False)
+    return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _escape(match: re.Match[str]) -> str:

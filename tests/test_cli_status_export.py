@@ -296,3 +296,23 @@ def test_as_manifest_uses_the_runs_config(runner: CliRunner, sandbox: Any, cwd: 
     assert list(rows[0])[-1] == "ae_import_error"
     assert len(rows) >= 10
     assert all(r["ae_import_error"].startswith("invalid") for r in rows)
+
+
+HOSTILE = "\x1b]0;owned\x07\x1b[2J\r\b\u202e\x9b\x7f\u2028\u2066é"
+
+
+def _raw_controls(text: str) -> list[str]:
+    """Return the characters of ``text`` a terminal would act on (besides the final newline)."""
+    bidi = "\u061c\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    return [c for c in text if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in bidi]
+
+
+def test_json_line_escapes_controls_and_keeps_the_value() -> None:
+    """json_line escapes C0, DEL, C1 and bidi controls as u-escapes; JSON readers see them."""
+    from ae_import.redact import json_line
+
+    value = {"title": HOSTILE, "n": [1, None]}
+    text = json_line(value)
+    assert _raw_controls(text) == []
+    assert "\\u202e" in text and "\\u009b" in text and "\\u001b" in text and "é" in text
+    assert json.loads(text) == value
