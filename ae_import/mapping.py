@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from .config import MappingConfig
 from .errors import ConfigError, ManifestError
 from .problems import Problem
-from .validation import REQUEST_FIELDS, REQUIRED_FIELDS, is_rfc3339
+from .validation import REQUEST_FIELDS, REQUIRED_FIELDS, is_rfc3339, validate_body
 
 __all__ = ["Mapped", "Mapper", "encode_body", "parse_bool", "parse_timestamp"]
 
@@ -154,6 +154,7 @@ class Mapper:
             if problem is not None:
                 raise ConfigError(f"defaults.{name}: {problem.message}")
             self._defaults[name] = value
+        self._check_defaults()
         if run_workflows:
             self._defaults["run_workflows"] = True
         self._defaults.setdefault("run_workflows", False)
@@ -167,6 +168,15 @@ class Mapper:
         self._owners: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._entries: dict[str, dict[str, Any]] = {}
         self._people: dict[tuple[Any, ...], tuple[Any, Any, list[Problem]]] = {}
+
+    def _check_defaults(self) -> None:
+        """Refuse a default that no row could send: every row would get the same problem."""
+        for problem in validate_body(self._defaults):
+            name = problem.field
+            if name not in self._defaults or problem.code == "unknown_field":
+                continue
+            hint = " in the config" if problem.message.endswith("quote it") else ""
+            raise ConfigError(f"defaults.{name}: {problem.message}{hint}")
 
     @property
     def salt(self) -> bytes:

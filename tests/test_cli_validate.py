@@ -252,3 +252,134 @@ def test_many_problems_are_capped_in_the_table_but_not_in_json(
     assert human.stdout.endswith("1200 rows: 0 valid, 1200 invalid, 1200 problems\n")
     report = json.loads(runner.invoke(app, ["validate", str(path), "--json"]).stdout)
     assert len(report["problems"]) == 1200
+
+
+# Every field of the create request: a good value and a bad one (as a manifest cell, or
+# as a default in the config), and what the good one becomes in the request body.
+FIELD_VALUES: dict[str, tuple[str, str, object]] = {
+    "type": ("meeting", "WEBINAR", "MEETING"),
+    "title": ("Weekly sync", "t" * 501, "Weekly sync"),
+    "source_system": ("gong", "g" * 101, "gong"),
+    "external_id": ("e-1", "e" * 501, "e-1"),
+    "media_url": (
+        "https://cdn.example.com/x.mp3",
+        "http://cdn.example.com/x.mp3",
+        "https://cdn.example.com/x.mp3",
+    ),
+    "run_workflows": ("yes", "sometimes", True),
+    "start_at": ("2024-03-05 09:30", "yesterday", "2024-03-05T09:30:00+00:00"),
+    "is_private": ("no", "maybe", False),
+    "participants": (
+        '[{"email": "a@example.com"}]',
+        '[{"email": "nope"}]',
+        [{"email": "a@example.com"}],
+    ),
+    "transcript_text": ("hello", "x" * 900_001, "hello"),
+}
+NO_DEFAULT = ("external_id", "participants", "transcript_text")
+NO_TOKEN = {"AE_API_TOKEN": ""}
+
+
+def test_the_field_table_covers_every_request_field() -> None:
+    """The table below names every field of the create request, so none is left untested."""
+    from ae_import.validation import REQUEST_FIELDS
+
+    assert set(FIELD_VALUES) == set(REQUEST_FIELDS)
+
+
+def _manifest_without(field: str) -> list[str]:
+    """Return the header and one row of a CSV manifest of the required fields but ``field``."""
+    cells = {
+        "type": "CALL",
+        "title": "t",
+        "source_system": "crm",
+        "external_id": "e-1",
+        "media_url": "https://cdn.example.com/a.mp3",
+    }
+    cells.pop(field, None)
+    return [",".join(cells), ",".join(cells.values())]
+
+
+def _cell(value: str) -> str:
+    """Quote ``value`` as one CSV cell."""
+    return '"' + value.replace('"', '""') + '"'
+
+
+@pytest.mark.parametrize("field", list(FIELD_VALUES))
+def test_every_request_field_as_a_default(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str
+) -> None:
+    """A quoted default for any field: used in the request (exit 0), or refused in one line."""
+    monkeypatch.chdir(tmp_path)
+    good, _bad, sent = FIELD_VALUES[field]
+    Path("m.csv").write_text("\n".join(_manifest_without(field)) + "\n")
+    Path("c.yaml").write_text(f"defaults:\n  {field}: {json.dumps(good)}\n")
+    for command in (["validate", "--show-requests", "1"], ["run", "--dry-run"]):
+        result = runner.invoke(app, [*command, "m.csv", "-c", "c.yaml"], env=NO_TOKEN)
+        assert "Traceback" not in result.output
+        if field in NO_DEFAULT:
+            assert result.exit_code == 2
+            assert result.stderr == (
+                f"ae-import: error: c.yaml: '{field}' cannot have a default; "
+                "each row needs its own\n"
+            )
+            continue
+        assert result.exit_code == 0, result.output
+        if command[0] == "validate":
+            assert json.loads(result.stdout.splitlines()[0])[field] == sent
+        else:
+            assert "would send    line 2       e-1" in result.stdout
+
+
+@pytest.mark.parametrize("field", [f for f in FIELD_VALUES if f not in NO_DEFAULT])
+def test_a_bad_default_is_refused_before_any_row(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str
+) -> None:
+    """A default no row could send (a number for a string, a bad URL) is exit 2, one line."""
+    monkeypatch.chdir(tmp_path)
+    bad = FIELD_VALUES[field][1]
+    Path("m.csv").write_text("\n".join(_manifest_without(field)) + "\n")
+    Path("c.yaml").write_text(f"defaults:\n  {field}: {json.dumps(bad)}\n")
+    for command in (["validate"], ["run", "--dry-run"]):
+        result = runner.invoke(app, [*command, "m.csv", "-c", "c.yaml"], env=NO_TOKEN)
+        assert result.exit_code == 2, result.output
+        assert result.stdout == ""
+        assert result.stderr.startswith(f"ae-import: error: defaults.{field}: ")
+        assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("field", list(FIELD_VALUES))
+def test_every_request_field_as_a_column(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str
+) -> None:
+    """Any field as a mapped column: a good cell is sent, a bad one is a problem on its line."""
+    monkeypatch.chdir(tmp_path)
+    good, bad, sent = FIELD_VALUES[field]
+    header, row = _manifest_without(field)
+    rows = [f"{header},Source", f"{row},{_cell(good)}", f"{row.replace('e-1', 'e-2')},{_cell(bad)}"]
+    Path("m.csv").write_text("\n".join(rows) + "\n")
+    Path("c.yaml").write_text(f"columns:\n  {field}: Source\n")
+    args = ["m.csv", "-c", "c.yaml"]
+    result = runner.invoke(app, ["validate", *args, "--json", "--show-requests", "1"])
+    assert "Traceback" not in result.output
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert (report["rows"], report["valid"], report["invalid"]) == (2, 1, 1)
+    assert report["requests"][0][field] == sent
+    [problem] = report["problems"]
+    assert (problem["line"], problem["column"]) == (3, "Source")
+    assert problem["field"].partition("[")[0] == field
+    dry = runner.invoke(app, ["run", "--dry-run", *args], env=NO_TOKEN)
+    assert dry.exit_code == 1, dry.output
+    assert "Traceback" not in dry.output
+
+
+def test_a_number_as_a_string_default_says_quote_it(runner: CliRunner, write: Writer) -> None:
+    """An unquoted number as the default title is refused with the fix: quote it."""
+    path = write("m.csv", "\n".join(_manifest_without("title")) + "\n")
+    config = write("c.yaml", "defaults:\n  title: 2024\n")
+    result = runner.invoke(app, ["validate", str(path), "-c", str(config)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "ae-import: error: defaults.title: must be a string, got number; quote it in the config\n"
+    )
