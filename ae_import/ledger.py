@@ -5,9 +5,10 @@ row is its own committed transaction, so a row is ``pending`` on disk before its
 request goes out and final on disk once its answer is in. A process killed at any
 moment loses nothing: ``pending`` rows are sent again on the next run.
 
-The schema moves forward through ``MIGRATIONS``, an ordered list of named functions;
-each applied name is recorded in ``migrations``. A ledger written by a newer ae-import
-(a migration name this one does not know) is refused.
+The schema moves forward through ``MIGRATIONS`` (``migrations.py``), an ordered list
+of named functions; each applied name is recorded in ``migrations``. A ledger written
+by a newer ae-import (a migration name this one does not know) is refused, and so is
+an existing file that is not a ledger at all, before anything is written to it.
 
 A ledger is bound to one target (a base URL, or ``sandbox``). It never stores the
 token or transcript text; media URLs are stored without their query string.
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .errors import LedgerError, UsageError
+from .migrations import MIGRATIONS, refuse_foreign
 from .redact import redact_url
 from .rows import Prior, Row
 
@@ -34,69 +36,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 STATUSES = ("pending", "created", "existing", "failed", "invalid", "retryable")
 _LOOKUP_CHUNK = 500
-
-
-def _m0001_rows(db: sqlite3.Connection) -> None:
-    db.execute(
-        """CREATE TABLE rows (
-            external_id   TEXT PRIMARY KEY,
-            status        TEXT NOT NULL,
-            engagement_id TEXT,
-            http_status   INTEGER,
-            attempts      INTEGER NOT NULL DEFAULT 0,
-            error_code    TEXT,
-            error_detail  TEXT,
-            errors        TEXT,
-            request_id    TEXT,
-            manifest      TEXT,
-            line          INTEGER,
-            fingerprint   TEXT,
-            media_url     TEXT,
-            created_at    TEXT NOT NULL,
-            updated_at    TEXT NOT NULL
-        ) WITHOUT ROWID"""
-    )
-    db.execute("CREATE INDEX rows_status ON rows (status)")
-
-
-def _m0002_meta(db: sqlite3.Connection) -> None:
-    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-
-
-def _m0003_source_fingerprint(db: sqlite3.Connection) -> None:
-    # A hash of the raw manifest row and its mapping: a resumed run skips an unchanged,
-    # done row without mapping or validating it.
-    db.execute("ALTER TABLE rows ADD COLUMN source_fingerprint TEXT")
-
-
-def _m0004_runs(db: sqlite3.Connection) -> None:
-    # One row per ``ae-import run``: what ``status`` shows, and where ``export
-    # --as-manifest`` finds the manifest and config a row came from.
-    db.execute(
-        """CREATE TABLE runs (
-            id            INTEGER PRIMARY KEY,
-            started_at    TEXT NOT NULL,
-            ended_at      TEXT,
-            pid           INTEGER NOT NULL,
-            host          TEXT NOT NULL,
-            version       TEXT NOT NULL,
-            manifest      TEXT NOT NULL,
-            manifest_path TEXT,
-            config_path   TEXT,
-            arguments     TEXT NOT NULL,
-            counts        TEXT,
-            exit_code     INTEGER,
-            stopped       TEXT
-        )"""
-    )
-
-
-MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
-    ("0001_rows", _m0001_rows),
-    ("0002_meta", _m0002_meta),
-    ("0003_source_fingerprint", _m0003_source_fingerprint),
-    ("0004_runs", _m0004_runs),
-]
 
 
 def _now() -> str:
@@ -140,6 +79,7 @@ class Ledger:
         self.path = path
         if not create and not path.exists():
             raise FileNotFoundError(path)
+        refuse_foreign(path)
         try:
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")

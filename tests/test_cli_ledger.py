@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
 from ae_import.cli import app
 
 from .conftest import Writer
-from .test_cli_run import HEADER, cwd, line
+from .test_cli_run import HEADER, cwd, invoke, line
 
 __all__ = ["cwd"]
 
@@ -68,3 +71,30 @@ def test_no_ledger_names_the_paths_looked_at(runner: CliRunner, cwd: Path) -> No
         "ae-import: error: no such ledger: looked at ae-import-ledger-2of3.sqlite; pass "
         "--ledger PATH, or the --config, --sandbox and --shard that the run used\n"
     )
+
+
+def test_a_foreign_sqlite_ledger_is_refused_untouched(
+    runner: CliRunner, sandbox: Any, cwd: Path, write: Writer
+) -> None:
+    """run, status and export refuse another application's SQLite file with exit 2, unchanged."""
+    foreign = cwd / "crm.db"
+    db = sqlite3.connect(foreign)
+    db.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY)")
+    db.commit()
+    db.close()
+    before = hashlib.sha256(foreign.read_bytes()).hexdigest()
+    manifest = write("m.csv", HEADER + line("a"))
+    expected = (
+        "ae-import: error: crm.db: not an ae-import ledger (a SQLite database with tables "
+        "accounts); it was left as it is: pass another --ledger\n"
+    )
+    for args in (
+        ["run", str(manifest), "--base-url", sandbox.base_url, "--ledger", "crm.db", "-q"],
+        ["status", "--ledger", "crm.db"],
+        ["export", "--ledger", "crm.db"],
+    ):
+        result = invoke(runner, args)
+        assert (result.exit_code, result.stderr) == (2, expected), args
+    assert hashlib.sha256(foreign.read_bytes()).hexdigest() == before
+    assert not (cwd / "crm.db-wal").exists()
+    assert sandbox.store.count() == 0

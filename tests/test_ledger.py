@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,83 @@ def test_target_mismatch_message_hides_user_info_and_query(tmp_path: Path) -> No
     )
     for secret in ("pw1", "pw2", "K1", "K2", "u:", "v:"):
         assert secret not in message
+
+
+def _foreign_sqlite(path: Path) -> None:
+    """Write a SQLite database of another application (rollback journal, its own tables)."""
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    db.execute("INSERT INTO customers (name) VALUES ('Ada')")
+    db.commit()
+    db.close()
+
+
+def _foreign_laravel(path: Path) -> None:
+    """Write a SQLite database with a 'migrations' table of another tool."""
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE migrations (id INTEGER PRIMARY KEY, migration TEXT, batch INT)")
+    db.execute("INSERT INTO migrations (migration, batch) VALUES ('0001_users', 1)")
+    db.commit()
+    db.close()
+
+
+def _foreign_wal(path: Path) -> None:
+    """Write a SQLite database of another application in WAL mode, checkpointed and closed."""
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE notes (body TEXT)")
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        _foreign_sqlite,
+        _foreign_laravel,
+        _foreign_wal,
+        lambda path: path.write_bytes(b"x"),
+        lambda path: path.write_text("external_id,title\na,b\n"),
+    ],
+    ids=["sqlite", "migrations-table", "wal", "one-byte", "csv"],
+)
+@pytest.mark.parametrize("target", ["https://api.example/api", None])
+def test_foreign_file_is_refused_untouched(
+    tmp_path: Path, make: Callable[[Path], None], target: str | None
+) -> None:
+    """A file that is not an ae-import ledger is refused, its bytes unchanged, no files added."""
+    path = tmp_path / "other.db"
+    make(path)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(UsageError) as info:
+        Ledger(path, target, create=target is not None)
+    message = info.value.message
+    assert message.startswith(f"{path}: not an ae-import ledger (")
+    assert message.endswith("); it was left as it is: pass another --ledger")
+    assert info.value.exit_code == 2
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
+def test_empty_file_and_empty_database_are_taken_as_new(tmp_path: Path) -> None:
+    """A 0-byte file, or a SQLite file with no tables, becomes a new ledger."""
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    Ledger(empty, "t").close()
+    bare = tmp_path / "bare.sqlite"
+    sqlite3.connect(bare).execute("PRAGMA user_version=1").connection.close()
+    assert bare.stat().st_size > 0
+    Ledger(bare, "t").close()
+    assert [name for name, _ in applied(empty)] == [name for name, _ in MIGRATIONS]
+    assert [name for name, _ in applied(bare)] == [name for name, _ in MIGRATIONS]
+
+
+def test_a_live_ledger_with_its_wal_is_recognised(tmp_path: Path) -> None:
+    """A ledger whose tables are still only in its -wal file (a run going on) opens for reading."""
+    path = tmp_path / "l.sqlite"
+    writer = Ledger(path, "t")
+    writer.record_invalid("a", "m", 2, "fp", "missing_field", "x")
+    reader = Ledger(path, None, create=False)
+    assert reader.counts()["invalid"] == 1
+    reader.close()
+    writer.close()
