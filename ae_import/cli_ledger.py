@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -79,6 +78,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Show what ledgers hold: counts, rows to send, first and last errors, last 10 runs."""
+    from .redact import json_line
     from .report import write_status
     from .status import gather_status
 
@@ -86,7 +86,7 @@ def status(
         paths = _ledger_paths(ctx, ledgers or [], config, sandbox=use_sandbox, shard=shard)
         report = gather_status(paths)
         if as_json:
-            sys.stdout.write(json.dumps(report.as_json()) + "\n")
+            sys.stdout.write(json_line(report.as_json()) + "\n")
         else:
             write_status(report, _console())
         return 0
@@ -151,7 +151,7 @@ def export(
         [path] = _ledger_paths(
             ctx, [ledger] if ledger else [], config, sandbox=use_sandbox, shard=shard
         )
-        count = export(path, statuses, fmt or "csv", target, as_manifest, manifest, config)
+        count = export(path, statuses, fmt, target, as_manifest, manifest, config)
         if output is not None:
             typer.echo(f"ae-import: wrote {count:,} rows to {output}", err=True)
         return 0

@@ -1,4 +1,4 @@
-"""``ae-import export``: ledger rows out, as CSV or JSONL, or as a manifest to fix and re-run.
+r"""``ae-import export``: ledger rows out, as CSV or JSONL, or as a manifest to fix and re-run.
 
 Two shapes:
 
@@ -10,16 +10,26 @@ Two shapes:
   by its external_id; a record with no usable external_id (missing, repeated, a
   broken line) is checked again and picked when invalid.
 
+The format is ``--format``, else CSV for the ledger's columns, and for
+``--as-manifest`` the source manifest's own (JSONL stays JSONL). A JSONL source written
+as CSV gets a column per field, nested objects as dotted columns (``crm.id``) and
+arrays as JSON text (as CSV manifests carry participants); a record two of whose
+fields would become one column is refused, with ``--format jsonl`` to use instead.
+
 CSV cells that a spreadsheet would run as formulas are escaped with a leading
 ``'``, and ``run`` undoes that when it reads a file with ``ae_import_error``. Media
 URLs are written without their query string: presigned signatures are secrets, so
 sign those URLs again before re-running.
+
+Terminal controls (C0, C1, bidi overrides) never reach a terminal: JSONL escapes them
+as ``\uXXXX`` (the values read back are unchanged), the ledger's columns are escaped in
+CSV, and ``--as-manifest`` CSV is escaped when it goes to a terminal, but byte-exact in
+a file or a pipe, where ``run`` reads it back.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 from collections.abc import Iterator, Sequence
 from itertools import islice
@@ -32,7 +42,8 @@ from .ledger import STATUSES, Ledger
 from .manifest import EXPORT_ERROR_COLUMN, escape_formula, open_manifest
 from .mapping import Mapper
 from .pipeline import RowSource
-from .redact import redact_urls_in, safe_text
+from .redact import json_line, redact_urls_in, safe_text
+from .rows import Row
 from .settings import parse_shard
 
 __all__ = ["MANIFEST_STATUSES", "export", "export_manifest", "export_rows", "parse_statuses"]
@@ -54,34 +65,52 @@ def parse_statuses(text: str | None, default: Sequence[str]) -> tuple[str, ...]:
     return wanted
 
 
+def _csv_cell(text: str) -> str:
+    """Quote a CSV cell that holds a comma, a quote, a CR or a LF (csv.writer leaves a lone CR)."""
+    if any(mark in text for mark in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 class _Writer:
     """Writes dicts as CSV (formula cells escaped) or JSONL, to one stream."""
 
-    def __init__(self, out: IO[str], fmt: str, columns: Sequence[str]) -> None:
+    def __init__(self, out: IO[str], fmt: str, columns: Sequence[str], escape: bool) -> None:
+        """Write the CSV header; ``escape``: pass each CSV cell through safe_text."""
         self.fmt = fmt
         self.out = out
         self.columns = list(columns)
+        self.escape = escape
         self.count = 0
-        self._csv = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
-        if self._csv is not None:
-            self._csv.writerow([escape_formula(c) for c in self.columns])
+        if fmt == "csv":
+            self._line(self.columns)
+
+    def _line(self, cells: Sequence[str]) -> None:
+        shown = [escape_formula(safe_text(c) if self.escape else c) for c in cells]
+        self.out.write(",".join(_csv_cell(c) for c in shown) if shown != [""] else '""')
+        self.out.write("\n")
 
     def write(self, row: dict[str, Any]) -> None:
+        """Write one record (CSV: the columns' values; JSON values as JSON text)."""
         self.count += 1
-        if self._csv is None:
-            self.out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        if self.fmt == "jsonl":
+            self.out.write(json_line(row) + "\n")
             return
         cells = []
         for name in self.columns:
             value = row.get(name)
-            text = "" if value is None else value if isinstance(value, str) else json.dumps(value)
-            cells.append(escape_formula(text))
-        self._csv.writerow(cells)
+            if value is None:
+                cells.append("")
+            elif isinstance(value, str):
+                cells.append(value)
+            else:
+                cells.append(json.dumps(value, ensure_ascii=False))
+        self._line(cells)
 
 
 def export_rows(ledger: Ledger, statuses: Sequence[str], fmt: str, out: IO[str]) -> int:
     """Write the ledger rows with ``statuses``; return how many."""
-    writer = _Writer(out, fmt, Ledger.EXPORT_COLUMNS)
+    writer = _Writer(out, fmt, Ledger.EXPORT_COLUMNS, escape=True)
     for values in ledger.export_rows(statuses):
         writer.write(dict(zip(Ledger.EXPORT_COLUMNS, values, strict=True)))
     return writer.count
@@ -101,9 +130,36 @@ def _error_text(status: str, http: Any, code: Any, detail: Any, request_id: Any)
     return safe_text(redact_urls_in(text))
 
 
-def _clean(fields: dict[str, Any]) -> dict[str, Any]:
-    """Return a record as it may be written: every URL's query string redacted."""
-    return {k: redact_urls_in(v) if isinstance(v, str) else v for k, v in fields.items()}
+def _clean(value: Any) -> Any:
+    """Return a value as it may be written: every URL's query string redacted, at any depth."""
+    if isinstance(value, str):
+        return redact_urls_in(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _flatten(name: str, item: Row) -> dict[str, Any]:
+    """Return a JSONL record with nested objects as dotted keys; refuse a key met twice."""
+    flat: dict[str, Any] = {}
+
+    def put(key: str, value: Any) -> None:
+        if isinstance(value, dict) and value:
+            for inner, nested in value.items():
+                put(f"{key}.{inner}", nested)
+            return
+        if key in flat:
+            raise UsageError(
+                f"--format csv: {name} line {item.line}: two fields become the CSV column "
+                f"'{safe_text(key)}'; export this manifest with --format jsonl"
+            )
+        flat[key] = value
+
+    for key, value in item.fields.items():
+        put(key, value)
+    return flat
 
 
 def _sources(
@@ -134,29 +190,13 @@ def _sources(
         yield name, path, config_path
 
 
-def export_manifest(
+def _picked(
     ledger: Ledger,
+    sources: Sequence[tuple[str, str, Path | None]],
+    wanted: dict[str, tuple[str, str]],
     statuses: Sequence[str],
-    fmt: str,
-    out: IO[str],
-    *,
-    manifest: Path | None = None,
-    config: Path | None = None,
-) -> int:
-    """Write the manifest records of rows with ``statuses``, plus ``ae_import_error``."""
-    wanted: dict[str, tuple[str, str]] = {}  # external_id -> (manifest name, error)
-    names: list[str] = []
-    for row in ledger.export_rows(statuses):
-        (eid, status, _eng, http, _att, code, detail, request_id, name, _line) = row
-        wanted[eid] = (name, _error_text(status, http, code, detail, request_id))
-        if name not in names:
-            names.append(name)
-    sources = list(_sources(ledger, names, manifest, config))
-    columns: list[str] = []
-    for _name, path, _config in sources:
-        with open_manifest(path) as source:
-            columns += [c for c in source.columns or () if c not in columns]
-    writer = _Writer(out, fmt, [*columns, EXPORT_ERROR_COLUMN])
+) -> Iterator[tuple[str, Row, str]]:
+    """Yield (manifest name, record, error) of each source record to write, in file order."""
     shard = parse_shard(ledger.shard) if ledger.shard else None
     for name, path, config_path in sources:
         mapping = load_config(config_path).mapping
@@ -176,7 +216,7 @@ def export_manifest(
                     if eid is not None and item.first_line is None:
                         found = wanted.get(eid)
                         if found is not None and found[0] == name:
-                            writer.write({**_clean(item.fields), EXPORT_ERROR_COLUMN: found[1]})
+                            yield name, item, found[1]
                             continue
                         if eid in known:
                             continue  # in the ledger, with a status not asked for
@@ -187,26 +227,59 @@ def export_manifest(
                         continue
                     problems = "; ".join(f"{p.field or 'row'}: {p.message}" for p in item.problems)
                     error = f"invalid: line {item.line}: {problems}"
-                    writer.write(
-                        {
-                            **_clean(item.fields),
-                            EXPORT_ERROR_COLUMN: safe_text(redact_urls_in(error)),
-                        }
-                    )
+                    yield name, item, safe_text(redact_urls_in(error))
+
+
+def export_manifest(
+    ledger: Ledger,
+    statuses: Sequence[str],
+    fmt: str | None,
+    out: IO[str],
+    *,
+    manifest: Path | None = None,
+    config: Path | None = None,
+    escape: bool = False,
+) -> int:
+    """Write the manifest records of rows with ``statuses``, plus ``ae_import_error``."""
+    wanted: dict[str, tuple[str, str]] = {}  # external_id -> (manifest name, error)
+    names: list[str] = []
+    for row in ledger.export_rows(statuses):
+        (eid, status, _eng, http, _att, code, detail, request_id, name, _line) = row
+        wanted[eid] = (name, _error_text(status, http, code, detail, request_id))
+        if name not in names:
+            names.append(name)
+    sources = list(_sources(ledger, names, manifest, config))
+    columns: list[str] = []
+    formats: list[str] = []
+    for _name, path, _config in sources:
+        with open_manifest(path) as source:
+            formats.append(source.format)
+            columns += [c for c in source.columns or () if c not in columns]
+    if fmt is None:
+        fmt = "jsonl" if formats and all(f == "jsonl" for f in formats) else "csv"
+    flat = fmt == "csv" and "jsonl" in formats
+    if flat:  # the CSV header needs every field of the records first
+        for name, item, _error in _picked(ledger, sources, wanted, statuses):
+            columns += [c for c in _flatten(name, item) if c not in columns]
+    columns = [c for c in columns if c != EXPORT_ERROR_COLUMN]
+    writer = _Writer(out, fmt, [*columns, EXPORT_ERROR_COLUMN], escape)
+    for name, item, error in _picked(ledger, sources, wanted, statuses):
+        fields = _flatten(name, item) if flat else item.fields
+        writer.write({**_clean(fields), EXPORT_ERROR_COLUMN: error})
     return writer.count
 
 
 def export(
     ledger_path: Path,
     statuses: str | None,
-    fmt: str,
+    fmt: str | None,
     out: Path | IO[str],
     as_manifest: bool = False,
     manifest: Path | None = None,
     config: Path | None = None,
 ) -> int:
     """Run ``ae-import export``: check the options, open the ledger, write; return the count."""
-    if fmt not in ("csv", "jsonl"):
+    if fmt is not None and fmt not in ("csv", "jsonl"):
         raise UsageError(f"--format: '{fmt}' is not csv or jsonl")
     wanted = parse_statuses(statuses, MANIFEST_STATUSES if as_manifest else STATUSES)
     if not ledger_path.exists():
@@ -214,14 +287,23 @@ def export(
     ledger = Ledger(ledger_path, None, create=False)
     try:
         with contextlib.ExitStack() as stack:
-            stream = out
+            stream: IO[str]
             if isinstance(out, Path):
                 stream = stack.enter_context(out.open("w", encoding="utf-8", newline=""))
-            assert not isinstance(stream, Path)
+                terminal = False
+            else:
+                stream = out
+                terminal = stream.isatty()
             if as_manifest:
                 return export_manifest(
-                    ledger, wanted, fmt, stream, manifest=manifest, config=config
+                    ledger,
+                    wanted,
+                    fmt,
+                    stream,
+                    manifest=manifest,
+                    config=config,
+                    escape=terminal,
                 )
-            return export_rows(ledger, wanted, fmt, stream)
+            return export_rows(ledger, wanted, fmt or "csv", stream)
     finally:
         ledger.close()

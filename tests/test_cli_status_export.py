@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ae_import.ledger import Ledger
+from ae_import.redact import safe_text
 
 from .conftest import SAMPLES, SANDBOX_TOKEN, Writer
 from .ledgerdb import ledger_row, pending_row
@@ -316,3 +317,182 @@ def test_json_line_escapes_controls_and_keeps_the_value() -> None:
     assert _raw_controls(text) == []
     assert "\\u202e" in text and "\\u009b" in text and "\\u001b" in text and "é" in text
     assert json.loads(text) == value
+
+
+JSONL_ROWS: list[dict[str, Any]] = [
+    {
+        "type": "CALL",
+        "title": "Refused",
+        "source_system": "dialer",
+        "external_id": "ae-sandbox-409",
+        "media_url": "https://cdn.example.com/r.mp3",
+        "run_workflows": False,
+        "participants": [{"name": "Ava", "email": "ava@example.com", "is_owner": True}],
+        "crm": {"id": "006A", "owner": {"name": "Ben"}},
+    },
+    {
+        "type": "CALL",
+        "source_system": "dialer",
+        "external_id": "no-title",
+        "media_url": "https://cdn.example.com/n.mp3",
+        "duration": 61,
+    },
+    {
+        "type": "CALL",
+        "title": "Fine",
+        "source_system": "dialer",
+        "external_id": "fine",
+        "media_url": "https://cdn.example.com/f.mp3",
+    },
+]
+
+
+@pytest.fixture
+def ran_jsonl(runner: CliRunner, sandbox: Any, cwd: Path, write: Writer) -> Path:
+    """Run a JSONL manifest with nested fields (one refused, one invalid row); return its path."""
+    path = write("m.jsonl", "".join(json.dumps(r) + "\n" for r in JSONL_ROWS))
+    result = invoke(runner, ["run", str(path), "--base-url", sandbox.base_url, "-q"])
+    assert result.exit_code == 1, result.output
+    return path
+
+
+def test_as_manifest_of_jsonl_defaults_to_jsonl(
+    runner: CliRunner, ran_jsonl: Path, cwd: Path
+) -> None:
+    """Export --as-manifest of a JSONL source writes JSONL: the records as they were, and errors."""
+    result = invoke(runner, ["export", "--as-manifest"], token=None)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(text) for text in result.stdout.splitlines()]
+    assert [{k: v for k, v in r.items() if k != "ae_import_error"} for r in records] == (
+        JSONL_ROWS[:2]
+    )
+    assert records[0]["ae_import_error"].startswith("failed 409 ")
+    assert records[1]["ae_import_error"] == "invalid missing_field: title: is required"
+
+
+def test_plain_export_still_defaults_to_csv(runner: CliRunner, ran_jsonl: Path, cwd: Path) -> None:
+    """Export of ledger results (no --as-manifest) is CSV when --format is not given."""
+    result = invoke(runner, ["export"], token=None)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith("external_id,status,engagement_id,")
+
+
+def test_as_manifest_of_jsonl_as_csv_flattens_nested_fields(
+    runner: CliRunner, ran_jsonl: Path, cwd: Path
+) -> None:
+    """A JSONL source written as CSV gets a column per field, nested objects as dotted columns."""
+    result = invoke(runner, ["export", "--as-manifest", "--format", "csv"], token=None)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == [
+        "type",
+        "title",
+        "source_system",
+        "external_id",
+        "media_url",
+        "run_workflows",
+        "participants",
+        "crm.id",
+        "crm.owner.name",
+        "duration",
+        "ae_import_error",
+    ]
+    refused, invalid = rows
+    assert (refused["crm.id"], refused["crm.owner.name"], refused["duration"]) == (
+        "006A",
+        "Ben",
+        "",
+    )
+    assert json.loads(refused["participants"]) == JSONL_ROWS[0]["participants"]
+    assert refused["run_workflows"] == "false"
+    assert (invalid["title"], invalid["duration"], invalid["crm.id"]) == ("", "61", "")
+    assert invalid["ae_import_error"] == "invalid missing_field: title: is required"
+
+
+def test_as_manifest_of_jsonl_as_csv_refuses_what_cannot_be_flattened(
+    runner: CliRunner, sandbox: Any, cwd: Path, write: Writer
+) -> None:
+    """A record whose nested field would take an existing column's name is refused in one line."""
+    record = {**JSONL_ROWS[0], "crm.id": "other"}
+    path = write("m.jsonl", json.dumps(record) + "\n")
+    assert invoke(runner, ["run", str(path), "--base-url", sandbox.base_url, "-q"]).exit_code == 1
+    result = invoke(runner, ["export", "--as-manifest", "--format", "csv"], token=None)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"ae-import: error: --format csv: {path} line 1: two fields become the CSV column "
+        "'crm.id'; export this manifest with --format jsonl\n"
+    )
+
+
+EVIL_TITLE = "Call \x1b]0;owned\x07 \x1b[2J\rover\bwrite \u202eevil"
+EVIL_ID = "evil-\x1b[2J-\u202e\x08-id"
+
+
+@pytest.fixture
+def ran_hostile(runner: CliRunner, sandbox: Any, cwd: Path, write: Writer) -> Path:
+    """Run a manifest whose refused row has a hostile title and an invalid row a hostile id."""
+    rows = [
+        ["CALL", EVIL_TITLE, "crm", "ae-sandbox-409", "https://cdn.example.com/r.mp3"],
+        ["CALL", "No media", "crm", EVIL_ID, ""],
+    ]
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_ALL).writerows(rows)
+    path = write("m.csv", HEADER + text.getvalue())
+    result = invoke(runner, ["run", str(path), "--base-url", sandbox.base_url, "-q"])
+    assert result.exit_code == 1, result.output
+    return path
+
+
+def test_results_export_escapes_controls(runner: CliRunner, ran_hostile: Path, cwd: Path) -> None:
+    """Export (CSV and JSONL) and status --json never write raw terminal controls."""
+    for args in (["export"], ["export", "-f", "jsonl"], ["status", "--json"]):
+        result = invoke(runner, args, token=None)
+        assert result.exit_code == 0, result.output
+        assert _raw_controls(result.stdout.replace("\n", "")) == [], args
+    cells = list(csv.DictReader(io.StringIO(invoke(runner, ["export"], token=None).stdout)))
+    assert [r["external_id"] for r in cells] == ["ae-sandbox-409", safe_text(EVIL_ID)]
+    jsonl = invoke(runner, ["export", "-f", "jsonl"], token=None).stdout
+    assert [json.loads(t)["external_id"] for t in jsonl.splitlines()] == [
+        "ae-sandbox-409",
+        EVIL_ID,
+    ]
+    report = json.loads(invoke(runner, ["status", "--json"], token=None).stdout)
+    assert EVIL_ID in (report["first_error"]["external_id"], report["last_error"]["external_id"])
+
+
+def test_as_manifest_is_byte_exact_to_files_and_pipes(
+    runner: CliRunner, ran_hostile: Path, cwd: Path
+) -> None:
+    """--as-manifest keeps the data as it was when it goes to a file or a pipe (fed back to run)."""
+    to_file = invoke(runner, ["export", "--as-manifest", "-o", "fix.csv"], token=None)
+    assert to_file.exit_code == 0, to_file.output
+    to_pipe = invoke(runner, ["export", "--as-manifest"], token=None)
+    assert to_pipe.stdout.encode() == (cwd / "fix.csv").read_bytes()
+    rows = list(csv.DictReader(io.StringIO((cwd / "fix.csv").read_bytes().decode(), newline="")))
+    assert [(r["title"], r["external_id"]) for r in rows] == [
+        (EVIL_TITLE, "ae-sandbox-409"),
+        ("No media", EVIL_ID),
+    ]
+    jsonl = invoke(runner, ["export", "--as-manifest", "-f", "jsonl"], token=None).stdout
+    assert _raw_controls(jsonl.replace("\n", "")) == []
+    assert [json.loads(t)["title"] for t in jsonl.splitlines()] == [EVIL_TITLE, "No media"]
+
+
+class _Terminal(io.StringIO):
+    """A text stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        """Say yes."""
+        return True
+
+
+def test_as_manifest_to_a_terminal_is_escaped(ran_hostile: Path, cwd: Path) -> None:
+    """--as-manifest written to a terminal escapes controls in every cell: a person reads it."""
+    from ae_import.export import export
+
+    screen = _Terminal()
+    assert export(cwd / "ae-import-ledger.sqlite", None, None, screen, as_manifest=True) == 2
+    text = screen.getvalue()
+    assert _raw_controls(text.replace("\n", "")) == []
+    assert safe_text(EVIL_TITLE) in text and safe_text(EVIL_ID) in text
