@@ -117,6 +117,7 @@ def finish_and_check(
         book.close()
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing(sandboxes: Sandboxes, tmp_path: Path) -> None:
     """Ten SIGKILLs at random moments over 1,000 rows: every row created exactly once."""
     server = sandboxes.start(latency_ms=100)
@@ -127,6 +128,7 @@ def test_sigkill_at_random_moments_loses_nothing(sandboxes: Sandboxes, tmp_path:
     finish_and_check(manifest, ledger, server.base_url, server, names)
 
 
+@pytest.mark.slow
 def test_sigterm_at_random_moments_leaves_nothing_pending(
     sandboxes: Sandboxes, tmp_path: Path
 ) -> None:
