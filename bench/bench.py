@@ -40,7 +40,7 @@ from generate import SHAPES, generate
 from peers import dry_run_section, peers_section, rate_limited_section
 
 CONFIG = ROOT / "samples" / "salesforce.yaml"
-TARGET_ROWS_S = 50_000
+TARGET_ROWS_S = 40_000  # issue 11: the guard users need (the old 50k was below-the-line tuning)
 TARGET_HELP_MS = 300
 TARGET_RSS_DELTA_MB = 20
 
@@ -169,7 +169,7 @@ def run_section(requests: int, work: Path, tries: int) -> list[str]:
         "the process's wall time (start-up included), and over the run's own clock "
         "(`duration_s`, first row read to last answer), which is how hey counts its own. "
         "Client CPU is the process's user+system time (wait4) over the rows, with and without "
-        f"the CPU of an empty run (start-up). Best of {tries}. Targets: at c=50 at least 95% "
+        f"the CPU of an empty run (start-up). Best of {tries}. Targets: at c=50 at least 90% "
         "of hey, at most 0.8 ms of client CPU per row.",
         "",
         "| C | rows/s, wall | rows/s, run clock | share of hey (run clock) | hey req/s "
@@ -210,7 +210,7 @@ def run_section(requests: int, work: Path, tries: int) -> list[str]:
             proc.wait(timeout=30)
         if concurrency == 50:
             share = run_rate / hey_rate
-            target("throughput at c=50, share of hey", f"{share:.1%}", ">= 95%", share >= 0.95)
+            target("throughput at c=50, share of hey", f"{share:.1%}", ">= 90%", share >= 0.90)
             per_row = cpu / requests * 1000
             target("client CPU at c=50", f"{per_row:.2f} ms/row", "<= 0.8 ms/row", per_row <= 0.8)
         lines.append(
@@ -258,7 +258,7 @@ def resume_section(sizes: list[int], work: Path, tries: int) -> list[str]:
             if report["skipped"] != rows:
                 raise SystemExit(f"resume skipped {report['skipped']} of {rows}")
         floor = best_floor(manifest, tries)
-        limit = 1.5 if rows <= 100_000 else 15.0
+        limit = 2.0 if rows <= 100_000 else 20.0  # issue 11's guard: 100,000 done rows in 2 s
         target(
             f"resume of {rows:,} done rows",
             f"{fastest:.2f} s, {sent} sent",
