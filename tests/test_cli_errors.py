@@ -180,14 +180,23 @@ def test_one_table_maps_exceptions_to_exit_codes(exc: BaseException, code: int, 
     assert error_code(exc) == name
 
 
-def test_a_closed_stdout_ends_quietly_with_141(tmp_path: Path, write: Writer) -> None:
-    """`validate --show-requests N | head -1`: no 'Broken pipe' error, exit 141 (as SIGPIPE)."""
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "{path}", "--show-requests", "3000"],
+        ["run", "{path}", "--dry-run"],
+    ],
+)
+def test_a_closed_stdout_ends_quietly_with_141(
+    tmp_path: Path, write: Writer, args: list[str]
+) -> None:
+    """`... | head -1`: no 'Broken pipe' error, exit 141 (as a tool killed by SIGPIPE)."""
     rows = "".join(
         f"CALL,Call {i},crm,id-{i},https://cdn.example.com/{i}.mp3\n" for i in range(3000)
     )
     path = write("m.csv", HEADER + rows)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ae_import", "validate", str(path), "--show-requests", "3000"],
+        [sys.executable, "-m", "ae_import", *(a.format(path=path) for a in args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=tmp_path,
