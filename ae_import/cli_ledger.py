@@ -1,4 +1,4 @@
-"""The ``status`` and ``export`` commands: they read ledgers, found as ``run`` finds them."""
+"""The ``status``, ``export`` and ``dismiss`` commands: ledgers found as ``run`` finds them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 
 from .cli import ConfigOpt, _console, _given_on_command_line, _guard, app
 
-__all__ = ["export", "status"]
+__all__ = ["dismiss", "export", "status"]
 
 SandboxOpt = Annotated[
     bool | None,
@@ -111,8 +111,8 @@ def export(
         typer.Option(
             "--status",
             metavar="S1,S2",
-            help="Only these statuses; default every row, or failed,invalid,retryable,pending "
-            "with --as-manifest.",
+            help="Only these statuses; default every row but dismissed ones, or "
+            "failed,invalid,retryable,pending with --as-manifest.",
         ),
     ] = None,
     fmt: Annotated[
@@ -157,3 +157,86 @@ def export(
         return 0
 
     raise typer.Exit(_guard(work))
+
+
+@app.command()
+def dismiss(
+    ctx: typer.Context,
+    external_ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="EXTERNAL_ID", help="Rows to dismiss, by external_id.", show_default=False
+        ),
+    ] = None,
+    statuses: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            metavar="S1,S2",
+            help="Only rows with these statuses (failed, invalid, retryable, pending); "
+            "default any of them.",
+        ),
+    ] = None,
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            metavar="AGE",
+            help="Only rows whose last result is older than AGE: 90m, 12h, 7d, 2w.",
+        ),
+    ] = None,
+    ledger: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="AE_IMPORT_LEDGER",
+            show_envvar=True,
+            help="Ledger to change. Default: the one run would use with the same --config, "
+            "--sandbox and --shard.",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    use_sandbox: SandboxOpt = None,
+    shard: ShardOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the rows it would dismiss; change nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Retire rows fixed elsewhere: they leave status and export, and stay unsent until changed."""
+    from .dismiss import dismiss as dismiss_rows
+    from .redact import json_line, safe_text
+
+    def work() -> int:
+        [path] = _ledger_paths(
+            ctx, [ledger] if ledger else [], config, sandbox=use_sandbox, shard=shard
+        )
+        listed: list[dict[str, Any]] = []
+
+        def show(row: tuple[Any, ...]) -> None:
+            external_id, status, updated_at, error_code = row
+            if as_json:
+                listed.append(
+                    {"external_id": external_id, "status": status, "updated_at": updated_at}
+                )
+                return
+            code = f" ({error_code})" if error_code else ""
+            text = f"would dismiss {external_id}: {status} since {updated_at}{code}"
+            sys.stdout.write(safe_text(text) + "\n")
+
+        count = dismiss_rows(
+            path, external_ids or [], statuses, older_than, dry_run=dry_run, show=show
+        )
+        if as_json:
+            report: dict[str, Any] = {"ledger": str(path), "dismissed": count, "dry_run": dry_run}
+            if dry_run:
+                report["rows"] = listed
+            sys.stdout.write(json_line({**report, "exit_code": 0}) + "\n")
+            return 0
+        rows = f"{count:,} row{'' if count == 1 else 's'} in {path}"
+        if dry_run:
+            sys.stdout.write(safe_text(f"would dismiss {rows} (dry run: nothing changed)") + "\n")
+        else:
+            line = f"dismissed {rows}; export --status dismissed lists them"
+            sys.stdout.write(safe_text(line) + "\n")
+        return 0
+
+    raise typer.Exit(_guard(work, as_json))

@@ -38,7 +38,7 @@ from typing import IO, Any
 
 from .config import load_config
 from .errors import UsageError
-from .ledger import STATUSES, Ledger
+from .ledger import ALL_STATUSES, STATUSES, Ledger
 from .manifest import EXPORT_ERROR_COLUMN, escape_formula, open_manifest
 from .mapping import Mapper
 from .pipeline import RowSource
@@ -56,11 +56,11 @@ def parse_statuses(text: str | None, default: Sequence[str]) -> tuple[str, ...]:
     if text is None:
         return tuple(default)
     wanted = tuple(dict.fromkeys(s.strip().lower() for s in text.split(",") if s.strip()))
-    unknown = [s for s in wanted if s not in STATUSES]
+    unknown = [s for s in wanted if s not in ALL_STATUSES]
     if unknown or not wanted:
         raise UsageError(
-            f"--status: unknown status {', '.join(unknown) or 'none'}; use any of "
-            + ",".join(STATUSES)
+            f"--status: unknown status {safe_text(', '.join(unknown)) or 'none'}; use any of "
+            + ",".join(ALL_STATUSES)
         )
     return wanted
 
@@ -244,7 +244,7 @@ def export_manifest(
     wanted: dict[str, tuple[str, str]] = {}  # external_id -> (manifest name, error)
     names: list[str] = []
     for row in ledger.export_rows(statuses):
-        (eid, status, _eng, http, _att, code, detail, request_id, name, _line) = row
+        (eid, status, _eng, http, _att, code, detail, request_id, name, _line, _when) = row
         wanted[eid] = (name, _error_text(status, http, code, detail, request_id))
         if name not in names:
             names.append(name)

@@ -30,11 +30,14 @@ from .migrations import MIGRATIONS, refuse_foreign
 from .redact import redact_url
 from .rows import Prior, Row
 
-__all__ = ["MIGRATIONS", "STATUSES", "Ledger"]
+__all__ = ["ALL_STATUSES", "DISMISSED", "MIGRATIONS", "STATUSES", "Ledger"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+# What a run leaves a row in; ``dismissed`` is set by ``ae-import dismiss`` only.
 STATUSES = ("pending", "created", "existing", "failed", "invalid", "retryable")
+DISMISSED = "dismissed"
+ALL_STATUSES = (*STATUSES, DISMISSED)
 _LOOKUP_CHUNK = 500
 
 
@@ -200,7 +203,7 @@ class Ledger:
                  fingerprint = excluded.fingerprint, media_url = excluded.media_url,
                  source_fingerprint = excluded.source_fingerprint,
                  attempts = 0, error_code = NULL, error_detail = NULL, errors = NULL,
-                 updated_at = excluded.updated_at"""
+                 dismissed_at = NULL, updated_at = excluded.updated_at"""
 
     @_translated
     def mark_pending(self, rows: Sequence[Row], manifest: str) -> None:
@@ -274,7 +277,9 @@ class Ledger:
                ON CONFLICT (external_id) DO UPDATE SET
                  status = 'invalid', manifest = excluded.manifest, line = excluded.line,
                  fingerprint = excluded.fingerprint, error_code = excluded.error_code,
-                 error_detail = excluded.error_detail, updated_at = excluded.updated_at""",
+                 error_detail = excluded.error_detail, dismissed_at = NULL,
+                 updated_at = excluded.updated_at
+               WHERE rows.status != 'dismissed' OR rows.fingerprint IS NOT excluded.fingerprint""",
             (external_id, manifest, line, fingerprint, code, detail, now, now),
         )
 
@@ -300,9 +305,55 @@ class Ledger:
 
     @_translated
     def counts(self) -> dict[str, int]:
-        """Return how many rows have each status."""
+        """Return how many rows have each status (``dismissed`` last)."""
         found = dict(self._db.execute("SELECT status, count(*) FROM rows GROUP BY status"))
-        return {status: int(found.get(status, 0)) for status in STATUSES}
+        return {status: int(found.get(status, 0)) for status in ALL_STATUSES}
+
+    def _selected(
+        self, statuses: Sequence[str], before: str | None, ids: Sequence[str] | None
+    ) -> Iterator[tuple[str, list[Any]]]:
+        """Yield (WHERE clause, parameters) that pick the rows to dismiss, in id chunks."""
+        where = f"status IN ({','.join('?' * len(statuses))})"
+        params: list[Any] = list(statuses)
+        if before is not None:
+            where += " AND updated_at < ?"
+            params.append(before)
+        if ids is None:
+            yield where, params
+            return
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = list(ids[start : start + _LOOKUP_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            yield f"{where} AND external_id IN ({marks})", params + chunk
+
+    def dismissable(
+        self, statuses: Sequence[str], before: str | None, ids: Sequence[str] | None = None
+    ) -> Iterator[tuple[Any, ...]]:
+        """Yield (external_id, status, updated_at, error_code) of the rows dismiss would retire."""
+        for where, params in self._selected(statuses, before, ids):
+            cursor = self._execute(
+                "SELECT external_id, status, updated_at, error_code FROM rows"
+                f" WHERE {where} ORDER BY manifest, line, external_id",
+                params,
+            )
+            while batch := self._fetch(cursor):
+                yield from batch
+
+    @_translated
+    def dismiss(
+        self, statuses: Sequence[str], before: str | None, ids: Sequence[str] | None = None
+    ) -> int:
+        """Retire the rows with ``statuses`` (older than ``before``, among ``ids``); count them."""
+        count = 0
+        now = _now()
+        with self.transaction():
+            for where, params in self._selected(statuses, before, ids):
+                cursor = self._db.execute(
+                    f"UPDATE rows SET status = '{DISMISSED}', dismissed_at = ? WHERE {where}",
+                    [now, *params],
+                )
+                count += cursor.rowcount
+        return count
 
     @_translated
     def start_run(self, info: dict[str, Any]) -> int:
@@ -360,8 +411,8 @@ class Ledger:
 
     _ERROR_SQL = """SELECT external_id, status, http_status, error_code, error_detail,
                            request_id, manifest, line, updated_at
-                    FROM rows WHERE error_code IS NOT NULL AND status != 'created'
-                      AND status != 'existing'
+                    FROM rows WHERE error_code IS NOT NULL
+                      AND status NOT IN ('created', 'existing', 'dismissed')
                     ORDER BY updated_at {order}, manifest {order}, line {order} LIMIT 1"""
 
     @_translated
@@ -386,6 +437,7 @@ class Ledger:
         "request_id",
         "manifest",
         "line",
+        "dismissed_at",
     )
 
     def export_rows(self, statuses: Sequence[str]) -> Iterator[tuple[Any, ...]]:

@@ -77,11 +77,17 @@ def _m0004_runs(db: sqlite3.Connection) -> None:
     )
 
 
+def _m0005_dismissed(db: sqlite3.Connection) -> None:
+    # ``ae-import dismiss`` retires rows fixed elsewhere: status ``dismissed`` and when.
+    db.execute("ALTER TABLE rows ADD COLUMN dismissed_at TEXT")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0001_rows", _m0001_rows),
     ("0002_meta", _m0002_meta),
     ("0003_source_fingerprint", _m0003_source_fingerprint),
     ("0004_runs", _m0004_runs),
+    ("0005_dismissed", _m0005_dismissed),
 ]
 
 

@@ -365,6 +365,9 @@ def write_status(report: StatusReport, console: Console) -> None:
         f"to send again: {report.to_send:,} rows pending or retryable"
         + (" (a re-run sends them)" if report.to_send else "")
     ]
+    if report.dismissed:
+        rows = f"{report.dismissed:,} row{'' if report.dismissed == 1 else 's'}"
+        lines.append(f"dismissed: {rows} (not counted above; export --status dismissed lists them)")
     if report.first_error is not None and report.last_error is not None:
         lines.append(f"first error: {_describe_error(report.first_error)}")
         lines.append(f"last error:  {_describe_error(report.last_error)}")

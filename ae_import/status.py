@@ -1,8 +1,9 @@
 """``ae-import status``: what one or more ledgers hold, merged.
 
 Counts by status, the rows still to send (pending or retryable), the oldest and the
-newest error still standing, and the last runs from each ledger's runs table. Read
-only: it never takes the run lock, so it works while a run is going on.
+newest error still standing, and the last runs from each ledger's runs table. Rows
+retired by ``ae-import dismiss`` are counted apart, and are neither errors nor in the
+total. Read only: it never takes the run lock, so it works while a run is going on.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .ledger import STATUSES, Ledger
+from .ledger import DISMISSED, STATUSES, Ledger
 
 __all__ = ["LedgerStatus", "StatusReport", "gather_status"]
 
@@ -30,6 +31,7 @@ class LedgerStatus:
     target: str
     shard: str
     counts: dict[str, int]
+    dismissed: int = 0
 
 
 @dataclass
@@ -41,6 +43,7 @@ class StatusReport:
     first_error: dict[str, Any] | None
     last_error: dict[str, Any] | None
     runs: list[dict[str, Any]] = field(default_factory=list)
+    dismissed: int = 0
 
     @property
     def total(self) -> int:
@@ -59,6 +62,7 @@ class StatusReport:
             "counts": self.counts,
             "total": self.total,
             "to_send": self.to_send,
+            "dismissed": self.dismissed,
             "first_error": self.first_error,
             "last_error": self.last_error,
             "runs": self.runs,
@@ -84,6 +88,7 @@ def gather_status(paths: Sequence[Path]) -> StatusReport:
     """Read every ledger in ``paths``; merge counts, errors and runs."""
     ledgers: list[LedgerStatus] = []
     counts = dict.fromkeys(STATUSES, 0)
+    dismissed = 0
     errors: list[dict[str, Any]] = []
     runs: list[dict[str, Any]] = []
     for path in paths:
@@ -92,7 +97,9 @@ def gather_status(paths: Sequence[Path]) -> StatusReport:
         ledger = Ledger(path, None, create=False)
         try:
             found = ledger.counts()
-            ledgers.append(LedgerStatus(str(path), ledger.target, ledger.shard, found))
+            retired = found.pop(DISMISSED)
+            dismissed += retired
+            ledgers.append(LedgerStatus(str(path), ledger.target, ledger.shard, found, retired))
             for status, count in found.items():
                 counts[status] += count
             for error in ledger.first_and_last_error():
@@ -110,4 +117,5 @@ def gather_status(paths: Sequence[Path]) -> StatusReport:
         errors[0] if errors else None,
         errors[-1] if errors else None,
         runs[:LAST_RUNS],
+        dismissed,
     )

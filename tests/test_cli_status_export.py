@@ -166,6 +166,7 @@ def test_export_csv_has_the_ledger_columns(runner: CliRunner, ran: Path, cwd: Pa
         "request_id",
         "manifest",
         "line",
+        "dismissed_at",
     ]
     assert [(r["external_id"], r["status"], r["line"]) for r in rows] == [
         ("ok-1", "created", "2"),
@@ -207,7 +208,7 @@ def test_export_status_filter_jsonl_and_output_file(
         (
             ["--status", "done"],
             "--status: unknown status done; use any of "
-            "pending,created,existing,failed,invalid,retryable",
+            "pending,created,existing,failed,invalid,retryable,dismissed",
         ),
         (["--format", "xlsx"], "--format: 'xlsx' is not csv or jsonl"),
         (["--ledger", "nope.sqlite"], NO_SUCH_LEDGER),

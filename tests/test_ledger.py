@@ -110,6 +110,7 @@ def test_release_pending_makes_rows_retryable(tmp_path: Path) -> None:
         "failed": 0,
         "invalid": 0,
         "retryable": 1,
+        "dismissed": 0,
     }
     assert integrity_ok(ledger)
 
@@ -252,3 +253,74 @@ def test_a_live_ledger_with_its_wal_is_recognised(tmp_path: Path) -> None:
     assert reader.counts()["invalid"] == 1
     reader.close()
     writer.close()
+
+
+def _age(path: Path, external_id: str, updated_at: str) -> None:
+    """Set a row's updated_at, as if its last result came at that time."""
+    db = sqlite3.connect(path)
+    db.execute("UPDATE rows SET updated_at = ? WHERE external_id = ?", (updated_at, external_id))
+    db.commit()
+    db.close()
+
+
+def _mixed(path: Path) -> Ledger:
+    """Return a ledger with rows failed (f), invalid (i), created (c) and pending (p)."""
+    ledger = Ledger(path, "t")
+    ledger.mark_pending([pending_row(e, n, "fp-" + e) for n, e in enumerate("fcp")], "m")
+    ledger.finish("f", "failed", attempts=1, http_status=409, error_code="conflict")
+    ledger.finish("c", "created", attempts=1, http_status=201)
+    ledger.record_invalid("i", "m", 9, "fields-i", "missing_field", "title: is required")
+    return ledger
+
+
+def test_dismiss_retires_rows_by_status(tmp_path: Path) -> None:
+    """dismiss() by status makes those rows dismissed, with the time; other rows stay."""
+    ledger = _mixed(tmp_path / "l.sqlite")
+    assert [r[0] for r in ledger.dismissable(("failed", "invalid"), None)] == ["f", "i"]
+    assert ledger.dismiss(("failed", "invalid"), None) == 2
+    counts = ledger.counts()
+    assert (counts["dismissed"], counts["failed"], counts["invalid"]) == (2, 0, 0)
+    assert (counts["created"], counts["pending"]) == (1, 1)
+    row = ledger_row(ledger, "f")
+    assert row is not None and row["status"] == "dismissed"
+    assert row["dismissed_at"] >= row["updated_at"]
+    assert (row["http_status"], row["error_code"]) == (409, "conflict")
+    assert ledger.lookup(["f"])["f"].status == "dismissed"
+    assert ledger.dismiss(("failed", "invalid"), None) == 0
+
+
+def test_dismiss_by_age_and_by_id(tmp_path: Path) -> None:
+    """dismiss() takes only rows older than the cutoff, and only the ids named."""
+    path = tmp_path / "l.sqlite"
+    ledger = _mixed(path)
+    _age(path, "f", "2020-01-01T00:00:00.000Z")
+    statuses = ("failed", "invalid", "pending")
+    cutoff = "2021-01-01T00:00:00.000Z"
+    assert [r[0] for r in ledger.dismissable(statuses, cutoff)] == ["f"]
+    assert ledger.dismiss(statuses, None, ids=["p", "c"]) == 1
+    assert ledger.dismiss(statuses, cutoff) == 1
+    assert ledger.counts()["dismissed"] == 2
+    assert ledger.counts()["invalid"] == 1
+
+
+def test_a_dismissed_row_stays_dismissed_until_its_source_changes(tmp_path: Path) -> None:
+    """An invalid row dismissed stays so when found invalid again unchanged; changed, it returns."""
+    ledger = _mixed(tmp_path / "l.sqlite")
+    ledger.dismiss(("invalid", "failed"), None)
+    ledger.record_invalid("i", "m", 9, "fields-i", "missing_field", "title: is required")
+    assert ledger.lookup(["i"])["i"].status == "dismissed"
+    ledger.record_invalid("i", "m", 9, "fields-i2", "missing_field", "title: is required")
+    row = ledger_row(ledger, "i")
+    assert row is not None and (row["status"], row["dismissed_at"]) == ("invalid", None)
+    ledger.mark_pending([pending_row("f", 1, "fp-f2")], "m")
+    row = ledger_row(ledger, "f")
+    assert row is not None and (row["status"], row["dismissed_at"]) == ("pending", None)
+
+
+def test_dismissed_rows_are_not_errors(tmp_path: Path) -> None:
+    """The first and last errors leave dismissed rows out."""
+    ledger = _mixed(tmp_path / "l.sqlite")
+    ledger.dismiss(("failed",), None)
+    first, last = ledger.first_and_last_error()
+    assert first is not None and last is not None
+    assert first["external_id"] == last["external_id"] == "i"
