@@ -446,8 +446,8 @@ def ran_hostile(runner: CliRunner, sandbox: Any, cwd: Path, write: Writer) -> Pa
 
 
 def test_results_export_escapes_controls(runner: CliRunner, ran_hostile: Path, cwd: Path) -> None:
-    """Export (CSV and JSONL) and status --json never write raw terminal controls."""
-    for args in (["export"], ["export", "-f", "jsonl"], ["status", "--json"]):
+    """Export (CSV and JSONL) and status (human and --json) never write raw terminal controls."""
+    for args in (["export"], ["export", "-f", "jsonl"], ["status", "--json"], ["status"]):
         result = invoke(runner, args, token=None)
         assert result.exit_code == 0, result.output
         assert _raw_controls(result.stdout.replace("\n", "")) == [], args
