@@ -1,10 +1,17 @@
 """Lazy readers for CSV, TSV and JSONL manifests that keep each record's line number.
 
 Pure: they read the stream they are given, one line at a time, and never hold the
-whole file. A record's ``line`` is the physical line where it starts. A broken record
-(bad JSON, a malformed quote, a line that is not UTF-8) becomes a ``Row`` holding that
-one problem and the reader goes on, so one bad line never loses the valid ones. Only a
-file that cannot be read at all raises ``ManifestError``.
+whole file. A record's ``line`` is the physical line where it starts; in CSV, its
+``sheet_row`` is its row as a spreadsheet shows it (the header is row 1) when the two
+differ. A broken record (bad JSON, a malformed quote, a line that is not UTF-8) becomes
+a ``Row`` holding that one problem and the reader goes on, so one bad line never loses
+the valid ones. Only a file that cannot be read at all raises ``ManifestError``.
+
+One record holds at most ``MAX_RECORD_BYTES`` (16 MB of UTF-8). A longer one (a quoted
+value that never closes, a file without newlines) is read past in pieces, never held
+whole, and becomes one ``record_too_large`` problem on its first line; reading goes on
+with the next record. In CSV a record ends at a line end outside quotes, found by
+counting quotes while skipping; in JSONL, at the line end.
 
 Files written by ``ae-import export --as-manifest`` carry an ``ae_import_error``
 column and have formula-like cells escaped with a leading ``'`` (spreadsheets run
@@ -22,7 +29,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from .errors import ManifestError
 from .problems import Problem
@@ -31,6 +38,7 @@ from .rows import Row
 __all__ = [
     "EXPORT_ERROR_COLUMN",
     "FORMATS",
+    "MAX_RECORD_BYTES",
     "Manifest",
     "detect_format",
     "escape_formula",
@@ -70,6 +78,21 @@ _BOMS_OTHER = {
 }
 _REENCODE = "re-save it as UTF-8"
 
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+"""The most one record may hold: 16 MB of UTF-8 text.
+
+A valid record is far smaller (``transcript_text`` takes at most 950,000 bytes): the cap
+only keeps a runaway record from taking the memory of the machine. Counted in bytes, not
+characters, so that four-byte characters cannot make a record take four times as much.
+"""
+_PIECE = 1 << 20  # characters read at a time from a long line
+
+
+def _utf8_size(text: str) -> int:
+    """Return the length of ``text`` in UTF-8 (a lone surrogate counted as 3 bytes)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
 csv.field_size_limit(2**31 - 1)
 
 
@@ -106,18 +129,44 @@ def _bad_text(text: str) -> str | None:
     return None
 
 
-class _Lines:
-    """Physical lines of a binary stream as text; the first line is checked strictly.
+def _size(cap: int) -> str:
+    """Say how big ``cap`` bytes are: ``16 MB``."""
+    return f"{cap >> 20} MB" if cap % (1 << 20) == 0 else f"{cap:,} bytes"
 
-    The rest is decoded by one TextIOWrapper with ``surrogateescape``, so a byte that
-    is not UTF-8 survives as a lone surrogate that ``_bad_text`` finds in its record.
+
+class _TooLarge(Exception):
+    """A record passed the cap; it was read past up to line ``last``."""
+
+    def __init__(self, last: int, open_quote: bool) -> None:
+        super().__init__(last)
+        self.last = last
+        self.open_quote = open_quote  # it ran to the end of the file inside quotes
+
+
+class _Lines:
+    """Physical lines of a binary stream as text, no record over ``cap`` bytes of UTF-8.
+
+    The first line is read as bytes and checked strictly. The rest is decoded by one
+    TextIOWrapper with ``surrogateescape``, so a byte that is not UTF-8 survives as a
+    lone surrogate that ``_bad_text`` finds in its record. A line is read at most
+    ``cap`` characters at a time; when the record would pass ``cap`` bytes, the rest of it
+    is read in pieces and dropped, and ``_TooLarge`` is raised (this iterator goes on
+    after it). With ``quoted`` (CSV), a record ends at a line end outside quotes, and
+    ``used`` counts the current record's bytes: the reader zeroes it at each
+    record. The csv module asks for another line of a record only inside a quoted
+    value, so a skip that starts on a record's later line starts inside quotes.
+    Without ``quoted`` (JSONL), each line is a record.
     """
 
-    def __init__(self, name: str, stream: IO[bytes], owned: bool) -> None:
+    def __init__(self, name: str, stream: IO[bytes], owned: bool, cap: int, quoted: bool) -> None:
         self.name = name
         self.number = 0
+        self.cap = cap
+        self.used = 0
+        self._quoted = quoted
         self._owned = owned
-        first = stream.readline()
+        first = stream.readline(cap + 1)
+        self.first_too_large = len(first) > cap and not first.endswith(b"\n")
         for bom, label in _BOMS_OTHER.items():
             if first.startswith(bom):
                 raise ManifestError(f"{name}: the file is {label}, not UTF-8; {_REENCODE}")
@@ -125,27 +174,93 @@ class _Lines:
             first = first[len(_BOM_UTF8) :]
         if b"\x00" in first:
             raise ManifestError(f"{name}: line 1 holds NUL bytes: this is not a text manifest")
-        try:
-            self.first: str | None = first.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ManifestError(
-                f"{name}: line 1 is not UTF-8 (byte 0x{first[exc.start]:02X} at column "
-                f"{exc.start + 1}); {_REENCODE}"
-            ) from None
-        if not first:
-            self.first = None
+        self.first: str | None = None  # line 1, until it is read
+        if first and not self.first_too_large:
+            try:
+                self.first = first.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ManifestError(
+                    f"{name}: line 1 is not UTF-8 (byte 0x{first[exc.start]:02X} at column "
+                    f"{exc.start + 1}); {_REENCODE}"
+                ) from None
         self._text = io.TextIOWrapper(
             stream, encoding="utf-8", errors="surrogateescape", newline=""
         )
 
-    def __iter__(self) -> Iterator[str]:
-        if self.first is None:
-            return
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.number == 0:
+            return self._first_line()
+        room = self.cap - self.used
+        limit = room + 1 if room < _PIECE else _PIECE
+        line = self._text.readline(limit)
+        if not line:
+            raise StopIteration
+        self.number += 1
+        if len(line) == limit and line[-1] != "\n":
+            line, size = self._long_line(line, room)
+        else:
+            size = len(line) if line.isascii() else _utf8_size(line)
+            if size > room:
+                self._skip(self._quotes_in(line), ended=True)
+        if self._quoted:
+            self.used += size
+        return line
+
+    def _first_line(self) -> str:
+        """Return line 1, read when the stream was opened (skip it if it is too long)."""
         self.number = 1
-        yield self.first
-        for line in self._text:
-            self.number += 1
-            yield line
+        if self.first_too_large:
+            self._skip(0, ended=False)
+        line, self.first = self.first, None
+        if line is None:
+            raise StopIteration
+        if self._quoted:
+            self.used += _utf8_size(line)
+        return line
+
+    def _long_line(self, line: str, room: int) -> tuple[str, int]:
+        """Read the rest of a line longer than one piece, and its size; skip it past ``room``."""
+        pieces = [line]
+        size = _utf8_size(line)
+        ended = False
+        while size <= room and not ended:
+            piece = self._text.readline(_PIECE)
+            ended = len(piece) < _PIECE or piece.endswith("\n")
+            pieces.append(piece)
+            size += _utf8_size(piece)
+        if size > room:
+            quotes = self._quotes_in(*pieces)
+            del pieces
+            self._skip(quotes, ended)
+        return "".join(pieces), size
+
+    def _quotes_in(self, *texts: str) -> int:
+        """Count the quotes of ``texts`` (CSV), plus 1 on a record's later line (inside quotes)."""
+        if not self._quoted:
+            return 0
+        return (1 if self.used else 0) + sum(text.count('"') for text in texts)
+
+    def _skip(self, quotes: int, ended: bool) -> NoReturn:
+        """Read past the rest of a record over the cap, a piece at a time, and raise.
+
+        ``quotes`` were counted in the text of it read so far (with 1 for a record's later
+        line, which starts inside quotes), and ``ended`` tells whether that text ends a line.
+        """
+        read = self._text.readline
+        while not ended or (self._quoted and quotes % 2):
+            piece = read(_PIECE)
+            if not piece:
+                break
+            if ended:
+                self.number += 1
+            if self._quoted:
+                quotes += piece.count('"')
+            ended = len(piece) < _PIECE or piece.endswith("\n")
+        self.used = 0
+        raise _TooLarge(self.number, bool(quotes % 2))
 
     def close(self) -> None:
         """Close the stream if it is ours; else only let go of it (stdin stays open)."""
@@ -164,8 +279,13 @@ def _pick_delimiter(header: str) -> str:
 class Manifest:
     """An open manifest: its name, format and (for CSV) header; iterate it for records."""
 
-    def __init__(self, name: str, fmt: str, stream: IO[bytes], owned: bool) -> None:
-        """Read what must be known before the first record: the header of a CSV file."""
+    def __init__(
+        self, name: str, fmt: str, stream: IO[bytes], owned: bool, max_record: int | None = None
+    ) -> None:
+        """Read what must be known before the first record: the header of a CSV file.
+
+        ``max_record`` is the most bytes one record may hold (``MAX_RECORD_BYTES``).
+        """
         self.name = name
         self.format = fmt
         self._raw = getattr(stream, "fileobj", None) or stream  # gzip: position in the file
@@ -174,7 +294,8 @@ class Manifest:
             self.size = os.fstat(self._raw.fileno()).st_size if owned else None
         except (OSError, ValueError, AttributeError):
             self.size = None
-        self._lines = _Lines(name, stream, owned)
+        cap = MAX_RECORD_BYTES if max_record is None else max_record
+        self._lines = _Lines(name, stream, owned, cap, quoted=fmt != "jsonl")
         self.columns: tuple[str, ...] | None = None
         self.delimiter: str | None = None
         self._reader: Any = None
@@ -183,17 +304,28 @@ class Manifest:
 
     def _open_csv(self) -> None:
         first = self._lines.first
+        size = _size(self._lines.cap)
+        if self._lines.first_too_large:
+            raise ManifestError(
+                f"{self.name}: line 1 is over {size}: it cannot be a header row; a CSV "
+                "manifest starts with a line of column names"
+            )
         if first is None or not first.strip():
             raise ManifestError(
                 f"{self.name}: the file is empty; a CSV manifest starts with a header row"
             )
         self.delimiter = "\t" if self.format == "tsv" else _pick_delimiter(first)
-        self._reader = csv.reader(iter(self._lines), delimiter=self.delimiter, strict=True)
+        self._reader = csv.reader(self._lines, delimiter=self.delimiter, strict=True)
         try:
             header = next(self._reader)
         except csv.Error as exc:
             raise ManifestError(
                 f"{self.name}: line 1: the header is not valid CSV: {exc}"
+            ) from None
+        except _TooLarge as big:
+            raise ManifestError(
+                f"{self.name}: line 1: the header runs over {size}, to line {big.last}; "
+                'a quote in it never closes: close it, or double it ("") inside a name'
             ) from None
         names = tuple(h.strip() for h in header)
         seen: dict[str, int] = {}
@@ -232,24 +364,46 @@ class Manifest:
             return self._jsonl()
         return self._csv()
 
+    def _too_large(self, start: int, big: _TooLarge) -> Problem:
+        """Return the problem of a CSV record over the cap, from line ``start``."""
+        size = _size(self._lines.cap)
+        if big.open_quote:
+            message = (
+                f"record over {size}: a quoted value that opens in it never closes, so it "
+                f"runs to the end of the file (line {big.last}); close the quote, and "
+                'double any quote inside a value ("")'
+            )
+        else:
+            lines = f" (lines {start} to {big.last})" if big.last != start else ""
+            message = (
+                f"record over {size}{lines}, the most one record may hold; it was skipped: "
+                "shorten its fields"
+            )
+        return Problem("", "record_too_large", message)
+
     def _csv(self) -> Iterator[Row]:
         reader = self._reader
+        lines = self._lines
         columns = self.columns or ()
         width = len(columns)
         exported = EXPORT_ERROR_COLUMN in columns
-        end = reader.line_num
+        record = 1  # the header is row 1, as a spreadsheet numbers it
         while True:
-            start = end + 1
+            start = lines.number + 1
+            record += 1
+            sheet = record if record != start else None
+            lines.used = 0
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                end = reader.line_num
                 message = f'malformed CSV: {exc}; a quote inside a value must be doubled ("")'
-                yield Row(start, {}, (Problem("", "bad_csv", message),))
+                yield Row(start, {}, (Problem("", "bad_csv", message),), sheet_row=sheet)
                 continue
-            end = reader.line_num
+            except _TooLarge as big:
+                yield Row(start, {}, (self._too_large(start, big),), sheet_row=sheet)
+                continue
             if not row:
                 continue
             joined = "".join(row)
@@ -257,7 +411,8 @@ class Manifest:
                 continue
             bad = _bad_text(joined)
             if bad is not None:
-                yield Row(start, {}, (Problem("", "bad_encoding", f"this record {bad}"),))
+                problem = Problem("", "bad_encoding", f"this record {bad}")
+                yield Row(start, {}, (problem,), sheet_row=sheet)
                 continue
             if len(row) != width:
                 extra = row[width:]
@@ -266,13 +421,28 @@ class Manifest:
                         f"{len(row)} fields, but the header has {width}; "
                         f"a value holding '{self.delimiter}' or a newline must be quoted"
                     )
-                    yield Row(start, {}, (Problem("", "bad_row_shape", message),))
+                    problem = Problem("", "bad_row_shape", message)
+                    yield Row(start, {}, (problem,), sheet_row=sheet)
                     continue
             if exported:
                 row = [unescape_formula(cell) for cell in row]
-            yield Row(start, dict(zip(columns, row, strict=False)))
+            yield Row(start, dict(zip(columns, row, strict=False)), sheet_row=sheet)
 
     def _jsonl(self) -> Iterator[Row]:
+        size = _size(self._lines.cap)
+        while True:
+            try:
+                yield from self._jsonl_lines()
+                return
+            except _TooLarge as big:
+                message = (
+                    f"line over {size}, the most one record may hold; it was skipped: "
+                    "shorten its fields"
+                )
+                yield Row(big.last, {}, (Problem("", "record_too_large", message),))
+
+    def _jsonl_lines(self) -> Iterator[Row]:
+        """Yield the records of the lines left, until the end or a line over the cap."""
         lines = self._lines
         decode = json.loads
         for text in lines:
@@ -304,8 +474,13 @@ class Manifest:
             yield Row(number, value)
 
 
-def open_manifest(name: str, forced_format: str | None = None) -> Manifest:
-    """Open the manifest ``name`` (``-`` for stdin; ``.gz`` is read through gzip)."""
+def open_manifest(
+    name: str, forced_format: str | None = None, *, max_record: int | None = None
+) -> Manifest:
+    """Open the manifest ``name`` (``-`` for stdin; ``.gz`` is read through gzip).
+
+    ``max_record`` is the most bytes one record may hold (``MAX_RECORD_BYTES``).
+    """
     if name == "-":
         stream: IO[bytes] = sys.stdin.buffer
         fmt = forced_format
@@ -313,7 +488,7 @@ def open_manifest(name: str, forced_format: str | None = None) -> Manifest:
             peek = getattr(stream, "peek", None)
             head = peek(64).lstrip() if peek is not None else b""
             fmt = "jsonl" if head.startswith(b"{") else "csv"
-        return Manifest("<stdin>", detect_format("-", fmt), stream, owned=False)
+        return Manifest("<stdin>", detect_format("-", fmt), stream, False, max_record)
     fmt = detect_format(name, forced_format)
     path = Path(name)
     try:
@@ -327,7 +502,7 @@ def open_manifest(name: str, forced_format: str | None = None) -> Manifest:
     if name.lower().endswith(".gz"):
         raw = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
     try:
-        return Manifest(name, fmt, raw, owned=True)
+        return Manifest(name, fmt, raw, True, max_record)
     except (OSError, EOFError) as exc:
         raw.close()
         raise ManifestError(f"{name}: cannot read the manifest: {exc}") from None

@@ -85,6 +85,7 @@ class ValidateReport:
             self.problem_count += 1
             item = {
                 "line": row.line,
+                "row": row.line if row.sheet_row is None else row.sheet_row,
                 "external_id": row.external_id,
                 "field": problem.field or None,
                 "column": problem.column,
@@ -97,9 +98,10 @@ class ValidateReport:
                 where = problem.field or "(row)"
                 if problem.column and problem.column != problem.field:
                     where += f" ({problem.column})"
-                self._table_rows.append(
-                    (str(row.line), row.external_id or "", where, problem.message)
-                )
+                line = str(row.line)
+                if row.sheet_row is not None:  # where a spreadsheet user finds it
+                    line += f" (row {row.sheet_row})"
+                self._table_rows.append((line, row.external_id or "", where, problem.message))
 
     def summary(self) -> str:
         """Return the one-line summary."""

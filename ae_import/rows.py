@@ -1,10 +1,11 @@
 """The record a manifest row is, from the reader to the ledger, and what the ledger knew of it.
 
 Pure, and low in the stack. One ``Row`` travels the whole way: the reader makes it (line,
-raw fields, or the problem that broke it); the row source adds its external_id, the
-line where that id first appeared if it repeats, and the fingerprint of its raw fields;
-``RowSource.check`` adds its problems, or its request body when it is valid; the engine
-adds the bytes it sends and their fingerprint; the ledger stores it.
+spreadsheet row where it differs, raw fields, or the problem that broke it); the row
+source adds its external_id, the line where that id first appeared if it repeats, and
+the fingerprint of its raw fields; ``RowSource.check`` adds its problems, or its request
+body when it is valid; the engine adds the bytes it sends and their fingerprint; the
+ledger stores it.
 """
 
 from __future__ import annotations
@@ -30,11 +31,21 @@ class Row:
     body: dict[str, Any] | None = None  # the request body, once checked and valid
     encoded: bytes | None = None  # the exact bytes sent
     fingerprint: str | None = None  # a hash of those bytes (media URL query left out)
+    # The record's row as a spreadsheet numbers it (the header is row 1), when that is not
+    # ``line``: multi-line values put lines ahead of rows. None for JSONL (a line is a row).
+    sheet_row: int | None = None
 
     @property
     def valid(self) -> bool:
         """Tell whether the row was checked and can be sent."""
         return self.body is not None and not self.problems
+
+    @property
+    def place(self) -> str:
+        """Return where the record is: ``line 6082``, with ``(row 7)`` when its row differs."""
+        if self.sheet_row is None:
+            return f"line {self.line}"
+        return f"line {self.line} (row {self.sheet_row})"
 
     @property
     def media_url(self) -> str | None:

@@ -383,3 +383,28 @@ def test_a_number_as_a_string_default_says_quote_it(runner: CliRunner, write: Wr
     assert result.stderr == (
         "ae-import: error: defaults.title: must be a string, got number; quote it in the config\n"
     )
+
+
+def test_rows_as_a_spreadsheet_numbers_them_beside_lines(runner: CliRunner, write: Writer) -> None:
+    """After multi-line transcripts, a problem names its line and its spreadsheet row."""
+    header = HEADER.rstrip("\n") + ",transcript_text\n"
+    talk = '"Hi.\nHello.\nBye."'
+    path = write(
+        "m.csv",
+        header
+        + f"CALL,ok,crm,1,https://cdn.example.com/1.mp3,{talk}\n"
+        + f"CALL,ok,crm,2,https://cdn.example.com/2.mp3,{talk}\n"
+        + "CALL,,crm,3,https://cdn.example.com/3.mp3,\n"
+        + "CALL,,crm,4,https://cdn.example.com/4.mp3,\n",
+    )
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "     line ┃ external_id ┃ field ┃ problem\n"
+        "━━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━\n"
+        "8 (row 4) │ 3           │ title │ is required\n"
+        "9 (row 5) │ 4           │ title │ is required\n"
+        "4 rows: 2 valid, 2 invalid, 2 problems\n"
+    )
+    report = json.loads(runner.invoke(app, ["validate", str(path), "--json"]).stdout)
+    assert [(p["line"], p["row"]) for p in report["problems"]] == [(8, 4), (9, 5)]

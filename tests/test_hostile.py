@@ -2,8 +2,8 @@
 
 For each file, ``validate`` and ``run`` give a one-line message or a problem naming the
 line, the documented exit code, no traceback, and ``run`` still imports every valid
-row. The two big inputs (a 30 MB field, a CJK transcript over the byte limit) are
-made in tmp_path rather than kept in the repository.
+row. The big inputs (a 10 MB field, a 40 MB record past a cap lowered to 1 MB, a CJK
+transcript over the byte limit) are made in tmp_path rather than kept in the repository.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from ae_import import manifest
+
 from .conftest import DATA
 from .test_cli_run import cwd, invoke
 
@@ -22,6 +24,7 @@ __all__ = ["cwd"]
 
 HOSTILE = DATA / "hostile"
 HEADER = "type,title,source_system,external_id,media_url\n"
+URL = "https://cdn.example.com/a.mp3"
 
 
 def row(eid: str, title: str | None = None) -> str:
@@ -112,12 +115,12 @@ def test_bidi_override_is_escaped_in_output(runner: CliRunner, cwd: Path) -> Non
     assert "\u202e" not in result.output
 
 
-def test_30_mb_single_field(runner: CliRunner, sandbox: Any, cwd: Path) -> None:
-    """A 30 MB title is one too_long problem on its line; the rows around it import."""
+def test_10_mb_single_field(runner: CliRunner, sandbox: Any, cwd: Path) -> None:
+    """A 10 MB title (under the record cap) is one too_long problem; the rows around it import."""
     path = cwd / "huge.csv"
     with path.open("w") as out:
         out.write(HEADER + row("big-1"))
-        out.write(f"CALL,{'t' * 30_000_000},crm,big-2,https://cdn.example.com/b.mp3\n")
+        out.write(f"CALL,{'t' * 10_000_000},crm,big-2,https://cdn.example.com/b.mp3\n")
         out.write(row("big-3"))
     checked = invoke(runner, ["validate", str(path), "--json"], token=None)
     no_crash(checked)
@@ -128,6 +131,53 @@ def test_30_mb_single_field(runner: CliRunner, sandbox: Any, cwd: Path) -> None:
     result = invoke(runner, ["run", str(path), "--base-url", sandbox.base_url, "-q"])
     assert result.exit_code == 1
     assert sorted(sandbox.store.external_ids()) == ["big-1", "big-3"]
+
+
+@pytest.mark.parametrize("name", ["giant.csv", "giant.jsonl"])
+def test_a_record_over_the_cap_is_one_problem_and_the_rest_import(
+    runner: CliRunner, sandbox: Any, cwd: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A 40 MB single-line record (cap lowered to 1 MB): one problem on its line, rows imported."""
+    monkeypatch.setattr(manifest, "MAX_RECORD_BYTES", 1 << 20)
+    path = cwd / name
+    jsonl = name.endswith(".jsonl")
+    with path.open("w") as out:
+        if jsonl:
+            base = {"type": "CALL", "title": "t", "source_system": "crm", "media_url": URL}
+            out.write(json.dumps({**base, "external_id": "g-1"}) + "\n")
+            out.write('{"title": "' + "x" * (40 << 20) + '"}\n')
+            out.write(json.dumps({**base, "external_id": "g-3"}) + "\n")
+        else:
+            out.write(HEADER + row("g-1") + "CALL,")
+            for _ in range(40):
+                out.write("x" * (1 << 20))
+            out.write(f",crm,g-2,{URL}\n" + row("g-3"))
+    checked = invoke(runner, ["validate", str(path), "--json"], token=None)
+    no_crash(checked)
+    assert checked.exit_code == 1
+    report = json.loads(checked.stdout)
+    assert (report["rows"], report["valid"], report["invalid"]) == (3, 2, 1)
+    line = 2 if jsonl else 3
+    noun = "line" if jsonl else "record"
+    assert report["problems"] == [
+        {
+            "line": line,
+            "row": line,
+            "external_id": None,
+            "field": None,
+            "column": None,
+            "code": "record_too_large",
+            "message": f"{noun} over 1 MB, the most one record may hold; it was skipped: "
+            "shorten its fields",
+        }
+    ]
+    human = invoke(runner, ["validate", str(path)], token=None)
+    assert f"   {line} │             │ (row) │ {noun} over 1 MB, the most one" in human.stdout
+    result = invoke(runner, ["run", str(path), "--base-url", sandbox.base_url, "--json"])
+    no_crash(result)
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["created"] == 2
+    assert sorted(sandbox.store.external_ids()) == ["g-1", "g-3"]
 
 
 def test_cjk_transcript_over_bytes_under_characters(
