@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
+from .cloud import AzureConfig, CloudConfig, GcsConfig, S3Config
 from .errors import ConfigError
 from .options import section_keys
 from .validation import PARTICIPANT_FIELDS, REQUEST_FIELDS
@@ -32,6 +33,7 @@ __all__ = [
 
 _TOP_KEYS = (
     "api",
+    "cloud",
     "columns",
     "defaults",
     "external_id_prefix",
@@ -42,6 +44,12 @@ _TOP_KEYS = (
 SECTIONS: tuple[Literal["api", "run"], ...] = ("api", "run")
 _PARTICIPANT_KEYS = ("list", "owner", "separator")
 _OWNER_KEYS = tuple(f for f in PARTICIPANT_FIELDS if f != "is_owner")
+_CLOUD_KEYS = {
+    "s3": ("addressing_style", "endpoint_url", "profile", "region"),
+    "gs": ("credentials_file", "endpoint_url", "service_account"),
+    "az": ("account", "endpoint_url"),
+}
+_NOT_MAPPING = ("api", "run", "cloud")
 # A default for these would give every row the same value, which the API forbids.
 _NO_DEFAULT = ("external_id", "participants", "transcript_text")
 
@@ -96,6 +104,7 @@ class Config:
     mapping: MappingConfig = EMPTY_MAPPING
     api: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     run: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    cloud: CloudConfig = field(default_factory=CloudConfig)
 
 
 def _suggest(key: str, known: tuple[str, ...]) -> str:
@@ -147,7 +156,7 @@ def _parse_participants(src: str, raw: Any) -> ParticipantsConfig:
 def parse_mapping(src: str, data: Mapping[str, Any]) -> MappingConfig:
     """Build a MappingConfig from the parsed YAML ``data``; ``src`` names it in errors."""
     _check_keys(src, "", data, _TOP_KEYS)
-    data = {k: v for k, v in data.items() if k not in ("api", "run")}
+    data = {k: v for k, v in data.items() if k not in _NOT_MAPPING}
     columns = _mapping(src, "columns", data.get("columns"))
     _check_keys(src, "columns", columns, REQUEST_FIELDS)
     checked_columns = {k: _string(src, f"columns.{k}", v) for k, v in columns.items()}
@@ -174,6 +183,28 @@ def parse_mapping(src: str, data: Mapping[str, Any]) -> MappingConfig:
         external_id_prefix=prefix,
         timezone=tz,
         participants=_parse_participants(src, data.get("participants")),
+    )
+
+
+def _parse_cloud(src: str, raw: Any) -> CloudConfig:
+    """Read the ``cloud:`` section: per scheme (s3, gs, az), the settings that sign references."""
+    data = _mapping(src, "cloud", raw)
+    _check_keys(src, "cloud", data, tuple(_CLOUD_KEYS))
+    found: dict[str, dict[str, Any]] = {}
+    for scheme, keys in _CLOUD_KEYS.items():
+        section = _mapping(src, f"cloud.{scheme}", data.get(scheme))
+        _check_keys(src, f"cloud.{scheme}", section, keys)
+        found[scheme] = {
+            k: _string(src, f"cloud.{scheme}.{k}", v) for k, v in section.items() if v is not None
+        }
+    style = found["s3"].get("addressing_style")
+    if style not in (None, "auto", "path", "virtual"):
+        raise ConfigError(f"{src}: cloud.s3.addressing_style must be auto, path or virtual")
+    gs = dict(found["gs"])
+    if "credentials_file" in gs:
+        gs["credentials_file"] = Path(gs["credentials_file"]).expanduser()
+    return CloudConfig(
+        s3=S3Config(**found["s3"]), gs=GcsConfig(**gs), az=AzureConfig(**found["az"])
     )
 
 
@@ -222,4 +253,5 @@ def load_config(path: Path | None) -> Config:
         mapping=parse_mapping(src, mapping_data),
         api=sections["api"],
         run=sections["run"],
+        cloud=_parse_cloud(src, data.get("cloud")),
     )
