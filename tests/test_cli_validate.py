@@ -173,8 +173,8 @@ def test_stdin_manifest(runner: CliRunner) -> None:
         (
             ["m.csv", "--config", "c.yaml"],
             {"m.csv": HEADER, "c.yaml": "colums: {}\n"},
-            "c.yaml: unknown key 'colums' (did you mean 'columns'?); known keys: api, columns, "
-            "defaults, external_id_prefix, participants, run, timezone",
+            "c.yaml: unknown key 'colums' (did you mean 'columns'?); known keys: api, cloud, "
+            "columns, defaults, external_id_prefix, participants, run, timezone",
         ),
         (
             ["m.csv", "--config", "c.yaml"],
