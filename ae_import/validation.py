@@ -30,6 +30,7 @@ duplicate_external_id       an ``external_id`` seen on an earlier line
 bad_json / not_object       a JSONL line that is not JSON, or not a JSON object
 bad_csv / bad_row_shape     a CSV record that cannot be parsed, or has the wrong field count
 bad_encoding                a line that is not UTF-8
+record_too_large            a record over 16 MB of UTF-8 (``manifest.MAX_RECORD_BYTES``)
 ==========================  ==========================================================
 """
 
