@@ -223,6 +223,8 @@ class _Lines:
 
     def _long_line(self, line: str, room: int) -> tuple[str, int]:
         """Read the rest of a line longer than one piece, and its size; skip it past ``room``."""
+        # A piece that ends in CR at its full length may be a CR LF cut in two: read on. (A
+        # lone CR line end falling exactly there is taken as part of the line.)
         pieces = [line]
         size = _utf8_size(line)
         ended = False
