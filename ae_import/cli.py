@@ -366,6 +366,28 @@ def sandbox(
             "reset-before, reset-after, slow, non-json, truncated, create-500.",
         ),
     ] = None,
+    fetch_media: Annotated[
+        bool,
+        typer.Option(
+            "--fetch-media",
+            help="Fetch each new media URL as the server does (HEAD, then a ranged GET); "
+            "answer 422 when it is unreachable, not audio/video, private or too slow.",
+        ),
+    ] = False,
+    media_allow_private: Annotated[
+        bool,
+        typer.Option(
+            "--media-allow-private",
+            help="With --fetch-media: also fetch from private and loopback addresses, over "
+            "http too (a local store such as moto or MinIO).",
+        ),
+    ] = False,
+    media_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.001, metavar="SECONDS", help="With --fetch-media: the download's time limit."
+        ),
+    ] = 30.0,
 ) -> None:
     """Serve a local emulator of Create engagement at http://HOST:PORT/api. Ctrl-C stops it."""
     import os
@@ -380,6 +402,8 @@ def sandbox(
     def work() -> int:
         if retry_after not in ("seconds", "date"):
             raise UsageError("--retry-after takes 'seconds' or 'date'")
+        if media_allow_private and not fetch_media:
+            raise UsageError("--media-allow-private works with --fetch-media; add it")
         pattern = DEFAULT_REJECT_MEDIA if reject_media is None else reject_media
         try:
             re.compile(pattern)
@@ -409,6 +433,9 @@ def sandbox(
             reject_media=pattern,
             retry_after=retry_after,
             seed=seed,
+            fetch_media=fetch_media,
+            media_allow_private=media_allow_private,
+            media_timeout_s=media_timeout,
         )
 
         def announce(url: str) -> None:
@@ -417,6 +444,9 @@ def sandbox(
             if chosen:
                 shown = ", ".join(f"{name}={p:g}" for name, p in chosen.items())
                 typer.echo(f"injecting faults: {shown}", err=True)
+            if fetch_media:
+                where = "any address" if media_allow_private else "public addresses only"
+                typer.echo(f"fetching media before answering ({where})", err=True)
             typer.echo(f"POST {url}/v2/engagements; Ctrl-C stops", err=True)
 
         serve(

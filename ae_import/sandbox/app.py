@@ -9,7 +9,11 @@ Behaviour, in the order a request meets it:
 3. Faults: with probability ``fail_rate`` the answer is 500 or 503.
 4. The body: not JSON is 400; anything ``validation.validate_body`` finds is 422 with
    ``errors[]`` (the very code the importer validates with); a media URL matching
-   ``reject_media`` is 422 "not audio/video". Nothing is ever downloaded.
+   ``reject_media`` is 422 "not audio/video". Nothing is downloaded, unless
+   ``fetch_media``: then, for an external_id not seen yet, the media URL is fetched as
+   the server does (``fetch.py``) and a URL the server would refuse is 422 with its
+   cause; ``media_allow_private`` lets it fetch from private addresses over plain
+   http too (a store on this machine), and drops validation's refusal of those.
 5. Reserved ids: an external_id containing ``ae-sandbox-404`` answers 404 (owned by
    someone this token cannot see), ``ae-sandbox-409`` answers 409 (deleted).
 6. ``latency`` (± ``jitter``) stands in for the synchronous media download.
@@ -47,6 +51,7 @@ from starlette.routing import Route
 from ..ratelimit import Clock, TokenBucket
 from ..redact import safe_text
 from ..validation import validate_body
+from .fetch import FetchSettings, MediaFetcher
 from .state import Store
 
 __all__ = ["DEFAULT_REJECT_MEDIA", "SandboxSettings", "create_app"]
@@ -55,6 +60,9 @@ DEFAULT_REJECT_MEDIA = r"\.(?:html?|pdf|txt|json|xml|csv|zip|png|jpe?g|gif)$"
 NOT_FOUND_MARK = "ae-sandbox-404"
 DELETED_MARK = "ae-sandbox-409"
 JSON = "application/json"
+# Validation codes that --media-allow-private lets through: loopback and private
+# addresses, local names, and plain http (the scheme check of an http:// URL).
+_LOCAL = ("url_private", "url_host", "url_scheme")
 
 Sleep = Callable[[float], Awaitable[None]]
 Log = Callable[[str], None]
@@ -74,6 +82,9 @@ class SandboxSettings:
     reject_media: str = DEFAULT_REJECT_MEDIA
     retry_after: str = "seconds"
     seed: int | None = None
+    fetch_media: bool = False
+    media_allow_private: bool = False
+    media_timeout_s: float = 30.0
 
 
 def _problem(
@@ -141,6 +152,10 @@ class _Sandbox:
         self.reject_media = re.compile(settings.reject_media) if settings.reject_media else None
         self.statuses: Counter[int] = Counter()
         self.document = resources.files(__package__).joinpath("openapi.json").read_bytes()
+        self.fetcher: MediaFetcher | None = None
+        if settings.fetch_media:
+            fetch = FetchSettings(settings.media_allow_private, settings.media_timeout_s)
+            self.fetcher = MediaFetcher(fetch)
 
     def _auth(self, request: Request, request_id: str) -> Response | None:
         header = request.headers.get("authorization", "")
@@ -202,6 +217,9 @@ class _Sandbox:
 
     def _invalid(self, body: Any, request_id: str) -> Response | None:
         problems = validate_body(body)
+        if self.settings.media_allow_private:
+            # A store on this machine: its loopback address and plain http are fetched.
+            problems = [p for p in problems if p.field != "media_url" or p.code not in _LOCAL]
         url = body.get("media_url") if isinstance(body, dict) else None
         if not problems and self.reject_media and isinstance(url, str):
             path = url.split("?", 1)[0].split("#", 1)[0]
@@ -249,6 +267,8 @@ class _Sandbox:
                 response = self._invalid(body, request_id)
             if response is None:
                 external_id = body["external_id"]
+                response = await self._fetched(body, request_id)
+            if response is None:
                 response = await self._create(body, external_id, request_id)
         self.statuses[response.status_code] += 1
         elapsed = (self.clock() - started) * 1000
@@ -258,6 +278,16 @@ class _Sandbox:
             f"{elapsed:.1f}ms {request_id}{shown}"
         )
         return response
+
+    async def _fetched(self, body: dict[str, Any], request_id: str) -> Response | None:
+        """Fetch a new engagement's media as the server does; a refusal is 422 with its cause."""
+        if self.fetcher is None or self.store.get(body["external_id"]) is not None:
+            return None
+        problem = await self.fetcher.check(body["media_url"])
+        if problem is None:
+            return None
+        errors = [{"field": "media_url", "code": problem.code, "message": problem.message}]
+        return _problem(422, "media", "Unprocessable Content", problem.message, request_id, errors)
 
     async def _create(self, body: dict[str, Any], external_id: str, request_id: str) -> Response:
         if NOT_FOUND_MARK in external_id:
