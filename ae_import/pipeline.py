@@ -101,7 +101,7 @@ class RowSource:
                 continue
             if external_id is not None:
                 row.external_id = external_id
-                row.first_line = seen.add(external_id, row.line)
+                row.first_line = seen.add(external_id, row.line, row.sheet_row)
             if self.fingerprints:
                 row.source_fp = self.fingerprint(row)
             yield row
@@ -138,12 +138,18 @@ class RowSource:
             )
         ext = mapped.body.get("external_id")
         external_id = ext if isinstance(ext, str) else None
-        if row.first_line is not None and external_id == row.external_id:
+        if (
+            row.first_line is not None
+            and external_id is not None
+            and external_id == row.external_id
+        ):
+            first_row = self.seen.first_row(external_id)
+            where = f" (row {first_row})" if first_row is not None else ""
             problems.append(
                 Problem(
                     "external_id",
                     "duplicate_external_id",
-                    f"'{external_id}' already appears on line {row.first_line}; "
+                    f"'{external_id}' already appears on line {row.first_line}{where}; "
                     "each row needs its own external_id",
                     self._id_column if self._id_column in row.fields else None,
                 )

@@ -1,7 +1,8 @@
-"""The table of external_ids already seen in a manifest, and the line of each.
+"""The table of external_ids already seen in a manifest, and the line (and row) of each.
 
 Pure, and low in the stack: the row source flags a repeated id with the line where it
-first appeared, in flat memory whatever the size of the manifest.
+first appeared, and its spreadsheet row where that differs, in flat memory whatever the
+size of the manifest.
 """
 
 from __future__ import annotations
@@ -11,20 +12,61 @@ from array import array
 __all__ = ["SeenIds"]
 
 
+class _Rising:
+    """A list of numbers that mostly rise by little, in about one byte each.
+
+    Kept as one-byte steps from a full number stored every 256 entries; a step that is
+    negative or over 254 goes to a side table.
+    """
+
+    __slots__ = ("_big", "_last", "_marks", "_steps")
+
+    _EVERY = 256
+
+    def __init__(self) -> None:
+        self._marks = array("q")  # the number of every _EVERY-th entry
+        self._steps = bytearray()  # each number minus the previous one (255: see _big)
+        self._big: dict[int, int] = {}
+        self._last = 0
+
+    def append(self, number: int) -> None:
+        """Add ``number`` at the end."""
+        position = len(self._steps)
+        if position % self._EVERY == 0:
+            self._marks.append(number)
+            self._steps.append(0)
+        else:
+            step = number - self._last
+            if 0 <= step < 255:
+                self._steps.append(step)
+            else:
+                self._steps.append(255)
+                self._big[position] = step
+        self._last = number
+
+    def __getitem__(self, entry: int) -> int:
+        """Return the number at position ``entry``."""
+        base = entry - entry % self._EVERY
+        number = int(self._marks[base // self._EVERY])
+        steps, big = self._steps, self._big
+        for at in range(base + 1, entry + 1):
+            step = steps[at]
+            number += big[at] if step == 255 else step
+        return number
+
+
 class SeenIds:
-    """Remember which external_ids were seen, and on which line, in about 17 bytes each.
+    """Remember which external_ids were seen, and on which line and row, in about 18 bytes each.
 
     Laid out like CPython's compact dict: a sparse int32 index into a dense array of
-    64-bit string hashes. Line numbers rise through the file, so they are kept as
-    one-byte steps from a full line number stored every 256 ids (a larger step goes
-    to a side table). A million ids cost about 17 MB instead of the 150 MB a dict of
+    64-bit string hashes. Line numbers rise through the file, and so does the gap
+    between a line and its spreadsheet row, so both are kept as one-byte steps
+    (``_Rising``). A million ids cost about 18 MB instead of the 150 MB a dict of
     strings would. Two different ids share a 64-bit hash with odds of about 1 in 10^7
     per million rows; such a pair would be reported as a duplicate.
     """
 
-    __slots__ = ("_big", "_hashes", "_index", "_last", "_marks", "_mask", "_steps")
-
-    _EVERY = 256
+    __slots__ = ("_gaps", "_hashes", "_index", "_lines", "_mask")
 
     def __init__(self, capacity: int = 1024) -> None:
         """Start with room for about ``capacity`` ids; the table grows as needed."""
@@ -34,56 +76,51 @@ class SeenIds:
         self._index = array("i", [0]) * size
         self._mask = size - 1
         self._hashes = array("q")
-        self._marks = array("I")  # the line of every _EVERY-th id
-        self._steps = bytearray()  # each id's line minus the previous id's (255: see _big)
-        self._big: dict[int, int] = {}
-        self._last = 0
+        self._lines = _Rising()
+        self._gaps = _Rising()  # each id's line minus its spreadsheet row
 
     def __len__(self) -> int:
         """Return how many distinct ids were added."""
         return len(self._hashes)
 
-    def _line_of(self, entry: int) -> int:
-        """Return the line recorded for the id at dense position ``entry``."""
-        base = entry - entry % self._EVERY
-        line = int(self._marks[base // self._EVERY])
-        steps, big = self._steps, self._big
-        for at in range(base + 1, entry + 1):
-            step = steps[at]
-            line += big[at] if step == 255 else step
-        return line
-
-    def add(self, external_id: str, line: int) -> int | None:
-        """Record ``external_id`` at ``line``; return the line of an earlier one, else None."""
-        h = hash(external_id)
+    def _find(self, h: int) -> tuple[int, int]:
+        """Return (dense position + 1 or 0 when absent, index slot) of hash ``h``."""
         mask = self._mask
         index = self._index
         hashes = self._hashes
         slot = h & mask
         while True:
             entry = index[slot]
-            if entry == 0:
-                break
-            if hashes[entry - 1] == h:
-                return self._line_of(entry - 1)
+            if entry == 0 or hashes[entry - 1] == h:
+                return entry, slot
             slot = (slot + 1) & mask
+
+    def add(self, external_id: str, line: int, row: int | None = None) -> int | None:
+        """Record ``external_id`` at ``line`` (and spreadsheet ``row``, if it differs).
+
+        Return the line of an earlier one, else None.
+        """
+        h = hash(external_id)
+        entry, slot = self._find(h)
+        if entry:
+            return self._lines[entry - 1]
+        hashes = self._hashes
         position = len(hashes)
         hashes.append(h)
-        if position % self._EVERY == 0:
-            self._marks.append(line)
-            self._steps.append(0)
-        else:
-            step = line - self._last
-            if 0 <= step < 255:
-                self._steps.append(step)
-            else:
-                self._steps.append(255)
-                self._big[position] = step
-        self._last = line
-        index[slot] = position + 1
-        if len(hashes) * 3 > len(index) * 2:
+        self._lines.append(line)
+        self._gaps.append(0 if row is None else line - row)
+        self._index[slot] = position + 1
+        if len(hashes) * 3 > len(self._index) * 2:
             self._grow()
         return None
+
+    def first_row(self, external_id: str) -> int | None:
+        """Return the spreadsheet row where ``external_id`` was first seen, if not its line."""
+        entry, _slot = self._find(hash(external_id))
+        if not entry:
+            return None
+        gap = self._gaps[entry - 1]
+        return self._lines[entry - 1] - gap if gap else None
 
     def _grow(self) -> None:
         size = len(self._index) * 2

@@ -408,3 +408,20 @@ def test_rows_as_a_spreadsheet_numbers_them_beside_lines(runner: CliRunner, writ
     )
     report = json.loads(runner.invoke(app, ["validate", str(path), "--json"]).stdout)
     assert [(p["line"], p["row"]) for p in report["problems"]] == [(8, 4), (9, 5)]
+
+
+def test_a_repeated_id_names_the_row_of_the_first(runner: CliRunner, write: Writer) -> None:
+    """The duplicate's message names the first one's line and, after multi-line values, its row."""
+    path = write(
+        "m.csv",
+        HEADER.rstrip("\n") + ",transcript_text\n"
+        'CALL,ok,crm,1,https://cdn.example.com/1.mp3,"a\nb"\n'
+        "CALL,ok,crm,2,https://cdn.example.com/2.mp3,\n"
+        "CALL,ok,crm,2,https://cdn.example.com/2.mp3,\n",
+    )
+    report = json.loads(runner.invoke(app, ["validate", str(path), "--json"]).stdout)
+    [problem] = report["problems"]
+    assert (problem["line"], problem["row"], problem["code"]) == (5, 4, "duplicate_external_id")
+    assert problem["message"] == (
+        "'2' already appears on line 4 (row 3); each row needs its own external_id"
+    )

@@ -253,6 +253,25 @@ def test_seen_ids_keeps_irregular_lines() -> None:
         assert seen.add(f"x{number}", 10**9) == lines[number]
 
 
+def test_seen_ids_keeps_the_spreadsheet_row_of_each_id() -> None:
+    """Each id's row comes back too, where it differs from its line (any gap, any order)."""
+    import random
+
+    rng = random.Random(5)
+    places, line, row = [], 1, 1
+    for _ in range(3000):
+        row += 1
+        line += rng.choice([1, 1, 1, 2, 300, 70_000])
+        places.append((line, row if row != line else None))
+    seen = SeenIds()
+    for number, (at, sheet) in enumerate(places):
+        assert seen.add(f"x{number}", at, sheet) is None
+    assert seen.first_row("unknown") is None
+    for number in range(0, 3000, 7):
+        assert seen.first_row(f"x{number}") == places[number][1]
+        assert seen.add(f"x{number}", 10**9) == places[number][0]
+
+
 @pytest.mark.parametrize(
     ("url", "shown"),
     [
