@@ -9,6 +9,7 @@ kept when it differs from the physical line where the record starts.
 
 from __future__ import annotations
 
+import gzip
 import json
 import tracemalloc
 from pathlib import Path
@@ -38,7 +39,8 @@ def summary(rows: list[Row]) -> list[tuple[int, int | None, str | None]]:
 
 def write_big(path: Path, head: str, middle: bytes, tail: str, size: int = BIG) -> Path:
     """Write ``head``, then ``middle`` repeated to about ``size`` bytes, then ``tail``."""
-    with path.open("wb") as out:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as out:
         out.write(head.encode())
         chunk = middle * (max(1, (1 << 20) // len(middle)))
         for _ in range(size // len(chunk)):
@@ -52,9 +54,13 @@ def test_the_documented_cap_is_16_mb() -> None:
     assert MAX_RECORD_BYTES == 16 * 1024 * 1024
 
 
-def test_a_40_mb_single_line_is_one_problem_and_memory_stays_low(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["m.csv", "m.tsv", "m.csv.gz"])
+def test_a_40_mb_single_line_is_one_problem_and_memory_stays_low(tmp_path: Path, name: str) -> None:
     """A 40 MB line between two rows: one problem on its line, both rows read, little memory."""
-    path = write_big(tmp_path / "m.csv", "a,b\n1,ok\n2,", b"x", "\n3,ok\n")
+    head, tail = "a,b\n1,ok\n2,", "\n3,ok\n"
+    if name.endswith(".tsv"):
+        head, tail = head.replace(",", "\t"), tail.replace(",", "\t")
+    path = write_big(tmp_path / name, head, b"x", tail)
     tracemalloc.start()
     try:
         rows = records(path)
