@@ -278,6 +278,10 @@ class Signer:
 
     Each store's signer (and its library, and its credentials) is made on first use.
     ``sign`` raises CloudError, whose message never holds a signature or a secret.
+    Signing is local and quick (under 0.3 ms) except when credentials are fetched or
+    refreshed (SSO, STS, IAM signBlob for keyless GCS credentials, an Azure user
+    delegation key): those calls block, so an event loop calls it in a thread
+    (``await asyncio.to_thread(signer.sign_body, body, timeout)``).
     """
 
     def __init__(
