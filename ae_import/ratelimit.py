@@ -12,7 +12,16 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-__all__ = ["Clock", "Pacer", "Sleep", "Throttle", "TokenBucket", "Wakeup", "parse_rate"]
+__all__ = [
+    "Clock",
+    "Pacer",
+    "Sleep",
+    "Throttle",
+    "TokenBucket",
+    "Wakeup",
+    "parse_rate",
+    "wait_or_stop",
+]
 
 Clock = Callable[[], float]
 
@@ -79,6 +88,23 @@ class TokenBucket:
 Sleep = Callable[[float], Awaitable[None]]
 
 
+async def wait_or_stop(waiting: Awaitable[object], stop: asyncio.Event | None) -> None:
+    """Await ``waiting``, or give it up (cancelled) as soon as ``stop`` is set."""
+    if stop is None:
+        await waiting
+        return
+    task = asyncio.ensure_future(waiting)
+    if stop.is_set():
+        task.cancel()
+        return
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        task.cancel()
+        stopper.cancel()
+
+
 class Pacer:
     """Spaces sends to at most ``rate`` a second (``--rate``), across all workers."""
 
@@ -87,10 +113,13 @@ class Pacer:
         self._bucket = TokenBucket(rate, burst=1.0, clock=clock)
         self._sleep = sleep
 
-    async def wait(self) -> None:
-        """Return when the next send is allowed."""
+    async def wait(self, stop: asyncio.Event | None = None) -> bool:
+        """Return True when the next send is allowed, or False as soon as ``stop`` is set."""
         while (delay := self._bucket.try_acquire()) > 0:
-            await self._sleep(delay)
+            if stop is not None and stop.is_set():
+                return False
+            await wait_or_stop(self._sleep(delay), stop)
+        return True
 
 
 class Wakeup:
@@ -130,7 +159,8 @@ class Throttle:
     - the requests allowed in flight: halved (at least 1); each time as many answers
       as the current limit come back without a 429, it grows by one, up to its maximum.
 
-    Without 429s none of this acts: no pacing, full concurrency.
+    Without 429s none of this acts: no pacing, full concurrency. Every wait ends early
+    when the run stops (``acquire``'s ``stop``): a one-hour pause never outlives a deadline.
     """
 
     BETA = 0.7  # multiplicative decrease of the rate on a 429
@@ -153,15 +183,20 @@ class Throttle:
         self._good = 0
         self._changed = Wakeup()
 
-    async def acquire(self) -> float:
-        """Wait for the pause, a free slot and the pacer; take the slot; return the send time."""
+    async def acquire(self, stop: asyncio.Event | None = None) -> float | None:
+        """Wait for the pause, a free slot and the pacer; take the slot; return the send time.
+
+        Return None, holding no slot, as soon as ``stop`` is set.
+        """
         while True:
+            if stop is not None and stop.is_set():
+                return None
             now = self._clock()
             if now < self.paused_until:
-                await self._sleep(self.paused_until - now)
+                await wait_or_stop(self._sleep(self.paused_until - now), stop)
                 continue
             if self.rate is not None and now < self._next_send:
-                await self._sleep(self._next_send - now)
+                await wait_or_stop(self._sleep(self._next_send - now), stop)
                 continue
             if self.in_flight < self.limit:
                 self.in_flight += 1
@@ -172,7 +207,7 @@ class Throttle:
                 while sends and sends[0] < now - self.WINDOW:
                     sends.popleft()
                 return now
-            await self._changed.wait()
+            await wait_or_stop(self._changed.wait(), stop)
 
     async def release(self) -> None:
         """Give back a slot."""

@@ -90,10 +90,16 @@ def test_throttle_paces_only_after_a_429() -> None:
     time = Fake()
     throttle = Throttle(100, time.clock, time.sleep)
 
+    async def take() -> float:
+        """Take a slot; no stop is given, so a send time always comes back."""
+        sent = await throttle.acquire()
+        assert sent is not None
+        return sent
+
     async def scenario() -> list[float]:
         sends = []
         for _ in range(80):  # 40 requests a second for two seconds: no pacing at all
-            sends.append(await throttle.acquire())
+            sends.append(await take())
             await throttle.release()
             time.now += 0.025
         assert throttle.rate is None
@@ -106,7 +112,7 @@ def test_throttle_paces_only_after_a_429() -> None:
         assert throttle.limit == 50
         paced = []
         for _ in range(10):
-            paced.append(await throttle.acquire())
+            paced.append(await take())
             await throttle.release()
             await throttle.answered()
         assert paced[0] >= cut_at + 1.0  # Retry-After first
