@@ -23,7 +23,7 @@ cloud SCHEME   for each scheme in the config's ``cloud:`` or the manifest: crede
 ledger         not held by another run, and it opens (or its directory is writable)
 =============  ==========================================================================
 
-Nothing here prints: ``run_checks`` returns ``Check`` rows, ``cli.py`` shows them. The
+Nothing here prints: ``run_checks`` returns ``Check`` rows, ``cli_doctor.py`` shows them. The
 token never appears in a row, nor does a signed URL (references are shown instead).
 """
 
