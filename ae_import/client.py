@@ -71,6 +71,11 @@ class Outcome:
 class Client(Protocol):
     """What the engine needs of a client."""
 
+    @property
+    def url(self) -> str:
+        """Return the URL requests are posted to."""
+        ...
+
     async def create(self, body: bytes) -> Outcome:
         """Send one create request; return its outcome."""
         ...
@@ -224,6 +229,11 @@ class EngagementClient:
             (b"Accept-Encoding", b"gzip, deflate"),
             (b"User-Agent", user_agent.encode("ascii")),
         ]
+
+    @property
+    def url(self) -> str:
+        """Return the URL requests are posted to (it may hold user-info: redact to show it)."""
+        return str(self._url)
 
     async def create(self, body: bytes) -> Outcome:
         """POST one create request (already-encoded JSON); return what it came to."""

@@ -5,6 +5,10 @@ The engine reads the manifest in chunks and asks the ledger about a whole chunk 
 summary and reporting it) and tells which rows are to be sent. A done row whose raw
 record is unchanged is skipped without being mapped or validated; any other row is
 checked (``check``), encoded once, and judged by the decision rule (``results.decide``).
+
+A row whose external_id the ledger holds as created or existing is never counted invalid:
+the engagement is there (perhaps created through a fix file), so the row is skipped, or
+reported changed when its raw fields differ from those the ledger holds.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ __all__ = ["Decider"]
 
 _COUNTERS = {"skip": "skipped", "changed": "changed", "failed": "failed"}
 _DONE = ("created", "existing")
-_SETTLED = ("created", "existing", "failed")
 
 
 class Decider:
@@ -77,7 +80,8 @@ class Decider:
         self._check(row)
         if not row.valid or row.external_id is None:
             summary.total += 1
-            self._invalid(row)
+            if not self._done_already(row):
+                self._invalid(row)
             return False
         encode(row)
         assert row.fingerprint is not None
@@ -94,6 +98,25 @@ class Decider:
             self._events(RowEvent("row", row.external_id, row.line, counter))
         return False
 
+    def _done_already(self, row: Row) -> bool:
+        """Count an invalid row whose id the ledger holds as done: skipped, or changed."""
+        known = self._prior.get(row.external_id or "")
+        if known is None or known.status not in _DONE:
+            return False
+        if known.source_fingerprint is not None and known.source_fingerprint == row.source_fp:
+            self.summary.skipped += 1
+            self._progress("decision", self.summary, row, "skip")
+            return True
+        self.summary.changed += 1
+        self._progress("decision", self.summary, row, "changed")
+        self._events(RowEvent("row", row.external_id, row.line, "changed"))
+        return True
+
+    def answered_before(self, row: Row) -> bool:
+        """Tell whether the target answered ``row`` in an earlier run (it is resent: failed)."""
+        known = self._prior.get(row.external_id or "")
+        return known is not None and known.status == "failed"
+
     def remember(self) -> None:
         """Record the source fingerprints of the rows just skipped: next time, skipped unchecked."""
         if self._learnt and self.ledger is not None and not self._dry_run:
@@ -101,24 +124,27 @@ class Decider:
         self._learnt = []
 
     def unsettled(self, chunk: list[Row]) -> int:
-        """Count the rows of ``chunk`` the ledger does not hold as settled and unchanged."""
+        """Count the rows of ``chunk`` a next run would send.
+
+        Rows held as created or existing are never sent again (at most reported changed);
+        failed rows only when changed.
+        """
         self.lookup(chunk)
-        return sum(1 for row in chunk if not self._unchanged(row, _SETTLED))
+        return sum(1 for row in chunk if not self._settled(row))
+
+    def _settled(self, row: Row) -> bool:
+        """Tell whether the ledger holds ``row`` as done, or as failed and unchanged."""
+        known = self._prior.get(row.external_id or "")
+        if known is not None and known.status in _DONE:
+            return True
+        return self._unchanged(row, ("failed",))
 
     def _invalid(self, row: Row) -> None:
-        """Count an invalid row; record it in the ledger unless it is a repeat or already done."""
+        """Count an invalid row; record it in the ledger unless it is a repeat."""
         self.summary.invalid += 1
         first = row.problems[0]
-        prior = self._prior.get(row.external_id or "")
         duplicate = any(p.code == "duplicate_external_id" for p in row.problems)
-        kept = prior is not None and prior.status in _DONE
-        if (
-            self.ledger is not None
-            and not self._dry_run
-            and row.external_id
-            and not duplicate
-            and not kept
-        ):
+        if self.ledger is not None and not self._dry_run and row.external_id and not duplicate:
             detail = "; ".join(f"{p.field or 'row'}: {p.message}" for p in row.problems)
             self.ledger.record_invalid(
                 row.external_id,

@@ -7,15 +7,26 @@ bounded queue (memory stays flat for any manifest) to ``concurrency`` workers th
 share one client, the throttle (429 pause and AIMD concurrency) and the pacer
 (``--rate``). At most one request is in flight for any one external_id.
 
-Stopping: ``stop()`` (auth failure, spent retry budget, a budget, first signal)
-stops dispatching; requests in flight finish; rows waiting to retry become
-``retryable``. ``abort()`` (second signal, or the grace period ending) cancels the
-workers; their rows become ``retryable`` too. No row is left ``pending``.
+Stopping: ``stop()`` stops dispatching. ``--max-rows`` lets rows already retrying keep
+their waits; every other stop (a deadline, a first signal, a refused token, a spent retry
+budget, a wrong base URL) halts: every wait (Retry-After pause, throttle, pacer, backoff)
+ends at once, rows queued but never sent are ``left`` (the ledger releases them), and rows
+waiting to retry become ``retryable``. Requests in flight get ``grace`` seconds (30 s, the
+same for a deadline as for a signal) to finish; then they are cancelled, and their rows
+become ``retryable`` (they may have reached the server: the next run's idempotent request
+settles them). ``abort()`` (a second signal) cancels everything at once. No row is left
+``pending``, and the summary's message says whether requests in flight finished or were
+cancelled. The rest of the manifest is then counted, cheaply, as ``left``: rows a next run
+would send (a second signal cuts the count short).
 
-Budgets: ``--max-rows`` stops dispatching after N rows sent (rows already retrying
-keep their waits); a deadline (``--max-duration``, ``--until``) stops dispatching and
-cuts retry waits short. Either way the rest of the manifest is counted, cheaply, as
-``left``: rows the ledger does not hold as done.
+The first answers of a run tell a wrong base URL from rows the server cannot see: while
+no answer but 404 or 405 has come, those rows are held; the fifth (or the end of a run
+with fewer) stops the run (``wrong_url``) and they become ``retryable``. Any other answer
+confirms the target: the ledger is bound to it then, and held rows are ``failed``.
+
+A 200 after an earlier attempt of the same row that may have reached the server (a 5xx,
+a timeout, a connection lost after sending, a garbled answer) is this run's own
+creation: it is counted ``created``, with the 200 kept in the ledger.
 """
 
 from __future__ import annotations
@@ -27,12 +38,13 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
 
+from .books import Books, key
 from .client import Client, Outcome
 from .decider import Decider
 from .ledger import Ledger
-from .ratelimit import Clock, Pacer, Throttle, Wakeup
+from .ratelimit import Clock, Pacer, Throttle, Wakeup, wait_or_stop
 from .results import Events, Progress, RowEvent, Summary, no_events, no_progress
-from .retry import Backoff, RetryBudget
+from .retry import Backoff, RetryBudget, may_have_reached
 from .rows import Row
 
 __all__ = ["Engine", "EngineSettings", "Progress", "RowEvent", "Summary"]
@@ -63,30 +75,6 @@ class EngineSettings:
 _YIELD_EVERY = 16
 
 
-def _key(row: Row) -> str:
-    """Return the external_id of a row to send (the decider sends no row without one)."""
-    assert row.external_id is not None
-    return row.external_id
-
-
-def _event(
-    row: Row, kind: str, status: str, attempt: int, o: Outcome, latency: float | None
-) -> RowEvent:
-    """Return the log event of an answer to ``row``."""
-    return RowEvent(
-        kind,
-        row.external_id,
-        row.line,
-        status,
-        attempt,
-        o.http_status,
-        request_id=o.request_id,
-        latency=latency,
-        error_code=o.error_code,
-        error_detail=o.error_detail,
-    )
-
-
 class Engine:
     """One run: a producer, a pool of workers, one ledger, one client."""
 
@@ -102,7 +90,11 @@ class Engine:
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        """Prepare a run; ``client`` (and ``ledger``) may be None for a dry run."""
+        """Prepare a run; ``client`` (and ``ledger``) may be None for a dry run.
+
+        ``progress`` also gets a "stopping" event (its note the line to show) on a first
+        signal.
+        """
         self.client = client
         self.ledger = ledger
         self.settings = settings
@@ -115,14 +107,27 @@ class Engine:
         self._throttle = Throttle(settings.concurrency, clock, sleep)
         self._pacer = Pacer(settings.rate, clock, sleep) if settings.rate else None
         self._budget = RetryBudget(settings.retry_budget)
-        self._in_flight: set[str] = set()
-        self._open: set[str] = set()  # marked pending by this run, not yet final
+        self._in_flight: set[str] = set()  # ids taken by a worker or queued
+        self._books = Books(
+            ledger,
+            self.summary,
+            url=client.url if client is not None else None,
+            max_attempts=settings.max_attempts,
+            progress=progress,
+            events=events,
+        )
         self._freed = Wakeup()
         self._stop_event: asyncio.Event | None = None
+        self._queue: asyncio.Queue[Row | None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._abort_timer: asyncio.TimerHandle | None = None
-        self._deadline_timer: asyncio.TimerHandle | None = None
-        self._signalled = False
+        self._timers: list[asyncio.TimerHandle] = []
+        self._grace_ends = 0.0  # loop time when requests in flight are cancelled
+        self._signal: str | None = None
+        self._aborted = False
+        self._requests = 0  # requests sent and not answered yet
+        self._at_halt = 0  # requests in flight when the run halted
+        self._cancelled = 0  # requests cancelled in flight
+        self._wake: asyncio.Task[None] | None = None
 
     @property
     def stopping(self) -> bool:
@@ -130,34 +135,68 @@ class Engine:
         return self.summary.stopped is not None
 
     def _halted(self) -> bool:
-        """Tell whether rows waiting to retry should give up (any stop but --max-rows)."""
-        return self.summary.stopped not in (None, "limit")
+        """Tell whether every wait ends now (any stop but --max-rows)."""
+        return self._stop_event is not None and self._stop_event.is_set()
 
     def stop(self, reason: str, message: str) -> None:
-        """Stop dispatching; in-flight requests finish. The first reason given is kept."""
-        if self.summary.stopped is None:
-            self.summary.stopped = reason
-            self.summary.message = message
-        if self._stop_event is not None and self._halted():
-            self._stop_event.set()  # rows waiting to retry give up; --max-rows lets them retry
+        """Stop dispatching; any reason but "limit" also halts. The first reason is kept.
 
-    def _check_deadline(self) -> None:
-        deadline = self.settings.deadline
-        if deadline is not None and self._clock() >= deadline:
-            self.stop("deadline", self.settings.deadline_reason)
+        A halting reason replaces "limit" (--max-rows), which lets retry waits run on.
+        """
+        summary = self.summary
+        if summary.stopped is None or (summary.stopped == "limit" and reason != "limit"):
+            summary.stopped = reason
+            summary.message = message
+        if reason != "limit" and self._stop_event is not None and not self._halted():
+            self._halt()
+
+    def _halt(self) -> None:
+        """End every wait now, drop the queued rows, give requests in flight the grace period."""
+        assert self._stop_event is not None
+        self._stop_event.set()
+        self._at_halt = self._requests
+        queue = self._queue
+        ends = 0
+        while queue is not None and not queue.empty():
+            # Queued rows are not sent (they count as left); this also frees a producer
+            # blocked on a full queue while every worker waits on a silent server.
+            item = queue.get_nowait()
+            if item is None:
+                ends += 1
+            else:
+                self._in_flight.discard(key(item))
+        for _ in range(ends):
+            assert queue is not None
+            queue.put_nowait(None)
+        loop = asyncio.get_running_loop()
+        # A producer waiting to claim the id of a row just dropped is woken to see the halt.
+        self._wake = loop.create_task(self._freed.notify())
+        self._grace_ends = loop.time() + self.settings.grace
+        self._timers.append(loop.call_later(self.settings.grace, self._cut))
+
+    def _cut(self) -> None:
+        """End the grace period: cancel the workers; rows in flight become retryable."""
+        for task in self._tasks[1:]:
+            task.cancel()
 
     def interrupt(self, signal_name: str) -> None:
-        """Handle a signal: the first stops dispatching with a grace period, the second aborts."""
-        if self._signalled:
+        """Handle a signal: the first halts the run with a grace period, the second aborts."""
+        if self._signal is not None:
             self.abort()
             return
-        self._signalled = True
-        self.stop("interrupted", f"interrupted by {signal_name}; in-flight requests finished")
-        loop = asyncio.get_running_loop()
-        self._abort_timer = loop.call_later(self.settings.grace, self.abort)
+        self._signal = signal_name
+        self.stop("interrupted", f"interrupted by {signal_name}")
+        again = "press Ctrl-C again" if signal_name == "SIGINT" else f"send {signal_name} again"
+        if self._requests:
+            grace = max(0.0, self._grace_ends - asyncio.get_running_loop().time())
+            waiting = f"waiting for {self._requests} requests in flight (up to {grace:.0f} s)"
+        else:
+            waiting = "no requests in flight"
+        self._progress("stopping", self.summary, None, f"stopping: {waiting}; {again} to abort")
 
     def abort(self) -> None:
-        """Cancel every task now; rows in flight become retryable."""
+        """Cancel every task now; rows in flight become retryable, the count of rows left stops."""
+        self._aborted = True
         for task in self._tasks:
             task.cancel()
 
@@ -179,6 +218,7 @@ class Engine:
             events=self._events,
         )
         queue: asyncio.Queue[Row | None] = asyncio.Queue(maxsize=self.settings.concurrency * 2)
+        self._queue = queue
         workers = (
             []
             if self.settings.dry_run
@@ -188,12 +228,16 @@ class Engine:
         )
         producer = asyncio.create_task(self._produce(rows, queue, len(workers)))
         self._tasks = [producer, *workers]
+        if self.summary.stopped not in (None, "limit"):
+            self._halt()  # stopped before the run began
         if self.settings.deadline is not None:
             # The producer checks the deadline as it reads; this timer also catches it
             # while every worker waits on a slow server or a Retry-After.
             delay = max(0.0, self.settings.deadline - self._clock())
-            self._deadline_timer = asyncio.get_running_loop().call_later(
-                delay, self.stop, "deadline", self.settings.deadline_reason
+            self._timers.append(
+                asyncio.get_running_loop().call_later(
+                    delay, self.stop, "deadline", self.settings.deadline_reason
+                )
             )
         try:
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -201,19 +245,31 @@ class Engine:
                 if not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
         finally:
-            for timer in (self._abort_timer, self._deadline_timer):
-                if timer is not None:
-                    timer.cancel()
-            if self._open and self.ledger is not None:
-                # Marked pending but never answered: stopped, aborted, or failed mid-run.
-                self.ledger.release_pending(sorted(self._open))
-                if self.summary.budget_reached:
-                    self.summary.left += len(self._open)
-                else:
-                    self.summary.retryable += len(self._open)
-                self._open.clear()
+            if self._books.holding:
+                self._wrong_url()  # fewer than five answers, all 404 or 405
+            for timer in self._timers:
+                timer.cancel()
+            self._books.release_open()  # never sent: stopped, aborted, or failed mid-run
+            self._close_message()
             self.summary.duration_s = self._clock() - started
         return self.summary
+
+    def _close_message(self) -> None:
+        """Say in the summary's message what became of the requests in flight at the stop."""
+        summary = self.summary
+        if summary.message is None:
+            return
+        if self._cancelled:
+            how = (
+                "by a second signal"
+                if self._aborted
+                else f"after the {self.settings.grace:g} s grace"
+            )
+            summary.message += (
+                f"; {self._cancelled} requests in flight cancelled {how}, left retryable"
+            )
+        elif self._signal is not None and self._at_halt:
+            summary.message += f"; the {self._at_halt} requests in flight finished"
 
     async def _produce(
         self, rows: Iterable[Row], queue: asyncio.Queue[Row | None], workers: int
@@ -265,18 +321,24 @@ class Engine:
                     summary.would_send += 1
                     self._progress("decision", summary, row, "send")
                     continue
+                if not self._books.target_ok and decider.answered_before(row):
+                    self._books.answered.add(key(row))
                 batch.append(row)
             decider.remember()
             await self._dispatch(batch, queue)
             await asyncio.sleep(0)
-        if self.summary.budget_reached:
-            await self._count_left(chain(rest, rows))
+        await self._count_left(chain(rest, rows))
+
+    def _check_deadline(self) -> None:
+        deadline = self.settings.deadline
+        if deadline is not None and self._clock() >= deadline:
+            self.stop("deadline", self.settings.deadline_reason)
 
     async def _count_left(self, rows: Iterator[Row]) -> None:
-        """Count the rows a budget left unread that the ledger does not hold as settled."""
+        """Count the rows a stop left unread that a next run would send."""
         while chunk := list(islice(rows, 4096)):
-            if self._signalled:
-                return  # interrupted while counting: the count is a lower bound
+            if self._aborted:
+                return  # aborted while counting: the count is a lower bound
             self.summary.left += self._decider.unsettled(chunk)
             await asyncio.sleep(0)
 
@@ -284,21 +346,24 @@ class Engine:
         """Commit a chunk's rows as pending in one transaction, then queue them."""
         if not rows:
             return
+        if self._halted():
+            self.summary.left += len(rows)  # never sent: the ledger keeps their prior state
+            return
         assert self.ledger is not None
         fresh: set[str] = set()
         batch = []
         for row in rows:
-            key = _key(row)
-            if key in fresh or key in self._in_flight:
+            external_id = key(row)
+            if external_id in fresh or external_id in self._in_flight:
                 continue  # repeated id: its worker marks it pending just before sending
-            fresh.add(key)
+            fresh.add(external_id)
             batch.append(row)
         self.ledger.mark_pending(batch, self.settings.manifest)
-        self._open.update(_key(row) for row in batch)
+        self._books.open.update(key(row) for row in batch)
         for row in rows:
             if self._halted():
-                return  # the rest stay open; run() releases them as retryable
-            await self._claim(_key(row))
+                return  # the rest stay open; run() releases them as left
+            await self._claim(key(row))
             await queue.put(row)
 
     async def _claim(self, external_id: str) -> None:
@@ -317,9 +382,9 @@ class Engine:
             if row is None:
                 return
             if self._halted():
-                # Stopped (signal, deadline, auth): queued rows are not in flight yet, so
-                # they are not sent; run() releases them.
-                await self._release(_key(row))
+                # Halted: queued rows are not in flight yet, so they are not sent; run()
+                # releases them.
+                await self._release(key(row))
                 continue
             try:
                 await self._send(row)
@@ -327,87 +392,69 @@ class Engine:
                 self.abort()  # a bug, not a bad answer: end the run now; run() re-raises it
                 raise
             finally:
-                await self._release(_key(row))
+                await self._release(key(row))
 
-    async def _pause(self, delay: float) -> None:
-        """Sleep ``delay`` seconds, or less if the run stops meanwhile."""
-        assert self._stop_event is not None
-        if delay <= 0 or self._stop_event.is_set():
-            return
-        sleeper = asyncio.ensure_future(self._sleep(delay))
-        stopper = asyncio.ensure_future(self._stop_event.wait())
-        try:
-            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            stopper.cancel()
-
-    def _finish(
-        self,
-        row: Row,
-        status: str,
-        attempts: int,
-        outcome: Outcome | None,
-        latency: float | None = None,
-        counted: str | None = None,
-    ) -> None:
-        """Commit a row's final state; count it (as ``counted``, if given, else its status)."""
-        assert self.ledger is not None
-        o = outcome or Outcome("retry")
-        self.ledger.finish(
-            _key(row),
-            status,
-            attempts=attempts,
-            http_status=o.http_status,
-            engagement_id=o.engagement_id,
-            error_code=o.error_code,
-            error_detail=o.error_detail,
-            errors=o.errors,
-            request_id=o.request_id,
-        )
-        self._open.discard(_key(row))
-        counter = counted or status
-        setattr(self.summary, counter, getattr(self.summary, counter) + 1)
-        self._progress("row", self.summary, row, status)
-        self._events(_event(row, "row", counter, attempts, o, latency))
-
-    def _give_up(self, row: Row, attempts: int, outcome: Outcome, latency: float) -> None:
-        """Leave a row retryable: out of attempts, or the run stopped while it retried."""
-        left = attempts < self.settings.max_attempts and self.summary.budget_reached
-        self._finish(row, "retryable", attempts, outcome, latency, "left" if left else None)
+    def _wrong_url(self) -> None:
+        """Stop the run: its answers were all 404 or 405 (held rows become retryable)."""
+        self.stop("wrong_url", self._books.wrong_url())
 
     async def _send(self, row: Row) -> None:
         assert self.client is not None
         assert self.ledger is not None
         assert row.encoded is not None
         settings = self.settings
-        if _key(row) not in self._open:
+        stop = self._stop_event
+        books = self._books
+        if key(row) not in books.open:
             # A repeat of an id this run finished already: pending again before it goes out.
-            self._open.add(_key(row))
+            books.open.add(key(row))
             self.ledger.mark_pending([row], settings.manifest)
         attempts = 0
+        reached = False  # an earlier attempt may have reached the server
+        asking = False  # a request is in flight
+        outcome: Outcome | None = None
+        latency = 0.0
         try:
             while True:
-                sent_at = await self._throttle.acquire()
+                sent_at = await self._throttle.acquire(stop)
+                if sent_at is None:
+                    break  # halted while waiting (a Retry-After pause, a slot)
                 try:
-                    if self._pacer is not None:
-                        await self._pacer.wait()
+                    if self._pacer is not None and not await self._pacer.wait(stop):
+                        break
                     attempts += 1
                     self._progress("sent", self.summary, row, str(attempts))
                     began = self._clock()
-                    outcome = await self.client.create(row.encoded)
+                    self._requests += 1
+                    asking = True
+                    try:
+                        outcome = await self.client.create(row.encoded)
+                    finally:
+                        self._requests -= 1
+                    asking = False
                     latency = self._clock() - began
                 finally:
                     await self._throttle.release()
+                if not books.target_ok and outcome.http_status not in (None, 404, 405):
+                    books.confirm()
                 if outcome.kind in ("created", "existing", "failed"):
                     self._budget.success()
                     await self._throttle.answered()
-                    self._finish(row, outcome.kind, attempts, outcome, latency)
+                    if not books.target_ok and books.suspect(row, outcome):
+                        if books.hold(row, attempts, outcome, latency):
+                            self._wrong_url()
+                        return
+                    # A 200 after this run's own lost answer is this run's creation.
+                    kind = "created" if reached and outcome.kind == "existing" else outcome.kind
+                    books.finish(row, kind, attempts, outcome, latency)
                     return
                 if outcome.kind in ("auth", "tls", "local"):
                     self.stop(outcome.kind, outcome.error_detail or "authentication failed")
-                    self._finish(row, "retryable", attempts, outcome, latency)
+                    books.finish(row, "retryable", attempts, outcome, latency)
                     return
+                reached = reached or may_have_reached(
+                    outcome.http_status, outcome.error_code, outcome.error_detail
+                )
                 delay = 0.0
                 if outcome.http_status == 429:
                     wait = outcome.retry_after
@@ -427,13 +474,26 @@ class Engine:
                     "retry", self.summary, row, str(outcome.http_status or outcome.error_code)
                 )
                 if attempts >= settings.max_attempts or self._halted():
-                    self._give_up(row, attempts, outcome, latency)
-                    return
-                self._events(_event(row, "retry", "retry", attempts, outcome, latency))
-                await self._pause(delay)
-                if self._halted():
-                    self._give_up(row, attempts, outcome, latency)
-                    return
+                    break
+                books.retry_event(row, attempts, outcome, latency)
+                if delay > 0:
+                    await wait_or_stop(self._sleep(delay), stop)
+                    if self._halted():
+                        break
         except asyncio.CancelledError:
-            self._progress("row", self.summary, row, "retryable")
-            raise  # run() releases the row as retryable
+            # Grace over, or a second signal. A row never sent stays open: run() counts it
+            # left. A row tried is retryable (its request may have reached the server),
+            # unless its answer came and only its recording was cut short.
+            if asking or outcome is None:
+                self._cancelled += asking
+                cut = Outcome("retry", error_code="cancelled", error_detail="cancelled in flight")
+                if attempts:
+                    books.finish(row, "retryable", attempts, cut)
+            elif outcome.kind in ("created", "existing"):
+                books.finish(row, "created" if reached else outcome.kind, attempts, outcome)
+            else:
+                books.finish(row, "retryable", attempts, outcome)
+            raise
+        if outcome is not None:
+            books.give_up(row, attempts, outcome, latency)
+        # else never sent (halted before its first attempt): run() counts it left

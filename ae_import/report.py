@@ -229,6 +229,9 @@ class RunReporter:
                     f"{first.field or 'row'}: {safe_text(first.message)}\n"
                 )
             return
+        if event == "stopping":  # a first signal: say at once what the run waits for
+            self.err.print(Text(f"ae-import: {note}"), soft_wrap=True)
+            return
         if event not in ("row", "decision") or self.mode == "quiet":
             return
         now = self._clock()
@@ -306,7 +309,7 @@ def write_run_summary(summary: Summary, console: Console, *, dry_run: bool = Fal
     if dry_run:
         rows.append(("would send", summary.would_send))
     rows += [(name, getattr(summary, name)) for name in _OUTCOMES]
-    if summary.budget_reached:
+    if summary.stopped:
         rows.append(("left for the next run", summary.left))
     if summary.other_shards:
         rows.append(("in other shards", summary.other_shards))

@@ -46,7 +46,7 @@ class Summary:
     skipped: int = 0
     changed: int = 0
     would_send: int = 0
-    left: int = 0
+    left: int = 0  # rows a stopped run did not send that a next run would
     other_shards: int = 0
     duration_s: float = 0.0
     stopped: str | None = None
@@ -75,8 +75,8 @@ class Summary:
             out["other_shards"] = self.other_shards
         if self.budget_reached:
             out["budget_reached"] = True
-            out["rows_left"] = self.left
         if self.stopped:
+            out["rows_left"] = self.left
             out["stopped"] = self.stopped
         return out
 

@@ -9,6 +9,9 @@
 - 400, 401, 403, 404, 409 and 422 are never retried.
 - A run whose last ``budget`` attempts in a row all failed stops: the server is down,
   and hammering it for hours helps no one.
+- An attempt retried after a 5xx, a timeout, a garbled answer or a connection lost once
+  the request was sent may have reached the server: a 200 that follows is the run's own
+  creation (counted ``created``), not an engagement that was there before.
 
 The random source and the clock are passed in, so tests decide every wait.
 """
@@ -22,11 +25,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-__all__ = ["Backoff", "RetryBudget", "parse_retry_after"]
+__all__ = ["Backoff", "RetryBudget", "may_have_reached", "parse_retry_after"]
 
 RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 MAX_RETRY_AFTER = 3600.0  # the longest Retry-After wait honoured, in seconds (one hour)
 _DELAY_SECONDS = re.compile(r"[0-9]+")  # ASCII only: \d would take "²" and "١٠"
+# Network errors that come before the request is sent: the server never saw it.
+_BEFORE_SENDING = ("ConnectionRefusedError", "gaierror")
+
+
+def may_have_reached(http_status: int | None, error_code: str | None, detail: str | None) -> bool:
+    """Tell whether a failed attempt may have reached the server (and created the row)."""
+    if http_status is not None:
+        return http_status not in (408, 429)  # both say the request was not acted on
+    return not (error_code == "network" and (detail or "").startswith(_BEFORE_SENDING))
 
 
 @dataclass(frozen=True)

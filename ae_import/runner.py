@@ -30,6 +30,7 @@ from .errors import (
     AuthError,
     RunStopped,
     Terminated,
+    UsageError,
     exit_status,
 )
 from .ledger import Ledger
@@ -120,6 +121,8 @@ def _ending(summary: Summary, signals: list[str]) -> BaseException | None:
         return (Terminated if signals[0] == "SIGTERM" else KeyboardInterrupt)(summary.message)
     if summary.stopped == "auth":
         return AuthError(summary.message or "the server refused the token")
+    if summary.stopped == "wrong_url":
+        return UsageError(summary.message or "check --base-url")
     if summary.stopped in ("retry_budget", "tls", "local"):
         return RunStopped(f"stopped: {summary.message}")
     return None

@@ -74,6 +74,11 @@ class ScriptedClient:
         finally:
             self.in_flight[external_id] -= 1
 
+    @property
+    def url(self) -> str:
+        """Return where requests would go."""
+        return "https://api.example.com/api/v2/engagements"
+
     async def aclose(self) -> None:
         """Record the close."""
         self.closed = True
@@ -419,7 +424,7 @@ def test_decide(prior: Prior | None, fp: str, retry_failed: bool, decision: str)
 
 
 def test_interrupt_finishes_in_flight_and_leaves_nothing_pending(ledger: Ledger) -> None:
-    """A first signal stops dispatching; rows waiting to retry become retryable."""
+    """A first signal stops dispatching; rows waiting to retry are retryable, the rest left."""
     script = {"1": [Outcome("retry", 500)] * 3}
     engine, client, _ = make(ledger, script, concurrency=2)
 
@@ -434,11 +439,13 @@ def test_interrupt_finishes_in_flight_and_leaves_nothing_pending(ledger: Ledger)
     assert summary.stopped == "interrupted"
     assert ledger.counts()["pending"] == 0
     assert len(client.calls) < 20
-    assert summary.total == summary.created + summary.retryable
+    assert summary.created + summary.retryable + summary.left == 99
+    tried = [ledger_row(ledger, str(n)) for n in range(1, 100) if client.attempts(str(n))]
+    assert summary.retryable == sum(1 for e in tried if e and e["status"] == "retryable") == 1
 
 
 def test_abort_cancels_and_releases_rows(ledger: Ledger) -> None:
-    """A second signal aborts at once; the rows in flight become retryable."""
+    """A second signal aborts at once; rows in flight are retryable, rows queued are left."""
     engine, client, _ = make(ledger, concurrency=4)
     gate = asyncio.Event
 
@@ -460,9 +467,14 @@ def test_abort_cancels_and_releases_rows(ledger: Ledger) -> None:
     summary = asyncio.run(go())
     assert len(client.calls) == 4
     assert summary.total >= 4
-    assert summary.retryable == summary.total
+    assert (summary.retryable, summary.left) == (4, summary.total - 4)
+    assert summary.message is not None
+    assert "4 requests in flight cancelled by a second signal" in summary.message
     assert ledger.counts()["pending"] == 0
     assert ledger.counts()["retryable"] == summary.total
+    cut = ledger_row(ledger, client.calls[0][0])
+    assert cut is not None
+    assert (cut["attempts"], cut["error_code"]) == (1, "cancelled")
 
 
 def test_limit_does_not_cut_retry_waits_short(ledger: Ledger) -> None:

@@ -52,6 +52,11 @@ class Recording:
         self.order.append(("answer", self.time.now, outcome))
         return outcome
 
+    @property
+    def url(self) -> str:
+        """Return the real client's URL."""
+        return self.client.url
+
     async def aclose(self) -> None:
         """Close the real client."""
         await self.client.aclose()
@@ -153,24 +158,28 @@ def ids(n: int) -> list[str]:
         ("500", "created"),
         ("503", "created"),
         ("reset-before", "created"),
-        ("reset-after", "existing"),
-        ("non-json", "existing"),
-        ("truncated", "existing"),
-        ("create-500", "existing"),
+        ("reset-after", "created"),
+        ("non-json", "created"),
+        ("truncated", "created"),
+        ("create-500", "created"),
     ],
 )
 def test_each_fault_then_success(
     sandboxes: Sandboxes, tmp_path: Path, fault: str, status: str
 ) -> None:
-    """Two attempts hit the fault, the third succeeds: one engagement, the right status."""
+    """Two attempts hit the fault, the third succeeds: one engagement, created by this run."""
     names = ids(6)
     plan = FaultPlan(script={e: [fault, fault] for e in names})
     result = run_faults(sandboxes, tmp_path, plan, [row(e) for e in names])
     assert result.summary.clean
+    assert (result.summary.created, result.summary.existing) == (6, 0)
     assert result.server.store.count() == 6
+    created_first = fault in ("reset-after", "non-json", "truncated", "create-500")
     for external_id in names:
         assert result.proxy.attempts(external_id) == 3
-        assert ledger_row(result.ledger, external_id)["status"] == status  # type: ignore[index]
+        entry = entry_of(result.ledger, external_id)
+        assert entry["status"] == status
+        assert entry["http_status"] == (200 if created_first else 201)  # the answer, as it came
     assert result.proxy.injected[fault] == 12
     check_invariants(result, names, 5)
 
@@ -199,7 +208,7 @@ def test_answer_slower_than_the_timeout_is_retried(sandboxes: Sandboxes, tmp_pat
     names = ids(2)
     plan = FaultPlan(script={e: ["slow"] for e in names}, slow_s=3.0)
     result = run_faults(sandboxes, tmp_path, plan, [row(e) for e in names], timeout=0.5)
-    assert result.summary.existing == 2
+    assert (result.summary.created, result.summary.existing) == (2, 0)  # the 200 is ours
     timeouts = [o for *_, o in result.client.answers if o.error_code == "timeout"]
     assert len(timeouts) == 2
     check_invariants(result, names, 5)
