@@ -464,7 +464,7 @@ def sandbox(
     raise typer.Exit(_guard(work))
 
 
-from . import cli_doctor, cli_ledger  # noqa: E402, F401 - register doctor, status, export
+from . import cli_doctor, cli_init, cli_ledger  # noqa: E402, F401 - register doctor, init, status, export
 
 
 def main() -> None:

@@ -1,0 +1,272 @@
+"""What sampled values look like, for ``ae-import init``: timestamps, media URLs, people.
+
+Pure. Each test takes the present values of one column (strings from CSV; strings,
+numbers or booleans from JSONL) and answers for all of them, never for most: a
+timestamp pattern is kept only when it parses every sampled value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = [
+    "MEDIA_EXTENSIONS",
+    "TIMESTAMP_PATTERNS",
+    "Stamps",
+    "call_or_meeting",
+    "is_email",
+    "is_nanp",
+    "is_national",
+    "is_phone",
+    "media_extension",
+    "read_stamps",
+    "words",
+]
+
+MEDIA_EXTENSIONS = (
+    ".mp3",
+    ".mp4",
+    ".m4a",
+    ".wav",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".webm",
+    ".mov",
+    ".aac",
+    ".flac",
+    ".wma",
+    ".m4v",
+    ".mkv",
+    ".avi",
+    ".3gp",
+    ".amr",
+    ".mpga",
+    ".mpeg",
+)
+_MEDIA_SCHEMES = ("https", "http", "s3", "gs", "az")
+
+# Tried in this order after RFC 3339; the first that parses every sampled value wins, so
+# month/day comes before day/month (a day over 12 rules month/day out).
+TIMESTAMP_PATTERNS = (
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%m/%d/%y %I:%M:%S %p",
+    "%m/%d/%y %I:%M %p",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%b %d, %Y %I:%M:%S %p",
+    "%b %d, %Y %I:%M %p",
+    "%b %d, %Y",
+    "%B %d, %Y %I:%M:%S %p",
+    "%B %d, %Y %I:%M %p",
+    "%B %d, %Y",
+    "%d %b %Y %H:%M:%S",
+    "%d %b %Y %H:%M",
+    "%d %b %Y",
+    "%Y-%m-%d %H:%M:%S UTC",
+    "%Y-%m-%d %H:%M:%S %z",
+    "%a, %d %b %Y %H:%M:%S %z",
+    "%a %b %d %H:%M:%S %Y",
+)
+# The forms the mapper reads without a pattern (RFC 3339 and its relaxed forms).
+_NATIVE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?\s*([Zz]|[+-]\d{2}:?\d{2})?)?$"
+)
+_EPOCH_S = (946_684_800, 4_102_444_800)  # 2000-01-01 to 2100-01-01
+_EPOCH_MS = (_EPOCH_S[0] * 1000, _EPOCH_S[1] * 1000)
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+_EMAIL = re.compile(r"^[^@\s<>(),;]+@[^@\s<>(),;]+\.[^@\s<>(),;]+$")
+_PHONE = re.compile(r"^\+?[\d\s().\-/]+$")
+_SWAPPED = {"%m/%d": "%d/%m", "%d/%m": "%m/%d"}
+
+_CALL_WORDS = frozenset(
+    [
+        "call",
+        "calls",
+        "phone",
+        "inbound",
+        "outbound",
+        "internal",
+        "incoming",
+        "outgoing",
+        "dialer",
+        "dial",
+        "voice",
+        "audio",
+        "voicemail",
+        "missed",
+        "callback",
+        "in",
+        "out",
+    ]
+) | {"phone call", "cold call", "log a call"}
+_MEETING_WORDS = frozenset(
+    ["meeting", "meetings", "conference", "video", "webinar", "event", "zoom", "teams", "demo"]
+) | {"video call", "google meet", "online meeting", "video conference"}
+
+
+def words(header: str) -> str:
+    """Return a header as lower-case words: ``metaData.isPrivate`` -> ``meta data is private``."""
+    text = re.sub(r"__c$", "", header)  # a Salesforce custom field's suffix
+    text = re.sub(r"\[\d+\]", " ", text)
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
+    return " ".join(re.sub(r"[^0-9A-Za-z]+", " ", text).lower().split())
+
+
+@dataclass(frozen=True)
+class Stamps:
+    """How a column's timestamps read: ``format`` None (RFC 3339), a pattern, or epoch."""
+
+    format: str | None
+    naive: bool  # no offset: read in the mapping's timezone
+    timed: bool  # they carry a time of day, not only a date
+    ambiguous: bool = False  # day/month would parse every value too
+
+    @property
+    def utc(self) -> bool:
+        """Tell whether the values say they are UTC without an offset (epoch, a ``UTC`` suffix)."""
+        return self.format in ("epoch", "epoch_ms") or (self.format or "").endswith(" UTC")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and _NUMBER.match(value):
+        return float(value)
+    return None
+
+
+def _epoch(values: Sequence[Any]) -> str | None:
+    numbers = [_number(v) for v in values]
+    if any(n is None for n in numbers):
+        return None
+    for name, (low, high) in (("epoch", _EPOCH_S), ("epoch_ms", _EPOCH_MS)):
+        if all(low <= n <= high for n in numbers if n is not None):
+            return name
+    return None
+
+
+def _parses(pattern: str, values: Sequence[str]) -> bool:
+    try:
+        for value in values:
+            datetime.strptime(value, pattern)
+    except ValueError:
+        return False
+    return True
+
+
+def read_stamps(values: Sequence[Any]) -> Stamps | None:
+    """Return how every one of ``values`` reads as a timestamp, or None when some do not."""
+    if not values:
+        return None
+    epoch = _epoch(values)
+    if epoch is not None:
+        return Stamps(epoch, naive=False, timed=True)
+    if not all(isinstance(v, str) for v in values):
+        return None
+    texts = [str(v).strip() for v in values]
+    matches = [_NATIVE.match(t) for t in texts]
+    if all(matches):
+        naive = any(m is not None and m.group(1) is None for m in matches)
+        timed = any(len(t) > 10 for t in texts)
+        return Stamps(None, naive=naive, timed=timed)
+    for pattern in TIMESTAMP_PATTERNS:
+        if _parses(pattern, texts):
+            swapped = pattern
+            for old, new in _SWAPPED.items():
+                if pattern.startswith(old):
+                    swapped = new + pattern[len(old) :]
+            ambiguous = swapped != pattern and _parses(swapped, texts)
+            aware = "%z" in pattern or pattern.endswith(" UTC")
+            timed = "%H" in pattern or "%I" in pattern
+            return Stamps(pattern, naive=not aware, timed=timed, ambiguous=ambiguous)
+    return None
+
+
+def media_extension(value: Any) -> str | None:
+    """Return the audio or video extension a media URL's path ends in (``.mp4``), if any."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _MEDIA_SCHEMES or not parts.netloc:
+        return None
+    path = parts.path.lower()
+    for ext in MEDIA_EXTENSIONS:
+        if path.endswith(ext):
+            return ext
+    return None
+
+
+def is_url(value: Any) -> bool:
+    """Tell whether ``value`` is an http(s) or cloud URL."""
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value.strip())
+    return parts.scheme.lower() in _MEDIA_SCHEMES and bool(parts.netloc)
+
+
+def is_email(value: Any) -> bool:
+    """Tell whether ``value`` looks like one email address."""
+    return isinstance(value, str) and bool(_EMAIL.match(value.strip()))
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def is_phone(value: Any) -> bool:
+    """Tell whether ``value`` looks like a phone number (7 to 15 digits, usual punctuation)."""
+    if not isinstance(value, str) or not _PHONE.match(value.strip()):
+        return False
+    return 7 <= len(_digits(value)) <= 15
+
+
+def is_national(value: Any) -> bool:
+    """Tell whether a phone number is written without its country code (no leading +)."""
+    return is_phone(value) and not str(value).strip().startswith("+")
+
+
+def is_nanp(value: Any) -> bool:
+    """Tell whether a national number is North American: (415) 555-2671, 1-415-555-2671."""
+    digits = _digits(str(value))
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
+
+
+def call_or_meeting(value: Any) -> str | None:
+    """Return CALL or MEETING for a value that says which (Inbound, Conference...), else None."""
+    if not isinstance(value, str):
+        return None
+    text = words(value)
+    if text in ("call", "meeting"):
+        return text.upper()
+    if text in _CALL_WORDS:
+        return "CALL"
+    if text in _MEETING_WORDS:
+        return "MEETING"
+    return None
