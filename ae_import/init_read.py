@@ -48,6 +48,7 @@ class Sample:
     columns: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     unreadable: int = 0  # sampled records that could not be read (bad JSON, not an object)
+    format_from_content: bool = False  # the file name did not say: validate needs --format
 
     def values(self, column: str) -> list[Any]:
         """Return the present values of ``column`` in the sampled rows (empty cells left out)."""
@@ -194,15 +195,15 @@ def _open_bytes(path: Path) -> tuple[bytes, bool]:
     return raw[:_READ_BYTES], len(raw) <= _READ_BYTES
 
 
-def _format(name: str, forced: str | None, text: str) -> str:
-    """Return the format from --format, the extension, or else the content."""
+def _format(name: str, forced: str | None, text: str) -> tuple[str, bool]:
+    """Return the format from --format, the extension, or else the content (and True then)."""
     try:
-        return detect_format(name, forced)
+        return detect_format(name, forced), False
     except ManifestError:
         if forced is not None:
             raise
     start = text.lstrip("\ufeff \t\r\n")[:1]
-    return "jsonl" if start == "{" else "csv"
+    return ("jsonl" if start == "{" else "csv"), True
 
 
 def read_sample(name: str, forced_format: str | None = None, limit: int = SAMPLE_ROWS) -> Sample:
@@ -214,7 +215,8 @@ def read_sample(name: str, forced_format: str | None = None, limit: int = SAMPLE
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
         raise ManifestError(f"{name}: holds NUL bytes: this is not a text manifest")
-    sample = Sample(name=name, format=_format(name, forced_format, text))
+    fmt, from_content = _format(name, forced_format, text)
+    sample = Sample(name=name, format=fmt, format_from_content=from_content)
     sample.encoding, sample.encoding_reason = codec, why
     lines = text.splitlines(keepends=True)
     if not whole and lines and not lines[-1].endswith(("\n", "\r")):

@@ -382,6 +382,16 @@ def test_jsonl_objects_are_flattened_to_paths(write: Writer) -> None:
     assert sample.rows[0]["parties"] == [{"name": "A"}]
 
 
+def test_a_name_without_a_known_extension_is_read_by_its_content(write: Writer) -> None:
+    """JSONL in a .txt file is read as JSONL, and the validate line says --format jsonl."""
+    path = write("calls.txt", '{"id": "a1", "title": "Hi"}\n')
+    sample = read_sample(str(path))
+    assert (sample.format, sample.format_from_content) == ("jsonl", True)
+    assert "#   ae-import validate calls.txt --config calls.yaml --format jsonl\n" in (
+        mapping_text(sample, config_name="calls.yaml").text
+    )
+
+
 # --- recognition and guesses ----------------------------------------------------------
 
 
