@@ -121,9 +121,9 @@ def mapping_text(
     """Return the commented mapping file for ``sample`` and the TODOs left in it."""
     export = recognise(sample.columns)
     guess = Guesser(sample, export)
-    guess.external_id()
     guess.media_url()
     stamps = guess.start_at()
+    guess.external_id()
     guess.type()
     people = find_people(sample, export)
     guess.title(people.contact_name)
@@ -186,6 +186,12 @@ def _head(sample: Sample, export: Export | None, config_name: str) -> list[str]:
         out += comment_block(f"Recognised: {export.label}.")
         if export.note:
             out += comment_block(f"Note: {export.note}.")
+    if sample.unreadable:
+        records = "record" if sample.unreadable == 1 else "records"
+        out += comment_block(
+            f"{sample.unreadable} sampled {records} could not be read (bad JSON, a wrong "
+            "number of fields) and did not count: validate says where."
+        )
     out += [
         f"# Guessed from its first {count} {rows}; each guess says why. Check them, then run",
         f"#   ae-import validate {name} --config {config_name}{hint}",

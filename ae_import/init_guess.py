@@ -241,19 +241,43 @@ class Guesser:
                 names.setdefault(text, 2.0)
         found = pick(self.sample.columns, names, unique, self.prefer("external_id"))
         if found is None:
-            self.lines["external_id"] = Line(
-                "external_id",
-                None,
-                "no column holds a value unique to each row (Id, Call ID, UUID); set "
-                "columns.external_id: COLUMN (it takes no default: each row needs its own)",
-                todo=True,
-            )
+            self.repeated_id(names)
             return
         column, chosen = found
         reason = f"present and unique in all {self.count} sampled rows"
         if any(isinstance(v, int | float) for v in self.sample.values(column)):
             reason += "; numbers are sent as text"
         self.set("external_id", column, self.why(chosen, reason))
+
+    def repeated_id(self, names: Mapping[str, float]) -> None:
+        """Join a repeating id to the start time if the pair is unique; else leave a TODO.
+
+        Zoom's recurring meetings share one meeting ID, for instance.
+        """
+
+        def everywhere(column: str) -> bool:
+            return self.scalar(column) and self.present_everywhere(column)
+
+        found = pick(self.sample.columns, names, everywhere, self.prefer("external_id"))
+        start = self.used.get("start_at")
+        if found is not None and start is not None and "{" not in found[0] + start:
+            column = found[0]
+            pairs = {(str(r.get(column)), str(r.get(start))) for r in self.sample.rows}
+            if len(pairs) == self.count:
+                repeats = self.count - len({str(v) for v in self.sample.values(column)})
+                reason = f"{column} repeats in {repeats} of {self.count} sampled rows; with "
+                reason += f"{start} it is unique"
+                self.set("external_id", f"{{{column}}}-{{{start}}}", reason)
+                return
+        repeat = f" ({found[0]} repeats)" if found is not None else ""
+        self.lines["external_id"] = Line(
+            "external_id",
+            None,
+            f"no column holds a value unique to each row{repeat}; set columns.external_id: "
+            'COLUMN, or a template ("{Call ID}-{Start Time}"); it takes no default: each row '
+            "needs its own",
+            todo=True,
+        )
 
     def title(self, contact_name: str | None) -> None:
         """Pick a subject or topic column; add the contact's name when every row has one."""

@@ -487,6 +487,21 @@ def test_the_pattern_that_parses_every_sampled_value_is_chosen(
     assert stamps.format == pattern
 
 
+def test_a_repeating_id_is_joined_to_the_start_time(write: Writer) -> None:
+    """Recurring Zoom meetings share an ID: ID and Start Time together are the external_id."""
+    rows = (
+        "Topic,ID,Host Email,Start Time,Download URL\n"
+        "Weekly,812,ava@example.com,2025-11-03 09:00,https://zoom.us/rec/download/a.mp4\n"
+        "Weekly,812,ava@example.com,2025-11-10 09:00,https://zoom.us/rec/download/b.mp4\n"
+        "Demo,899,ava@example.com,2025-11-11 10:00,https://zoom.us/rec/download/c.mp4\n"
+        "a broken row\n"
+    )
+    written = mapping_text(read_sample(str(write("zoom.csv", rows))), timezone="UTC")
+    assert yaml.safe_load(written.text)["columns"]["external_id"] == "{ID}-{Start Time}"
+    assert "# ID repeats in 1 of 3 sampled rows; with Start Time it is unique\n" in written.text
+    assert "# 1 sampled record could not be read" in written.text
+
+
 def test_values_no_pattern_parses_are_not_timestamps() -> None:
     """One value no pattern reads (or a duration) rules the column out."""
     assert read_stamps(["11/05/2025 02:15 PM", "soon"]) is None
