@@ -428,7 +428,10 @@ class Manifest:
                     continue
             if exported:
                 row = [unescape_formula(cell) for cell in row]
-            yield Row(start, dict(zip(columns, row, strict=False)), sheet_row=sheet)
+            record_row = Row(start, dict(zip(columns, row, strict=False)))
+            if sheet is not None:  # only after multi-line records (a keyword costs)
+                record_row.sheet_row = sheet
+            yield record_row
 
     def _jsonl(self) -> Iterator[Row]:
         size = _size(self._lines.cap)

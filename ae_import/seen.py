@@ -103,10 +103,17 @@ class SeenIds:
         Return the line of an earlier one, else None.
         """
         h = hash(external_id)
-        entry, slot = self._find(h)
-        if entry:
-            return self._lines[entry - 1]
+        mask = self._mask
+        index = self._index
         hashes = self._hashes
+        slot = h & mask
+        while True:  # _find, inlined: this runs once a row
+            entry = index[slot]
+            if entry == 0:
+                break
+            if hashes[entry - 1] == h:
+                return self._lines[entry - 1]
+            slot = (slot + 1) & mask
         position = len(hashes)
         hashes.append(h)
         self._lines.append(line)
@@ -115,8 +122,8 @@ class SeenIds:
             if self._gaps is None:
                 self._gaps = _Rising(zeros=position)
             self._gaps.append(gap)
-        self._index[slot] = position + 1
-        if len(hashes) * 3 > len(self._index) * 2:
+        index[slot] = position + 1
+        if len(hashes) * 3 > len(index) * 2:
             self._grow()
         return None
 
