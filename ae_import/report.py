@@ -221,11 +221,11 @@ class RunReporter:
             write = self.out.file.write
             if event == "decision":
                 label = _DECISIONS.get(note, note)
-                write(f"{label:<13} line {row.line:<7} {safe_text(row.external_id or '')}\n")
+                write(f"{label:<13} {row.place:<12} {safe_text(row.external_id or '')}\n")
             elif note == "invalid" and row.problems:
                 first = row.problems[0]
                 write(
-                    f"{'invalid':<13} line {row.line:<7} {safe_text(row.external_id or '')}: "
+                    f"{'invalid':<13} {row.place:<12} {safe_text(row.external_id or '')}: "
                     f"{first.field or 'row'}: {safe_text(first.message)}\n"
                 )
             return

@@ -425,3 +425,23 @@ def test_a_repeated_id_names_the_row_of_the_first(runner: CliRunner, write: Writ
     assert problem["message"] == (
         "'2' already appears on line 4 (row 3); each row needs its own external_id"
     )
+
+
+def test_dry_run_lines_name_the_row_too(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run --dry-run names each row's line, and its spreadsheet row where that differs."""
+    monkeypatch.chdir(tmp_path)
+    Path("m.csv").write_text(
+        HEADER.rstrip("\n") + ",transcript_text\n"
+        'CALL,ok,crm,1,https://cdn.example.com/1.mp3,"a\nb"\n'
+        "CALL,ok,crm,2,https://cdn.example.com/2.mp3,\n"
+        "CALL,,crm,3,https://cdn.example.com/3.mp3,\n"
+    )
+    result = runner.invoke(app, ["run", "--dry-run", "m.csv"], env=NO_TOKEN)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:3] == [
+        "would send    line 2       1",
+        "would send    line 4 (row 3) 2",
+        "invalid       line 5 (row 4) 3: title: is required",
+    ]
