@@ -58,7 +58,6 @@ class Written:
 
     text: str
     todos: list[str] = field(default_factory=list)
-    export: Export | None = None
 
 
 def _slug(name: str) -> str:
@@ -172,7 +171,7 @@ def mapping_text(
     out += render_section("columns", columns)
     out += render_section("participants", people.lines)
     todos = [line.key for line in (*top, *defaults, *columns) if line.todo]
-    return Written("\n".join(out) + "\n", todos, export)
+    return Written("\n".join(out) + "\n", todos)
 
 
 def _head(sample: Sample, export: Export | None, config_name: str) -> list[str]:

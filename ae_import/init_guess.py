@@ -165,21 +165,21 @@ def pick(
     names: Mapping[str, float],
     accept: Callable[[str], bool],
     prefer: Sequence[str] = (),
-) -> tuple[str, bool] | None:
-    """Return the best accepted column and whether the export's preference chose it."""
+) -> str | None:
+    """Return the first accepted column of ``prefer``, else the best-named accepted one."""
     by_words: dict[str, str] = {}
     for column in columns:
         by_words.setdefault(words(column), column)
     for wanted in prefer:
         found = by_words.get(wanted)
         if found is not None and accept(found):
-            return found, True
+            return found
     scored = [(_score(c, names), -i, c) for i, c in enumerate(columns)]
     for score, _i, column in sorted(scored, reverse=True):
         if score <= 0:
             break
         if accept(column):
-            return column, False
+            return column
     return None
 
 
@@ -204,11 +204,6 @@ class Guesser:
     def prefer(self, key: str) -> tuple[str, ...]:
         """Return the recognised export's preferred headers for ``key``."""
         return tuple(self.export.prefer.get(key, ())) if self.export else ()
-
-    def why(self, chosen_by_export: bool, reason: str) -> str:
-        """Return the comment for a guess (the values say why, whoever proposed the column)."""
-        del chosen_by_export  # the recognised export proposed it; the values are the reason
-        return reason
 
     def scalar(self, column: str) -> bool:
         """Tell whether every sampled value of ``column`` is a string or a number."""
@@ -243,11 +238,11 @@ class Guesser:
         if found is None:
             self.repeated_id(names)
             return
-        column, chosen = found
+        column = found
         reason = f"present and unique in all {self.count} sampled rows"
         if any(isinstance(v, int | float) for v in self.sample.values(column)):
             reason += "; numbers are sent as text"
-        self.set("external_id", column, self.why(chosen, reason))
+        self.set("external_id", column, reason)
 
     def repeated_id(self, names: Mapping[str, float]) -> None:
         """Join a repeating id to the start time if the pair is unique; else leave a TODO.
@@ -260,8 +255,8 @@ class Guesser:
 
         found = pick(self.sample.columns, names, everywhere, self.prefer("external_id"))
         start = self.used.get("start_at")
-        if found is not None and start is not None and "{" not in found[0] + start:
-            column = found[0]
+        if found is not None and start is not None and "{" not in found + start:
+            column = found
             pairs = {(str(r.get(column)), str(r.get(start))) for r in self.sample.rows}
             if len(pairs) == self.count:
                 repeats = self.count - len({str(v) for v in self.sample.values(column)})
@@ -269,7 +264,7 @@ class Guesser:
                 reason += f"{start} it is unique"
                 self.set("external_id", f"{{{column}}}-{{{start}}}", reason)
                 return
-        repeat = f" ({found[0]} repeats)" if found is not None else ""
+        repeat = f" ({found} repeats)" if found is not None else ""
         self.lines["external_id"] = Line(
             "external_id",
             None,
@@ -302,7 +297,7 @@ class Guesser:
                 todo=True,
             )
             return
-        column, chosen = found
+        column = found
         have = len(self.sample.values(column))
         reason = f"filled in {have} of {self.count} sampled rows"
         if have < self.count:
@@ -310,11 +305,11 @@ class Guesser:
         elif named and contact_name is not None and "{" not in column + contact_name:
             template = f"{{{column}}} with {{{contact_name}}}"
             reason = f"{column} and {contact_name} filled in all {self.count} sampled rows"
-            self.set("title", template, self.why(chosen, reason))
+            self.set("title", template, reason)
             return
         else:
             reason = f"filled in all {self.count} sampled rows"
-        self.set("title", column, self.why(chosen, reason))
+        self.set("title", column, reason)
 
     def type_default(self) -> str | None:
         """Return the type the recognised export's rows are when no column says it."""
@@ -333,8 +328,7 @@ class Guesser:
 
         found = pick(self.sample.columns, _TYPE_NAMES, says, self.prefer("type"))
         if found is not None:
-            column, chosen = found
-            self.type_from(column, chosen)
+            self.type_from(found)
             return
         default, reason = self.type_default(), ""
         if default is not None and self.export is not None:
@@ -352,12 +346,12 @@ class Guesser:
             return
         self.lines["type"] = Line("type", default, reason, section="defaults")
 
-    def type_from(self, column: str, chosen: bool) -> None:
+    def type_from(self, column: str) -> None:
         """Map ``column``'s values to CALL and MEETING (plain when they already are)."""
         values = sorted({str(v) for v in self.sample.values(column)})
         mapped = {v: call_or_meeting(v) for v in values}
         if all(words(v) in ("call", "meeting") for v in values):
-            self.set("type", column, self.why(chosen, "its values are CALL and MEETING"))
+            self.set("type", column, "its values are CALL and MEETING")
             return
         targets = Counter(t for t in mapped.values() if t is not None)
         default = self.type_default() or targets.most_common(1)[0][0]
@@ -367,7 +361,7 @@ class Guesser:
         if unknown:
             reason = f"{', '.join(unknown)} not understood: sent as {default}"
         form = {"column": column, "map": value_map, "default": default}
-        self.set("type", form, self.why(chosen, reason), column=column)
+        self.set("type", form, reason, column=column)
 
     def type_from_media(self) -> tuple[str | None, str]:
         """Guess CALL from audio-only media, MEETING from video; None when there is no media."""
@@ -396,10 +390,10 @@ class Guesser:
                 preferred = words(column) in self.prefer("media_url")
                 candidates.append((hits, preferred, _score(column, _MEDIA_NAMES), -index, column))
         if candidates:
-            hits, preferred, _s, _i, column = max(candidates)
+            hits, _p, _s, _i, column = max(candidates)
             exts = sorted({str(media_extension(v)) for v in self.sample.values(column)} - {"None"})
             reason = f"{hits} of {self.count} values are URLs ending in {'/'.join(exts)}"
-            self.set("media_url", column, self.why(preferred, reason))
+            self.set("media_url", column, reason)
             return
 
         def urls(column: str) -> bool:
@@ -408,9 +402,9 @@ class Guesser:
 
         found = pick(self.sample.columns, _MEDIA_NAMES, urls, self.prefer("media_url"))
         if found is not None:
-            column, chosen = found
+            column = found
             reason = "URLs without an audio or video extension, named like recordings: the server "
-            self.set("media_url", column, self.why(chosen, reason + "checks their content type"))
+            self.set("media_url", column, reason + "checks their content type")
             return
         note = self.export.note if self.export else ""
         extra = f" {note}." if "URL" in note else ""
@@ -437,7 +431,6 @@ class Guesser:
         preferred = [c for c in self.sample.columns if words(c) in self.prefer("start_at")]
         preferred.sort(key=lambda c: self.prefer("start_at").index(words(c)))
         chosen = next((c for c in preferred if stamps[c] is not None), None)
-        by_export = chosen is not None
         if chosen is None:
             ranked = sorted(self.sample.columns, key=scored, reverse=True)
             chosen = ranked[0] if ranked and scored(ranked[0]) > 0 else None
@@ -449,7 +442,7 @@ class Guesser:
         if found.format is None:
             reason = f"{have} timestamps in ISO 8601"
             reason += ", without an offset" if found.naive else ", with their offsets"
-            self.set("start_at", chosen, self.why(by_export, reason))
+            self.set("start_at", chosen, reason)
             return found
         form: dict[str, Any] = {"column": chosen, "format": found.format}
         if found.format.endswith(" UTC"):
@@ -457,7 +450,7 @@ class Guesser:
         reason = f"parses all {have} sampled values, such as {self.sample.values(chosen)[0]}"
         if found.ambiguous:
             reason += "; day/month would too: check one whose day is over 12"
-        self.set("start_at", form, self.why(by_export, reason), column=chosen)
+        self.set("start_at", form, reason, column=chosen)
         return found
 
     def is_private(self) -> None:
@@ -472,8 +465,8 @@ class Guesser:
 
         found = pick(self.sample.columns, _PRIVATE_NAMES, booleans, self.prefer("is_private"))
         if found is not None:
-            column, chosen = found
-            self.set("is_private", column, self.why(chosen, "true/false values"))
+            column = found
+            self.set("is_private", column, "true/false values")
 
     def transcript_text(self) -> None:
         """Pick a transcript column: its text, or files (.txt, .vtt, .srt) it names."""
