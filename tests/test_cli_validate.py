@@ -430,7 +430,7 @@ def test_a_repeated_id_names_the_row_of_the_first(runner: CliRunner, write: Writ
 def test_dry_run_lines_name_the_row_too(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """run --dry-run names each row's line, and its spreadsheet row where that differs."""
+    """A dry run names each row's line, and its spreadsheet row where that differs."""
     monkeypatch.chdir(tmp_path)
     Path("m.csv").write_text(
         HEADER.rstrip("\n") + ",transcript_text\n"

@@ -167,7 +167,7 @@ def test_records_over_the_cap_are_skipped_and_the_rest_read_exactly(
             open_manifest(str(path), max_record=cap) as source,
         ):
             rows = list(source)
-    expected = []
+    expected: list[tuple[int, int | None, object]] = []
     ends = [*starts[1:], len(text)][1:]
     for index, (record, start, end) in enumerate(zip(records, starts[1:], ends, strict=True)):
         line = len(re.findall("\r\n|\r|\n", text[:start])) + 1
