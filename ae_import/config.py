@@ -7,6 +7,7 @@ is close, the key that was probably meant.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import zoneinfo
 from collections.abc import Mapping
@@ -162,11 +163,21 @@ def parse_mapping(src: str, data: Mapping[str, Any]) -> MappingConfig:
     checked_columns = {k: _string(src, f"columns.{k}", v) for k, v in columns.items()}
     defaults = _mapping(src, "defaults", data.get("defaults"))
     _check_keys(src, "defaults", defaults, REQUEST_FIELDS)
+    defaults = dict(defaults)
     for key, value in defaults.items():
         if key in _NO_DEFAULT:
             raise ConfigError(f"{src}: '{key}' cannot have a default; each row needs its own")
-        if not isinstance(value, str | bool | int):
-            raise ConfigError(f"{src}: defaults.{key} must be a plain value, got {value!r}")
+        if isinstance(value, datetime.datetime):
+            defaults[key] = value.isoformat()  # YAML read an unquoted timestamp: keep its text
+        elif isinstance(value, datetime.date):
+            raise ConfigError(
+                f"{src}: defaults.{key}: {value} is a date without a time; write a full "
+                f"timestamp in quotes, e.g. '{value}T09:00:00Z'"
+            )
+        elif not isinstance(value, str | bool | int):
+            raise ConfigError(
+                f"{src}: defaults.{key} must be a plain value, got {value!r}; quote it in the YAML"
+            )
     prefix = data.get("external_id_prefix")
     prefix = "" if prefix is None else _string(src, "external_id_prefix", prefix)
     tz = data.get("timezone")

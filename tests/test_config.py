@@ -122,3 +122,15 @@ def test_unreadable_default_is_refused_when_mapping_starts(write: Writer) -> Non
     mapping = load_config(write("map.yaml", "defaults:\n  run_workflows: maybe\n")).mapping
     with pytest.raises(ConfigError, match=r"defaults.run_workflows: 'maybe' is not a boolean"):
         Mapper(mapping)
+
+
+def test_unquoted_yaml_timestamps_in_defaults(write: Writer) -> None:
+    """An unquoted YAML timestamp default keeps its text; a bare date says to write a time."""
+    config = load_config(write("c.yaml", "defaults:\n  start_at: 2024-03-05T10:00:00Z\n"))
+    assert config.mapping.defaults["start_at"] == "2024-03-05T10:00:00+00:00"
+    with pytest.raises(ConfigError) as info:
+        load_config(write("d.yaml", "defaults:\n  start_at: 2024-03-05\n"))
+    assert info.value.message.endswith(
+        "defaults.start_at: 2024-03-05 is a date without a time; write a full timestamp in "
+        "quotes, e.g. '2024-03-05T09:00:00Z'"
+    )
