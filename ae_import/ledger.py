@@ -10,8 +10,10 @@ of named functions; each applied name is recorded in ``migrations``. A ledger wr
 by a newer ae-import (a migration name this one does not know) is refused, and so is
 an existing file that is not a ledger at all, before anything is written to it.
 
-A ledger is bound to one target (a base URL, or ``sandbox``). It never stores the
-token or transcript text; media URLs are stored without their query string.
+A ledger is bound to one target (a base URL, or ``sandbox``), once that target has
+answered a request (``confirm_target``): a wrong base URL that never answered does not
+claim it. It never stores the token or transcript text; media URLs are stored without
+their query string.
 """
 
 from __future__ import annotations
@@ -154,8 +156,6 @@ class Ledger:
                 "each shard needs its own ledger: pass another --ledger"
             )
         self.shard = shard
-        # Until the engine calls confirm_target() after a run's first answer, bind at open.
-        self.confirm_target()
 
     @_translated
     def confirm_target(self) -> None:

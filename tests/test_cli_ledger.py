@@ -98,3 +98,22 @@ def test_a_foreign_sqlite_ledger_is_refused_untouched(
     assert hashlib.sha256(foreign.read_bytes()).hexdigest() == before
     assert not (cwd / "crm.db-wal").exists()
     assert sandbox.store.count() == 0
+
+
+def test_a_ledger_is_bound_only_once_its_target_answers(
+    runner: CliRunner, sandbox: Any, cwd: Path, write: Writer
+) -> None:
+    """A run whose base URL never answered leaves the ledger unbound; the right URL binds it."""
+    path = write("m.csv", HEADER + line("a"))
+    nowhere = "http://127.0.0.1:9/api"  # nothing listens: no answer at all
+    args = ["run", str(path), "--ledger", "l.sqlite", "--max-attempts", "1", "-q"]
+    wrong = invoke(runner, [*args, "--base-url", nowhere])
+    assert wrong.exit_code == 1, wrong.output
+    right = invoke(runner, [*args, "--base-url", sandbox.base_url])
+    assert right.exit_code == 0, right.output
+    again = invoke(runner, [*args, "--base-url", nowhere])
+    assert again.exit_code == 2
+    assert again.stderr == (
+        f"ae-import: error: l.sqlite: this ledger belongs to {sandbox.base_url}, not {nowhere}; "
+        "pass another --ledger for this target\n"
+    )

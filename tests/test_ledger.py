@@ -52,9 +52,11 @@ def test_newer_ledger_is_refused(tmp_path: Path) -> None:
 
 
 def test_ledger_is_bound_to_one_target(tmp_path: Path) -> None:
-    """Opening a ledger for another base URL is refused, naming both."""
+    """Opening a ledger bound to another base URL is refused, naming both."""
     path = tmp_path / "l.sqlite"
-    Ledger(path, "https://a.example/api").close()
+    ledger = Ledger(path, "https://a.example/api")
+    ledger.confirm_target()
+    ledger.close()
     with pytest.raises(UsageError) as info:
         Ledger(path, "https://b.example/api")
     assert "belongs to https://a.example/api, not https://b.example/api" in info.value.message
@@ -324,3 +326,17 @@ def test_dismissed_rows_are_not_errors(tmp_path: Path) -> None:
     first, last = ledger.first_and_last_error()
     assert first is not None and last is not None
     assert first["external_id"] == last["external_id"] == "i"
+
+
+def test_a_new_ledger_is_unbound_until_its_target_is_confirmed(tmp_path: Path) -> None:
+    """Opening a new ledger binds nothing: another target may open it until one is confirmed."""
+    path = tmp_path / "l.sqlite"
+    Ledger(path, "https://wrong.example/api").close()
+    reader = Ledger(path, None, create=False)
+    assert reader.target == ""
+    reader.close()
+    right = Ledger(path, "https://right.example/api")
+    right.confirm_target()
+    right.close()
+    with pytest.raises(UsageError, match=r"belongs to https://right\.example/api"):
+        Ledger(path, "https://wrong.example/api")
