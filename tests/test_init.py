@@ -16,6 +16,7 @@ from ae_import.init import mapping_text
 from ae_import.init_exports import recognise
 from ae_import.init_read import decode, read_sample
 from ae_import.init_values import read_stamps
+from ae_import.init_yaml import scalar
 
 from .conftest import SAMPLES, Writer
 
@@ -531,3 +532,36 @@ def test_national_numbers_outside_north_america_leave_a_phone_region_todo(write:
     assert (
         "# TODO phone_region: numbers such as 020 7946 0958 lack their country code" in written.text
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("Start Time", "Start Time"),
+        ("Who.Name", "Who.Name"),
+        ("Zoë’s “call”", "Zoë’s “call”"),
+        ("-x", "-x"),
+        ("yes", '"yes"'),
+        ("No", '"No"'),
+        ("null", '"null"'),
+        ("~", '"~"'),
+        ("sf:", '"sf:"'),
+        ("a: b", '"a: b"'),
+        ("#1", '"#1"'),
+        ("x # y", '"x # y"'),
+        ("{Subject} with {Who}", '"{Subject} with {Who}"'),
+        ("%m/%d/%Y", '"%m/%d/%Y"'),
+        ("[0]", '"[0]"'),
+        ("a,b", '"a,b"'),
+        ("1.5", '"1.5"'),
+        ("007", '"007"'),
+        (" lead", '" lead"'),
+        ("trail ", '"trail "'),
+        (";", '";"'),
+    ],
+)
+def test_every_scalar_reads_back_as_the_same_string(text: str, written: str) -> None:
+    """Plain where YAML reads it back unchanged, else quoted; safe_load returns the same text."""
+    assert scalar(text) == written
+    assert yaml.safe_load(f"k: {written}") == {"k": text}
+    assert yaml.safe_load(f"k: {{v: {written}}}") == {"k": {"v": text}}
