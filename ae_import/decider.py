@@ -22,7 +22,7 @@ from .rows import Prior, Row
 
 __all__ = ["Decider"]
 
-_COUNTERS = {"skip": "skipped", "changed": "changed", "failed": "failed"}
+_COUNTERS = {"skip": "skipped", "changed": "changed", "failed": "failed", "dismissed": "dismissed"}
 _DONE = ("created", "existing")
 
 
@@ -77,6 +77,11 @@ class Decider:
             summary.skipped += 1
             self._progress("decision", summary, row, "skip")
             return False
+        if self._unchanged(row, ("dismissed",)):
+            summary.total += 1
+            summary.dismissed += 1  # retired by ae-import dismiss, source row unchanged
+            self._progress("decision", summary, row, "dismissed")
+            return False
         self._check(row)
         if not row.valid or row.external_id is None:
             summary.total += 1
@@ -94,13 +99,19 @@ class Decider:
         counter = _COUNTERS[decision]
         setattr(summary, counter, getattr(summary, counter) + 1)
         self._progress("decision", summary, row, decision)
-        if decision != "skip":
+        if decision not in ("skip", "dismissed"):
             self._events(RowEvent("row", row.external_id, row.line, counter))
         return False
 
     def _done_already(self, row: Row) -> bool:
-        """Count an invalid row whose id the ledger holds as done: skipped, or changed."""
+        """Count an invalid row whose id is done (skipped, or changed) or dismissed."""
         known = self._prior.get(row.external_id or "")
+        if known is not None and known.status == "dismissed":
+            if known.fingerprint == fields_fingerprint(row.fields):  # as record_invalid keeps it
+                self.summary.dismissed += 1  # still invalid, but retired: nothing to fix here
+                self._progress("decision", self.summary, row, "dismissed")
+                return True
+            return False
         if known is None or known.status not in _DONE:
             return False
         if known.source_fingerprint is not None and known.source_fingerprint == row.source_fp:
@@ -115,7 +126,7 @@ class Decider:
     def answered_before(self, row: Row) -> bool:
         """Tell whether the target answered ``row`` in an earlier run (it is resent: failed)."""
         known = self._prior.get(row.external_id or "")
-        return known is not None and known.status == "failed"
+        return known is not None and known.status in ("failed", "dismissed")
 
     def remember(self) -> None:
         """Record the source fingerprints of the rows just skipped: next time, skipped unchecked."""
@@ -133,11 +144,11 @@ class Decider:
         return sum(1 for row in chunk if not self._settled(row))
 
     def _settled(self, row: Row) -> bool:
-        """Tell whether the ledger holds ``row`` as done, or as failed and unchanged."""
+        """Tell whether the ledger holds ``row`` as done, or failed or dismissed and unchanged."""
         known = self._prior.get(row.external_id or "")
         if known is not None and known.status in _DONE:
             return True
-        return self._unchanged(row, ("failed",))
+        return self._unchanged(row, ("failed", "dismissed"))
 
     def _invalid(self, row: Row) -> None:
         """Count an invalid row; record it in the ledger unless it is a repeat."""

@@ -152,10 +152,20 @@ class ValidateReport:
             self._spool.close()
 
 
-_OUTCOMES = ("created", "existing", "skipped", "changed", "failed", "invalid", "retryable")
+_OUTCOMES = (
+    "created",
+    "existing",
+    "skipped",
+    "changed",
+    "dismissed",
+    "failed",
+    "invalid",
+    "retryable",
+)
 _DECISIONS = {
     "send": "would send",
     "skip": "skip (done)",
+    "dismissed": "dismissed (retired by ae-import dismiss; not sent unless it changes)",
     "changed": "changed (not sent: the API cannot update)",
     "failed": "failed earlier (not resent: fix the row or pass --retry-failed)",
 }
@@ -308,7 +318,11 @@ def write_run_summary(summary: Summary, console: Console, *, dry_run: bool = Fal
     rows = [("total", summary.total)]
     if dry_run:
         rows.append(("would send", summary.would_send))
-    rows += [(name, getattr(summary, name)) for name in _OUTCOMES]
+    rows += [
+        (name, getattr(summary, name))
+        for name in _OUTCOMES
+        if name != "dismissed" or summary.dismissed  # shown once ae-import dismiss is used
+    ]
     if summary.stopped:
         rows.append(("left for the next run", summary.left))
     if summary.other_shards:

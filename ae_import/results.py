@@ -45,6 +45,7 @@ class Summary:
     retryable: int = 0
     skipped: int = 0
     changed: int = 0
+    dismissed: int = 0  # held as dismissed (ae-import dismiss) and unchanged: not sent
     would_send: int = 0
     left: int = 0  # rows a stopped run did not send that a next run would
     other_shards: int = 0
@@ -73,6 +74,8 @@ class Summary:
             out["would_send"] = self.would_send
         if self.other_shards:
             out["other_shards"] = self.other_shards
+        if self.dismissed:
+            out["dismissed"] = self.dismissed
         if self.budget_reached:
             out["budget_reached"] = True
         if self.stopped:
@@ -141,10 +144,14 @@ def fields_fingerprint(fields: dict[str, Any]) -> str:
 
 
 def decide(prior: Prior | None, fp: str, retry_failed: bool) -> str:
-    """Decide what to do with a valid row: send, skip, changed or failed (left as it was)."""
+    """Decide what to do with a valid row: send, skip, changed, failed or dismissed (left be)."""
     if prior is None or prior.status in ("pending", "retryable", "invalid"):
         return "send"
     if prior.status in ("created", "existing"):
         return "skip" if prior.fingerprint == fp else "changed"
+    if prior.status == "dismissed":
+        # retired by `ae-import dismiss`: sent again only when the row changed, whatever
+        # --retry-failed says (a dismissed row was fixed elsewhere)
+        return "send" if prior.fingerprint != fp else "dismissed"
     # failed: send again only when the user fixed the row, or asked
     return "send" if retry_failed or prior.fingerprint != fp else "failed"

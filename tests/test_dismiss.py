@@ -204,3 +204,26 @@ def test_dismiss_escapes_controls_in_what_it_lists(
     assert result.exit_code == 0
     assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
     assert "would dismiss x\\x1b]0;owned\\x07\\u202e: invalid since" in result.stdout
+
+
+def test_a_nightly_run_over_dismissed_rows_exits_0(
+    runner: CliRunner, sandbox: Any, cwd: Path, write: Writer
+) -> None:
+    """Rows dismissed after failing (409) or being invalid are counted dismissed; exit 0."""
+    rows = (
+        "type,title,source_system,external_id,media_url\n"
+        "CALL,Call ok,crm,ok-1,https://cdn.example.com/a.mp3\n"
+        "CALL,Call 409,crm,ae-sandbox-409,https://cdn.example.com/b.mp3\n"
+        "CALL,,crm,no-title,https://cdn.example.com/c.mp3\n"
+    )
+    path = write("m.csv", rows)
+    args = ["run", str(path), "--base-url", sandbox.base_url, "--json"]
+    assert invoke(runner, args).exit_code == 1
+    assert _dismiss(runner, "ae-sandbox-409", "no-title").exit_code == 0
+    nightly = invoke(runner, args)
+    assert nightly.exit_code == 0, nightly.output
+    summary = json.loads(nightly.stdout)
+    assert (summary["skipped"], summary["dismissed"], summary["failed"]) == (1, 2, 0)
+    assert summary["invalid"] == 0
+    retry = invoke(runner, [*args, "--retry-failed"])
+    assert json.loads(retry.stdout)["dismissed"] == 2
