@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from typer.core import TyperGroup
 from . import __version__
 from .errors import EXIT_SIGINT, EXIT_USAGE, Terminated, error_code, exit_status
 from .options import OPTIONS, Option
-from .redact import safe_text
+from .redact import json_line, safe_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -41,7 +40,7 @@ def _report(code: int, message: str, kind: str, as_json: bool) -> int:
     """Tell the user why the command ends: one line on stderr, and one JSON object if asked."""
     if as_json:
         error = {"error": {"code": kind, "message": message}, "exit_code": code}
-        sys.stdout.write(json.dumps(error) + "\n")
+        sys.stdout.write(json_line(error) + "\n")
     if kind != "broken_pipe":
         sys.stderr.write(f"ae-import: error: {message}\n")
     return code

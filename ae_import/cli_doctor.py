@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from .cli import (
     app,
 )
 from .options import OPTIONS
+from .redact import json_line
 
 __all__ = ["doctor"]
 
@@ -53,7 +53,7 @@ def doctor(
         if as_json:
             checks = [row.as_dict() for row in rows]
             out = {"ok": not failed, "checks": checks, "exit_code": code}
-            sys.stdout.write(json.dumps(out) + "\n")
+            sys.stdout.write(json_line(out) + "\n")
             return code
         console = _console()
         with console.capture() as capture:

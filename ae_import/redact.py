@@ -71,9 +71,10 @@ def safe_text(text: str) -> str:
 _JSON_RAW_CONTROL = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
-def json_line(value: Any) -> str:
+def json_line(value: Any, *, compact: bool = False) -> str:
     """Return ``value`` as one line of JSON (no newline), every control escaped as a u-escape."""
-    text = json.dumps(value, ensure_ascii=False)
+    separators = (",", ":") if compact else None
+    text = json.dumps(value, ensure_ascii=False, separators=separators)
     return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

@@ -6,7 +6,6 @@ from it) with control characters escaped, so data cannot forge output lines.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,8 +20,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from .results import Summary
     from .status import StatusReport
-from .mapping import encode_body
-from .redact import redact_url, safe_text
+from .redact import json_line, redact_url, safe_text
 from .rows import Row
 
 __all__ = [
@@ -92,7 +90,7 @@ class ValidateReport:
                 "code": problem.code,
                 "message": problem.message,
             }
-            self._spool.write(json.dumps(item, ensure_ascii=False))
+            self._spool.write(json_line(item))
             self._spool.write("\n")
             if len(self._table_rows) < MAX_TABLE_ROWS:
                 where = problem.field or "(row)"
@@ -115,14 +113,14 @@ class ValidateReport:
     def write_json(self, out: IO[str]) -> None:
         """Write the report as one JSON object, problems streamed from the spool."""
         head = {"rows": self.rows, "valid": self.valid, "invalid": self.invalid}
-        out.write(json.dumps(head)[:-1] + ', "problems": [')
+        out.write(json_line(head)[:-1] + ', "problems": [')
         assert self._spool is not None
         self._spool.seek(0)
         for index, line in enumerate(self._spool):
             out.write(("" if index == 0 else ", ") + line.rstrip("\n"))
         out.write("]")
         if self.show_requests:
-            out.write(', "requests": ' + json.dumps(self._requests, ensure_ascii=False))
+            out.write(', "requests": ' + json_line(self._requests))
         out.write("}\n")
 
     def write_human(self, console: Console) -> None:
@@ -143,7 +141,8 @@ class ValidateReport:
             if hidden > 0:
                 console.print(Text(f"... and {hidden} more problems; --json lists every one"))
         for body in self._requests:
-            console.print(Text(encode_body(body).decode("utf-8")), soft_wrap=True)
+            # compact JSON as sent; controls in the data become \u escapes (same value)
+            console.print(Text(json_line(body, compact=True)), soft_wrap=True)
         console.print(Text(self.summary()))
 
     def close(self) -> None:
@@ -343,7 +342,7 @@ def write_run_json(
     summary: Summary, out: IO[str], *, dry_run: bool = False, extra: dict[str, Any] | None = None
 ) -> None:
     """Write the summary of a run (and ``extra`` keys: exit code, error) as one JSON object."""
-    out.write(json.dumps({**summary.as_json(dry_run), **(extra or {})}) + "\n")
+    out.write(json_line({**summary.as_json(dry_run), **(extra or {})}) + "\n")
 
 
 def _describe_error(error: dict[str, Any]) -> str:

@@ -71,3 +71,22 @@ def test_progress_share_never_goes_backwards() -> None:
     shares = [int(line.split("(")[1].split("%")[0]) for line in lines]
     assert shares == sorted(shares)
     assert shares[-1] == 100
+
+
+def test_json_and_shown_requests_escape_c1_and_bidi_controls(
+    runner: CliRunner, cwd: Path, write: Writer
+) -> None:
+    """JSON and shown request bodies carry U+009B and U+202E as u-escapes, the value intact."""
+    title = "Call \x9b2J \u202egnp.exe\u202c done"
+    path = write("m.csv", HEADER + f"CALL,{title},crm,a,https://cdn.example.com/a.mp3\n")
+    as_json = runner.invoke(app, ["validate", str(path), "--json", "--show-requests", "1"])
+    assert as_json.exit_code == 0, as_json.output
+    assert "\x9b" not in as_json.stdout
+    assert "\u202e" not in as_json.stdout
+    assert "\\u009b" in as_json.stdout
+    assert json.loads(as_json.stdout)["requests"][0]["title"] == title
+    shown = runner.invoke(app, ["validate", str(path), "--show-requests", "1"])
+    assert "\x9b" not in shown.stdout
+    assert "\u202e" not in shown.stdout
+    body = json.loads(shown.stdout.splitlines()[0])
+    assert body["title"] == title
