@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import json
 import os
 import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 
 from .errors import ManifestError
+from .lines import REENCODE, Lines, TooLarge
 from .problems import Problem
 from .rows import Row
 
@@ -69,14 +69,6 @@ def unescape_formula(cell: str) -> str:
 FORMATS = ("csv", "tsv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _DELIMITERS = (",", ";", "\t", "|")
-_BOM_UTF8 = b"\xef\xbb\xbf"
-_BOMS_OTHER = {
-    b"\xff\xfe\x00\x00": "UTF-32",
-    b"\x00\x00\xfe\xff": "UTF-32",
-    b"\xff\xfe": "UTF-16",
-    b"\xfe\xff": "UTF-16",
-}
-_REENCODE = "re-save it as UTF-8"
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 """The most one record may hold: 16 MB of UTF-8 text.
@@ -85,12 +77,6 @@ A valid record is far smaller (``transcript_text`` takes at most 950,000 bytes):
 only keeps a runaway record from taking the memory of the machine. Counted in bytes, not
 characters, so that four-byte characters cannot make a record take four times as much.
 """
-_PIECE = 1 << 20  # characters read at a time from a long line
-
-
-def _utf8_size(text: str) -> int:
-    """Return the length of ``text`` in UTF-8 (a lone surrogate counted as 3 bytes)."""
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 csv.field_size_limit(2**31 - 1)
@@ -125,151 +111,13 @@ def _bad_text(text: str) -> str | None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:  # surrogateescape kept each bad byte as a lone surrogate
         byte = ord(text[exc.start]) - 0xDC00
-        return f"holds byte 0x{byte & 0xFF:02X}, which is not UTF-8; {_REENCODE}"
+        return f"holds byte 0x{byte & 0xFF:02X}, which is not UTF-8; {REENCODE}"
     return None
 
 
 def _size(cap: int) -> str:
     """Say how big ``cap`` bytes are: ``16 MB``."""
     return f"{cap >> 20} MB" if cap % (1 << 20) == 0 else f"{cap:,} bytes"
-
-
-class _TooLarge(Exception):
-    """A record passed the cap; it was read past up to line ``last``."""
-
-    def __init__(self, last: int, open_quote: bool) -> None:
-        super().__init__(last)
-        self.last = last
-        self.open_quote = open_quote  # it ran to the end of the file inside quotes
-
-
-class _Lines:
-    """Physical lines of a binary stream as text, no record over ``cap`` bytes of UTF-8.
-
-    The first line is read as bytes and checked strictly. The rest is decoded by one
-    TextIOWrapper with ``surrogateescape``, so a byte that is not UTF-8 survives as a
-    lone surrogate that ``_bad_text`` finds in its record. A line is read at most
-    ``cap`` characters at a time; when the record would pass ``cap`` bytes, the rest of it
-    is read in pieces and dropped, and ``_TooLarge`` is raised (this iterator goes on
-    after it). With ``quoted`` (CSV), a record ends at a line end outside quotes, and
-    ``used`` counts the current record's bytes: the reader zeroes it at each
-    record. The csv module asks for another line of a record only inside a quoted
-    value, so a skip that starts on a record's later line starts inside quotes.
-    Without ``quoted`` (JSONL), each line is a record.
-    """
-
-    def __init__(self, name: str, stream: IO[bytes], owned: bool, cap: int, quoted: bool) -> None:
-        self.name = name
-        self.number = 0
-        self.cap = cap
-        self.used = 0
-        self._quoted = quoted
-        self._owned = owned
-        first = stream.readline(cap + 1)
-        self.first_too_large = len(first) > cap and not first.endswith(b"\n")
-        for bom, label in _BOMS_OTHER.items():
-            if first.startswith(bom):
-                raise ManifestError(f"{name}: the file is {label}, not UTF-8; {_REENCODE}")
-        if first.startswith(_BOM_UTF8):
-            first = first[len(_BOM_UTF8) :]
-        if b"\x00" in first:
-            raise ManifestError(f"{name}: line 1 holds NUL bytes: this is not a text manifest")
-        self.first: str | None = None  # line 1, until it is read
-        if first and not self.first_too_large:
-            try:
-                self.first = first.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ManifestError(
-                    f"{name}: line 1 is not UTF-8 (byte 0x{first[exc.start]:02X} at column "
-                    f"{exc.start + 1}); {_REENCODE}"
-                ) from None
-        self._text = io.TextIOWrapper(
-            stream, encoding="utf-8", errors="surrogateescape", newline=""
-        )
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        if self.number == 0:
-            return self._first_line()
-        room = self.cap - self.used
-        limit = room + 1 if room < _PIECE else _PIECE
-        line = self._text.readline(limit)
-        if not line:
-            raise StopIteration
-        self.number += 1
-        if len(line) == limit and line[-1] != "\n":
-            line, size = self._long_line(line, room)
-        else:
-            size = len(line) if line.isascii() else _utf8_size(line)
-            if size > room:
-                self._skip(self._quotes_in(line), ended=True)
-        if self._quoted:
-            self.used += size
-        return line
-
-    def _first_line(self) -> str:
-        """Return line 1, read when the stream was opened (skip it if it is too long)."""
-        self.number = 1
-        if self.first_too_large:
-            self._skip(0, ended=False)
-        line, self.first = self.first, None
-        if line is None:
-            raise StopIteration
-        if self._quoted:
-            self.used += _utf8_size(line)
-        return line
-
-    def _long_line(self, line: str, room: int) -> tuple[str, int]:
-        """Read the rest of a line longer than one piece, and its size; skip it past ``room``."""
-        # A piece that ends in CR at its full length may be a CR LF cut in two: read on. (A
-        # lone CR line end falling exactly there is taken as part of the line.)
-        pieces = [line]
-        size = _utf8_size(line)
-        ended = False
-        while size <= room and not ended:
-            piece = self._text.readline(_PIECE)
-            ended = len(piece) < _PIECE or piece.endswith("\n")
-            pieces.append(piece)
-            size += _utf8_size(piece)
-        if size > room:
-            quotes = self._quotes_in(*pieces)
-            del pieces
-            self._skip(quotes, ended)
-        return "".join(pieces), size
-
-    def _quotes_in(self, *texts: str) -> int:
-        """Count the quotes of ``texts`` (CSV), plus 1 on a record's later line (inside quotes)."""
-        if not self._quoted:
-            return 0
-        return (1 if self.used else 0) + sum(text.count('"') for text in texts)
-
-    def _skip(self, quotes: int, ended: bool) -> NoReturn:
-        """Read past the rest of a record over the cap, a piece at a time, and raise.
-
-        ``quotes`` were counted in the text of it read so far (with 1 for a record's later
-        line, which starts inside quotes), and ``ended`` tells whether that text ends a line.
-        """
-        read = self._text.readline
-        while not ended or (self._quoted and quotes % 2):
-            piece = read(_PIECE)
-            if not piece:
-                break
-            if ended:
-                self.number += 1
-            if self._quoted:
-                quotes += piece.count('"')
-            ended = len(piece) < _PIECE or piece.endswith("\n")
-        self.used = 0
-        raise _TooLarge(self.number, bool(quotes % 2))
-
-    def close(self) -> None:
-        """Close the stream if it is ours; else only let go of it (stdin stays open)."""
-        if self._owned:
-            self._text.close()
-        else:
-            self._text.detach()
 
 
 def _pick_delimiter(header: str) -> str:
@@ -297,7 +145,7 @@ class Manifest:
         except (OSError, ValueError, AttributeError):
             self.size = None
         cap = MAX_RECORD_BYTES if max_record is None else max_record
-        self._lines = _Lines(name, stream, owned, cap, quoted=fmt != "jsonl")
+        self._lines = Lines(name, stream, owned, cap, quoted=fmt != "jsonl")
         self.columns: tuple[str, ...] | None = None
         self.delimiter: str | None = None
         self._reader: Any = None
@@ -324,7 +172,7 @@ class Manifest:
             raise ManifestError(
                 f"{self.name}: line 1: the header is not valid CSV: {exc}"
             ) from None
-        except _TooLarge as big:
+        except TooLarge as big:
             raise ManifestError(
                 f"{self.name}: line 1: the header runs over {size}, to line {big.last}; "
                 'a quote in it never closes: close it, or double it ("") inside a name'
@@ -366,7 +214,7 @@ class Manifest:
             return self._jsonl()
         return self._csv()
 
-    def _too_large(self, start: int, big: _TooLarge) -> Problem:
+    def _too_large(self, start: int, big: TooLarge) -> Problem:
         """Return the problem of a CSV record over the cap, from line ``start``."""
         size = _size(self._lines.cap)
         if big.open_quote:
@@ -403,7 +251,7 @@ class Manifest:
                 message = f'malformed CSV: {exc}; a quote inside a value must be doubled ("")'
                 yield Row(start, {}, (Problem("", "bad_csv", message),), sheet_row=sheet)
                 continue
-            except _TooLarge as big:
+            except TooLarge as big:
                 yield Row(start, {}, (self._too_large(start, big),), sheet_row=sheet)
                 continue
             if not row:
@@ -439,7 +287,7 @@ class Manifest:
             try:
                 yield from self._jsonl_lines()
                 return
-            except _TooLarge as big:
+            except TooLarge as big:
                 message = (
                     f"line over {size}, the most one record may hold; it was skipped: "
                     "shorten its fields"
