@@ -13,6 +13,15 @@ from .cli import ConfigOpt, _console, _given_on_command_line, _guard, app
 
 __all__ = ["dismiss", "export", "status"]
 
+LedgerOpt = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="AE_IMPORT_LEDGER",
+        show_envvar=True,
+        help="The ledger. Default: the one run would use with the same --config, --sandbox "
+        "and --shard.",
+    ),
+]
 SandboxOpt = Annotated[
     bool | None,
     typer.Option(
@@ -97,15 +106,7 @@ def status(
 @app.command()
 def export(
     ctx: typer.Context,
-    ledger: Annotated[
-        Path | None,
-        typer.Option(
-            envvar="AE_IMPORT_LEDGER",
-            show_envvar=True,
-            help="Ledger to read. Default: the one run would use with the same --config, "
-            "--sandbox and --shard.",
-        ),
-    ] = None,
+    ledger: LedgerOpt = None,
     statuses: Annotated[
         str | None,
         typer.Option(
@@ -184,15 +185,7 @@ def dismiss(
             help="Only rows whose last result is older than AGE: 90m, 12h, 7d, 2w.",
         ),
     ] = None,
-    ledger: Annotated[
-        Path | None,
-        typer.Option(
-            envvar="AE_IMPORT_LEDGER",
-            show_envvar=True,
-            help="Ledger to change. Default: the one run would use with the same --config, "
-            "--sandbox and --shard.",
-        ),
-    ] = None,
+    ledger: LedgerOpt = None,
     config: ConfigOpt = None,
     use_sandbox: SandboxOpt = None,
     shard: ShardOpt = None,
