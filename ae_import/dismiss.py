@@ -32,7 +32,7 @@ __all__ = ["DISMISSABLE", "dismiss", "parse_age"]
 
 DISMISSABLE = ("failed", "invalid", "retryable", "pending")
 _DONE = ("created", "existing")
-_AGE = re.compile(r"^(\d+)([smhdw])$")
+_AGE = re.compile(r"^(\d+)([smhdw])$", re.ASCII)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _SHOWN_IDS = 3
 
@@ -45,7 +45,12 @@ def parse_age(text: str) -> timedelta:
             f"--older-than: '{safe_text(text)}' is not an age; "
             "use a number and s, m, h, d or w (7d, 12h)"
         )
-    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    try:
+        return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    except OverflowError:
+        raise UsageError(
+            f"--older-than: '{safe_text(text)}' is longer than the calendar; use a smaller age"
+        ) from None
 
 
 def _statuses(text: str | None) -> tuple[str, ...]:
@@ -101,7 +106,10 @@ def dismiss(
     wanted = _statuses(statuses)
     before = None
     if older_than is not None:
-        cutoff = (now or datetime.now(UTC)) - parse_age(older_than)
+        try:
+            cutoff = (now or datetime.now(UTC)) - parse_age(older_than)
+        except OverflowError:  # older than the calendar: every row
+            cutoff = datetime.min.replace(tzinfo=UTC)
         before = cutoff.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     unique = list(dict.fromkeys(ids)) or None
     with contextlib.ExitStack() as stack:

@@ -7,6 +7,7 @@ paces itself).
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections import deque
@@ -52,9 +53,11 @@ def parse_rate(text: str) -> float:
         if name not in _UNITS:
             raise ValueError(f"'{text}': unknown unit '{unit}'; use s, m, h or d")
         seconds = _UNITS[name] * (float(span) if span else 1.0)
+    if not 0 < seconds < math.inf:
+        raise ValueError(f"'{text}': the period must be above zero, as in 5000/12h")
     rate = float(count) / seconds
-    if rate <= 0:
-        raise ValueError(f"'{text}': a rate must be above zero")
+    if not 0 < rate < math.inf:
+        raise ValueError(f"'{text}': a rate must be above zero and finite")
     return rate
 
 

@@ -90,3 +90,50 @@ def test_json_and_shown_requests_escape_c1_and_bidi_controls(
     assert "\u202e" not in shown.stdout
     body = json.loads(shown.stdout.splitlines()[0])
     assert body["title"] == title
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--rate", "5/0s"], "--rate: '5/0s': the period must be above zero, as in 5000/12h"),
+        (["--concurrency", "4_0"], "--concurrency: '4_0' is not a whole number"),
+        (["--concurrency", "\u0664"], "--concurrency: '\u0664' is not a whole number"),
+        (["--max-duration", "9" * 400], "a duration must be above zero and finite"),
+    ],
+)
+def test_option_values_that_crashed_are_one_line_exit_2(
+    runner: CliRunner, cwd: Path, write: Writer, args: list[str], message: str
+) -> None:
+    """Values that raised ZeroDivisionError or OverflowError (exit 70) are usage errors."""
+    path = write("m.csv", HEADER + line("a"))
+    result = runner.invoke(app, ["run", str(path), "--dry-run", *args])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("ae-import: error: ")
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_an_unquoted_until_in_yaml_says_to_quote_it(
+    runner: CliRunner, cwd: Path, write: Writer
+) -> None:
+    """`until: 23:30` unquoted is the YAML 1.1 number 1410: the message says to quote it."""
+    config = write("c.yaml", "run:\n  until: 23:30\n")
+    path = write("m.csv", HEADER + line("a"))
+    result = runner.invoke(app, ["run", str(path), "--dry-run", "--config", str(config)])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "run.until: YAML read the time as the number 1410; quote it: '23:30'\n"
+    )
+
+
+def test_dismiss_older_than_the_calendar_is_not_a_crash(
+    runner: CliRunner, cwd: Path, write: Writer
+) -> None:
+    """`dismiss --older-than 999999d` (past year 1) lists every dismissable row, no exit 70."""
+    runner.invoke(
+        app,
+        ["run", str(write("m.csv", HEADER + "CALL,,crm,x,https://a.b/c.mp3\n")), "--sandbox", "-q"],
+    )
+    result = runner.invoke(app, ["dismiss", "--sandbox", "--dry-run", "--older-than", "999999d"])
+    assert result.exit_code == 0, result.output
+    assert "x" in result.stdout
