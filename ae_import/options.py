@@ -17,6 +17,7 @@ Pure: no I/O. Low in the stack: ``config.py`` imports it for the section keys.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,10 +82,10 @@ def whole(low: int, high: int | None = None) -> Callable[[Any], int]:
     def parse(text: Any) -> int:
         if isinstance(text, bool):
             raise ValueError(f"'{text}' is not a whole number")
-        try:
-            number = int(str(text).strip())
-        except ValueError:
-            raise ValueError(f"'{text}' is not a whole number") from None
+        word = str(text).strip()
+        if not re.fullmatch(r"[0-9]{1,12}", word):  # ASCII digits: int() also takes 4_0 and ٤
+            raise ValueError(f"'{text}' is not a whole number")
+        number = int(word)
         if number < low:
             raise ValueError(f"'{text}' must be at least {low}")
         if high is not None and number > high:
@@ -131,29 +132,32 @@ def _rate(text: Any) -> float:
     return parse_rate(str(text))
 
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)", re.IGNORECASE)
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)", re.IGNORECASE | re.ASCII)
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def parse_duration(text: Any) -> float:
     """Read a duration such as ``6h``, ``90m``, ``1h30m``, ``45s`` or ``3600``; return seconds."""
     word = str(text).strip().lower().replace(" ", "")
-    if re.fullmatch(r"\d+(?:\.\d+)?", word):
+    if re.fullmatch(r"\d+(?:\.\d+)?", word, re.ASCII):
         seconds = float(word)
-    elif word and re.fullmatch(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+", word):
+    elif word and re.fullmatch(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+", word, re.ASCII):
         seconds = sum(
             float(n) * _DURATION_UNITS[unit.lower()] for n, unit in _DURATION_PART.findall(word)
         )
     else:
         raise ValueError(f"'{text}' is not a duration; write it as 45s, 90m, 6h or 1h30m")
-    if seconds <= 0:
-        raise ValueError(f"'{text}': a duration must be above zero")
+    if not 0 < seconds < math.inf:
+        raise ValueError(f"'{text}': a duration must be above zero and finite")
     return seconds
 
 
 def parse_until(text: Any) -> tuple[int, int]:
     """Read a local wall-clock time HH:MM (24-hour); return (hour, minute)."""
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(text))
+    if isinstance(text, int) and not isinstance(text, bool):
+        # YAML 1.1 reads an unquoted 23:30 as the base-60 number 1410
+        raise ValueError(f"YAML read the time as the number {text}; quote it: '23:30'")
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(text), re.ASCII)
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
         raise ValueError(f"'{text}' is not a time of day; write it as HH:MM, e.g. 06:30")
     return int(match[1]), int(match[2])
@@ -161,7 +165,7 @@ def parse_until(text: Any) -> tuple[int, int]:
 
 def parse_shard(text: Any) -> Shard:
     """Read a shard K/N (1 <= K <= N)."""
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text), re.ASCII)
     if match is None:
         raise ValueError(f"'{text}' is not a shard; write it as K/N, e.g. 1/4")
     index, count = int(match[1]), int(match[2])
