@@ -18,8 +18,8 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import EXIT_SIGINT, EXIT_USAGE, Terminated, error_code, exit_status
-from .options import OPTIONS, Option
+from .errors import EXIT_PIPE, EXIT_SIGINT, EXIT_USAGE, Terminated, error_code, exit_status
+from .options import OPTIONS, Option, parse_bool
 from .redact import json_line, safe_text
 
 if TYPE_CHECKING:
@@ -31,19 +31,35 @@ T = TypeVar("T")
 
 
 def _json_wanted(args: list[str]) -> bool:
-    """Tell whether the command line asks for JSON output (so errors come as JSON too)."""
+    """Tell whether the command line (the last of --json/--no-json), else the env, asks for JSON."""
     words = args[: args.index("--")] if "--" in args else args
-    return "--json" in words or os.environ.get("AE_IMPORT_JSON", "").lower() in ("1", "true")
+    for word in reversed(words):
+        if word in ("--json", "--no-json"):
+            return word == "--json"
+    try:
+        return parse_bool(os.environ.get("AE_IMPORT_JSON", ""))
+    except ValueError:
+        return False
 
 
 def _report(code: int, message: str, kind: str, as_json: bool) -> int:
     """Tell the user why the command ends: one line on stderr, and one JSON object if asked."""
-    if as_json:
-        error = {"error": {"code": kind, "message": message}, "exit_code": code}
-        sys.stdout.write(json_line(error) + "\n")
     if kind != "broken_pipe":
         sys.stderr.write(f"ae-import: error: {message}\n")
+    if as_json:
+        error = {"error": {"code": kind, "message": message}, "exit_code": code}
+        try:
+            sys.stdout.write(json_line(error) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _quiet_stdout()  # the reader left; the line on stderr said it all
     return code
+
+
+def _quiet_stdout() -> None:
+    """Point a closed stdout at /dev/null, so the interpreter's last flush is quiet."""
+    with contextlib.suppress(OSError, ValueError):  # not a real file (CliRunner)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _usage_message(exc: typer.TyperException) -> str:
@@ -54,7 +70,7 @@ def _usage_message(exc: typer.TyperException) -> str:
     if type(exc).__name__ == "NoSuchOption":
         hint = f" (did you mean {' or '.join(sorted(possibilities))}?)" if possibilities else ""
         return f"no such option {getattr(exc, 'option_name', '')}{hint}; see {command} --help"
-    text = " ".join(safe_text(exc.format_message()).split())
+    text = " ".join(safe_text(exc.format_message()).split()).rstrip(".")
     return f"{text[:1].lower()}{text[1:]}; see {command} --help"
 
 
@@ -77,7 +93,16 @@ class _Group(TyperGroup):
                 words, prog_name or "ae-import", complete_var, standalone_mode=False, **extra
             )
         except typer.TyperException as exc:  # Typer's Click: usage and parameter errors
-            code = _report(EXIT_USAGE, _usage_message(exc), "usage", as_json)
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `ae-import`: the help, as is
+                sys.stderr.write(exc.format_message() + "\n")
+                code = EXIT_USAGE
+            else:
+                code = _report(EXIT_USAGE, _usage_message(exc), "usage", as_json)
+        except SystemExit as exc:
+            # Typer ends --help and --version on a closed stdout with exit 1 (it swaps
+            # stdout for Click's PacifyFlushWrapper first): a closed pipe is 141 here.
+            closed = type(sys.stdout).__name__ == "PacifyFlushWrapper"
+            code = EXIT_PIPE if closed and exc.code == 1 else exc.code
         except typer.Abort:
             code = _report(EXIT_SIGINT, "interrupted", "interrupted", as_json)
         except (BrokenPipeError, Terminated) as exc:
@@ -114,23 +139,24 @@ FormatOpt = Annotated[
 def _fail(exc: BaseException, as_json: bool = False) -> int:
     """Report ``exc`` through the one table (errors.exit_status); return its exit code."""
     if isinstance(exc, BrokenPipeError):
-        # stdout is gone: point it at /dev/null so the interpreter's final flush is quiet
-        with contextlib.suppress(OSError, ValueError):  # not a real file (CliRunner)
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _quiet_stdout()
     code, message = exit_status(exc)
     return _report(code, message, error_code(exc), as_json)
 
 
-def _guard(action: Callable[[], int], as_json: bool = False) -> int:
-    """Run ``action``; turn every error into one line (and JSON if asked) and an exit code."""
+def _guard(action: Callable[[], int], as_json: bool | Callable[[], bool] = False) -> int:
+    """Run ``action``; turn every error into one line (and JSON if asked) and an exit code.
+
+    ``as_json`` may be a callable: ``run`` learns only from the config whether JSON is wanted.
+    """
     try:
         return action()
     except Exception as exc:
         if os.environ.get("AE_IMPORT_DEBUG") and exit_status(exc)[0] == 70:
             raise
-        return _fail(exc, as_json)
+        return _fail(exc, as_json() if callable(as_json) else as_json)
     except (KeyboardInterrupt, Terminated) as exc:
-        return _fail(exc, as_json)
+        return _fail(exc, as_json() if callable(as_json) else as_json)
 
 
 def _console(stderr: bool = False) -> Console:
@@ -173,61 +199,8 @@ def _root(
     """Bulk-import call and meeting recordings into AskElephant (POST /v2/engagements)."""
 
 
-@app.command()
-def validate(
-    manifest: ManifestArg,
-    config: ConfigOpt = None,
-    fmt: FormatOpt = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
-    ] = False,
-    show_requests: Annotated[
-        int,
-        typer.Option(
-            "--show-requests",
-            min=0,
-            metavar="N",
-            help="Also print the first N request bodies as they would be sent "
-            "(media URL query strings redacted).",
-        ),
-    ] = 0,
-    run_workflows: Annotated[
-        bool,
-        typer.Option("--run-workflows", help="Default run_workflows to true (rows may override)."),
-    ] = False,
-) -> None:
-    """Check every row locally and send nothing. Exit 0: all valid; 1: some invalid; 2: unusable."""
-    from .config import load_config
-    from .manifest import open_manifest
-    from .mapping import Mapper
-    from .pipeline import check_rows
-    from .report import ValidateReport
-
-    def work() -> int:
-        cfg = load_config(config)
-        report = ValidateReport(show_requests=show_requests)
-        try:
-            with open_manifest(manifest, fmt) as source:
-                mapper = Mapper(
-                    cfg.mapping,
-                    run_workflows=run_workflows,
-                    strip_cells=source.format != "jsonl",
-                )
-                for row in check_rows(source, mapper):
-                    report.add(row)
-            if as_json:
-                report.write_json(sys.stdout)
-            else:
-                report.write_human(_console())
-        finally:
-            report.close()
-        return 0 if report.invalid == 0 else 1
-
-    raise typer.Exit(_guard(work, as_json))
-
-
-def _option_parameter(option: Option) -> inspect.Parameter:
-    """Return the Typer parameter of one declared option (see options.py)."""
+def _option_parameter(option: Option, help: str | None = None) -> inspect.Parameter:
+    """Return the Typer parameter of one declared option (see options.py), ``help`` if given."""
     names = [f"{option.flag}/--no-{option.flag[2:]}"] if option.switch else [option.flag]
     names += [f"-{option.short}"] if option.short else []
     default = "" if option.switch or option.default is None else f" Default: {option.default}."
@@ -236,7 +209,7 @@ def _option_parameter(option: Option) -> inspect.Parameter:
         envvar=option.env,
         show_envvar=True,
         metavar=option.metavar or None,
-        help=f"{option.help}{default} Config: {option.section}.{option.name}.",
+        help=f"{help or option.help}{default} Config: {option.section}.{option.name}.",
         hidden=option.hidden,
         show_default=False,
     )
@@ -255,6 +228,88 @@ def _given_on_command_line(ctx: typer.Context, options: dict[str, Any]) -> dict[
     }
 
 
+# The options of run that validate takes too, with validate's own help where it differs.
+VALIDATE_OPTIONS = {
+    "check_media": "Also check each valid row's media as run --check-media does (this asks "
+    "the media's hosts, never the API; results are cached in the ledger run would use).",
+    "rate": "With --check-media: the rate run will send at (5/s, 300/m, 5000/12h), to tell "
+    "which presigned URLs expire before their row's turn.",
+    "media_concurrency": None,
+    "media_timeout": None,
+    "media_allow_private": None,
+}
+ShowRequestsOpt = Annotated[
+    int,
+    typer.Option(
+        "--show-requests",
+        min=0,
+        metavar="N",
+        help="Also print the first N request bodies as they would be sent "
+        "(media URL query strings redacted).",
+    ),
+]
+RunWorkflowsOpt = Annotated[
+    bool,
+    typer.Option("--run-workflows", help="Default run_workflows to true (rows may override)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+
+
+def validate(
+    ctx: typer.Context,
+    manifest: str,
+    config: Path | None,
+    fmt: str | None,
+    as_json: bool,
+    show_requests: int,
+    run_workflows: bool,
+    **options: Any,
+) -> None:
+    """Check every row locally and send nothing. Exit 0: all valid; 1: some invalid; 2: unusable.
+
+    With --check-media, also each row's media (exit 1 when some fails).
+    """
+    from .config import load_config
+    from .manifest import open_manifest
+    from .mapping import Mapper
+    from .pipeline import check_rows
+    from .report import ValidateReport
+    from .settings import ledger_settings
+
+    flags = _given_on_command_line(ctx, options)
+
+    def work() -> int:
+        cfg = load_config(config)
+        media = ("max_rows", "limit", "max_duration", *VALIDATE_OPTIONS)
+        settings = ledger_settings(flags, os.environ, cfg, *media)
+        report = ValidateReport(show_requests=show_requests)
+        try:
+            with open_manifest(manifest, fmt) as source:
+                mapper = Mapper(
+                    cfg.mapping,
+                    run_workflows=run_workflows,
+                    strip_cells=source.format != "jsonl",
+                )
+                rows = check_rows(source, mapper)
+                if settings.check_media:
+                    from .mediacheck import check_manifest
+
+                    column = mapper.column_of("media_url")
+                    check_manifest(rows, report.add, settings, cfg.cloud, os.environ, column)
+                else:
+                    for row in rows:
+                        report.add(row)
+            if as_json:
+                report.write_json(sys.stdout)
+            else:
+                report.write_human(_console())
+        finally:
+            report.close()
+        return 0 if report.invalid == 0 else 1
+
+    raise typer.Exit(_guard(work, as_json))
+
+
 def run(
     ctx: typer.Context, manifest: str, config: Path | None, fmt: str | None, **options: Any
 ) -> None:
@@ -270,10 +325,13 @@ def run(
     from .settings import resolve
 
     flags = _given_on_command_line(ctx, options)
-    as_json = bool(flags.get("json")) or _json_wanted([])
+    wants_json = [flags["json"] if "json" in flags else _json_wanted([])]
 
     def work() -> int:
         cfg = load_config(config)
+        if "json" not in flags and not wants_json[0] and "json" in cfg.run:
+            with contextlib.suppress(ValueError):  # resolve() reports a bad value
+                wants_json[0] = parse_bool(cfg.run["json"])
         settings = resolve(flags, os.environ, cfg)
         out = _console()
         err = _console(stderr=True)
@@ -306,11 +364,28 @@ def run(
             typer.echo(f"ae-import: {message}", err=True)
         return code
 
-    raise typer.Exit(_guard(work, as_json))
+    raise typer.Exit(_guard(work, lambda: wants_json[0]))
 
 
 # Typer reads the parameters from the signature: the declared options are added to it.
 _POSITIONAL, _KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
+validate.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter("ctx", _POSITIONAL, annotation=typer.Context),
+        inspect.Parameter("manifest", _POSITIONAL, annotation=ManifestArg),
+        inspect.Parameter("config", _KEYWORD, annotation=ConfigOpt, default=None),
+        inspect.Parameter("fmt", _KEYWORD, annotation=FormatOpt, default=None),
+        inspect.Parameter("as_json", _KEYWORD, annotation=JsonOpt, default=False),
+        inspect.Parameter("show_requests", _KEYWORD, annotation=ShowRequestsOpt, default=0),
+        inspect.Parameter("run_workflows", _KEYWORD, annotation=RunWorkflowsOpt, default=False),
+        *(
+            _option_parameter(option, VALIDATE_OPTIONS[option.name])
+            for option in OPTIONS
+            if option.name in VALIDATE_OPTIONS
+        ),
+    ]
+)
+app.command()(validate)
 run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     [
         inspect.Parameter("ctx", _POSITIONAL, annotation=typer.Context),
@@ -323,147 +398,7 @@ run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
 app.command()(run)
 
 
-@app.command()
-def sandbox(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 8765,
-    token: Annotated[
-        str | None, typer.Option(help="The token clients must send; default: a random one.")
-    ] = None,
-    readonly_token: Annotated[
-        str | None, typer.Option(help="A token without the engagements:write scope (gets 403).")
-    ] = None,
-    latency: Annotated[
-        float, typer.Option(min=0, metavar="MS", help="Answer after MS ms (the media download).")
-    ] = 0.0,
-    jitter: Annotated[float, typer.Option(min=0, metavar="MS", help="Vary latency by +-MS.")] = 0.0,
-    rate: Annotated[
-        str | None, typer.Option(metavar="R", help="Answer 429 past R requests (5/s, 300/m).")
-    ] = None,
-    burst: Annotated[
-        float | None, typer.Option(min=1, help="Token bucket size; default one second of R.")
-    ] = None,
-    fail_rate: Annotated[
-        float, typer.Option(min=0, max=1, metavar="P", help="Answer 500/503 with probability P.")
-    ] = 0.0,
-    retry_after: Annotated[
-        str, typer.Option(metavar="seconds|date", help="Form of Retry-After on 429.")
-    ] = "seconds",
-    reject_media: Annotated[
-        str | None,
-        typer.Option(metavar="REGEX", help="Media URL paths answered 422 'not audio/video'."),
-    ] = None,
-    state: Annotated[
-        Path | None, typer.Option(help="SQLite file: idempotency survives a restart.")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for faults and jitter.")] = None,
-    fault: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="NAME=P",
-            help="Inject a network fault with probability P (repeat): 500, 503, 429, 429-date, "
-            "reset-before, reset-after, slow, non-json, truncated, create-500.",
-        ),
-    ] = None,
-    fetch_media: Annotated[
-        bool,
-        typer.Option(
-            "--fetch-media",
-            help="Fetch each new media URL as the server does (HEAD, then a ranged GET); "
-            "answer 422 when it is unreachable, not audio/video, private or too slow.",
-        ),
-    ] = False,
-    media_allow_private: Annotated[
-        bool,
-        typer.Option(
-            "--media-allow-private",
-            help="With --fetch-media: also fetch from private and loopback addresses, over "
-            "http too (a local store such as moto or MinIO).",
-        ),
-    ] = False,
-    media_timeout: Annotated[
-        float,
-        typer.Option(
-            min=0.001, metavar="SECONDS", help="With --fetch-media: the download's time limit."
-        ),
-    ] = 30.0,
-) -> None:
-    """Serve a local emulator of Create engagement at http://HOST:PORT/api. Ctrl-C stops it."""
-    import os
-    import re
-
-    from .errors import UsageError
-    from .ratelimit import parse_rate
-    from .sandbox import DEFAULT_REJECT_MEDIA, SandboxSettings
-    from .sandbox.faults import parse_fault
-    from .sandbox.server import serve
-
-    def work() -> int:
-        if retry_after not in ("seconds", "date"):
-            raise UsageError("--retry-after takes 'seconds' or 'date'")
-        if media_allow_private and not fetch_media:
-            raise UsageError("--media-allow-private works with --fetch-media; add it")
-        pattern = DEFAULT_REJECT_MEDIA if reject_media is None else reject_media
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise UsageError(f"--reject-media: not a regular expression: {exc}") from None
-        try:
-            per_second = parse_rate(rate) if rate is not None else None
-        except ValueError as exc:
-            raise UsageError(f"--rate: {exc}") from None
-        chosen: dict[str, float] = {}
-        for text in fault or []:
-            try:
-                name, probability = parse_fault(text)
-            except ValueError as exc:
-                raise UsageError(f"--fault: {exc}") from None
-            chosen[name] = probability
-        if sum(chosen.values()) > 1:
-            raise UsageError("--fault: the probabilities add up to more than 1")
-        settings = SandboxSettings(
-            token=token or "sk-sandbox-" + os.urandom(12).hex(),
-            readonly_token=readonly_token,
-            latency_ms=latency,
-            jitter_ms=jitter,
-            rate=per_second,
-            burst=burst,
-            fail_rate=fail_rate,
-            reject_media=pattern,
-            retry_after=retry_after,
-            seed=seed,
-            fetch_media=fetch_media,
-            media_allow_private=media_allow_private,
-            media_timeout_s=media_timeout,
-        )
-
-        def announce(url: str) -> None:
-            typer.echo(f"sandbox listening on {url}")
-            typer.echo(f"token: {settings.token}")
-            if chosen:
-                shown = ", ".join(f"{name}={p:g}" for name, p in chosen.items())
-                typer.echo(f"injecting faults: {shown}", err=True)
-            if fetch_media:
-                where = "any address" if media_allow_private else "public addresses only"
-                typer.echo(f"fetching media before answering ({where})", err=True)
-            typer.echo(f"POST {url}/v2/engagements; Ctrl-C stops", err=True)
-
-        serve(
-            settings,
-            host=host,
-            port=port,
-            state=state,
-            faults=chosen,
-            log=lambda line: print(line, file=sys.stderr, flush=True),
-            announce=announce,
-        )
-        typer.echo("sandbox stopped", err=True)
-        return 0
-
-    raise typer.Exit(_guard(work))
-
-
-from . import cli_doctor, cli_init, cli_ledger  # noqa: E402, F401 - register doctor, init, status, export
+from . import cli_doctor, cli_init, cli_ledger, cli_sandbox  # noqa: E402, F401 - more commands
 
 
 def main() -> None:

@@ -137,3 +137,58 @@ def test_dismiss_older_than_the_calendar_is_not_a_crash(
     result = runner.invoke(app, ["dismiss", "--sandbox", "--dry-run", "--older-than", "999999d"])
     assert result.exit_code == 0, result.output
     assert "x" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "config", "json_out"),
+    [
+        ({"AE_IMPORT_JSON": "yes"}, [], "", True),
+        ({"AE_IMPORT_JSON": "1"}, ["--no-json"], "", False),
+        ({}, [], "run:\n  json: true\n", True),
+        ({}, ["--json"], "", True),
+    ],
+)
+def test_json_errors_follow_flag_env_and_config(
+    runner: CliRunner,
+    cwd: Path,
+    write: Writer,
+    env: dict[str, str],
+    args: list[str],
+    config: str,
+    json_out: bool,
+) -> None:
+    """A usage error is a JSON object when --json, AE_IMPORT_JSON=yes or run.json asks."""
+    path = write("m.csv", HEADER + line("a"))
+    extra = ["--config", str(write("c.yaml", config))] if config else []
+    result = runner.invoke(app, ["run", str(path), "--concurrency", "0", *args, *extra], env=env)
+    assert result.exit_code == 2
+    assert result.stderr == "ae-import: error: --concurrency: '0' must be at least 1\n"
+    if json_out:
+        assert json.loads(result.stdout)["error"]["code"] == "usage"
+    else:
+        assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"]])
+def test_help_on_a_closed_stdout_exits_141(tmp_path: Path, args: list[str]) -> None:
+    """`ae-import --help | true`: exit 141 as a closed pipe, not 1."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ae_import", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 141
+
+
+def test_bare_command_prints_the_help_not_escaped(runner: CliRunner) -> None:
+    """`ae-import` alone shows the usage block as written (no escaped newlines), exit 2."""
+    result = runner.invoke(app, [])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Usage: ae-import [OPTIONS] COMMAND [ARGS]...\n")
+    assert "\\n" not in result.stderr
