@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
@@ -269,6 +271,43 @@ def export_manifest(
     return writer.count
 
 
+def _refuse_an_input(
+    out: Path, ledger: Ledger, ledger_path: Path, manifest: Path | None, config: Path | None
+) -> None:
+    """Refuse ``-o`` naming a file export reads: the ledger, a manifest or a config of its runs."""
+    inputs = [ledger_path, *(Path(f"{ledger_path}{end}") for end in ("-wal", "-shm", ".lock"))]
+    inputs += [path for path in (manifest, config) if path is not None]
+    for run in ledger.runs(last=1000):
+        inputs += [Path(run[key]) for key in ("manifest_path", "config_path") if run.get(key)]
+    target = out.resolve()
+    for path in inputs:
+        if path.resolve() == target or (
+            target.exists() and path.exists() and os.path.samefile(path, target)
+        ):
+            raise UsageError(
+                f"-o {safe_text(str(out))}: that is a file export reads ({safe_text(str(path))}); "
+                "write the export to another file"
+            )
+
+
+@contextlib.contextmanager
+def _replacing(out: Path) -> Iterator[IO[str]]:
+    """Write to a temporary file beside ``out``; put it in place only once it is whole."""
+    if not out.parent.is_dir():
+        raise UsageError(
+            f"-o {safe_text(str(out))}: no such directory {safe_text(str(out.parent))}"
+        )
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+        os.replace(name, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+
+
 def export(
     ledger_path: Path,
     statuses: str | None,
@@ -289,7 +328,8 @@ def export(
         with contextlib.ExitStack() as stack:
             stream: IO[str]
             if isinstance(out, Path):
-                stream = stack.enter_context(out.open("w", encoding="utf-8", newline=""))
+                _refuse_an_input(out, ledger, ledger_path, manifest, config)
+                stream = stack.enter_context(_replacing(out))
                 terminal = False
             else:
                 stream = out

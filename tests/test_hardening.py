@@ -192,3 +192,24 @@ def test_bare_command_prints_the_help_not_escaped(runner: CliRunner) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("Usage: ae-import [OPTIONS] COMMAND [ARGS]...\n")
     assert "\\n" not in result.stderr
+
+
+def test_export_never_writes_over_what_it_reads(
+    runner: CliRunner, cwd: Path, write: Writer
+) -> None:
+    """`export -o` naming the manifest, the config or the ledger is refused; they stay whole."""
+    path = write("m.csv", HEADER + "CALL,,crm,x,https://cdn.example.com/a.mp3\n" + line("a"))
+    config = write("c.yaml", "run:\n  ledger: l.sqlite\n")
+    assert runner.invoke(app, ["run", str(path), "--sandbox", "-q", "--config", str(config)])
+    before = path.read_bytes(), config.read_bytes(), (cwd / "l.sqlite").read_bytes()
+    for target in (path, config, cwd / "l.sqlite"):
+        result = runner.invoke(
+            app, ["export", "--config", str(config), "--as-manifest", "-o", str(target)]
+        )
+        assert result.exit_code == 2, result.output
+        assert "that is a file export reads" in result.stderr
+    assert before == (path.read_bytes(), config.read_bytes(), (cwd / "l.sqlite").read_bytes())
+    fixed = runner.invoke(app, ["export", "--config", str(config), "--as-manifest", "-o", "f.csv"])
+    assert fixed.exit_code == 0, fixed.output
+    assert (cwd / "f.csv").read_text().startswith("type,title")
+    assert not list(cwd.glob(".f.csv.*.tmp"))
