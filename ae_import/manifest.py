@@ -53,15 +53,20 @@ _NUMBERISH = re.compile(r"^[+-]?[\d\s().,/-]*\d[\d\s().,/-]*$")
 
 
 def escape_formula(cell: str) -> str:
-    """Prefix ``'`` to a cell a spreadsheet would run as a formula (not to +1 415 or -2.5)."""
-    if cell.startswith(_FORMULA_START) and not _NUMBERISH.match(cell):
+    """Prefix ``'`` to a cell a spreadsheet would run as a formula (not to +1 415 or -2.5).
+
+    A cell that already reads ``'=...`` gets one more ``'``, so that ``unescape_formula``
+    gives it back as it was.
+    """
+    bare = cell.lstrip("'")
+    if bare.startswith(_FORMULA_START) and (bare != cell or not _NUMBERISH.match(cell)):
         return "'" + cell
     return cell
 
 
 def unescape_formula(cell: str) -> str:
-    """Undo ``escape_formula``."""
-    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
+    """Undo ``escape_formula``: one ``'`` off a cell that is quotes, then a formula."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA_START):
         return cell[1:]
     return cell
 

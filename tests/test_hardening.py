@@ -213,3 +213,11 @@ def test_export_never_writes_over_what_it_reads(
     assert fixed.exit_code == 0, fixed.output
     assert (cwd / "f.csv").read_text().startswith("type,title")
     assert not list(cwd.glob(".f.csv.*.tmp"))
+
+
+@pytest.mark.parametrize("cell", ["=x", "'=x", "''=x", "'hello", "+1 415 555 0100", "'+1", "@c"])
+def test_formula_escape_round_trips(cell: str) -> None:
+    """The export's formula escape and run's unescape give back every cell, even '=x."""
+    from ae_import.manifest import escape_formula, unescape_formula
+
+    assert unescape_formula(escape_formula(cell)) == cell
