@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from .cli import ConfigOpt, _console, _given_on_command_line, _guard, app
+from .lock import real_ledger
 
 __all__ = ["dismiss", "export", "status"]
 
@@ -58,6 +59,8 @@ def _ledger_paths(
         )
         chosen = {"sandbox": typed.get("use_sandbox"), "shard": typed.get("shard")}
         paths = [ledger_settings(chosen, os.environ, load_config(config)).ledger_path]
+    for path in paths:
+        real_ledger(path)  # a dangling link, a directory or a device is refused in one line
     missing = [path for path in paths if not path.exists()]
     if missing:
         looked = ", ".join(str(path) for path in missing)

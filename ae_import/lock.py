@@ -58,6 +58,10 @@ def real_ledger(ledger: Path) -> Path:
         )
     if not real.parent.is_dir():
         raise UsageError(f"{ledger}: no such directory {real.parent}; create it first")
+    if real.exists() and not real.is_file():
+        raise UsageError(
+            f"{ledger}: not a regular file (a directory or a device); pass a file path as --ledger"
+        )
     return real
 
 

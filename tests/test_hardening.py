@@ -221,3 +221,21 @@ def test_formula_escape_round_trips(cell: str) -> None:
     from ae_import.manifest import escape_formula, unescape_formula
 
     assert unescape_formula(escape_formula(cell)) == cell
+
+
+@pytest.mark.parametrize("command", [["run", "{m}", "--sandbox", "-q"], ["status"], ["export"]])
+def test_a_directory_or_device_as_ledger_is_refused(
+    runner: CliRunner, cwd: Path, write: Writer, command: list[str]
+) -> None:
+    """`--ledger /dev/null` or a directory: one line, exit 2, no .lock or journal left."""
+    path = write("m.csv", HEADER + line("a"))
+    (cwd / "dir").mkdir()
+    for ledger in ("/dev/null", str(cwd / "dir")):
+        args = [word.format(m=path) for word in command]
+        result = runner.invoke(app, [*args, "--ledger", ledger])
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (
+            f"ae-import: error: {ledger}: not a regular file (a directory or a device); "
+            "pass a file path as --ledger\n"
+        )
+    assert not (cwd / "dir.lock").exists()
