@@ -426,6 +426,27 @@ class Ledger:
             found.append(None if row is None else dict(zip(names, row, strict=True)))
         return found[0], found[1]
 
+    @_translated
+    def media_checked(self, key: str, since: str) -> bool:
+        """Tell whether a good media check of ``key`` is recorded at ``since`` or later."""
+        sql = "SELECT 1 FROM media_checks WHERE key = ? AND checked_at >= ?"
+        return self._db.execute(sql, (key, since)).fetchone() is not None
+
+    @_translated
+    def record_media_check(
+        self, key: str, media: str, content_type: str, size: int | None, at: str
+    ) -> None:
+        """Record a good media check of ``key`` (``media`` shown without its query) made ``at``."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO media_checks VALUES (?, ?, ?, ?, ?)",
+            (key, redact_url(media), content_type, size, at),
+        )
+
+    @_translated
+    def forget_media_checks(self, before: str) -> None:
+        """Delete the media checks made before ``before`` (they are stale)."""
+        self._db.execute("DELETE FROM media_checks WHERE checked_at < ?", (before,))
+
     EXPORT_COLUMNS = (
         "external_id",
         "status",

@@ -82,12 +82,27 @@ def _m0005_dismissed(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE rows ADD COLUMN dismissed_at TEXT")
 
 
+def _m0006_media_checks(db: sqlite3.Connection) -> None:
+    # ``--check-media`` keeps its good results for a day (mediacheck.CACHE_TTL_S): ``key``
+    # hashes the whole URL or reference, ``media`` shows it without its query.
+    db.execute(
+        """CREATE TABLE media_checks (
+            key          TEXT PRIMARY KEY,
+            media        TEXT NOT NULL,
+            content_type TEXT,
+            size         INTEGER,
+            checked_at   TEXT NOT NULL
+        ) WITHOUT ROWID"""
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0001_rows", _m0001_rows),
     ("0002_meta", _m0002_meta),
     ("0003_source_fingerprint", _m0003_source_fingerprint),
     ("0004_runs", _m0004_runs),
     ("0005_dismissed", _m0005_dismissed),
+    ("0006_media_checks", _m0006_media_checks),
 ]
 
 

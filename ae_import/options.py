@@ -349,6 +349,45 @@ class RunSettings:
     retry_failed: bool = field(
         default=False, metadata=_meta("run", parse_bool, "Send failed rows again.", switch=True)
     )
+    check_media: bool = field(
+        default=False,
+        metadata=_meta(
+            "run",
+            parse_bool,
+            "Check each row's media before sending it (HEAD or a 1-byte GET, public "
+            "addresses only, audio/video, not empty, presigned URLs not expired); a row that "
+            "fails is invalid, not sent.",
+            switch=True,
+        ),
+    )
+    media_concurrency: int = field(
+        default=8,
+        metadata=_meta(
+            "run",
+            whole(1, 256),
+            "With --check-media: media checks at once (1 to 256).",
+            metavar="N",
+        ),
+    )
+    media_timeout: float = field(
+        default=30.0,
+        metadata=_meta(
+            "run",
+            seconds_above_zero,
+            "With --check-media: seconds one media check may take.",
+            metavar="SECONDS",
+        ),
+    )
+    media_allow_private: bool = field(
+        default=False,
+        metadata=_meta(
+            "run",
+            parse_bool,
+            "With --check-media: let checks reach loopback and private addresses, over "
+            "http too. For local testing only (moto, MinIO).",
+            switch=True,
+        ),
+    )
     sandbox: bool = field(
         default=False,
         metadata=_meta("run", parse_bool, "Import into an in-process local sandbox.", switch=True),

@@ -60,10 +60,10 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str], config: Config) ->
 
 
 def ledger_settings(
-    flags: Mapping[str, Any], env: Mapping[str, str], config: Config
+    flags: Mapping[str, Any], env: Mapping[str, str], config: Config, *more: str
 ) -> RunSettings:
-    """Resolve only what names a run's ledger (ledger, sandbox, shard), as ``run`` does."""
-    wanted = [o for o in OPTIONS if o.name in ("ledger", "sandbox", "shard")]
+    """Resolve only what names a run's ledger (ledger, sandbox, shard), and ``more``, as ``run``."""
+    wanted = [o for o in OPTIONS if o.name in ("ledger", "sandbox", "shard", *more)]
     return _resolved(wanted, flags, env, config)
 
 

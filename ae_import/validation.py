@@ -119,7 +119,14 @@ def is_rfc3339(text: str) -> bool:
 
 def _check_media_url(url: str) -> list[Problem]:
     # As the server parses it (WHATWG); the body is sent as it is, so whitespace is reported.
-    _, found = check_media_url(url, strip=False)
+    # An s3://, gs:// or az:// reference is checked as one: it is signed just before sending.
+    reference, found = None, list[tuple[str, str]]()
+    if not url.startswith("https://"):
+        from .cloud import check_reference
+
+        reference, found = check_reference(url)
+    if reference is None and not found:
+        _, found = check_media_url(url, strip=False)
     return [Problem("media_url", code, message) for code, message in found]
 
 
