@@ -112,6 +112,19 @@ class Books:
         left = attempts < self.max_attempts and self.summary.budget_reached
         self.finish(row, "retryable", attempts, outcome, latency, "left" if left else None)
 
+    def close_message(self, cancelled: int, how: str, finished: int) -> None:
+        """Say in the summary's message what became of the requests in flight at the stop.
+
+        ``cancelled`` were cut (``how``), or ``finished`` ended on their own after a signal.
+        """
+        summary = self.summary
+        if summary.message is None:
+            return
+        if cancelled:
+            summary.message += f"; {cancelled} requests in flight cancelled {how}, left retryable"
+        elif finished:
+            summary.message += f"; the {finished} requests in flight finished"
+
     def release_open(self) -> None:
         """Count the rows marked pending but never sent as left; the ledger releases them."""
         if self.open and self.ledger is not None:

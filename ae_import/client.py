@@ -21,6 +21,14 @@ decoded bytes, counted as they are decoded, so a decompression bomb stops there 
 
 The token goes only into the Authorization header. No message built here holds it,
 or a request URL with a query string.
+
+A body whose ``media_url`` is an ``s3://``, ``gs://`` or ``az://`` reference is signed
+just before each attempt (``cloud.Signer.sign_body``, in a thread: a credential refresh
+blocks), for the attempt's timeout plus a margin. The body the engine holds, fingerprints
+and stores keeps the reference. A signing failure is an outcome too: ``cloud`` (no
+credentials, a bad setting: every row would fail the same way, so the run stops, exit 2),
+or ``retry`` when the credential service could not be reached (``CloudError.transient``).
+Other bodies pay one search of their bytes, and only when a signer is given.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import re
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,14 +46,16 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     import httpx
 
+from .cloud import CloudError, Signer
 from .redact import redact_urls_in, safe_text
 from .retry import RETRY_STATUSES, parse_retry_after
 
 __all__ = ["ANSWER_CAP", "Client", "EngagementClient", "Outcome", "OutcomeKind"]
 
-# "auth" (401/403), "tls" (the server's certificate is not trusted) and "local" (a cause
-# on this machine, such as too many open files) stop the run: no retry can fix them.
-OutcomeKind = Literal["created", "existing", "failed", "retry", "auth", "tls", "local"]
+# "auth" (401/403), "tls" (the server's certificate is not trusted), "local" (a cause on
+# this machine, such as too many open files) and "cloud" (a media reference cannot be
+# signed: no credentials) stop the run: no retry can fix them.
+OutcomeKind = Literal["created", "existing", "failed", "retry", "auth", "tls", "local", "cloud"]
 
 # Bytes of decoded answer body read at most; this API's answers are a few hundred bytes.
 ANSWER_CAP = 1 << 20
@@ -52,6 +63,8 @@ ANSWER_CAP = 1 << 20
 _CODINGS = frozenset({"gzip", "deflate"})
 _DETAIL_LIMIT = 500
 _EMFILE = "too many open files: raise `ulimit -n` or lower --concurrency"
+# A body (compact JSON, as pipeline.encode writes it) whose media_url is a reference.
+_REFERENCE = re.compile(rb'"media_url":"\s*(?i:s3|gs|az)://')
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +222,12 @@ class EngagementClient:
         concurrency: int = 8,
         ca_bundle: Path | None = None,
         user_agent: str = "ae-import",
+        signer: Signer | None = None,
     ) -> None:
-        """Prepare the client; the token is kept only in the request headers."""
+        """Prepare the client; the token is kept only in the request headers.
+
+        With ``signer``, a body holding a media reference is signed before each attempt.
+        """
         import httpx  # here, not at import: a run that sends nothing never loads it
 
         authorization = token if auth_scheme == "raw" else f"Bearer {token}"
@@ -219,6 +236,7 @@ class EngagementClient:
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 30.0)).as_dict()
         self._why = {401: _refused_hint(token, auth_scheme), **_WHY}
         self._transport = transport or _default_transport(concurrency, ca_bundle)
+        self._signer = signer
         # Built once: httpx would otherwise parse and merge the URL and headers per request.
         self._url = httpx.URL(base_url.rstrip("/") + "/v2/engagements")
         self._headers = [
@@ -240,6 +258,12 @@ class EngagementClient:
         import aiohttp
         import httpx
 
+        if self._signer is not None and _REFERENCE.search(body):
+            try:
+                body = await asyncio.to_thread(self._signer.sign_body, body, self._limit)
+            except CloudError as exc:
+                kind: OutcomeKind = "retry" if exc.transient else "cloud"
+                return Outcome(kind, error_code="cloud_signing", error_detail=_short(exc.message))
         request = httpx.Request(
             "POST",
             self._url,

@@ -86,7 +86,7 @@ class Decider:
         if not row.valid or row.external_id is None:
             summary.total += 1
             if not self._done_already(row):
-                self._invalid(row)
+                self.invalid(row)
             return False
         encode(row)
         assert row.fingerprint is not None
@@ -150,7 +150,7 @@ class Decider:
             return True
         return self._unchanged(row, ("failed", "dismissed"))
 
-    def _invalid(self, row: Row) -> None:
+    def invalid(self, row: Row) -> None:
         """Count an invalid row; record it in the ledger unless it is a repeat."""
         self.summary.invalid += 1
         first = row.problems[0]

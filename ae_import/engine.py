@@ -37,6 +37,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
+from typing import TYPE_CHECKING
 
 from .books import Books, key
 from .client import Client, Outcome
@@ -46,6 +47,9 @@ from .ratelimit import Clock, Pacer, Throttle, Wakeup, wait_or_stop
 from .results import Events, Progress, RowEvent, Summary, no_events, no_progress
 from .retry import Backoff, RetryBudget, may_have_reached
 from .rows import Row
+
+if TYPE_CHECKING:
+    from .mediacheck import MediaGate
 
 __all__ = ["Engine", "EngineSettings", "Progress", "RowEvent", "Summary"]
 
@@ -89,13 +93,15 @@ class Engine:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        media: MediaGate | None = None,
     ) -> None:
         """Prepare a run; ``client`` (and ``ledger``) may be None for a dry run.
 
         ``progress`` also gets a "stopping" event (its note the line to show) on a first
-        signal.
+        signal. ``media`` (``--check-media``) checks each row before its first attempt.
         """
         self.client = client
+        self._media = media
         self.ledger = ledger
         self.settings = settings
         self.summary = Summary()
@@ -250,26 +256,14 @@ class Engine:
             for timer in self._timers:
                 timer.cancel()
             self._books.release_open()  # never sent: stopped, aborted, or failed mid-run
-            self._close_message()
-            self.summary.duration_s = self._clock() - started
-        return self.summary
-
-    def _close_message(self) -> None:
-        """Say in the summary's message what became of the requests in flight at the stop."""
-        summary = self.summary
-        if summary.message is None:
-            return
-        if self._cancelled:
             how = (
                 "by a second signal"
                 if self._aborted
                 else f"after the {self.settings.grace:g} s grace"
             )
-            summary.message += (
-                f"; {self._cancelled} requests in flight cancelled {how}, left retryable"
-            )
-        elif self._signal is not None and self._at_halt:
-            summary.message += f"; the {self._at_halt} requests in flight finished"
+            self._books.close_message(self._cancelled, how, self._at_halt if self._signal else 0)
+            self.summary.duration_s = self._clock() - started
+        return self.summary
 
     async def _produce(
         self, rows: Iterable[Row], queue: asyncio.Queue[Row | None], workers: int
@@ -364,6 +358,8 @@ class Engine:
             if self._halted():
                 return  # the rest stay open; run() releases them as left
             await self._claim(key(row))
+            if self._media is not None:
+                self._media.start(row)
             await queue.put(row)
 
     async def _claim(self, external_id: str) -> None:
@@ -409,6 +405,8 @@ class Engine:
             # A repeat of an id this run finished already: pending again before it goes out.
             books.open.add(key(row))
             self.ledger.mark_pending([row], settings.manifest)
+        if self._media and await self._media.refused(row, books, self._decider.invalid, self.stop):
+            return  # its media check failed: invalid, never sent
         attempts = 0
         reached = False  # an earlier attempt may have reached the server
         asking = False  # a request is in flight
@@ -448,7 +446,7 @@ class Engine:
                     kind = "created" if reached and outcome.kind == "existing" else outcome.kind
                     books.finish(row, kind, attempts, outcome, latency)
                     return
-                if outcome.kind in ("auth", "tls", "local"):
+                if outcome.kind in ("auth", "tls", "local", "cloud"):
                     self.stop(outcome.kind, outcome.error_detail or "authentication failed")
                     books.finish(row, "retryable", attempts, outcome, latency)
                     return

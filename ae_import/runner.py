@@ -4,6 +4,11 @@
 lock, opens what the run needs, records the run in the ledger's runs table, sets
 the time budget, installs the signal handlers, runs the engine on an event loop,
 closes everything, and says what the exit code is.
+
+The client gets a ``cloud.Signer`` (from the config's ``cloud:`` section and the
+environment; it loads nothing until a row holds a reference), and with
+``--check-media`` the engine gets a ``mediacheck.MediaGate`` whose check caches in
+the ledger and signs references with the same signer.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 
 from . import __version__
 from .client import Client, EngagementClient
+from .cloud import CloudError, Signer
 from .config import Config
 from .engine import Engine, EngineSettings, Progress, Summary
 from .errors import (
@@ -37,7 +43,9 @@ from .ledger import Ledger
 from .lock import RunLock
 from .manifest import Manifest, open_manifest
 from .mapping import Mapper
+from .mediacheck import MediaCheck, MediaGate
 from .pipeline import RowSource
+from .ratelimit import Clock, Sleep
 from .redact import redact_url
 from .results import no_events
 from .runlog import RunLog
@@ -123,12 +131,16 @@ def _ending(summary: Summary, signals: list[str]) -> BaseException | None:
         return AuthError(summary.message or "the server refused the token")
     if summary.stopped == "wrong_url":
         return UsageError(summary.message or "check --base-url")
+    if summary.stopped == "cloud":
+        return CloudError(summary.message or "a media reference cannot be signed")
     if summary.stopped in ("retry_budget", "tls", "local"):
         return RunStopped(f"stopped: {summary.message}")
     return None
 
 
-async def _drive(engine: Engine, source: RowSource, signals: list[str]) -> Summary:
+async def _drive(
+    engine: Engine, source: RowSource, signals: list[str], media: MediaGate | None
+) -> Summary:
     loop = asyncio.get_running_loop()
 
     def on_signal(name: str) -> None:
@@ -147,6 +159,8 @@ async def _drive(engine: Engine, source: RowSource, signals: list[str]) -> Summa
             signal.signal(number, handler)
         if engine.client is not None:
             await engine.client.aclose()
+        if media is not None:
+            await media.aclose()
 
 
 @dataclass(frozen=True)
@@ -209,8 +223,15 @@ def run_import(
     progress: Progress,
     on_open: Callable[[Manifest], None] | None = None,
     argv: Sequence[str] = (),
+    *,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
 ) -> RunResult:
-    """Import one manifest as ``settings`` say; return the summary and the exit code."""
+    """Import one manifest as ``settings`` say; return the summary and the exit code.
+
+    ``clock`` and ``sleep`` pace the run (``--rate``, backoff, budgets); tests pass a
+    virtual clock.
+    """
     ledger_path = settings.ledger_path
     with contextlib.ExitStack() as stack:
         if not settings.dry_run:
@@ -239,7 +260,18 @@ def run_import(
         if ledger is not None:
             stack.callback(ledger.close)
         client: Client | None = None
+        signer = Signer(config.cloud, env)
+        media: MediaGate | None = None
         if not settings.dry_run:
+            if settings.check_media:
+                check = MediaCheck(
+                    concurrency=settings.media_concurrency,
+                    timeout_s=settings.media_timeout,
+                    allow_private=settings.media_allow_private,
+                    ledger=ledger,
+                    signer=signer,
+                )
+                media = MediaGate(check)
             client = EngagementClient(
                 target.base_url,
                 target.token,
@@ -248,13 +280,17 @@ def run_import(
                 concurrency=settings.concurrency,
                 ca_bundle=settings.ca_bundle,
                 user_agent=f"ae-import/{__version__}",
+                signer=signer,
             )
         engine = Engine(
             client,
             ledger,
-            _engine_settings(settings, manifest.name, time.monotonic(), time.time()),
+            _engine_settings(settings, manifest.name, clock(), time.time()),
             progress=progress,
             events=log.row if log is not None else no_events,
+            clock=clock,
+            sleep=sleep,
+            media=media,
         )
         run_id = None
         if ledger is not None and not settings.dry_run:
@@ -283,7 +319,7 @@ def run_import(
             )
         signals: list[str] = []
         try:
-            summary = asyncio.run(_drive(engine, source, signals))
+            summary = asyncio.run(_drive(engine, source, signals, media))
         except BaseException as exc:
             code = exit_status(exc)[0]
             if ledger is not None and run_id is not None:

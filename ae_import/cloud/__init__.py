@@ -27,6 +27,7 @@ import json
 import math
 import os
 import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -114,9 +115,44 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class CloudError(UsageError):
-    """Signing cannot work: no library, no credentials, a bad cloud setting (exit 2)."""
+    """Signing cannot work: no library, no credentials, a bad cloud setting (exit 2).
+
+    ``transient``: the credential service could not be reached (a connection or a
+    timeout while fetching or refreshing credentials); a later attempt may sign.
+    """
 
     code = "cloud"
+    transient = False
+
+
+# Library errors that say a credential service (STS, SSO, the metadata server, Google's
+# or Azure's token endpoints) could not be reached, rather than that credentials are wrong.
+_TRANSIENT = frozenset(
+    {
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+        "TransportError",
+        "ServiceRequestError",
+        "ServiceResponseError",
+    }
+)
+
+
+_NETWORK = (ConnectionError, TimeoutError, socket.gaierror)
+
+
+def _transient(exc: BaseException) -> bool:
+    """Tell whether ``exc`` (or what it was raised from) is a network failure, not a refusal."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, _NETWORK) or type(seen).__name__ in _TRANSIENT:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @dataclass(frozen=True)
@@ -336,7 +372,9 @@ class Signer:
         except CloudError:
             raise
         except Exception as exc:  # the libraries' own errors, with any URL redacted
-            raise CloudError(f"{reference}: cannot sign: {_describe(exc)}") from None
+            error = CloudError(f"{reference}: cannot sign: {_describe(exc)}")
+            error.transient = _transient(exc)
+            raise error from None
 
     def sign_body(self, body: bytes, timeout_s: float, content_type: str | None = None) -> bytes:
         """Return ``body`` (a create request, JSON) with its media reference signed.

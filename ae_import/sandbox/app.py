@@ -48,6 +48,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..problems import Problem
 from ..ratelimit import Clock, TokenBucket
 from ..redact import safe_text
 from ..validation import validate_body
@@ -63,6 +64,7 @@ JSON = "application/json"
 # Validation codes that --media-allow-private lets through: loopback and private
 # addresses, local names, and plain http (the scheme check of an http:// URL).
 _LOCAL = ("url_private", "url_host", "url_scheme")
+_REFERENCE = re.compile(r"\s*(?:s3|gs|az)://", re.IGNORECASE)
 
 Sleep = Callable[[float], Awaitable[None]]
 Log = Callable[[str], None]
@@ -221,6 +223,12 @@ class _Sandbox:
             # A store on this machine: its loopback address and plain http are fetched.
             problems = [p for p in problems if p.field != "media_url" or p.code not in _LOCAL]
         url = body.get("media_url") if isinstance(body, dict) else None
+        if isinstance(url, str) and _REFERENCE.match(url):
+            # ae-import signs s3://, gs://, az:// before sending; the server gets https only.
+            scheme = url.strip().partition(":")[0].lower()
+            message = f"must use https, not {scheme}; the server refuses it"
+            problems = [p for p in problems if p.field != "media_url"]
+            problems.append(Problem("media_url", "url_scheme", message))
         if not problems and self.reject_media and isinstance(url, str):
             path = url.split("?", 1)[0].split("#", 1)[0]
             if self.reject_media.search(path):
