@@ -24,6 +24,8 @@ from ae_import.ledger import Ledger
 from ae_import.mediacheck import MediaCheck
 from ae_import.presigned import RUN_EVERY_S, Forecast, expires_at
 
+from . import test_secrets as secrets
+from .conftest import Sandboxes
 from .rawserver import Peer, raw_server
 
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
@@ -300,16 +302,26 @@ class FakeProber(media.Prober):
     """The probe with TABLE as its DNS and a recording mock transport (for the CLI tests)."""
 
     seen: ClassVar[list[httpx.Request]] = []
+    answer: ClassVar[Handler] = staticmethod(lambda request: httpx.Response(200, headers=AUDIO))
 
     def __init__(self, **kwargs: Any) -> None:
         """Replace the resolver and transport."""
 
         def handler(request: httpx.Request) -> httpx.Response:
             FakeProber.seen.append(request)
-            return httpx.Response(200, headers=AUDIO)
+            answer: httpx.Response = FakeProber.answer(request)
+            return answer
 
         kwargs.update(resolve=resolve, transport=httpx.MockTransport(handler))
         super().__init__(**kwargs)
+
+
+@pytest.fixture
+def fake_prober(monkeypatch: pytest.MonkeyPatch) -> type[FakeProber]:
+    """Make --check-media ask FakeProber's mock transport; start with an empty record."""
+    monkeypatch.setattr(mediacheck, "Prober", FakeProber)
+    FakeProber.seen = []
+    return FakeProber
 
 
 @pytest.fixture
@@ -319,16 +331,16 @@ def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.mark.parametrize("where", ["flag", "config"])
 def test_validate_presigned_manifest_at_ten_an_hour(
-    runner: CliRunner, cwd: Path, monkeypatch: pytest.MonkeyPatch
+    runner: CliRunner, cwd: Path, fake_prober: type[FakeProber], where: str
 ) -> None:
     """Expired URLs and URLs dying before their turn at --rate 10/h get media_* problems.
 
     Rows 1-9 (sent in the first 54 minutes) live an hour and are asked once each, by HEAD,
-    at the media host only; rows 10-13 die before their turn; row 0 is expired.
+    at the media host only; rows 10-13 die before their turn; row 0 is expired. The rate
+    comes from --rate, or from the config's run.rate.
     """
-    monkeypatch.setattr(mediacheck, "Prober", FakeProber)
-    FakeProber.seen = []
     now = datetime.now(UTC).replace(microsecond=0)
     hour = (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     urls = [s3_url("r0.mp3", now - timedelta(hours=2), 3600)]
@@ -340,7 +352,9 @@ def test_validate_presigned_manifest_at_ten_an_hour(
     ]
     rows = "".join(f"CALL,Call {i},crm,c:{i},{url}\n" for i, url in enumerate(urls))
     (cwd / "m.csv").write_text(HEADER + rows)
-    result = runner.invoke(app, ["validate", "m.csv", "--check-media", "--rate", "10/h", "--json"])
+    (cwd / "c.yaml").write_text("run:\n  rate: 10/h\n")
+    rate = ["--rate", "10/h"] if where == "flag" else ["--config", "c.yaml"]
+    result = runner.invoke(app, ["validate", "m.csv", "--check-media", *rate, "--json"])
     assert result.exit_code == 1, result.output
     report = json.loads(result.stdout)
     found = {p["external_id"]: p["code"] for p in report["problems"]}
@@ -359,11 +373,9 @@ def test_validate_presigned_manifest_at_ten_an_hour(
 
 
 def test_validate_without_check_media_asks_nothing(
-    runner: CliRunner, cwd: Path, monkeypatch: pytest.MonkeyPatch
+    runner: CliRunner, cwd: Path, fake_prober: type[FakeProber]
 ) -> None:
     """Plain validate never probes, even for an expired URL (it is a local check)."""
-    monkeypatch.setattr(mediacheck, "Prober", FakeProber)
-    FakeProber.seen = []
     (cwd / "m.csv").write_text(HEADER + f"CALL,t,crm,c:1,{s3_url('a.mp3', NOW, 60)}\n")
     result = runner.invoke(app, ["validate", "m.csv"])
     assert (result.exit_code, result.stdout) == (0, "1 row: 1 valid, 0 invalid, 0 problems\n")
@@ -383,3 +395,47 @@ def test_validate_check_media_bad_options_are_one_line(runner: CliRunner, cwd: P
     assert bad_timeout.stderr == (
         "ae-import: error: --media-timeout: '0' must be a number of seconds above zero\n"
     )
+
+
+def test_check_media_leaks_no_signature(
+    sandboxes: Sandboxes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_prober: type[FakeProber],
+) -> None:
+    """Validate and run --check-media over presigned rows failing in each way: zero hits anywhere.
+
+    A 404, a redirect whose location carries a signature and ends inside, and an HTML
+    page; then status and export in every shape.
+    """
+    inside = f"https://inside.example.com/x.mp3?X-Amz-Signature={secrets.SIGNATURE}"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        name = request.url.path.rsplit("/", 1)[-1]
+        if name == "1.mp3":
+            return httpx.Response(404)
+        if name == "2.mp3":
+            return httpx.Response(302, headers={"location": inside})
+        if name == "3.mp3":
+            return httpx.Response(200, headers={"content-type": "text/html"})
+        return httpx.Response(200, headers=AUDIO)
+
+    fake_prober.answer = staticmethod(answer)
+    monkeypatch.setitem(TABLE, "media.example-cdn.com", ["93.184.216.34"])
+    monkeypatch.chdir(tmp_path)
+    good = sandboxes.start(token=secrets.TOKEN)
+    path = str(secrets.manifest(tmp_path / "m.csv"))
+    run = secrets.Collector(tmp_path)
+    for args in (["--json"], []):
+        assert run("validate", path, "--check-media", *args).exit_code == 1
+    base = ["run", path, "--base-url", good.base_url, "--check-media"]
+    assert run(*base, "--log-file", "text.log").exit_code == 1
+    run(*base, "--log-file", "json.log", "--log-format", "json", "--json")
+    for args in ([], ["--json"]):
+        run("status", *args)
+    for args in ([], ["--as-manifest"], ["--as-manifest", "--format", "jsonl"]):
+        run("export", *args)
+    assert good.store.count() == 3  # rows 0, 4 and 5; 1-3 refused before sending
+    codes = {"media_http_404", "media_private_address", "media_content_type"}
+    assert all(code in "".join(run.outputs) for code in codes)
+    assert secrets.leaks(run, tmp_path) == []
