@@ -1,0 +1,272 @@
+"""Timestamps as exports write them, to RFC 3339 with an offset.
+
+Pure. Tried in this order: RFC 3339 and ISO 8601 forms (``2024-03-05T14:30:00Z``,
+``2024-03-05 14:30``, a date alone), fast and first; then the mapping's
+``timestamp_formats`` (strftime patterns, read with ``datetime.strptime``, or ``epoch`` and
+``epoch_ms``); then the forms that cannot be misread: a ``UTC`` or ``GMT`` suffix,
+``2025/11/05``, month names (``Nov 5, 2025 2:15:33 PM``, ``5 Nov 2025``), RFC 2822.
+``11/05/2025`` is month-first in one country and day-first in another: it needs a pattern,
+and the problem for it names the patterns that would read it.
+
+Times without an offset are read in the mapping's zone (``zoneinfo``). A wall-clock time
+that a daylight-saving change skips or repeats is a ``timestamp_ambiguous`` problem unless
+``ambiguous: earlier`` or ``later`` says which of its two instants to take.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from .validation import is_rfc3339
+
+__all__ = ["EPOCHS", "StampReader", "check_format", "parse_timestamp"]
+
+EPOCHS = ("epoch", "epoch_ms")
+_ISO = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})"
+    r"(?:[Tt ](\d{2}:\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*([Zz]|[+-]\d{2}:?\d{2})?)?$"
+)
+_UTC_SUFFIX = re.compile(r"^(.*\d)\s*(?:UTC|GMT)$", re.IGNORECASE)
+_LITERAL_UTC = re.compile(r"(?:^|[^%])(?:UTC|GMT|Z)\s*$")
+_NUMBER = re.compile(r"^\d{1,16}(?:\.\d+)?$")
+_TIMES_12 = ("%I:%M:%S %p", "%I:%M %p")
+_TIMES_24 = ("%H:%M:%S", "%H:%M")
+# Forms that read one way only, tried after the configured patterns.
+_UNAMBIGUOUS = (
+    *(f"%Y/%m/%d {t}" for t in _TIMES_24),
+    "%Y/%m/%d",
+    *(f"%b %d, %Y {t}" for t in (*_TIMES_12, *_TIMES_24)),
+    "%b %d, %Y",
+    *(f"%B %d, %Y {t}" for t in (*_TIMES_12, *_TIMES_24)),
+    "%B %d, %Y",
+    *(f"%d %b %Y {t}" for t in _TIMES_24),
+    "%d %b %Y",
+    "%a, %d %b %Y %H:%M:%S %z",
+    "%a %b %d %H:%M:%S %Y",
+)
+_FIRST_LAST = (("%m", "%d", "month first"), ("%d", "%m", "day first"))
+_DAY_TIMES = ("", *(f" {t}" for t in (*_TIMES_12, *_TIMES_24)))
+_SUGGEST_CACHE: dict[str, str] = {}
+_MIN_YEAR, _MAX_YEAR = 1970, 2100
+_HOURS_KEPT = 4096
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def check_format(pattern: str) -> str | None:
+    """Say what is wrong with a timestamp pattern of the config, if anything."""
+    if pattern in EPOCHS:
+        return None
+    if "%" not in pattern:
+        return (
+            f"'{pattern}' is not a strftime pattern (such as '%m/%d/%Y %I:%M %p'), "
+            "epoch or epoch_ms"
+        )
+    if "%Z" in pattern:
+        return (
+            f"'{pattern}': %Z reads a zone name that Python then drops; write UTC literally, "
+            "or use %z for an offset such as -0500"
+        )
+    sample = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)
+    try:
+        datetime.strptime(sample.strftime(pattern), pattern)
+    except ValueError as exc:
+        return f"'{pattern}' is not a strftime pattern that reads back: {exc}"
+    return None
+
+
+def _suggestion(text: str) -> str:
+    """Say which common patterns would read ``text`` (kept per shape of text: 9 for digits)."""
+    shape = re.sub(r"\d", "9", text)
+    found = _SUGGEST_CACHE.get(shape)
+    if found is not None:
+        return found
+    if _NUMBER.match(text):
+        found = (
+            "; it looks like a Unix time: add epoch (seconds) or epoch_ms (milliseconds) to "
+            "timestamp_formats, or give columns.start_at that format"
+        )
+    else:
+        readers: list[str] = []
+        for sep in "/-.":
+            for year in ("%Y", "%y"):
+                for first, second, label in _FIRST_LAST:
+                    for clock in _DAY_TIMES:
+                        pattern = f"{first}{sep}{second}{sep}{year}{clock}"
+                        try:
+                            datetime.strptime(text, pattern)
+                        except ValueError:
+                            continue
+                        readers.append(f"'{pattern}' ({label})")
+                        break
+        if readers:
+            found = (
+                f"; it reads with {' or '.join(readers)}: add the right one to "
+                "timestamp_formats, or give columns.start_at a format"
+                if len(readers) > 1
+                else f"; it reads with {readers[0].split(' (')[0]}: add it to "
+                "timestamp_formats, or give columns.start_at that format"
+            )
+        else:
+            found = (
+                "; use RFC 3339 (2024-03-05T14:30:00Z), or add its strftime pattern to "
+                "timestamp_formats"
+            )
+    if len(_SUGGEST_CACHE) >= 1024:
+        _SUGGEST_CACHE.clear()
+    _SUGGEST_CACHE[shape] = found
+    return found
+
+
+class StampReader:
+    """Reads the timestamps of one field: patterns, zone and the rule for DST gaps and folds."""
+
+    def __init__(
+        self, zone: str | tzinfo, formats: tuple[str, ...] = (), ambiguous: str | None = None
+    ) -> None:
+        """Prepare for ``zone`` (an IANA name), the configured ``formats`` and ``ambiguous``."""
+        self.zone: tzinfo = zoneinfo.ZoneInfo(zone) if isinstance(zone, str) else zone
+        self.zone_name = str(zone)
+        self.ambiguous = ambiguous
+        self.formats = formats
+        self._hours: dict[str, str] = {}  # "2024-03-05T14": "-07:00", "" where DST changes
+        # (pattern, naive results are UTC: the pattern ends in a literal UTC, GMT or Z)
+        self._patterns = [
+            (f, bool(_LITERAL_UTC.search(f))) for f in (*formats, *_UNAMBIGUOUS) if f not in EPOCHS
+        ]
+        self._epoch = next((f for f in formats if f in EPOCHS), None)
+
+    def read(self, value: Any) -> tuple[str | None, tuple[str, str] | None]:
+        """Return (RFC 3339 text, None), or (None, (code, message))."""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return None, ("wrong_type", "must be a timestamp written as text")
+        if not isinstance(value, str):
+            if self._epoch is None:
+                return None, (
+                    "bad_timestamp",
+                    f"{value} is a number; if it is a Unix time, add epoch (seconds) or "
+                    "epoch_ms to timestamp_formats, or give columns.start_at that format",
+                )
+            return self._from_epoch(str(value), value)
+        text = value.strip()
+        match = _ISO.match(text)
+        if match is not None:
+            return self._iso(text, match, unchanged=True)
+        if self._epoch is not None and _NUMBER.match(text):
+            return self._from_epoch(text, value)
+        suffix = _UTC_SUFFIX.match(text)
+        if suffix is not None:
+            match = _ISO.match(suffix.group(1) + "Z")
+            if match is not None:
+                return self._iso(text, match, unchanged=False)
+        for pattern, utc in self._patterns:
+            try:
+                moment = datetime.strptime(text, pattern)
+            except ValueError:
+                continue
+            if moment.tzinfo is None and utc:
+                moment = moment.replace(tzinfo=UTC)
+            return self._finish(moment, text)
+        return None, (
+            "bad_timestamp",
+            f"'{value}' is not a timestamp this mapping reads{_suggestion(text)}",
+        )
+
+    def _iso(self, text: str, match: re.Match[str], unchanged: bool) -> tuple[str | None, Any]:
+        """Read an ISO 8601 form; RFC 3339 with its offset is sent ``unchanged`` when allowed."""
+        day, hm, sec, frac, offset = match.groups()
+        if unchanged and offset and sec and is_rfc3339(text):
+            return text, None
+        iso = f"{day}T{hm or '00:00'}:{sec or '00'}"
+        if frac:
+            iso += "." + frac[:6].ljust(6, "0")
+        if offset:
+            iso += "+00:00" if offset in ("Z", "z") else offset
+        try:
+            moment = datetime.fromisoformat(iso)
+        except ValueError:
+            return None, ("bad_timestamp", f"'{text}' is not a date and time that exists")
+        if not offset:  # the zone's offset, once per hour of the file (no DST change in it)
+            hour = iso[:13]
+            suffix = self._hours.get(hour)
+            if suffix is None:
+                suffix = self._offset_of_hour(moment)
+                if len(self._hours) >= _HOURS_KEPT:
+                    self._hours.clear()
+                self._hours[hour] = suffix
+            if suffix:
+                return moment.isoformat() + suffix, None
+        return self._finish(moment, text)
+
+    def _offset_of_hour(self, moment: datetime) -> str:
+        """Return the zone's offset through ``moment``'s hour as text, or "" if it changes."""
+        start = moment.replace(minute=0, second=0, microsecond=0, tzinfo=self.zone)
+        end = start.replace(minute=59, second=59, microsecond=999999)
+        offsets = {t.utcoffset() for t in (start, end, start.replace(fold=1), end.replace(fold=1))}
+        if len(offsets) != 1 or abs(start.utcoffset() or timedelta(0)) >= timedelta(hours=24):
+            return ""
+        return start.isoformat()[19:]
+
+    def _finish(self, moment: datetime, text: str) -> tuple[str | None, Any]:
+        """Place a naive time in the zone (gaps and folds per ``ambiguous``); check the offset."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.zone)
+            first, second = moment.utcoffset(), moment.replace(fold=1).utcoffset()
+            if first != second:
+                if self.ambiguous is None:
+                    return None, ("timestamp_ambiguous", self._ambiguity(text, first, second))
+                # Of the two instants the wall time can mean, the earlier or the later one.
+                earlier_fold = 0 if (first or timedelta(0)) > (second or timedelta(0)) else 1
+                fold = earlier_fold if self.ambiguous == "earlier" else 1 - earlier_fold
+                moment = moment.replace(fold=fold)
+        offset = moment.utcoffset() or timedelta(0)
+        if abs(offset) >= timedelta(hours=24):
+            return None, ("bad_timestamp", f"'{text}' has an offset of 24 hours or more")
+        return moment.isoformat(), None
+
+    def _ambiguity(self, text: str, first: Any, second: Any) -> str:
+        if first > second:
+            what = "happens twice"
+            why = "the clocks go back"
+        else:
+            what = "does not exist"
+            why = "the clocks skip it"
+        return (
+            f"'{text}' {what} in {self.zone_name} ({why}); set ambiguous: earlier or later "
+            "in the config to take one of its two instants"
+        )
+
+    def _from_epoch(self, text: str, value: Any) -> tuple[str | None, Any]:
+        """Read Unix seconds or milliseconds, in integers (never through a float)."""
+        if not _NUMBER.match(text):
+            return None, ("bad_timestamp", f"'{value}' is not a Unix time ({self._epoch})")
+        whole, _, fraction = text.partition(".")
+        if self._epoch == "epoch_ms":
+            micros = int(whole) * 1000 + int((fraction + "000")[:3])
+        else:
+            micros = int(whole) * 1_000_000 + int((fraction + "000000")[:6])
+        try:
+            moment = _EPOCH + timedelta(microseconds=micros)
+        except OverflowError:
+            moment = datetime.max.replace(tzinfo=UTC)
+        if not _MIN_YEAR <= moment.year <= _MAX_YEAR:
+            other = "epoch" if self._epoch == "epoch_ms" else "epoch_ms"
+            return None, (
+                "bad_timestamp",
+                f"'{value}' as {self._epoch} falls outside {_MIN_YEAR}-{_MAX_YEAR}; is it {other}?",
+            )
+        local = moment.astimezone(self.zone)
+        spec = "seconds" if not local.microsecond else "milliseconds"
+        if local.microsecond % 1000:
+            spec = "microseconds"
+        return local.isoformat(timespec=spec), None
+
+
+def parse_timestamp(
+    text: str, zone: str | tzinfo, formats: tuple[str, ...] = (), ambiguous: str | None = None
+) -> str | None:
+    """Return ``text`` as RFC 3339 with an offset, reading naive times in ``zone``; else None."""
+    value, problem = StampReader(zone, formats, ambiguous).read(text)
+    return None if problem else value
