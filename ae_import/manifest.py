@@ -22,18 +22,22 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import json
 import os
 import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import ManifestError
-from .lines import REENCODE, Lines, TooLarge
+from .lines import REENCODE, Lines, TooLarge, bad_text
 from .problems import Problem
 from .rows import Row
+
+if TYPE_CHECKING:
+    from .mapconfig import ReadingConfig
 
 __all__ = [
     "EXPORT_ERROR_COLUMN",
@@ -74,6 +78,7 @@ def unescape_formula(cell: str) -> str:
 FORMATS = ("csv", "tsv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _DELIMITERS = (",", ";", "\t", "|")
+_SEP_LINE = re.compile(r"^sep=(.)\r?\n?$", re.IGNORECASE)  # Excel's first line: sep=;
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 """The most one record may hold: 16 MB of UTF-8 text.
@@ -106,20 +111,6 @@ def detect_format(name: str, forced: str | None) -> str:
     )
 
 
-def _bad_text(text: str) -> str | None:
-    """Say why decoded ``text`` is unusable (NUL bytes, bytes that were not UTF-8), if it is."""
-    if "\x00" in text:
-        return "holds NUL bytes; remove them or re-export the file"
-    if text.isascii():
-        return None
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:  # surrogateescape kept each bad byte as a lone surrogate
-        byte = ord(text[exc.start]) - 0xDC00
-        return f"holds byte 0x{byte & 0xFF:02X}, which is not UTF-8; {REENCODE}"
-    return None
-
-
 def _size(cap: int) -> str:
     """Say how big ``cap`` bytes are: ``16 MB``."""
     return f"{cap >> 20} MB" if cap % (1 << 20) == 0 else f"{cap:,} bytes"
@@ -132,54 +123,139 @@ def _pick_delimiter(header: str) -> str:
 
 
 class Manifest:
-    """An open manifest: its name, format and (for CSV) header; iterate it for records."""
+    """An open manifest: its name, format and (for CSV) header; iterate it for records.
+
+    Nothing is read until the header or a record is asked for, so that the mapping's
+    ``manifest:`` section (``use``) can say how to read it first.
+    """
 
     def __init__(
-        self, name: str, fmt: str, stream: IO[bytes], owned: bool, max_record: int | None = None
+        self,
+        name: str,
+        fmt: str,
+        stream: IO[bytes],
+        owned: bool,
+        max_record: int | None = None,
+        reading: ReadingConfig | None = None,
     ) -> None:
-        """Read what must be known before the first record: the header of a CSV file.
+        """Keep the stream; with ``reading`` (encoding, delimiter, skip_lines), start at once.
 
         ``max_record`` is the most bytes one record may hold (``MAX_RECORD_BYTES``).
         """
         self.name = name
         self.format = fmt
+        self._stream = stream
+        self._owned = owned
         self._raw = getattr(stream, "fileobj", None) or stream  # gzip: position in the file
         self.size: int | None = None
         try:
             self.size = os.fstat(self._raw.fileno()).st_size if owned else None
         except (OSError, ValueError, AttributeError):
             self.size = None
-        cap = MAX_RECORD_BYTES if max_record is None else max_record
-        self._lines = Lines(name, stream, owned, cap, quoted=fmt != "jsonl")
-        self.columns: tuple[str, ...] | None = None
-        self.delimiter: str | None = None
+        self._cap = MAX_RECORD_BYTES if max_record is None else max_record
+        self._reading = reading
+        self._lines: Lines | None = None
+        self._columns: tuple[str, ...] | None = None
+        self._delimiter: str | None = None
+        self._header_line = 0
         self._reader: Any = None
-        if fmt in ("csv", "tsv"):
+        if reading is not None:
+            self._start()
+
+    def use(self, reading: ReadingConfig) -> None:
+        """Read the file as ``reading`` says, unless reading has already begun."""
+        if self._lines is None:
+            self._reading = reading
+
+    @property
+    def columns(self) -> tuple[str, ...] | None:
+        """Return the CSV header's column names (None for JSONL)."""
+        self._start()
+        return self._columns
+
+    @property
+    def delimiter(self) -> str | None:
+        """Return the CSV delimiter in use (None for JSONL)."""
+        self._start()
+        return self._delimiter
+
+    @property
+    def encoding_note(self) -> str | None:
+        """Say which encoding ``auto`` chose and why, when it did not read plain UTF-8."""
+        return self._lines.note if self._lines is not None else None
+
+    def _start(self) -> None:
+        """Open the text layer, skip the lines before the header, and read the header."""
+        if self._lines is not None:
+            return
+        encoding = self._reading.encoding if self._reading is not None else "auto"
+        self._lines = Lines(
+            self.name, self._stream, self._owned, self._cap, self.format != "jsonl", encoding
+        )
+        skip = self._reading.skip_lines if self._reading is not None else 0
+        try:
+            for _ in range(skip):
+                if next(self._lines, None) is None:
+                    break
+        except TooLarge as big:
+            raise ManifestError(
+                f"{self.name}: line {big.last}: a line before the header (skip_lines: {skip}) "
+                f"is over {_size(self._cap)}; is skip_lines right?"
+            ) from None
+        if self.format in ("csv", "tsv"):
             self._open_csv()
 
+    def _first_line(self) -> str | None:
+        """Return the header's line (after Excel's ``sep=X``, which sets the delimiter)."""
+        lines = self._lines
+        assert lines is not None
+        try:
+            first = next(lines, None)
+            if first is not None:
+                lines.check_first(first)
+            match = _SEP_LINE.match(first or "")
+            if match is not None:
+                if self._delimiter is None:
+                    self._delimiter = match.group(1)
+                first = next(lines, None)
+                if first is not None:
+                    lines.check_first(first)
+        except TooLarge as big:
+            size = _size(self._cap)
+            if big.last == lines.number and not big.open_quote:
+                raise ManifestError(
+                    f"{self.name}: line {big.last} is over {size}: it cannot be a header row; "
+                    "a CSV manifest starts with a line of column names"
+                ) from None
+            raise
+        self._header_line = lines.number
+        return first
+
     def _open_csv(self) -> None:
-        first = self._lines.first
-        size = _size(self._lines.cap)
-        if self._lines.first_too_large:
-            raise ManifestError(
-                f"{self.name}: line 1 is over {size}: it cannot be a header row; a CSV "
-                "manifest starts with a line of column names"
-            )
+        lines = self._lines
+        assert lines is not None
+        reading = self._reading
+        if reading is not None and reading.delimiter is not None:
+            self._delimiter = reading.delimiter
+        size = _size(self._cap)
+        first = self._first_line()
         if first is None or not first.strip():
             raise ManifestError(
                 f"{self.name}: the file is empty; a CSV manifest starts with a header row"
             )
-        self.delimiter = "\t" if self.format == "tsv" else _pick_delimiter(first)
-        self._reader = csv.reader(self._lines, delimiter=self.delimiter, strict=True)
+        if self._delimiter is None:
+            self._delimiter = "\t" if self.format == "tsv" else _pick_delimiter(first)
+        self._reader = csv.reader(
+            itertools.chain((first,), lines), delimiter=self._delimiter, strict=True
+        )
+        at = f"line {self._header_line}"
         try:
             header = next(self._reader)
         except csv.Error as exc:
-            raise ManifestError(
-                f"{self.name}: line 1: the header is not valid CSV: {exc}"
-            ) from None
+            raise ManifestError(f"{self.name}: {at}: the header is not valid CSV: {exc}") from None
         except TooLarge as big:
             raise ManifestError(
-                f"{self.name}: line 1: the header runs over {size}, to line {big.last}; "
+                f"{self.name}: {at}: the header runs over {size}, to line {big.last}; "
                 'a quote in it never closes: close it, or double it ("") inside a name'
             ) from None
         names = tuple(h.strip() for h in header)
@@ -187,11 +263,11 @@ class Manifest:
         for index, col in enumerate(names, start=1):
             if col and col in seen:
                 raise ManifestError(
-                    f"{self.name}: line 1: column '{col}' appears twice in the header "
+                    f"{self.name}: {at}: column '{col}' appears twice in the header "
                     f"(columns {seen[col]} and {index}); rename one"
                 )
             seen[col] = index
-        self.columns = names
+        self._columns = names
 
     def position(self) -> tuple[int, int | None]:
         """Return (bytes read so far, file size or None): how far a reader has got."""
@@ -211,17 +287,21 @@ class Manifest:
 
     def close(self) -> None:
         """Close the underlying file unless it is stdin."""
-        self._lines.close()
+        if self._lines is not None:
+            self._lines.close()
+        elif self._owned:
+            self._stream.close()
 
     def __iter__(self) -> Iterator[Row]:
         """Yield the records one by one, in file order, each as a new Row."""
+        self._start()
         if self.format == "jsonl":
             return self._jsonl()
         return self._csv()
 
     def _too_large(self, start: int, big: TooLarge) -> Problem:
         """Return the problem of a CSV record over the cap, from line ``start``."""
-        size = _size(self._lines.cap)
+        size = _size(self._cap)
         if big.open_quote:
             message = (
                 f"record over {size}: a quoted value that opens in it never closes, so it "
@@ -239,7 +319,8 @@ class Manifest:
     def _csv(self) -> Iterator[Row]:
         reader = self._reader
         lines = self._lines
-        columns = self.columns or ()
+        assert lines is not None
+        columns = self._columns or ()
         width = len(columns)
         exported = EXPORT_ERROR_COLUMN in columns
         record = 1  # the header is row 1, as a spreadsheet numbers it
@@ -264,11 +345,11 @@ class Manifest:
             joined = "".join(row)
             if not joined or joined.isspace():
                 continue
-            bad = _bad_text(joined)
-            if bad is not None:
-                problem = Problem("", "bad_encoding", f"this record {bad}")
-                yield Row(start, {}, (problem,), sheet_row=sheet)
-                continue
+            if "\x00" in joined or not joined.isascii():
+                bad = bad_text(joined, lines.encoding)
+                if bad is not None:
+                    yield self._undecodable(start, sheet, row, columns, bad)
+                    continue
             if len(row) != width:
                 extra = row[width:]
                 if len(row) < width or any(cell.strip() for cell in extra):
@@ -286,8 +367,33 @@ class Manifest:
                 record_row.sheet_row = sheet
             yield record_row
 
+    def _undecodable(
+        self, start: int, sheet: int | None, row: list[str], columns: tuple[str, ...], bad: str
+    ) -> Row:
+        """Return a record holding bytes the encoding cannot read: its fields, one problem."""
+        assert self._lines is not None
+        where = "this record"
+        fields: dict[str, str] = {}
+        if len(row) == len(columns):
+            fields = dict(zip(columns, row, strict=True))
+            where = next(
+                (f"column '{c}'" for c, v in fields.items() if bad_text(v) is not None), where
+            )
+        message = f"{where} {bad}" + ("" if "NUL" in bad else f"; {self._encoding_hint()}")
+        return Row(start, fields, (Problem("", "bad_encoding", message),), sheet_row=sheet)
+
+    def _encoding_hint(self) -> str:
+        """Say how to read a byte the chosen encoding cannot."""
+        assert self._lines is not None
+        if self._lines.encoding == "UTF-8":
+            return (
+                "if Excel saved the file on Windows, set manifest: encoding: cp1252 in the "
+                f"config; else {REENCODE}"
+            )
+        return f"check manifest: encoding in the config, or {REENCODE}"
+
     def _jsonl(self) -> Iterator[Row]:
-        size = _size(self._lines.cap)
+        size = _size(self._cap)
         while True:
             try:
                 yield from self._jsonl_lines()
@@ -302,14 +408,22 @@ class Manifest:
     def _jsonl_lines(self) -> Iterator[Row]:
         """Yield the records of the lines left, until the end or a line over the cap."""
         lines = self._lines
+        assert lines is not None
         decode = json.loads
         for text in lines:
             number = lines.number
             if not text or text.isspace():
                 continue
-            bad = _bad_text(text)
+            if number == 1:
+                lines.check_first(text)
+            bad = None
+            if "\x00" in text or not text.isascii():
+                bad = bad_text(text, lines.encoding)
             if bad is not None:
-                yield Row(number, {}, (Problem("", "bad_encoding", f"this line {bad}"),))
+                message = f"this line {bad}" + (
+                    "" if "NUL" in bad else f"; {self._encoding_hint()}"
+                )
+                yield Row(number, {}, (Problem("", "bad_encoding", message),))
                 continue
             try:
                 value = decode(text)
@@ -333,11 +447,17 @@ class Manifest:
 
 
 def open_manifest(
-    name: str, forced_format: str | None = None, *, max_record: int | None = None
+    name: str,
+    forced_format: str | None = None,
+    *,
+    max_record: int | None = None,
+    reading: ReadingConfig | None = None,
 ) -> Manifest:
     """Open the manifest ``name`` (``-`` for stdin; ``.gz`` is read through gzip).
 
-    ``max_record`` is the most bytes one record may hold (``MAX_RECORD_BYTES``).
+    ``max_record`` is the most bytes one record may hold (``MAX_RECORD_BYTES``);
+    ``reading`` is the mapping's ``manifest:`` section (else ``RowSource`` gives it, or
+    the file is read with the defaults: encoding auto, delimiter detected).
     """
     if name == "-":
         stream: IO[bytes] = sys.stdin.buffer
@@ -346,7 +466,7 @@ def open_manifest(
             peek = getattr(stream, "peek", None)
             head = peek(64).lstrip() if peek is not None else b""
             fmt = "jsonl" if head.startswith(b"{") else "csv"
-        return Manifest("<stdin>", detect_format("-", fmt), stream, False, max_record)
+        return Manifest("<stdin>", detect_format("-", fmt), stream, False, max_record, reading)
     fmt = detect_format(name, forced_format)
     path = Path(name)
     try:
@@ -360,7 +480,7 @@ def open_manifest(
     if name.lower().endswith(".gz"):
         raw = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
     try:
-        return Manifest(name, fmt, raw, True, max_record)
+        return Manifest(name, fmt, raw, True, max_record, reading)
     except (OSError, EOFError) as exc:
         raw.close()
         raise ManifestError(f"{name}: cannot read the manifest: {exc}") from None

@@ -1,71 +1,49 @@
 """Mapping of one manifest row to one create-engagement request body.
 
-Pure: no I/O. The mapper converts leniently (booleans written as yes/no, naive
-timestamps, flat participant cells) and passes through values that are already
-valid unchanged, so a JSONL line that is a valid request maps to exactly itself. It
-never invents a field the spec does not define. What cannot be converted becomes a
-``Problem``; everything else is judged by ``validation.validate_body``.
+Pure apart from ``transcripts.py`` (the files ``transcript_text: {file: ...}`` names). The
+mapper converts leniently (booleans written as yes/no, timestamps as exports write them,
+numbers where text belongs, value maps, templates, flat participant cells) and passes
+through values that are already valid unchanged, so a JSONL line that is a valid request
+maps to exactly itself. It never invents a field the spec does not define. What cannot be
+converted becomes a ``Problem`` naming its source (column, key path, template or file);
+everything else is judged by ``validation.validate_body``.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 
-from .config import MappingConfig
-from .errors import ConfigError, ManifestError
+from .errors import ConfigError
+from .mapconfig import FieldSpec, MappingConfig
+from .participants import People
 from .problems import Problem
-from .validation import REQUEST_FIELDS, REQUIRED_FIELDS, is_rfc3339, validate_body
+from .sources import MISSING, Source, key_paths, lookup, parse_source, suggest, text_of
+from .textcut import cut
+from .timestamps import StampReader
+from .transcripts import read_transcript
+from .validation import (
+    LENGTHS,
+    REQUEST_FIELDS,
+    TRANSCRIPT_MAX_CHARS,
+    validate_body,
+)
 
 __all__ = ["Mapped", "Mapper", "encode_body", "parse_bool", "parse_timestamp"]
 
 _TRUE = frozenset({"true", "yes", "1", "y", "t"})
 _FALSE = frozenset({"false", "no", "0", "n", "f"})
 _BOOL_FIELDS = ("run_workflows", "is_private")
-_TIMESTAMP = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})"
-    r"(?:[Tt ](\d{2}:\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*([Zz]|[+-]\d{2}:?\d{2})?)?$"
-)
-_NAME_ADDR = re.compile(r"^(.*?)\s*<([^<>]*)>$")
-_PHONEISH = re.compile(r"^\+[\d\s().\-/]+$")
-_PHONE_JUNK = re.compile(r"[\s().\-/]")
-
-
-_CACHE_SIZE = 4096
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-def _remember(cache: dict[K, V], key: K, value: V) -> None:
-    """Keep ``value`` for ``key``; start over past _CACHE_SIZE keys (memory stays flat)."""
-    if len(cache) >= _CACHE_SIZE:
-        cache.clear()
-    cache[key] = value
-
-
+_NO_DEFAULT = ("external_id", "participants", "transcript_text")
 # How the mapper treats each field; _PLAIN strings pass through as they are.
 _PLAIN, _CONVERT, _TRANSCRIPT, _PARTICIPANTS = range(4)
 
 
-def _kind(name: str, config: MappingConfig) -> int:
-    if name == "participants":
-        return _PARTICIPANTS
-    if name == "transcript_text":
-        return _TRANSCRIPT
-    if name in ("type", "start_at", "run_workflows", "is_private"):
-        return _CONVERT
-    if name == "external_id" and config.external_id_prefix:
-        return _CONVERT
-    return _PLAIN
-
-
 def parse_bool(value: Any) -> bool | None:
-    """Read true/false/yes/no/1/0 in any case (or a JSON boolean); None when unreadable."""
+    """Read true/false/yes/no/y/n/1/0 in any case (or a JSON boolean); None when unreadable."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
@@ -79,52 +57,10 @@ def parse_bool(value: Any) -> bool | None:
     return None
 
 
-def parse_timestamp(text: str, zone: tzinfo) -> str | None:
-    """Return ``text`` as RFC 3339 with an offset, reading naive times in ``zone``; else None."""
-    text = text.strip()
-    match = _TIMESTAMP.match(text)
-    if match is None:
-        return None
-    day, hm, sec, frac, offset = match.groups()
-    if offset and sec and is_rfc3339(text):
-        return text
-    iso = f"{day}T{hm or '00:00'}:{sec or '00'}"
-    if frac:
-        iso += "." + frac[:6].ljust(6, "0")
-    if offset:
-        iso += "+00:00" if offset in ("Z", "z") else offset
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    offset_delta = moment.utcoffset() or timedelta(0)
-    if abs(offset_delta) >= timedelta(hours=24):
-        return None
-    return moment.isoformat()
-
-
-def _phone(text: str) -> str:
-    return _PHONE_JUNK.sub("", text) if _PHONEISH.match(text) else text
-
-
-def _entry(text: str) -> dict[str, Any]:
-    """Read one flat participant entry: 'Name <email>', an email, an E.164 phone, or a name."""
-    match = _NAME_ADDR.match(text) if "<" in text else None
-    if match is not None:
-        name, addr = match.group(1).strip().strip('"').strip(), match.group(2).strip()
-        entry: dict[str, Any] = {}
-        if name:
-            entry["name"] = name
-        if addr:
-            entry["email" if "@" in addr else "phone"] = addr if "@" in addr else _phone(addr)
-        return entry
-    if "@" in text:
-        return {"email": text}
-    if text.startswith("+") or text[:1].isdigit():
-        return {"phone": _phone(text)}
-    return {"name": text}
+def parse_timestamp(text: str, zone: Any, formats: tuple[str, ...] = ()) -> str | None:
+    """Return ``text`` as RFC 3339 with an offset (naive times in ``zone``), else None."""
+    value, problem = StampReader(zone, formats).read(text)
+    return None if problem else value
 
 
 @dataclass(slots=True)
@@ -136,6 +72,19 @@ class Mapped:
     participant_columns: list[Mapping[str, str]]
 
 
+@dataclass(slots=True)
+class _Plan:
+    """How one API field is read: from a plain key (fast) or a source, then converted."""
+
+    name: str
+    key: str | None  # a plain column or key, read with row.get
+    source: Source  # where the value comes from (also when ``key`` is set)
+    kind: int
+    strip: bool
+    spec: FieldSpec | None
+    label: str  # the source as problems name it
+
+
 class Mapper:
     """Builds request bodies from rows, following one MappingConfig."""
 
@@ -145,12 +94,21 @@ class Mapper:
         """Prepare the mapping; ``run_workflows`` is the --run-workflows flag."""
         self.config = config
         self.strip_cells = strip_cells
-        self._zone = zoneinfo.ZoneInfo(config.timezone)
-        self._columns = {name: config.column_for(name) for name in REQUEST_FIELDS}
-        self._plan = [(name, self._columns[name], _kind(name, config)) for name in REQUEST_FIELDS]
+        self.base = Path(".")  # transcript files are relative to this (the manifest's folder)
+        start = config.fields.get("start_at")
+        self._stamps = StampReader(
+            (start.timezone if start else None) or config.timezone,
+            start.formats if start and start.formats is not None else config.timestamp_formats,
+            (start.ambiguous if start else None) or config.ambiguous,
+        )
+        self._plans = {name: self._plan_of(name) for name in REQUEST_FIELDS}
+        self._plan = list(self._plans.values())
         self._defaults: dict[str, Any] = {}
         for name, raw in config.defaults.items():
-            value, problem = self._convert(name, raw)
+            if isinstance(raw, int) and name not in _BOOL_FIELDS:
+                self._defaults[name] = raw  # YAML read a number: validation says to quote it
+                continue
+            value, problem = self._convert(self._plans[name], raw)
             if problem is not None:
                 raise ConfigError(f"defaults.{name}: {problem.message}")
             self._defaults[name] = value
@@ -158,16 +116,46 @@ class Mapper:
         if run_workflows:
             self._defaults["run_workflows"] = True
         self._defaults.setdefault("run_workflows", False)
-        parts = config.participants
-        self._owner = parts.owner.items() if parts.owner is not None else []
-        self._list_column = parts.list_column
-        self._owner_sources: Mapping[str, str] = dict(self._owner)
-        self._list_sources: Mapping[str, str] = {"": parts.list_column or ""}
-        self._separator = parts.separator
-        # Owners and attendees repeat across an export: parse each distinct cell once.
-        self._owners: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self._entries: dict[str, dict[str, Any]] = {}
-        self._people: dict[tuple[Any, ...], tuple[Any, Any, list[Problem]]] = {}
+        self._people = People(config, strip_cells, self._plans["participants"].source)
+        # What map() walks, per field: name, plain key, kind, strip, value when empty, plan.
+        self._loop = [
+            (p.name, p.key, p.kind, p.strip, self._fallback(p), p) for p in self._plans.values()
+        ]
+        id_plan = self._plans["external_id"]
+        self._id = (id_plan.key, id_plan.source, id_plan.strip)
+
+    def _fallback(self, plan: _Plan) -> Any:
+        """Return the value of a field whose source is empty: the column's default, defaults."""
+        if plan.spec is not None and plan.spec.default is not None:
+            return plan.spec.default
+        return self._defaults.get(plan.name, MISSING)
+
+    def _plan_of(self, name: str) -> _Plan:
+        spec = self.config.fields.get(name)
+        source = (spec.source or spec.file) if spec is not None else None
+        if source is None:
+            source = parse_source(name)
+        plain = not source.is_template and len(source.steps[0]) == 1
+        kind = _PLAIN
+        if name == "participants":
+            kind = _PARTICIPANTS
+        elif name == "transcript_text":
+            kind = _TRANSCRIPT
+        elif (
+            name in ("type", "start_at", *_BOOL_FIELDS)
+            or (spec is not None and (spec.value_map is not None or spec.truncate))
+            or (name == "external_id" and self.config.external_id_prefix)
+        ):
+            kind = _CONVERT
+        return _Plan(
+            name,
+            source.names[0] if plain else None,
+            source,
+            kind,
+            self.strip_cells or spec is not None,
+            spec,
+            source.text,
+        )
 
     def _check_defaults(self) -> None:
         """Refuse a default that no row could send: every row would get the same problem."""
@@ -187,46 +175,76 @@ class Mapper:
 
     def quick_external_id(self, row: Mapping[str, Any]) -> str | None:
         """Return the external_id ``map`` would give ``row``, without mapping the rest."""
-        value = self._cell(row, self._columns["external_id"])
-        if not isinstance(value, str):
+        key, source, strip = self._id
+        raw = row.get(key) if key is not None else source.read(row)
+        if isinstance(raw, str):
+            if strip:
+                raw = raw.strip()
+        elif isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)
+        elif isinstance(raw, float) and raw.is_integer():
+            raw = str(int(raw))
+        else:
             return None
-        return self.config.external_id_prefix + value
+        return self.config.external_id_prefix + raw if raw else None
 
     def column_of(self, field: str) -> str:
-        """Return the manifest column that feeds API field ``field``."""
-        return self._columns.get(field, field)
+        """Return the source (column, key path or template) that feeds API field ``field``."""
+        plan = self._plans.get(field)
+        return plan.label if plan is not None else field
 
     def check_columns(self, source: str, columns: tuple[str, ...]) -> None:
-        """Refuse a header that lacks a configured column or a required field's column."""
-        have = set(columns)
-        listed = ", ".join(c for c in columns if c) or "none"
-        for name, column in self.config.columns.items():
-            if column not in have:
-                raise ManifestError(
-                    f"{source}: the config maps {name} to column '{column}', which the header "
-                    f"lacks (columns: {listed}); fix columns.{name} in the config"
-                )
-        wanted = [c for _f, c in self._owner]
-        if self._list_column is not None:
-            wanted.append(self._list_column)
-        for column in wanted:
-            if column not in have:
-                raise ManifestError(
-                    f"{source}: the config names participant column '{column}', which the "
-                    f"header lacks (columns: {listed}); fix participants: in the config"
-                )
-        for name in REQUIRED_FIELDS:
-            if self._columns[name] not in have and name not in self._defaults:
-                hint = ""
-                if len(columns) == 1:
-                    hint = "; the header reads as one column: separate fields with , ; tab or |"
-                raise ManifestError(
-                    f"{source}: no column for required field '{name}' (columns: {listed}); "
-                    f"add a '{name}' column, or map one with columns.{name} in --config{hint}"
-                )
+        """Refuse a header that lacks a column the config names, or a required field's column.
 
-    def _convert(self, name: str, value: Any) -> tuple[Any, Problem | None]:
-        """Convert one present value of field ``name``; return it, or a problem."""
+        Every missing column is named at once, each with the one probably meant.
+        """
+        from .headers import check_header
+
+        check_header(self, source, columns)
+
+    def configured_columns(self) -> list[tuple[str, str, str]]:
+        """Return (where in the config, source text, column) for every column the config names."""
+        found = []
+        for name, spec in self.config.fields.items():
+            for src in (spec.source, spec.file):
+                if src is not None:
+                    found += [(f"columns.{name}", src.text, column) for column in src.names]
+        people = self._people
+        for field, src in people.owner:
+            found += [(f"participants.owner.{field}", src.text, c) for c in src.names]
+        if people.listed is not None:
+            found += [("participants.list", people.listed.text, c) for c in people.listed.names]
+        if people.items is not None:
+            found += [("participants.items.path", people.items[0].text, people.items[0].text)]
+        return found
+
+    def has_default(self, field: str) -> bool:
+        """Tell whether ``field`` gets a value when its source is empty."""
+        spec = self.config.fields.get(field)
+        return field in self._defaults or (spec is not None and spec.default is not None)
+
+    def explain_missing(self, field: str, row: Mapping[str, Any]) -> str:
+        """Say why required ``field`` is absent from ``row`` and how to give it one."""
+        plan = self._plans[field]
+        if field not in self.config.fields:
+            return "is required"  # a key named like the field: the field says it all
+        fix = f"columns.{field}" + ("" if field in _NO_DEFAULT else f", or set defaults.{field}")
+        absent = [
+            name
+            for name, steps in zip(plan.source.names, plan.source.steps, strict=True)
+            if lookup(row, name, steps) is MISSING
+        ]
+        if not absent or (plan.source.is_template and len(absent) < len(plan.source.names)):
+            return "is required"
+        close = suggest(absent[0], key_paths(row))
+        hint = f" (did you mean '{close}'?)" if close else ""
+        return f"is required: this record has no key '{absent[0]}'{hint}; map another with {fix}"
+
+    def _convert(self, plan: _Plan, value: Any) -> tuple[Any, Problem | None]:
+        """Convert one present value of a field; return it, or a problem."""
+        name = plan.name
+        if plan.spec is not None and plan.spec.value_map is not None:
+            return self._mapped(plan, value)
         if name in _BOOL_FIELDS:
             flag = parse_bool(value)
             if flag is None:
@@ -236,125 +254,57 @@ class Mapper:
                     f"'{value}' is not a boolean; use true/false, yes/no or 1/0",
                 )
             return flag, None
-        if not isinstance(value, str):
-            return value, None
+        if name == "start_at":
+            stamp, wrong = self._stamps.read(value)
+            if wrong is not None:
+                return None, Problem(name, wrong[0], wrong[1])
+            return stamp, None
+        if value.__class__ is not str:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return value, None  # validation names the wrong type
+            if name == "external_id" and isinstance(value, float) and not value.is_integer():
+                message = f"{value!r} is not a whole number; an id must be one, or text"
+                return None, Problem(name, "wrong_type", message)
+            value = text_of(value)
         if name == "type":
             return value.strip().upper(), None
-        if name == "start_at":
-            stamp = parse_timestamp(value, self._zone)
-            if stamp is None:
-                return None, Problem(
-                    name,
-                    "bad_timestamp",
-                    f"'{value}' is not a timestamp; use RFC 3339 (2024-03-05T14:30:00Z), "
-                    "'YYYY-MM-DD HH:MM[:SS]' or 'YYYY-MM-DD'",
-                )
-            return stamp, None
-        if name == "external_id" and self.config.external_id_prefix:
+        if name == "external_id":
             return self.config.external_id_prefix + value, None
+        if plan.spec is not None and plan.spec.truncate and name in LENGTHS:
+            return cut(value, LENGTHS[name][1]), None
         return value, None
 
-    def _cell(self, row: Mapping[str, Any], column: str) -> Any:
-        value = row.get(column)
-        if isinstance(value, str):
-            if self.strip_cells:
-                value = value.strip()
-            if not value:
-                return None
-        return value
-
-    def _participants_cached(
-        self, row: Mapping[str, Any], problems: list[Problem]
-    ) -> tuple[list[Any] | None, list[Mapping[str, str]]]:
-        """Map the participant cells, parsing each distinct combination of them once."""
-        key = (
-            tuple(row.get(column) for _field, column in self._owner),
-            row.get(self._list_column) if self._list_column is not None else None,
-            row.get(self._columns["participants"]),
+    def _mapped(self, plan: _Plan, value: Any) -> tuple[Any, Problem | None]:
+        """Look a value up in the field's value map (exactly, then in any case)."""
+        spec = plan.spec
+        assert spec is not None and spec.value_map is not None
+        key = text_of(value)
+        if key in spec.value_map:
+            return spec.value_map[key], None
+        folded = key.casefold()
+        for known, mapped in spec.value_map.items():
+            if known.casefold() == folded:
+                return mapped, None
+        if spec.default is not None:
+            return spec.default, None
+        listed = ", ".join(spec.value_map)
+        return None, Problem(
+            plan.name,
+            "unmapped_value",
+            f"'{key}' is not in columns.{plan.name}.map ({listed}); add it to the map, or give "
+            f"columns.{plan.name} a default",
         )
-        try:
-            hit = self._people.get(key)
-        except TypeError:  # a JSON cell holding a list or object: not hashable, not cached
-            return self._participants(row, problems)
-        if hit is None:
-            found: list[Problem] = []
-            people, sources = self._participants(row, found)
-            hit = (people, sources, found)
-            _remember(self._people, key, hit)
-        people, sources, found = hit
-        problems.extend(found)
-        if people is None:
-            return None, sources
-        # Each row gets its own participant dicts: a body is never shared.
-        return [dict(p) if isinstance(p, dict) else p for p in people], sources
 
-    def _participants(
-        self, row: Mapping[str, Any], problems: list[Problem]
-    ) -> tuple[list[Any] | None, list[Mapping[str, str]]]:
-        people: list[Any] = []
-        sources: list[Mapping[str, str]] = []
-        owner_email = owner_phone = ""
-        if self._owner:
-            cells = tuple(self._cell(row, column) for _field, column in self._owner)
-            cached = self._owners.get(cells)
-            if cached is None:
-                cached = {}
-                for (field, _column), cell in zip(self._owner, cells, strict=True):
-                    if cell is not None:
-                        cached[field] = _phone(str(cell)) if field == "phone" else cell
-                _remember(self._owners, cells, cached)
-            owner: dict[str, Any] = dict(cached)
-            if owner:
-                owner["is_owner"] = True
-                people.append(owner)
-                sources.append(self._owner_sources)
-                owner_email = str(owner.get("email") or "").casefold()
-                owner_phone = str(owner.get("phone") or "")
-        if self._list_column is not None:
-            cell = self._cell(row, self._list_column)
-            if isinstance(cell, str):
-                for raw_part in cell.split(self._separator):
-                    part = raw_part.strip()
-                    if not part:
-                        continue
-                    known = self._entries.get(part)
-                    if known is None:
-                        known = _entry(part)
-                        _remember(self._entries, part, known)
-                    entry = dict(known)  # each row gets its own dicts
-                    # Exports often list the owner among the attendees: send them once.
-                    if owner_email and str(entry.get("email", "")).casefold() == owner_email:
-                        continue
-                    if owner_phone and entry.get("phone") == owner_phone:
-                        continue
-                    people.append(entry)
-                    sources.append(self._list_sources)
-        column = self._columns["participants"]
-        native = self._cell(row, column)
-        if isinstance(native, str):
-            try:
-                native = json.loads(native)
-            except ValueError:
-                problems.append(
-                    Problem(
-                        "participants",
-                        "bad_participant",
-                        "the cell is not a JSON array of participant objects",
-                        column,
-                    )
-                )
-                native = None
-        if native is not None:
-            if not isinstance(native, list):
-                problems.append(
-                    Problem(
-                        "participants", "bad_participant", "must be an array of objects", column
-                    )
-                )
-            else:
-                people.extend(native)
-                sources.extend([{"": column}] * len(native))
-        return (people or None), sources
+    def _transcript(self, plan: _Plan, raw: Any) -> tuple[Any, Problem | None]:
+        spec = plan.spec
+        if spec is not None and spec.file is not None:
+            text, wrong = read_transcript(self.base, text_of(raw))
+            if wrong is not None:
+                return None, Problem(plan.name, "transcript_file", wrong, plan.label)
+            raw = text
+        if spec is not None and spec.truncate and isinstance(raw, str):
+            raw = cut(raw, TRANSCRIPT_MAX_CHARS, max_bytes=950_000)
+        return raw, None
 
     def map(self, row: Mapping[str, Any]) -> Mapped:
         """Build the request body for ``row``, with the problems met while converting."""
@@ -362,33 +312,34 @@ class Mapper:
         problems: list[Problem] = []
         sources: list[Mapping[str, str]] = []
         get = row.get
-        strip = self.strip_cells
-        defaults = self._defaults
-        for name, column, kind in self._plan:
+        for name, key, kind, strip, fallback, plan in self._loop:
             if kind == _PARTICIPANTS:
-                people, sources = self._participants_cached(row, problems)
+                people, sources = self._people.read(row, problems)
                 if people is not None:
                     body[name] = people
                 continue
-            raw = get(column)
+            raw = get(key) if key is not None else plan.source.read(row)
             if isinstance(raw, str):
-                if strip:
-                    raw = raw.strip()
+                if strip:  # a transcript is kept exactly, unless it is only spaces
+                    stripped = raw.strip()
+                    raw = raw if kind == _TRANSCRIPT and stripped else stripped
                 if not raw:
                     raw = None
+            elif raw is MISSING:
+                raw = None
             if raw is None:
-                if name in defaults:
-                    body[name] = defaults[name]
+                if fallback is not MISSING:
+                    body[name] = fallback
                 continue
             if kind == _PLAIN and isinstance(raw, str):
                 body[name] = raw
                 continue
             if kind == _TRANSCRIPT:
-                body[name] = get(column)
-                continue
-            value, problem = self._convert(name, raw)
+                value, problem = self._transcript(plan, raw)
+            else:
+                value, problem = self._convert(plan, raw)
             if problem is not None:
-                problems.append(Problem(problem.field, problem.code, problem.message, column))
+                problems.append(Problem(problem.field, problem.code, problem.message, plan.label))
             else:
                 body[name] = value
         return Mapped(body=body, problems=problems, participant_columns=sources)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 
 from .manifest import Manifest
 from .mapping import Mapped, Mapper, encode_body
@@ -37,7 +38,8 @@ def encode(row: Row) -> Row:
     return row
 
 
-def _column(row: Row, mapper: Mapper, mapped: Mapped, field: str) -> str | None:
+def _column(mapper: Mapper, mapped: Mapped, field: str) -> str | None:
+    """Return the source (column, key path, template or file column) a problem came from."""
     top, _, sub = field.partition(".")
     if top.startswith("participants["):
         try:
@@ -45,8 +47,7 @@ def _column(row: Row, mapper: Mapper, mapped: Mapped, field: str) -> str | None:
         except (ValueError, IndexError):
             return None
         return source.get(sub) or source.get("")
-    column = mapper.column_of(top.split("[", 1)[0])
-    return column if column in row.fields else None
+    return mapper.column_of(top.split("[", 1)[0])
 
 
 class RowSource:
@@ -69,6 +70,9 @@ class RowSource:
         With ``fingerprints``, each row comes with the fingerprint of its raw fields
         (a resumed run skips a done, unchanged row on it; ``validate`` needs none).
         """
+        manifest.use(mapper.config.reading)
+        if manifest.name != "<stdin>":
+            mapper.base = Path(manifest.name).parent
         if manifest.columns is not None:
             mapper.check_columns(manifest.name, manifest.columns)
         self.manifest = manifest
@@ -93,7 +97,7 @@ class RowSource:
         seen = self.seen
         index, count = self.shard or (1, 1)
         for row in self.manifest:
-            external_id = None if row.problems else quick(row.fields)
+            external_id = quick(row.fields) if row.fields else None
             if count > 1 and (
                 shard_of(external_id, count) != index if external_id is not None else index != 1
             ):
@@ -123,8 +127,11 @@ class RowSource:
             for problem in found:
                 if problem.field in converted:
                     continue
-                column = _column(row, mapper, mapped, problem.field)
-                problems.append(Problem(problem.field, problem.code, problem.message, column))
+                message = problem.message
+                if problem.code == "missing_field":
+                    message = mapper.explain_missing(problem.field, row.fields)
+                column = _column(mapper, mapped, problem.field)
+                problems.append(Problem(problem.field, problem.code, message, column))
         media = mapped.body.get("media_url")
         if isinstance(media, str) and REDACTED_QUERY in media:
             problems.append(
@@ -133,7 +140,7 @@ class RowSource:
                     "url_redacted",
                     "its query string was redacted by ae-import export (signatures are "
                     "secret); put the signed URL back, or sign it again",
-                    _column(row, mapper, mapped, "media_url"),
+                    _column(mapper, mapped, "media_url"),
                 )
             )
         ext = mapped.body.get("external_id")
@@ -151,7 +158,7 @@ class RowSource:
                     "duplicate_external_id",
                     f"'{external_id}' already appears on line {row.first_line}{where}; "
                     "each row needs its own external_id",
-                    self._id_column if self._id_column in row.fields else None,
+                    self._id_column,
                 )
             )
         row.external_id = external_id

@@ -47,6 +47,9 @@ def test_broken_sample_json_lists_every_problem(runner: CliRunner) -> None:
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert (report["rows"], report["valid"], report["invalid"]) == (16, 2, 14)
+    assert report["problems"][9]["message"] == (
+        "'+1 (303) 555-01' is not a valid phone number; check its digits"
+    )
     got = [(p["line"], p["field"], p["column"], p["code"]) for p in report["problems"]]
     assert got == [
         (3, "title", "Subject", "missing_field"),
@@ -57,8 +60,9 @@ def test_broken_sample_json_lists_every_problem(runner: CliRunner) -> None:
         (8, "media_url", "Recording URL", "url_host"),
         (9, "start_at", "Start Time", "bad_timestamp"),
         (10, "is_private", "Private", "bad_boolean"),
-        (11, "participants[1].email", "Owner Email", "bad_email"),
         (11, "participants[1].phone", "Owner Phone", "bad_phone"),
+        (11, "participants[3].phone", "Attendees", "bad_phone"),
+        (11, "participants[1].email", "Owner Email", "bad_email"),
         (11, "participants[2].email", "Attendees", "bad_email"),
         (12, "external_id", "Call ID", "duplicate_external_id"),
         (13, None, None, "bad_row_shape"),
@@ -67,7 +71,7 @@ def test_broken_sample_json_lists_every_problem(runner: CliRunner) -> None:
         (15, "media_url", "Recording URL", "missing_field"),
         (16, "media_url", "Recording URL", "url_scheme"),
     ]
-    dup = report["problems"][11]
+    dup = report["problems"][12]
     assert dup["external_id"] == "sf:00T5e00002AA001"
     assert dup["message"] == (
         "'sf:00T5e00002AA001' already appears on line 2; each row needs its own external_id"
@@ -160,21 +164,31 @@ def test_stdin_manifest(runner: CliRunner) -> None:
             "m.csv: the file is empty; a CSV manifest starts with a header row",
         ),
         (
-            ["m.csv"],
-            {"m.csv": "a,b\n1,2\n".encode("utf-16")},
-            "m.csv: the file is UTF-16, not UTF-8; re-save it as UTF-8",
+            ["m.csv", "--config", "c.yaml"],
+            {"m.csv": "a,b\n1,2\n".encode("utf-16"), "c.yaml": "manifest: {encoding: utf-8}\n"},
+            "m.csv: the file is UTF-16, not UTF-8; set manifest: encoding: auto in the config, "
+            "or re-save it as UTF-8",
+        ),
+        (
+            ["m.csv", "--config", "c.yaml"],
+            {"m.csv": "title,external_id\n", "c.yaml": "defaults: {source_system: crm}\n"},
+            "m.csv: no column for required fields 'type' and 'media_url' (columns: title, "
+            "external_id); add a column named like each field, or in --config map one or set a "
+            "default: columns.type or defaults.type; columns.media_url or defaults.media_url",
         ),
         (
             ["m.csv"],
-            {"m.csv": "title,external_id\n"},
-            "m.csv: no column for required field 'type' (columns: title, external_id); "
-            "add a 'type' column, or map one with columns.type in --config",
+            {"m.csv": "type,title,source_system,external_id,Media URL\n"},
+            "m.csv: no column for required field 'media_url' (columns: type, title, "
+            "source_system, external_id, Media URL); add a 'media_url' column, map one with "
+            "columns.media_url (did you mean 'Media URL'?), or set defaults.media_url in --config",
         ),
         (
             ["m.csv", "--config", "c.yaml"],
             {"m.csv": HEADER, "c.yaml": "colums: {}\n"},
-            "c.yaml: unknown key 'colums' (did you mean 'columns'?); known keys: api, cloud, "
-            "columns, defaults, external_id_prefix, participants, run, timezone",
+            "c.yaml: unknown key 'colums' (did you mean 'columns'?); known keys: ambiguous, api, "
+            "cloud, columns, defaults, external_id_prefix, manifest, participants, phone_region, "
+            "run, timestamp_formats, timezone",
         ),
         (
             ["m.csv", "--config", "c.yaml"],

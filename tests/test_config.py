@@ -51,8 +51,9 @@ def test_config_is_frozen() -> None:
     [
         (
             "colums: {}\n",
-            "unknown key 'colums' (did you mean 'columns'?); known keys: api, cloud, columns, "
-            "defaults, external_id_prefix, participants, run, timezone",
+            "unknown key 'colums' (did you mean 'columns'?); known keys: ambiguous, api, cloud, "
+            "columns, defaults, external_id_prefix, manifest, participants, phone_region, run, "
+            "timestamp_formats, timezone",
         ),
         (
             "columns:\n  titel: Subject\n",

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from ae_import.config import ReadingConfig, parse_mapping
 from ae_import.errors import ManifestError
 from ae_import.manifest import Manifest, detect_format, open_manifest
+from ae_import.mapping import Mapper
+from ae_import.pipeline import check_rows
 from ae_import.rows import Row
 
 from .conftest import Writer
@@ -130,13 +133,106 @@ def test_unterminated_quote_at_end_is_reported(write: Writer) -> None:
 
 
 def test_a_line_that_is_not_utf8_spoils_only_its_record(write: Writer) -> None:
-    """A Latin-1 byte on one line makes that record a problem; the others are read."""
-    path = write("m.csv", b"a,b\n1,caf\xe9\n2,ok\n")
+    """After UTF-8 text, a Latin-1 byte makes that record a problem; the others are read."""
+    path = write("m.csv", "a,b\n0,café\n".encode() + b"1,caf\xe9\n2,ok\n")
     rows = records(path)
-    assert len(rows[0].problems) == 1
-    assert rows[0].problems[0].code == "bad_encoding"
-    assert "0xE9" in rows[0].problems[0].message
-    assert rows[1] == Row(3, {"a": "2", "b": "ok"})
+    assert rows[0].fields == {"a": "0", "b": "café"}
+    assert len(rows[1].problems) == 1
+    assert rows[1].problems[0].code == "bad_encoding"
+    assert rows[1].problems[0].message == (
+        "column 'b' holds byte 0xE9, which is not UTF-8; if Excel saved the file on Windows, "
+        "set manifest: encoding: cp1252 in the config; else re-save it as UTF-8"
+    )
+    assert rows[1].fields == {"a": "1", "b": "caf\udce9"}  # its id is still known
+    assert rows[2] == Row(4, {"a": "2", "b": "ok"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "encoding", "title", "note"),
+    [
+        (
+            b"a,b\n1,caf\xe9\n",
+            "auto",
+            "café",
+            "read as Windows-1252: byte 0xE9 on line 2 is not UTF-8",
+        ),
+        ("a,b\n1,café\n".encode(), "auto", "café", None),
+        (
+            "a,b\n1,café\n".encode("utf-16"),
+            "auto",
+            "café",
+            "read as utf-16: UTF-16 (its byte-order mark)",
+        ),
+        (
+            "a,b\n1,café\n".encode("utf-16-le"),
+            "auto",
+            "café",
+            "read as utf-16-le: UTF-16 without a byte-order mark (NUL bytes)",
+        ),
+        ("\ufeffa,b\n1,café\n".encode(), "auto", "café", None),
+        (b"a,b\n1,caf\xe9\n", "latin-1", "café", None),
+        ("a,b\n1,カフェ\n".encode("shift_jis"), "shift_jis", "カフェ", None),
+    ],
+)
+def test_encodings_auto_and_named(
+    write: Writer, raw: bytes, encoding: str, title: str, note: str | None
+) -> None:
+    """Auto reads a BOM, UTF-16, UTF-8 or else Windows-1252 (and says so); a codec is obeyed."""
+    path = write("m.csv", raw)
+    with open_manifest(str(path), reading=ReadingConfig(encoding=encoding)) as manifest:
+        rows = list(manifest)
+        assert manifest.encoding_note == note
+    assert rows == [Row(2, {"a": "1", "b": title})]
+
+
+def test_explicit_utf8_refuses_what_auto_would_guess(write: Writer) -> None:
+    """With encoding: utf-8, a Latin-1 byte is a problem and a UTF-16 file an error."""
+    path = write("m.csv", b"a,b\n1,caf\xe9\n")
+    utf8 = ReadingConfig(encoding="utf-8")
+    with open_manifest(str(path), reading=utf8) as manifest:
+        assert [p.code for row in manifest for p in row.problems] == ["bad_encoding"]
+    path = write("m.csv", "a,b\n".encode("utf-16"))
+    with pytest.raises(ManifestError, match="the file is UTF-16, not UTF-8; set manifest"):
+        open_manifest(str(path), reading=utf8)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reading", "columns", "first_line"),
+    [
+        (b"sep=;\na;b\n1;2\n", ReadingConfig(), ("a", "b"), 3),
+        (b"SEP=|\r\na|b\r\n1|2\r\n", ReadingConfig(), ("a", "b"), 3),
+        (
+            b"Report: calls\nExported 2025-11-05\na,b\n1,2\n",
+            ReadingConfig(skip_lines=2),
+            ("a", "b"),
+            4,
+        ),
+        (b"a;b,c\n1;2,3\n", ReadingConfig(delimiter=","), ("a;b", "c"), 2),
+    ],
+)
+def test_sep_line_skip_lines_and_delimiter(
+    write: Writer, raw: bytes, reading: ReadingConfig, columns: tuple[str, ...], first_line: int
+) -> None:
+    """Excel's sep= line sets the delimiter; skip_lines drops title lines; delimiter is obeyed."""
+    path = write("m.csv", raw)
+    with open_manifest(str(path), reading=reading) as manifest:
+        assert manifest.columns == columns
+        rows = list(manifest)
+    assert rows[0].line == first_line
+    assert len(rows) == 1
+
+
+def test_reading_options_come_from_the_mapping_through_the_row_source(write: Writer) -> None:
+    """open_manifest without options waits: RowSource hands it the mapping's manifest: section."""
+    path = write(
+        "m.csv",
+        b"Title\nIgnored\ntype|title|source_system|external_id|media_url\n"
+        b"CALL|t|s|1|https://cdn.example.com/1.mp3\n",
+    )
+    config = parse_mapping("c.yaml", {"manifest": {"skip_lines": 2, "delimiter": "pipe"}})
+    with open_manifest(str(path)) as manifest:
+        rows = list(check_rows(manifest, Mapper(config)))
+    assert [(row.line, row.valid) for row in rows] == [(4, True)]
 
 
 def test_nul_bytes_on_a_line_are_a_row_problem(write: Writer) -> None:
@@ -153,9 +249,9 @@ def test_nul_bytes_on_a_line_are_a_row_problem(write: Writer) -> None:
     [
         (b"", "empty"),
         (b"\n\n", "empty"),
-        ("a,b\n1,2\n".encode("utf-16"), "UTF-16"),
+        (b"sep=;\n", "empty"),
         (b"\x00\x01\x02binary\n", "NUL"),
-        (b"caf\xe9,b\n", "not UTF-8"),
+        (b"caf\x81,b\n", "line 1 holds byte 0x81, which is not Windows-1252 (at column 4)"),
         (b"a,a\n1,2\n", "appears twice"),
     ],
 )
@@ -209,8 +305,8 @@ def test_jsonl_broken_lines_are_row_problems(
 
 
 def test_jsonl_undecodable_line(write: Writer) -> None:
-    """A JSONL line that is not UTF-8 is a problem on that line."""
-    path = write("m.jsonl", b'{"a": 1}\n{"a": "\xff"}\n{"a": 3}\n')
+    """A JSONL line that is not UTF-8, after UTF-8 text, is a problem on that line."""
+    path = write("m.jsonl", '{"a": "é"}\n'.encode() + b'{"a": "\xff"}\n{"a": 3}\n')
     rows = records(path)
     assert len(rows[1].problems) == 1
     assert "not UTF-8" in rows[1].problems[0].message

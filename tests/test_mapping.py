@@ -147,10 +147,24 @@ def test_jsonl_values_are_not_trimmed() -> None:
     assert mapped.body["title"] == " spaced "
 
 
+def test_numbers_become_their_decimal_text() -> None:
+    """A JSON number where a string belongs is sent as its decimal text, exactly."""
+    mapper = Mapper(EMPTY_MAPPING, strip_cells=False)
+    assert mapper.map({**BASE, "external_id": 7782342274025937895}).body["external_id"] == (
+        "7782342274025937895"
+    )
+    assert mapper.map({**BASE, "title": 2.5}).body["title"] == "2.5"
+    assert mapper.map({**BASE, "external_id": 12.0}).body["external_id"] == "12"
+    mapped = mapper.map({**BASE, "external_id": 12.5})
+    assert [(p.code, p.message) for p in mapped.problems] == [
+        ("wrong_type", "12.5 is not a whole number; an id must be one, or text")
+    ]
+
+
 def test_non_string_values_pass_to_validation_unchanged() -> None:
-    """A number where a string belongs is left for validation to report."""
-    mapped = Mapper(EMPTY_MAPPING, strip_cells=False).map({**BASE, "external_id": 12345})
-    assert mapped.body["external_id"] == 12345
+    """A boolean or object where a string belongs is left for validation to report."""
+    mapped = Mapper(EMPTY_MAPPING, strip_cells=False).map({**BASE, "title": True})
+    assert mapped.body["title"] is True
 
 
 def test_flat_participants_owner_list_and_repeats() -> None:
@@ -244,20 +258,27 @@ def test_encode_body_is_compact_utf8() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "zone", "expected"),
+    ("text", "zone", "ambiguous", "expected"),
     [
-        ("2024-03-10 01:59", "America/Denver", "2024-03-10T01:59:00-07:00"),
-        ("2024-03-10 03:00", "America/Denver", "2024-03-10T03:00:00-06:00"),
-        ("2024-03-10 02:30:15", "America/Denver", "2024-03-10T02:30:15-07:00"),
-        ("2024-11-03 01:30", "America/Denver", "2024-11-03T01:30:00-06:00"),
-        ("2024-11-03 02:30", "America/Denver", "2024-11-03T02:30:00-07:00"),
-        ("2024-03-31 01:59", "Europe/Berlin", "2024-03-31T01:59:00+01:00"),
-        ("2024-03-31 03:00:00", "Europe/Berlin", "2024-03-31T03:00:00+02:00"),
-        ("2024-10-27 02:30", "Europe/Berlin", "2024-10-27T02:30:00+02:00"),
+        ("2024-03-10 01:59", "America/Denver", None, "2024-03-10T01:59:00-07:00"),
+        ("2024-03-10 03:00", "America/Denver", None, "2024-03-10T03:00:00-06:00"),
+        ("2024-03-10 02:30:15", "America/Denver", None, None),
+        ("2024-03-10 02:30:15", "America/Denver", "earlier", "2024-03-10T02:30:15-06:00"),
+        ("2024-03-10 02:30:15", "America/Denver", "later", "2024-03-10T02:30:15-07:00"),
+        ("2024-11-03 01:30", "America/Denver", None, None),
+        ("2024-11-03 01:30", "America/Denver", "earlier", "2024-11-03T01:30:00-06:00"),
+        ("2024-11-03 01:30", "America/Denver", "later", "2024-11-03T01:30:00-07:00"),
+        ("2024-11-03 02:30", "America/Denver", None, "2024-11-03T02:30:00-07:00"),
+        ("2024-03-31 01:59", "Europe/Berlin", None, "2024-03-31T01:59:00+01:00"),
+        ("2024-03-31 03:00:00", "Europe/Berlin", None, "2024-03-31T03:00:00+02:00"),
+        ("2024-10-27 02:30", "Europe/Berlin", "earlier", "2024-10-27T02:30:00+02:00"),
+        ("2024-10-27 02:30", "Europe/Berlin", "later", "2024-10-27T02:30:00+01:00"),
     ],
 )
-def test_naive_times_around_dst_changes(text: str, zone: str, expected: str) -> None:
-    """Naive times next to a DST change take the offset in force; gaps and folds as datetime."""
-    import zoneinfo
+def test_naive_times_around_dst_changes(
+    text: str, zone: str, ambiguous: str | None, expected: str | None
+) -> None:
+    """Next to a DST change, the offset in force; in a gap or fold, the instant asked for."""
+    from ae_import.timestamps import parse_timestamp as read
 
-    assert parse_timestamp(text, zoneinfo.ZoneInfo(zone)) == expected
+    assert read(text, zone, ambiguous=ambiguous) == expected

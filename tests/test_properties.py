@@ -18,7 +18,7 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ae_import import manifest
+from ae_import import lines
 from ae_import.config import EMPTY_MAPPING
 from ae_import.manifest import open_manifest
 from ae_import.mapping import Mapper
@@ -163,7 +163,7 @@ def test_records_over_the_cap_are_skipped_and_the_rest_read_exactly(
         path = Path(folder) / "m.csv"
         path.write_bytes(text.encode("utf-8"))
         with (
-            mock.patch.object(manifest, "_PIECE", piece),
+            mock.patch.object(lines, "_PIECE", piece),
             open_manifest(str(path), max_record=cap) as source,
         ):
             rows = list(source)
