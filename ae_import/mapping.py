@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,8 @@ class Mapper:
             if isinstance(raw, int) and name not in _BOOL_FIELDS:
                 self._defaults[name] = raw  # YAML read a number: validation says to quote it
                 continue
-            value, problem = self._convert(self._plans[name], raw)
+            # a default is the field's value itself: no value map applies to it
+            value, problem = self._convert(replace(self._plans[name], spec=None), raw)
             if problem is not None:
                 raise ConfigError(f"defaults.{name}: {problem.message}")
             self._defaults[name] = value
