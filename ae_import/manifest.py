@@ -434,6 +434,10 @@ class Manifest:
                 bad_json = Problem("", "bad_json", f"not valid JSON: {msg}{at}")
                 yield Row(number, {}, (bad_json,))
                 continue
+            except RecursionError:  # [[[[... a thousand levels deep: data, not a crash
+                message = "JSON nested too deeply to read; a record is an object of plain values"
+                yield Row(number, {}, (Problem("", "bad_json", message),))
+                continue
             if not isinstance(value, dict):
                 kind = "array" if isinstance(value, list) else type(value).__name__
                 if value is None:

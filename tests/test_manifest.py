@@ -313,6 +313,17 @@ def test_jsonl_undecodable_line(write: Writer) -> None:
     assert rows[2].fields == {"a": 3}
 
 
+def test_jsonl_nested_past_the_recursion_limit_is_a_row_problem(write: Writer) -> None:
+    """A line of 100,000 '[' is a bad_json problem on its line, not a crash; reading goes on."""
+    path = write("m.jsonl", '{"a": 1}\n' + "[" * 100_000 + '\n{"a": 3}\n')
+    rows = records(path)
+    assert [(row.line, [p.code for p in row.problems]) for row in rows] == [
+        (1, []),
+        (2, ["bad_json"]),
+        (3, []),
+    ]
+
+
 def test_gzip_manifest(tmp_path: Path) -> None:
     """A .csv.gz manifest is read through gzip."""
     path = tmp_path / "m.csv.gz"
