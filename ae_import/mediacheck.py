@@ -154,10 +154,11 @@ class MediaCheck:
         )
         self.concurrency = concurrency
         self.timeout_s = timeout_s
+        # A result reached through --media-allow-private is no result for a check without it.
+        self._salt = b"\0private" if allow_private else b""
         self.ledger = ledger
         self.signer = signer
         self.now = now
-        self.probes = 0  # URLs asked over the network
         self._slots = asyncio.Semaphore(concurrency)
         self._asking: dict[str, asyncio.Future[Found]] = {}
         if ledger is not None:
@@ -177,6 +178,7 @@ class MediaCheck:
                 if found:
                     return found
         key = hashlib.blake2b(media.strip().encode("utf-8", "surrogatepass"), digest_size=16)
+        key.update(self._salt)
         cache_key = key.hexdigest()
         since = _stamp(now - timedelta(seconds=CACHE_TTL_S))
         if self.ledger is not None and self.ledger.media_checked(cache_key, since):
@@ -211,7 +213,6 @@ class MediaCheck:
                 signer = self.signer or Signer()
                 self.signer = signer
                 url = await asyncio.to_thread(signer.sign, reference, validity(self.timeout_s))
-            self.probes += 1
             probe = await self.prober.probe(url)
         found = judge(probe, self.timeout_s)
         if not found and self.ledger is not None:

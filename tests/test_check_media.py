@@ -282,6 +282,18 @@ def test_good_results_are_cached_a_day_without_the_signature(tmp_path: Path) -> 
     assert SIG not in repr(stored)
 
 
+def test_a_result_through_allow_private_is_not_reused_without_it(tmp_path: Path) -> None:
+    """A private host checked good with --media-allow-private is refused in a check without it."""
+    ledger = Ledger(tmp_path / "l.sqlite", None)
+    handler, seen = answering(httpx.Response(200, headers=AUDIO))
+    url = "https://inside.example.com/a.mp3"
+    assert check(handler, url, ledger=ledger, allow_private=True) == []
+    assert check(handler, url, ledger=ledger, allow_private=True) == []
+    assert len(seen) == 1
+    assert check(handler, url, ledger=ledger)[0][0] == "media_private_address"
+    ledger.close()
+
+
 def test_the_same_url_on_many_rows_is_asked_once_at_a_time() -> None:
     """Ten rows naming one URL, checked at once: one request."""
     handler, seen = answering(httpx.Response(200, headers=AUDIO))
