@@ -338,6 +338,30 @@ def test_the_sandbox_refuses_an_unsigned_reference(sandbox: Any) -> None:
     ]
 
 
+def test_without_the_extra_a_reference_row_is_one_problem_naming_it(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No botocore: validate reports the s3:// row with one problem naming the extra; exit 1."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if "botocore" in name else real(name)
+    )
+    manifest = references(tmp_path / "refs.csv", ["calls/a.mp3"])
+    result = runner.invoke(app, ["validate", str(manifest), "--json"])
+    assert result.exit_code == 1
+    assert [
+        (p["field"], p["code"], p["message"]) for p in json.loads(result.stdout)["problems"]
+    ] == [
+        (
+            "media_url",
+            "cloud_extra",
+            "s3:// references need the cloud extra: pip install 'ae-import[cloud]'",
+        )
+    ]
+
+
 NO_NETWORK = """
 import socket, sys
 real_connect = socket.socket.connect
