@@ -110,7 +110,6 @@ def _requests(runner: CliRunner, manifest: str, mapping: str) -> list[dict[str, 
     return requests
 
 
-@pytest.mark.xfail(strict=False, reason="needs the mapping engineer's new forms")
 def test_new_samples_validate_with_their_mappings_into_hand_written_bodies(
     runner: CliRunner,
 ) -> None:
@@ -163,7 +162,6 @@ def test_new_samples_validate_with_their_mappings_into_hand_written_bodies(
     assert gong[4]["is_private"] is True
 
 
-@pytest.mark.xfail(strict=False, reason="needs the mapping engineer's new forms")
 @pytest.mark.parametrize(("manifest", "mapping", "timezone"), NEW_SAMPLES)
 def test_init_on_each_sample_validates_every_row_without_edits(
     runner: CliRunner, tmp_path: Path, manifest: str, mapping: str, timezone: str | None
