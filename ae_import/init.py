@@ -27,7 +27,7 @@ from .init_exports import Export, recognise
 from .init_guess import Guesser, Line
 from .init_people import find_people
 from .init_read import Sample, read_sample
-from .init_values import Stamps, is_nanp, is_national
+from .init_values import Stamps, dst_edge, is_nanp, is_national
 from .init_yaml import comment_block, render_section
 from .redact import safe_text
 
@@ -94,6 +94,21 @@ def _timezone_line(stamps: Stamps | None, column: str | None, timezone: str | No
     return None
 
 
+def _ambiguous_line(
+    sample: Sample, column: str | None, stamps: Stamps | None, zone: str
+) -> Line | None:
+    """Say ``ambiguous: earlier`` when a sampled naive time falls in a DST gap or fold."""
+    if column is None or stamps is None:
+        return None
+    edge = dst_edge(sample.values(column), stamps, zoneinfo.ZoneInfo(zone))
+    if edge is None:
+        return None
+    why = (
+        f"{edge} is skipped or repeated by a daylight-saving change in {zone}: read as the earlier"
+    )
+    return Line("ambiguous", "earlier", why)
+
+
 def _phone_line(phones: list[str]) -> Line | None:
     national = list(dict.fromkeys(p for p in phones if is_national(p)))
     if not national:
@@ -129,10 +144,12 @@ def mapping_text(
     guess.is_private()
     guess.transcript_text()
 
+    start = guess.used.get("start_at")
     top = [
         line
         for line in (
-            _timezone_line(stamps, guess.used.get("start_at"), timezone),
+            _timezone_line(stamps, start, timezone),
+            _ambiguous_line(sample, start, stamps, timezone) if timezone else None,
             _phone_line(people.phones),
         )
         if line is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +19,7 @@ __all__ = [
     "TIMESTAMP_PATTERNS",
     "Stamps",
     "call_or_meeting",
+    "dst_edge",
     "is_email",
     "is_nanp",
     "is_national",
@@ -201,6 +202,25 @@ def read_stamps(values: Sequence[Any]) -> Stamps | None:
             aware = "%z" in pattern or pattern.endswith(" UTC")
             timed = "%H" in pattern or "%I" in pattern
             return Stamps(pattern, naive=not aware, timed=timed, ambiguous=ambiguous)
+    return None
+
+
+def dst_edge(values: Sequence[Any], stamps: Stamps, zone: tzinfo) -> str | None:
+    """Return the first naive value a DST change in ``zone`` skips or repeats, if any."""
+    if not stamps.naive or stamps.utc:
+        return None
+    for value in values:
+        text = str(value).strip()
+        try:
+            if stamps.format is None:
+                moment = datetime.fromisoformat(text)
+            else:
+                moment = datetime.strptime(text, stamps.format)
+        except ValueError:
+            continue
+        early, late = moment.replace(tzinfo=zone, fold=0), moment.replace(tzinfo=zone, fold=1)
+        if early.utcoffset() != late.utcoffset():
+            return text
     return None
 
 

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from ae_import.cli import app
 from ae_import.init import mapping_text
 from ae_import.init_exports import recognise
 from ae_import.init_read import decode, read_sample
@@ -227,6 +229,27 @@ def test_day_month_ambiguity_and_naive_values_are_said(write: Writer) -> None:
     assert "# TODO timezone: Date has no UTC offset" in text
     with_zone = mapping_text(read_sample(str(write("a.csv", rows))), timezone="Europe/Paris").text
     assert yaml.safe_load(with_zone)["timezone"] == "Europe/Paris"
+
+
+def test_a_naive_time_in_a_dst_fold_gets_ambiguous_earlier(
+    runner: CliRunner, write: Writer
+) -> None:
+    """01:30 on 2025-11-02 happens twice in New York: init says ambiguous: earlier; it validates."""
+    rows = (
+        "ID,Subject,Start Time,Recording\n"
+        "1,A,11/02/2025 01:30 AM,https://a.example-cdn.com/1.mp3\n"
+        "2,B,11/03/2025 09:00 AM,https://a.example-cdn.com/2.mp3\n"
+    )
+    manifest = write("fold.csv", rows)
+    text = mapping_text(read_sample(str(manifest)), timezone="America/New_York").text
+    assert yaml.safe_load(text)["ambiguous"] == "earlier"
+    assert "# 11/02/2025 01:30 AM is skipped or repeated by a daylight-saving change" in text
+    assert "ambiguous" not in mapping_text(read_sample(str(manifest)), timezone="UTC").text
+    result = runner.invoke(
+        app, ["init", str(manifest), "--timezone", "America/New_York", "--source-system", "x"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr.endswith("2 rows: 2 valid, 0 invalid, 0 problems\n")
 
 
 def test_national_numbers_outside_north_america_leave_a_phone_region_todo(write: Writer) -> None:
