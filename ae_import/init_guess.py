@@ -13,132 +13,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .init_exports import Export
+from .init_names import (
+    BOOLEAN_WORDS,
+    ID_NAMES,
+    MEDIA_NAMES,
+    NOT_OWN_ID,
+    NOT_START,
+    PRIVATE_NAMES,
+    START_NAMES,
+    TITLE_NAMES,
+    TYPE_NAMES,
+)
 from .init_read import Sample
 from .init_values import call_or_meeting, is_url, media_extension, read_stamps, words
 
 __all__ = ["Guesser", "Line", "pick"]
-
-_BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "1", "0", "y", "n", "t", "f"})
-_ID_NAMES = {
-    "external id": 6.0,
-    "id": 5.0,
-    "uuid": 5.0,
-    "call id": 5.0,
-    "call uuid": 5.0,
-    "engagement id": 5.0,
-    "conversation id": 4.5,
-    "interaction id": 4.5,
-    "recording id": 4.5,
-    "meeting id": 4.0,
-    "record id": 4.0,
-    "activity id": 4.0,
-    "task id": 4.0,
-    "session id": 3.5,
-}
-_NOT_OWN_ID = [
-    "owner",
-    "user",
-    "host",
-    "account",
-    "contact",
-    "who",
-    "what",
-    "lead",
-    "opportunity",
-    "workspace",
-    "primary",
-    "speaker",
-    "calendar",
-    "parent",
-    "created",
-    "deal",
-    "company",
-    "team",
-    "org",
-    "party",
-    "parties",
-    "participant",
-]
-_TITLE_NAMES = {
-    "title": 5.0,
-    "subject": 5.0,
-    "topic": 5.0,
-    "call title": 5.0,
-    "meeting title": 5.0,
-    "meeting topic": 5.0,
-    "call subject": 5.0,
-    "meeting name": 4.0,
-    "call name": 4.0,
-}
-_TYPE_NAMES = {
-    "type": 5.0,
-    "call type": 5.0,
-    "engagement type": 5.0,
-    "activity type": 4.0,
-    "meeting type": 4.0,
-    "kind": 4.0,
-    "direction": 4.0,
-    "call direction": 4.0,
-    "media": 2.0,
-}
-_MEDIA_NAMES = {
-    "media url": 5.0,
-    "recording url": 5.0,
-    "recording": 4.5,
-    "recording link": 4.5,
-    "audio url": 4.5,
-    "video url": 4.0,
-    "download url": 4.0,
-    "recording content uri": 4.0,
-    "content uri": 3.5,
-    "asset": 2.0,
-}
-_START_NAMES = {
-    "start time": 5.0,
-    "start": 5.0,
-    "started": 5.0,
-    "started at": 5.0,
-    "start date time": 5.0,
-    "date started": 5.0,
-    "call start": 5.0,
-    "call start time": 5.0,
-    "meeting start": 5.0,
-    "start date": 4.5,
-    "recording start": 4.5,
-    "date time": 4.0,
-    "datetime": 4.0,
-    "call date": 4.0,
-    "date": 3.5,
-    "timestamp": 3.5,
-    "activity date": 3.0,
-    "time": 3.0,
-    "created": 2.5,
-    "created at": 2.5,
-    "created date": 2.5,
-    "create date": 2.5,
-    "scheduled": 2.0,
-}
-_NOT_START = frozenset(
-    [
-        "end",
-        "ended",
-        "answered",
-        "modified",
-        "updated",
-        "last",
-        "closed",
-        "due",
-        "delete",
-        "deleted",
-        "expire",
-        "expires",
-        "birth",
-        "archived",
-        "accessed",
-        "access",
-    ]
-)
-_PRIVATE_NAMES = {"is private": 5.0, "private": 5.0, "confidential": 3.0}
 
 
 @dataclass
@@ -229,10 +118,10 @@ class Guesser:
                 and len({str(v) for v in values}) == len(values)
             )
 
-        names = dict(_ID_NAMES)
+        names = dict(ID_NAMES)
         for column in self.sample.columns:
             text = words(column)
-            if text.endswith(" id") and not any(w in _NOT_OWN_ID for w in text.split()[:-1]):
+            if text.endswith(" id") and not any(w in NOT_OWN_ID for w in text.split()[:-1]):
                 names.setdefault(text, 2.0)
         found = pick(self.sample.columns, names, unique, self.prefer("external_id"))
         if found is None:
@@ -281,7 +170,7 @@ class Guesser:
             values = self.sample.values(column)
             return bool(values) and all(isinstance(v, str) and not is_url(v) for v in values)
 
-        found = pick(self.sample.columns, _TITLE_NAMES, texty, self.prefer("title"))
+        found = pick(self.sample.columns, TITLE_NAMES, texty, self.prefer("title"))
         kind = "Meeting" if self.type_default() == "MEETING" else "Call"
         named = contact_name is not None and self.present_everywhere(contact_name)
         if found is None:
@@ -326,7 +215,7 @@ class Guesser:
             known = [v for v in distinct if call_or_meeting(v) is not None]
             return bool(distinct) and len(known) * 2 >= len(distinct)
 
-        found = pick(self.sample.columns, _TYPE_NAMES, says, self.prefer("type"))
+        found = pick(self.sample.columns, TYPE_NAMES, says, self.prefer("type"))
         if found is not None:
             self.type_from(found)
             return
@@ -388,7 +277,7 @@ class Guesser:
             hits, have = media_share(column)
             if hits and hits * 10 >= have * 8:
                 preferred = words(column) in self.prefer("media_url")
-                candidates.append((hits, preferred, _score(column, _MEDIA_NAMES), -index, column))
+                candidates.append((hits, preferred, _score(column, MEDIA_NAMES), -index, column))
         if candidates:
             hits, _p, _s, _i, column = max(candidates)
             exts = sorted({str(media_extension(v)) for v in self.sample.values(column)} - {"None"})
@@ -400,7 +289,7 @@ class Guesser:
             values = self.sample.values(column)
             return bool(values) and all(is_url(v) for v in values)
 
-        found = pick(self.sample.columns, _MEDIA_NAMES, urls, self.prefer("media_url"))
+        found = pick(self.sample.columns, MEDIA_NAMES, urls, self.prefer("media_url"))
         if found is not None:
             column = found
             reason = "URLs without an audio or video extension, named like recordings: the server "
@@ -425,8 +314,8 @@ class Guesser:
             if found is None:
                 return -1.0
             text = set(words(column).split())
-            base = _score(column, _START_NAMES) or 1.0
-            return base + (1.0 if found.timed else 0.0) - (4.0 if text & _NOT_START else 0.0)
+            base = _score(column, START_NAMES) or 1.0
+            return base + (1.0 if found.timed else 0.0) - (4.0 if text & NOT_START else 0.0)
 
         preferred = [c for c in self.sample.columns if words(c) in self.prefer("start_at")]
         preferred.sort(key=lambda c: self.prefer("start_at").index(words(c)))
@@ -459,11 +348,11 @@ class Guesser:
         def booleans(column: str) -> bool:
             values = self.sample.values(column)
             return bool(values) and all(
-                isinstance(v, bool) or (isinstance(v, str) and v.lower() in _BOOLEAN_WORDS)
+                isinstance(v, bool) or (isinstance(v, str) and v.lower() in BOOLEAN_WORDS)
                 for v in values
             )
 
-        found = pick(self.sample.columns, _PRIVATE_NAMES, booleans, self.prefer("is_private"))
+        found = pick(self.sample.columns, PRIVATE_NAMES, booleans, self.prefer("is_private"))
         if found is not None:
             column = found
             self.set("is_private", column, "true/false values")

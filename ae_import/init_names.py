@@ -1,0 +1,141 @@
+"""The header names ``ae-import init`` looks for, per API field, with how much each says.
+
+Pure data. A header is compared as ``init_values.words`` writes it (``CallType`` is
+``call type``); a score of 5 is a sure name, lower ones give way to a surer column.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BOOLEAN_WORDS",
+    "ID_NAMES",
+    "MEDIA_NAMES",
+    "NOT_OWN_ID",
+    "NOT_START",
+    "PRIVATE_NAMES",
+    "START_NAMES",
+    "TITLE_NAMES",
+    "TYPE_NAMES",
+]
+
+BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "1", "0", "y", "n", "t", "f"})
+ID_NAMES = {
+    "external id": 6.0,
+    "id": 5.0,
+    "uuid": 5.0,
+    "call id": 5.0,
+    "call uuid": 5.0,
+    "engagement id": 5.0,
+    "conversation id": 4.5,
+    "interaction id": 4.5,
+    "recording id": 4.5,
+    "meeting id": 4.0,
+    "record id": 4.0,
+    "activity id": 4.0,
+    "task id": 4.0,
+    "session id": 3.5,
+}
+NOT_OWN_ID = [
+    "owner",
+    "user",
+    "host",
+    "account",
+    "contact",
+    "who",
+    "what",
+    "lead",
+    "opportunity",
+    "workspace",
+    "primary",
+    "speaker",
+    "calendar",
+    "parent",
+    "created",
+    "deal",
+    "company",
+    "team",
+    "org",
+    "party",
+    "parties",
+    "participant",
+]
+TITLE_NAMES = {
+    "title": 5.0,
+    "subject": 5.0,
+    "topic": 5.0,
+    "call title": 5.0,
+    "meeting title": 5.0,
+    "meeting topic": 5.0,
+    "call subject": 5.0,
+    "meeting name": 4.0,
+    "call name": 4.0,
+}
+TYPE_NAMES = {
+    "type": 5.0,
+    "call type": 5.0,
+    "engagement type": 5.0,
+    "activity type": 4.0,
+    "meeting type": 4.0,
+    "kind": 4.0,
+    "direction": 4.0,
+    "call direction": 4.0,
+    "media": 2.0,
+}
+MEDIA_NAMES = {
+    "media url": 5.0,
+    "recording url": 5.0,
+    "recording": 4.5,
+    "recording link": 4.5,
+    "audio url": 4.5,
+    "video url": 4.0,
+    "download url": 4.0,
+    "recording content uri": 4.0,
+    "content uri": 3.5,
+    "asset": 2.0,
+}
+START_NAMES = {
+    "start time": 5.0,
+    "start": 5.0,
+    "started": 5.0,
+    "started at": 5.0,
+    "start date time": 5.0,
+    "date started": 5.0,
+    "call start": 5.0,
+    "call start time": 5.0,
+    "meeting start": 5.0,
+    "start date": 4.5,
+    "recording start": 4.5,
+    "date time": 4.0,
+    "datetime": 4.0,
+    "call date": 4.0,
+    "date": 3.5,
+    "timestamp": 3.5,
+    "activity date": 3.0,
+    "time": 3.0,
+    "created": 2.5,
+    "created at": 2.5,
+    "created date": 2.5,
+    "create date": 2.5,
+    "scheduled": 2.0,
+}
+NOT_START = frozenset(
+    [
+        "end",
+        "ended",
+        "answered",
+        "modified",
+        "updated",
+        "last",
+        "closed",
+        "due",
+        "delete",
+        "deleted",
+        "expire",
+        "expires",
+        "birth",
+        "archived",
+        "accessed",
+        "access",
+    ]
+)
+PRIVATE_NAMES = {"is private": 5.0, "private": 5.0, "confidential": 3.0}
