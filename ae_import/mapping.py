@@ -326,8 +326,6 @@ class Mapper:
                     raw = raw if kind == _TRANSCRIPT and stripped else stripped
                 if not raw:
                     raw = None
-            elif raw is MISSING:
-                raw = None
             if raw is None:
                 if fallback is not MISSING:
                     body[name] = fallback

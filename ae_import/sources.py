@@ -45,9 +45,10 @@ class Source:
         return self.pieces is not None
 
     def read(self, record: Mapping[str, Any]) -> Any:
-        """Return the raw value for ``record`` (MISSING when a column or key is absent)."""
+        """Return the raw value for ``record`` (None when a column or key is absent)."""
         if self.pieces is None:
-            return lookup(record, self.names[0], self.steps[0])
+            value = lookup(record, self.names[0], self.steps[0])
+            return None if value is MISSING else value
         return self.render(record)
 
     def render(self, record: Mapping[str, Any]) -> str | None:

@@ -140,27 +140,21 @@ class StampReader:
 
     def read(self, value: Any) -> tuple[str | None, tuple[str, str] | None]:
         """Return (RFC 3339 text, None), or (None, (code, message))."""
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            return None, ("wrong_type", "must be a timestamp written as text")
-        if not isinstance(value, str):
-            if self._epoch is None:
-                return None, (
-                    "bad_timestamp",
-                    f"{value} is a number; if it is a Unix time, add epoch (seconds) or "
-                    "epoch_ms to timestamp_formats, or give columns.start_at that format",
-                )
-            return self._from_epoch(str(value), value)
+        if value.__class__ is not str:
+            return self._not_text(value)
         text = value.strip()
         match = _ISO.match(text)
         if match is not None:
-            return self._iso(text, match, unchanged=True)
+            if match.group(5) and match.group(3) and is_rfc3339(text):
+                return text, None  # RFC 3339 already: sent unchanged
+            return self._iso(text, match)
         if self._epoch is not None and _NUMBER.match(text):
             return self._from_epoch(text, value)
         suffix = _UTC_SUFFIX.match(text)
         if suffix is not None:
             match = _ISO.match(suffix.group(1) + "Z")
             if match is not None:
-                return self._iso(text, match, unchanged=False)
+                return self._iso(text, match)
         for pattern, utc in self._patterns:
             try:
                 moment = datetime.strptime(text, pattern)
@@ -174,11 +168,21 @@ class StampReader:
             f"'{value}' is not a timestamp this mapping reads{_suggestion(text)}",
         )
 
-    def _iso(self, text: str, match: re.Match[str], unchanged: bool) -> tuple[str | None, Any]:
-        """Read an ISO 8601 form; RFC 3339 with its offset is sent ``unchanged`` when allowed."""
+    def _not_text(self, value: Any) -> tuple[str | None, tuple[str, str] | None]:
+        """Read a JSON number as a Unix time when the patterns say epoch; refuse anything else."""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return None, ("wrong_type", "must be a timestamp written as text")
+        if self._epoch is None:
+            return None, (
+                "bad_timestamp",
+                f"{value} is a number; if it is a Unix time, add epoch (seconds) or "
+                "epoch_ms to timestamp_formats, or give columns.start_at that format",
+            )
+        return self._from_epoch(str(value), value)
+
+    def _iso(self, text: str, match: re.Match[str]) -> tuple[str | None, Any]:
+        """Read an ISO 8601 form that is not RFC 3339 already (or carries a UTC suffix)."""
         day, hm, sec, frac, offset = match.groups()
-        if unchanged and offset and sec and is_rfc3339(text):
-            return text, None
         iso = f"{day}T{hm or '00:00'}:{sec or '00'}"
         if frac:
             iso += "." + frac[:6].ljust(6, "0")
