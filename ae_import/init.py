@@ -114,7 +114,11 @@ def _phone_line(phones: list[str]) -> Line | None:
     if not national:
         return None
     if all(is_nanp(p) for p in national):
-        why = f"{len(national)} numbers such as {national[0]} lack their +1: North American"
+        if len(national) > 1:
+            why = f"{len(national)} numbers such as {national[0]} lack their +1"
+        else:
+            why = f"the number {national[0]} lacks its +1"
+        why += ": North American"
         return Line("phone_region", "US", why)
     return Line(
         "phone_region",
@@ -140,7 +144,7 @@ def mapping_text(
     guess.external_id()
     guess.type()
     people = find_people(sample, export)
-    guess.title(people.contact_name)
+    guess.title(people.contact_name, people.contact_label)
     guess.is_private()
     guess.transcript_text()
 

@@ -128,7 +128,7 @@ class Guesser:
             self.repeated_id(names)
             return
         column = found
-        reason = f"present and unique in all {self.count} sampled rows"
+        reason = f"present and unique in each of the {self.count} sampled rows"
         if any(isinstance(v, int | float) for v in self.sample.values(column)):
             reason += "; numbers are sent as text"
         self.set("external_id", column, reason)
@@ -163,8 +163,12 @@ class Guesser:
             todo=True,
         )
 
-    def title(self, contact_name: str | None) -> None:
-        """Pick a subject or topic column; add the contact's name when every row has one."""
+    def title(self, contact_name: str | None, contact_label: str | None = None) -> None:
+        """Pick a subject or topic column; add the contact's name when every row has one.
+
+        Without a title column, "Call with {contact}" names the contact by ``contact_label``
+        (its name, else its email or phone column) when every sampled row has one.
+        """
 
         def texty(column: str) -> bool:
             values = self.sample.values(column)
@@ -174,9 +178,10 @@ class Guesser:
         kind = "Meeting" if self.type_default() == "MEETING" else "Call"
         named = contact_name is not None and self.present_everywhere(contact_name)
         if found is None:
-            if contact_name is not None and named and "{" not in contact_name:
-                template = f"{kind} with {{{contact_name}}}"
-                self.set("title", template, f"no title column: a template with {contact_name}")
+            label = contact_label
+            if label is not None and self.present_everywhere(label) and "{" not in label:
+                template = f"{kind} with {{{label}}}"
+                self.set("title", template, f"no title column: a template with {label}")
                 return
             self.lines["title"] = Line(
                 "title",
@@ -193,11 +198,11 @@ class Guesser:
             reason += ": the others will lack their required title"
         elif named and contact_name is not None and "{" not in column + contact_name:
             template = f"{{{column}}} with {{{contact_name}}}"
-            reason = f"{column} and {contact_name} filled in all {self.count} sampled rows"
+            reason = f"{column} and {contact_name} filled in each of the {self.count} sampled rows"
             self.set("title", template, reason)
             return
         else:
-            reason = f"filled in all {self.count} sampled rows"
+            reason = f"filled in each of the {self.count} sampled rows"
         self.set("title", column, reason)
 
     def type_default(self) -> str | None:
@@ -296,12 +301,12 @@ class Guesser:
             self.set("media_url", column, reason + "checks their content type")
             return
         note = self.export.note if self.export else ""
-        extra = f" {note}." if "URL" in note else ""
+        extra = f"; {note}" if "URL" in note else ""
         self.lines["media_url"] = Line(
             "media_url",
             None,
-            "no column holds https links to audio or video files;"
-            f"{extra} set columns.media_url: COLUMN, or defaults.media_url: URL",
+            f"no column holds https links to audio or video files{extra}. Set "
+            "columns.media_url: COLUMN, or defaults.media_url: URL",
             todo=True,
         )
 
@@ -336,7 +341,9 @@ class Guesser:
         form: dict[str, Any] = {"column": chosen, "format": found.format}
         if found.format.endswith(" UTC"):
             form["timezone"] = "UTC"
-        reason = f"parses all {have} sampled values, such as {self.sample.values(chosen)[0]}"
+        reason = (
+            f"parses each of the {have} sampled values, such as {self.sample.values(chosen)[0]}"
+        )
         if found.ambiguous:
             reason += "; day/month would too: check one whose day is over 12"
         self.set("start_at", form, reason, column=chosen)

@@ -65,6 +65,7 @@ class People:
 
     lines: list[Line] = field(default_factory=list)
     contact_name: str | None = None
+    contact_label: str | None = None  # the contact's name, else email, else phone column
     phones: list[str] = field(default_factory=list)
 
 
@@ -200,8 +201,8 @@ def find_people(sample: Sample, export: Export | None) -> People:
     elif contact:
         people.lines.append(_contact_line(sample, contact))
         people.phones += _phones_of(sample, [contact[a] for a in ("phone",) if a in contact])
-    if contact.get("name"):
-        people.contact_name = contact["name"]
+    people.contact_name = contact.get("name")
+    people.contact_label = contact.get("name") or contact.get("email") or contact.get("phone")
     items = _items(sample, export)
     if items is not None:
         path, keys = items

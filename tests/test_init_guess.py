@@ -174,6 +174,30 @@ def test_a_recognised_export_sets_source_system_and_prefix(write: Writer) -> Non
     assert data["participants"]["list"] == "{contact_name} <{external_number}>"
 
 
+def test_without_a_title_column_the_title_names_the_contact(write: Writer) -> None:
+    """An Aircall export has no title: "Call with {raw_digits}", its contact's number."""
+    lines = [
+        {
+            "id": 812,
+            "direct_link": "https://api.aircall.io/v1/calls/812",
+            "direction": "inbound",
+            "started_at": 1762352133,
+            "raw_digits": "(646) 555-0187",
+            "recording": "https://aircall-rec.example-cdn.com/812.mp3",
+            "user": {"name": "Ava Chen", "email": "ava@example.com"},
+        },
+    ]
+    manifest = write("calls.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
+    written = mapping_text(read_sample(str(manifest)), timezone="UTC")
+    data = yaml.safe_load(written.text)
+    assert data["columns"]["title"] == "Call with {raw_digits}"
+    assert data["participants"] == {
+        "owner": {"name": "user.name", "email": "user.email"},
+        "list": "raw_digits",
+    }
+    assert "# the number (646) 555-0187 lacks its +1: North American\n" in written.text
+
+
 @pytest.mark.parametrize(
     ("values", "pattern"),
     [
