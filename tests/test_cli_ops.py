@@ -132,7 +132,7 @@ def test_max_duration_budget_stops_dispatching(
     ("option", "value", "message"),
     [
         ("--max-duration", "soon", "'soon' is not a duration; write it as 45s, 90m, 6h or 1h30m"),
-        ("--max-duration", "0s", "'0s': a duration must be above zero"),
+        ("--max-duration", "0s", "'0s': a duration must be above zero and finite"),
         ("--until", "25:00", "'25:00' is not a time of day; write it as HH:MM, e.g. 06:30"),
         ("--until", "6am", "'6am' is not a time of day; write it as HH:MM, e.g. 06:30"),
         ("--rate", "fast", "'fast' is not a rate; write it as 5/s, 300/m or 5000/12h"),
