@@ -235,6 +235,9 @@ class EngagementClient:
         self._limit = timeout  # the whole attempt; the phases below are inside it
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 30.0)).as_dict()
         self._why = {401: _refused_hint(token, auth_scheme), **_WHY}
+        # A server may echo the Authorization header in an error (a debugging proxy, a
+        # misconfigured gateway): the token is taken out of every answer before it is read.
+        self._secret = token.encode("utf-8") if token else None
         self._transport = transport or _default_transport(concurrency, ca_bundle)
         self._signer = signer
         # Built once: httpx would otherwise parse and merge the URL and headers per request.
@@ -315,6 +318,10 @@ class EngagementClient:
     def _outcome(self, response: httpx.Response, content: bytes) -> Outcome:
         status = response.status_code
         header_id = response.headers.get("x-request-id")
+        if self._secret is not None:
+            content = content.replace(self._secret, b"<redacted>")
+            if header_id is not None:
+                header_id = header_id.replace(self._secret.decode(), "<redacted>")
         request_id = _short(header_id)[:200] if header_id else None
         if 200 <= status < 300:
             try:

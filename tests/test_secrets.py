@@ -256,3 +256,55 @@ def test_signed_urls_echoed_in_a_422_leak_nowhere(
     assert "media.example-cdn.com/rec/0.mp3?<redacted>" in (tmp_path / "text.log").read_text()
     assert (tmp_path / "ae-import-ledger.sqlite").exists()
     assert leaks(run, tmp_path) == []
+
+
+class _EchoToken(BaseHTTPRequestHandler):
+    """Answers every create with a 422 (or a 503) that echoes the Authorization header."""
+
+    def do_POST(self) -> None:
+        """Refuse, quoting the header back in the detail, the errors and the request id."""
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        header = self.headers.get("Authorization", "")
+        status = self.server.status  # type: ignore[attr-defined]
+        problem = {
+            "type": "urn:problem:debug",
+            "detail": f"header was {header}",
+            "errors": [{"field": "auth", "message": header}],
+            "request_id": f"req {header}",
+        }
+        body = json.dumps(problem).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("X-Request-Id", f"rid {header}")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
+
+
+@pytest.mark.parametrize("status", [422, 503])
+def test_a_server_echoing_the_token_leaks_it_nowhere(
+    status: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that quotes the Authorization header back: the token reaches no output or file."""
+    monkeypatch.chdir(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoToken)
+    server.status = status  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/api"
+        run = Collector(tmp_path)
+        path = str(manifest(tmp_path / "m.csv"))
+        args = ["run", path, "--base-url", base_url, "--max-attempts", "1", "--log-file", "t.log"]
+        run(*args)
+        run("status")
+        run("export")
+        run("export", "--format", "jsonl")
+        assert "header was Bearer <redacted>" in run("export").stdout
+        assert leaks(run, tmp_path) == []
+    finally:
+        server.shutdown()
+        server.server_close()
