@@ -19,8 +19,25 @@ from .results import Events, Progress, RowEvent, Summary
 from .rows import Row
 
 __all__ = ["WRONG_URL_AFTER", "Books"]
+# What a wrong base URL answers: no such route, no such method, or a redirect elsewhere.
+_WRONG_URL_STATUSES = (301, 302, 303, 307, 308, 404, 405)
 
-WRONG_URL_AFTER = 5  # answers, all 404 or 405, that stop a run: the base URL is wrong
+
+def answered_by_the_api(outcome: Outcome) -> bool:
+    """Tell whether an answer shows the base URL is the API's (the ledger may be bound to it).
+
+    An engagement (201/200 with an id), a refusal of the row (a 4xx other than 404/405),
+    or a 429 does; a redirect, an HTML 200, a 5xx or a network error does not.
+    """
+    status = outcome.http_status
+    if outcome.kind in ("created", "existing"):
+        return True
+    if status is None or status in _WRONG_URL_STATUSES:
+        return False
+    return outcome.kind in ("failed", "auth") or status == 429
+
+
+WRONG_URL_AFTER = 5  # answers, all 404, 405 or redirects, that stop a run: the URL is wrong
 _TIMES = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
 
 
@@ -143,8 +160,8 @@ class Books:
             self.finish(row, "failed", attempts, outcome, latency)
 
     def suspect(self, row: Row, outcome: Outcome) -> bool:
-        """Tell whether an answer hints at a wrong base URL: a 404 or 405 for a new row."""
-        return outcome.http_status in (404, 405) and key(row) not in self.answered
+        """Tell whether an answer hints at a wrong base URL: 404, 405 or a redirect, new row."""
+        return outcome.http_status in _WRONG_URL_STATUSES and key(row) not in self.answered
 
     def hold(self, row: Row, attempts: int, outcome: Outcome, latency: float) -> bool:
         """Hold a row answered 404 or 405; return True when enough say the URL is wrong."""

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import TYPE_CHECKING
 
-from .books import Books, key
+from .books import Books, answered_by_the_api, key
 from .client import Client, Outcome
 from .decider import Decider
 from .ledger import Ledger
@@ -433,7 +433,7 @@ class Engine:
                     latency = self._clock() - began
                 finally:
                     await self._throttle.release()
-                if not books.target_ok and outcome.http_status not in (None, 404, 405):
+                if not books.target_ok and answered_by_the_api(outcome):
                     books.confirm()
                 if outcome.kind in ("created", "existing", "failed"):
                     self._budget.success()

@@ -439,3 +439,27 @@ def test_a_wrong_base_url_exits_2_through_the_cli(
     assert "answered 404 five times: check --base-url; it should end in /api" in result.stderr
     assert "Traceback" not in result.stderr
     assert sandbox.store.count() == 0
+
+
+def test_redirects_first_are_a_wrong_url_and_bind_nothing(ledger: Ledger) -> None:
+    """A base URL that redirects (301) five times: wrong_url, rows retryable, ledger unbound."""
+    confirms = Confirms(ledger)
+    moved = Outcome("failed", 301, error_code="http_301", error_detail="Moved Permanently")
+    client = Client(moved, url=WRONG)
+    summary, _ = run_rows(ledger, client, [row(n) for n in range(1, 20)], concurrency=1)
+    assert summary.stopped == "wrong_url"
+    assert summary.message is not None and "answered 301 five times" in summary.message
+    assert (summary.failed, summary.retryable) == (0, 5)
+    assert confirms.calls == 0
+
+
+def test_an_html_200_or_a_5xx_does_not_bind_the_ledger(ledger: Ledger) -> None:
+    """Answers that are not the API's (an HTML 200, a 502) never bind; a 201 then does."""
+    confirms = Confirms(ledger)
+    html = Outcome("retry", 200, error_code="bad_answer", error_detail="not an engagement")
+    bad_gateway = Outcome("retry", 502, error_code="http_502", error_detail="Bad Gateway")
+    client = Client([html, bad_gateway, Client.created("1")])
+    summary, _ = run_rows(ledger, client, [row(1)], concurrency=1)
+    assert summary.created == 1
+    assert confirms.calls == 1
+    assert len(client.calls) == 3
