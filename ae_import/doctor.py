@@ -174,8 +174,10 @@ class _Doctor:
             cafile=str(settings.ca_bundle) if settings.ca_bundle else None
         )
         try:
+            # --timeout bounds this request too (an empty POST needs no media download)
+            limit = min(settings.timeout, 30.0)
             with httpx.Client(
-                verify=context, trust_env=False, timeout=30.0, transport=self.transport
+                verify=context, trust_env=False, timeout=limit, transport=self.transport
             ) as client:
                 answer = client.post(url, content=b"{}", headers=headers)
         except httpx.HTTPError as exc:
