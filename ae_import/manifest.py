@@ -438,6 +438,11 @@ class Manifest:
                 message = "JSON nested too deeply to read; a record is an object of plain values"
                 yield Row(number, {}, (Problem("", "bad_json", message),))
                 continue
+            if "\\u" in text and _LONE_SURROGATE.search(text) and _has_surrogate(value):
+                # \ud800 alone decodes to a character no UTF-8 request can carry
+                message = "this line holds a lone UTF-16 surrogate escape (\\ud800-\\udfff)"
+                yield Row(number, {}, (Problem("", "bad_encoding", message),))
+                continue
             if not isinstance(value, dict):
                 kind = "array" if isinstance(value, list) else type(value).__name__
                 if value is None:
@@ -448,6 +453,18 @@ class Manifest:
                 yield Row(number, {}, (Problem("", "not_object", message),))
                 continue
             yield Row(number, value)
+
+
+_LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_surrogate(value: object) -> bool:
+    """Tell whether a decoded JSON value holds a lone surrogate anywhere (a pair decodes whole)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def open_manifest(

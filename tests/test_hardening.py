@@ -239,3 +239,24 @@ def test_a_directory_or_device_as_ledger_is_refused(
             "pass a file path as --ledger\n"
         )
     assert not (cwd / "dir.lock").exists()
+
+
+def test_a_lone_surrogate_in_jsonl_is_one_problem_and_the_rest_go(
+    runner: CliRunner, cwd: Path, write: Writer
+) -> None:
+    """A JSONL line with a lone surrogate escape: bad_encoding there, the other rows imported."""
+    row = (
+        '{"type":"CALL","title":"TITLE","source_system":"crm","external_id":"ID",'
+        '"media_url":"https://cdn.example.com/a.mp3"}\n'
+    )
+    lone = "bad " + "\\" + "ud800 x"  # the six characters backslash u d 8 0 0
+    text = "".join(
+        row.replace("TITLE", title).replace("ID", eid)
+        for title, eid in (("ok", "a1"), (lone, "a2"), ("ok", "a3"))
+    )
+    path = write("m.jsonl", text)
+    assert "\\ud800" in path.read_text()
+    result = runner.invoke(app, ["run", str(path), "--sandbox", "--json"])
+    assert result.exit_code == 1, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["created"], summary["invalid"]) == (2, 1)
