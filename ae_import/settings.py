@@ -53,9 +53,10 @@ TOKEN_ENV = "AE_API_TOKEN"
 
 def resolve(flags: Mapping[str, Any], env: Mapping[str, str], config: Config) -> RunSettings:
     """Resolve every option: flag, then AE_IMPORT_<OPTION>, then the config, then the default."""
-    settings = _resolved(OPTIONS, flags, env, config)
+    origins: dict[str, str] = {}
+    settings = _resolved(OPTIONS, flags, env, config, origins)
     if not settings.sandbox:
-        check_base_url(settings.base_url)
+        check_base_url(settings.base_url, origins.get("base_url", "--base-url"))
     return settings
 
 
@@ -68,8 +69,13 @@ def ledger_settings(
 
 
 def _resolved(
-    options: Iterable[Option], flags: Mapping[str, Any], env: Mapping[str, str], config: Config
+    options: Iterable[Option],
+    flags: Mapping[str, Any],
+    env: Mapping[str, str],
+    config: Config,
+    origins: dict[str, str] | None = None,
 ) -> RunSettings:
+    """Resolve ``options``; note in ``origins`` where each value came from."""
     values: dict[str, Any] = {}
     where = config.path or "config"
     for option in options:
@@ -85,6 +91,8 @@ def _resolved(
                 values[option.name] = option.parse(raw)
             except ValueError as exc:
                 raise UsageError(f"{origin}: {exc}") from None
+            if origins is not None:
+                origins[option.name] = origin
             break
     return RunSettings(**values)
 
@@ -92,7 +100,7 @@ def _resolved(
 _LOOPBACK_NAMES = ("localhost",)
 
 
-def check_base_url(url: str) -> None:
+def check_base_url(url: str, origin: str = "--base-url") -> None:
     """Refuse a base URL that is not https (but for plain http to a loopback host).
 
     Credentials never go in the URL (the token has its own channels, and the URL is
@@ -106,30 +114,30 @@ def check_base_url(url: str) -> None:
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:
         raise UsageError(
-            f"--base-url: '{shown}' is not a URL (is the port a number from 1 to 65535?)"
+            f"{origin}: '{shown}' is not a URL (is the port a number from 1 to 65535?)"
         ) from None
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
-        raise UsageError("--base-url: the URL holds spaces or control characters; remove them")
+        raise UsageError(f"{origin}: the URL holds spaces or control characters; remove them")
     if parts.username is not None or parts.password is not None:
         raise UsageError(
-            f"--base-url: '{shown}' holds a user name or password; remove it "
+            f"{origin}: '{shown}' holds a user name or password; remove it "
             "(the token goes in AE_API_TOKEN or --token-file)"
         )
     if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
         raise UsageError(
-            f"--base-url: '{shown}' has a query string or fragment; remove it "
+            f"{origin}: '{shown}' has a query string or fragment; remove it "
             "(the token goes in AE_API_TOKEN or --token-file, never in the URL)"
         )
     if parts.scheme == "https" and host:
         return
     if parts.scheme != "http" or not host:
-        raise UsageError(f"--base-url: '{shown}' must be an https:// URL")
+        raise UsageError(f"{origin}: '{shown}' must be an https:// URL")
     loopback = host in _LOOPBACK_NAMES
     with contextlib.suppress(ValueError):
         loopback = loopback or ipaddress.ip_address(host).is_loopback
     if not loopback:
         raise UsageError(
-            f"--base-url: plain http:// is refused for {host} (the token would travel in "
+            f"{origin}: plain http:// is refused for {host} (the token would travel in "
             "clear); use https://, or http:// only to a loopback host"
         )
 

@@ -260,3 +260,18 @@ def test_a_lone_surrogate_in_jsonl_is_one_problem_and_the_rest_go(
     assert result.exit_code == 1, result.output
     summary = json.loads(result.stdout)
     assert (summary["created"], summary["invalid"]) == (2, 1)
+
+
+def test_a_bad_base_url_names_where_it_came_from(
+    runner: CliRunner, cwd: Path, write: Writer
+) -> None:
+    """A base URL from the config or the env is blamed there, not on --base-url."""
+    path = write("m.csv", HEADER + line("a"))
+    config = write("c.yaml", "api:\n  base_url: 5\n")
+    result = runner.invoke(app, ["run", str(path), "--config", str(config)])
+    assert (
+        result.stderr == f"ae-import: error: {config}: api.base_url: '5' must be an https:// URL\n"
+    )
+    env = {"AE_IMPORT_BASE_URL": "ftp://x.example/api"}
+    result = runner.invoke(app, ["run", str(path)], env=env)
+    assert result.stderr.startswith("ae-import: error: AE_IMPORT_BASE_URL: 'ftp://x.example/api'")
