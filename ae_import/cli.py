@@ -25,6 +25,8 @@ from .redact import json_line, safe_text
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .manifest import Manifest
+
 __all__ = ["app", "main"]
 
 T = TypeVar("T")
@@ -157,6 +159,12 @@ def _guard(action: Callable[[], int], as_json: bool | Callable[[], bool] = False
         return _fail(exc, as_json() if callable(as_json) else as_json)
     except (KeyboardInterrupt, Terminated) as exc:
         return _fail(exc, as_json() if callable(as_json) else as_json)
+
+
+def _say_encoding(note: str | None) -> None:
+    """Say on stderr which encoding ``encoding: auto`` chose, when it was not plain UTF-8."""
+    if note:
+        sys.stderr.write(f"ae-import: note: {safe_text(note)}\n")
 
 
 def _console(stderr: bool = False) -> Console:
@@ -299,6 +307,7 @@ def validate(
                 else:
                     for row in rows:
                         report.add(row)
+            _say_encoding(source.encoding_note)
             if as_json:
                 report.write_json(sys.stdout)
             else:
@@ -339,6 +348,12 @@ def run(
         if settings.json and mode != "quiet" and not err.is_terminal:
             mode = "quiet"
         reporter = RunReporter(mode, err, out, dry_run=settings.dry_run and not settings.json)
+        opened: list[Manifest] = []
+
+        def on_open(source: Manifest) -> None:
+            opened.append(source)
+            reporter.attach(source.position)
+
         try:
             result = run_import(
                 manifest,
@@ -347,12 +362,14 @@ def run(
                 settings,
                 os.environ,
                 reporter,
-                on_open=lambda m: reporter.attach(m.position),
+                on_open=on_open,
                 argv=_command_line("run", manifest, {"config": config, "format": fmt, **flags}),
             )
         finally:
             reporter.close()
         code, message = result.exit_code, result.message
+        if opened and not settings.quiet:
+            _say_encoding(opened[0].encoding_note)
         if settings.json:
             extra: dict[str, Any] = {"exit_code": code}
             if result.error is not None:

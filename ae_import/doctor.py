@@ -280,7 +280,7 @@ class _Doctor:
         counts: dict[str, int] = {}
         rows = 0
         try:
-            with open_manifest(name, fmt) as source:
+            with open_manifest(name, fmt, reading=config.mapping.reading) as source:
                 for row in source:
                     rows += 1
                     value = row.fields.get(column)

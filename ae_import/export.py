@@ -253,8 +253,9 @@ def export_manifest(
     sources = list(_sources(ledger, names, manifest, config))
     columns: list[str] = []
     formats: list[str] = []
-    for _name, path, _config in sources:
-        with open_manifest(path) as source:
+    for _name, path, config_path in sources:
+        reading = load_config(config_path).mapping.reading
+        with open_manifest(path, reading=reading) as source:
             formats.append(source.format)
             columns += [c for c in source.columns or () if c not in columns]
     if fmt is None:

@@ -275,3 +275,18 @@ def test_a_bad_base_url_names_where_it_came_from(
     env = {"AE_IMPORT_BASE_URL": "ftp://x.example/api"}
     result = runner.invoke(app, ["run", str(path)], env=env)
     assert result.stderr.startswith("ae-import: error: AE_IMPORT_BASE_URL: 'ftp://x.example/api'")
+
+
+def test_auto_encoding_says_which_it_chose(runner: CliRunner, cwd: Path, write: Writer) -> None:
+    """A Windows-1252 file read by encoding auto: validate and run say so on stderr."""
+    path = write(
+        "m.csv", HEADER.encode() + b"CALL,Call \x96 one,crm,a,https://cdn.example.com/a.mp3\n"
+    )
+    note = "ae-import: note: read as Windows-1252: byte 0x96 on line 2 is not UTF-8\n"
+    checked = runner.invoke(app, ["validate", str(path)])
+    assert checked.exit_code == 0, checked.output
+    assert checked.stderr == note
+    ran = runner.invoke(app, ["run", str(path), "--sandbox", "--json"])
+    assert ran.exit_code == 0, ran.output
+    assert ran.stderr == note
+    assert json.loads(ran.stdout)["created"] == 1
