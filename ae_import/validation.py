@@ -29,8 +29,12 @@ multiple_owners             more than one participant has ``is_owner``
 duplicate_external_id       an ``external_id`` seen on an earlier line
 bad_json / not_object       a JSONL line that is not JSON, or not a JSON object
 bad_csv / bad_row_shape     a CSV record that cannot be parsed, or has the wrong field count
-bad_encoding                a line that is not UTF-8
+bad_encoding                a line the file's encoding cannot read, or a lone surrogate escape
 record_too_large            a record over 16 MB of UTF-8 (``manifest.MAX_RECORD_BYTES``)
+unmapped_value              a value a ``map:`` does not name, and no ``default``
+timestamp_ambiguous         a naive time in a DST gap or fold, without ``ambiguous:``
+transcript_file             a ``transcript_text: {file: ...}`` that cannot be read
+cloud_reference / ...       an ``s3://``, ``gs://`` or ``az://`` reference (see ``cloud``)
 ==========================  ==========================================================
 """
 
