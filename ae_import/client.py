@@ -237,7 +237,8 @@ class EngagementClient:
         self._why = {401: _refused_hint(token, auth_scheme), **_WHY}
         # A server may echo the Authorization header in an error (a debugging proxy, a
         # misconfigured gateway): the token is taken out of every answer before it is read.
-        self._secret = token.encode("utf-8") if token else None
+        # A token under 8 characters is no real credential (and would scrub common words).
+        self._secret = token.encode("utf-8") if len(token) >= 8 else None
         self._transport = transport or _default_transport(concurrency, ca_bundle)
         self._signer = signer
         # Built once: httpx would otherwise parse and merge the URL and headers per request.
