@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ManifestError
+from .lines import utf16_without_bom
 from .manifest import detect_format
 
 __all__ = ["SAMPLE_ROWS", "Sample", "decode", "flatten", "read_sample", "sniff_delimiter"]
@@ -61,19 +62,6 @@ class Sample:
         return found
 
 
-def _utf16_without_bom(raw: bytes) -> str | None:
-    """Return utf-16-le or utf-16-be when ``raw`` has a NUL at every other byte, else None."""
-    head = raw[:200]
-    if len(head) < 4:
-        return None
-    even, odd = head[0::2], head[1::2]
-    if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
-        return "utf-16-le"
-    if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
-        return "utf-16-be"
-    return None
-
-
 def _line_of(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
 
@@ -94,7 +82,7 @@ def decode(raw: bytes, whole: bool) -> tuple[str, str, str]:
     for bom, codec, why in boms:
         if raw.startswith(bom):
             return _decode(raw, codec, whole), codec, why
-    bare = _utf16_without_bom(raw)
+    bare = utf16_without_bom(raw)
     if bare is not None:
         return _decode(raw, bare, whole), bare, "UTF-16 without a byte-order mark (NUL bytes)"
     try:

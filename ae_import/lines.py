@@ -23,7 +23,7 @@ from typing import IO, NoReturn
 
 from .errors import ManifestError
 
-__all__ = ["REENCODE", "Lines", "TooLarge", "bad_text", "utf8_size"]
+__all__ = ["REENCODE", "Lines", "TooLarge", "bad_text", "utf8_size", "utf16_without_bom"]
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 with a byte-order mark"),
@@ -45,7 +45,7 @@ def utf8_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
-def _utf16_without_bom(head: bytes) -> str | None:
+def utf16_without_bom(head: bytes) -> str | None:
     """Return utf-16-le or utf-16-be when ``head`` has a NUL at every other byte, else None."""
     head = head[:200]
     if len(head) < 4:
@@ -195,7 +195,7 @@ class Lines:
                     codec, guess, self.reason = found, False, why
                     break
             else:
-                bare = _utf16_without_bom(head)
+                bare = utf16_without_bom(head)
                 if bare is not None:
                     codec, guess = bare, False
                     self.reason = "UTF-16 without a byte-order mark (NUL bytes)"

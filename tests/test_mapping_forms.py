@@ -14,12 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from ae_import import transcripts
-from ae_import.cli import app
 from ae_import.config import MappingConfig, parse_mapping
 from ae_import.errors import ConfigError
 from ae_import.mapping import Mapper
 
 from .conftest import SAMPLES, Writer
+from .test_exports import problems, validate
 
 URL = "https://media.example-cdn.com/calls"
 BASE = {"defaults": {"type": "CALL", "source_system": "crm"}}
@@ -28,26 +28,6 @@ BASE = {"defaults": {"type": "CALL", "source_system": "crm"}}
 def mapping(**data: Any) -> MappingConfig:
     """Build a MappingConfig from keyword arguments, as if read from YAML (with BASE defaults)."""
     return parse_mapping("test.yaml", {**BASE, **data})
-
-
-def validate(runner: CliRunner, manifest: Path, config: Path | None = None) -> dict[str, Any]:
-    """Run validate --json --show-requests 50; return the report with its exit code."""
-    args = ["validate", str(manifest), "--json", "--show-requests", "50"]
-    args += ["--config", str(config)] if config is not None else []
-    result = runner.invoke(app, args)
-    assert "Traceback" not in result.output
-    if result.exit_code == 2:
-        return {"exit": 2, "error": result.stderr}
-    report: dict[str, Any] = json.loads(result.stdout)
-    report["exit"] = result.exit_code
-    return report
-
-
-def found(report: dict[str, Any]) -> list[tuple[int, str, str | None, str, str]]:
-    """Return (line, field, column, code, message) of each problem of a report."""
-    return [
-        (p["line"], p["field"], p["column"], p["code"], p["message"]) for p in report["problems"]
-    ]
 
 
 DIALER = """\
@@ -69,7 +49,7 @@ def test_jsonl_numbers_are_decimal_text_and_a_fraction_id_is_a_problem(
     assert [(r["external_id"], r["title"]) for r in report["requests"]] == [
         ("7782342274025937895", "2025")
     ]
-    assert found(report) == [
+    assert problems(report) == [
         (
             2,
             "external_id",
@@ -166,7 +146,7 @@ def test_a_problem_names_the_template_it_came_from(runner: CliRunner, write: Wri
     """A title made by a template and too long names the template as its source."""
     manifest = write("m.csv", f"Id,Subject,Who.Name,Url\n1,{'x' * 495},Lee Park,{URL}/1.mp3\n")
     report = validate(runner, manifest, write("c.yaml", TEMPLATED))
-    assert found(report) == [
+    assert problems(report) == [
         (2, "title", "{Subject} with {Who.Name}", "too_long", "509 characters; the limit is 500")
     ]
 
@@ -254,7 +234,7 @@ def test_dst_gap_and_fold_are_reported_unless_the_config_says(
     manifest = write("m.csv", text)
     report = validate(runner, manifest, write("c.yaml", AMBIGUOUS))
     assert report["exit"] == 1
-    assert found(report) == [
+    assert problems(report) == [
         (
             2,
             "start_at",
@@ -369,7 +349,7 @@ def test_transcripts_from_txt_vtt_and_srt_files(
     )
     manifest = write("m.csv", "Id,Subject,Url,Transcript Path\n" + rows)
     report = validate(runner, manifest, write("c.yaml", FILES))
-    assert found(report) == []
+    assert problems(report) == []
     assert [r["transcript_text"] for r in report["requests"]] == [
         "A: hi\nB: hello\n",
         "Ava Chen: Thanks for joining & welcome. Shall we start?\nLee Park: Yes, let's.",
@@ -389,10 +369,10 @@ def test_transcript_files_that_cannot_be_read_are_problems(
     rows = "".join(f"{i},Call,{URL}/{i}.mp3,{n}\n" for i, n in enumerate(names, start=1))
     manifest = write("m.csv", "Id,Subject,Url,Transcript Path\n" + rows)
     report = validate(runner, manifest, write("c.yaml", FILES))
-    assert [(p[0], p[1], p[2], p[3]) for p in found(report)] == [
+    assert [(p[0], p[1], p[2], p[3]) for p in problems(report)] == [
         (line, "transcript_text", "Transcript Path", "transcript_file") for line in (2, 3, 4, 5)
     ]
-    assert [p[4] for p in found(report)] == [
+    assert [p[4] for p in problems(report)] == [
         f"no file 'gone.vtt' (looked for {tmp_path / 'gone.vtt'}); paths are relative to the "
         "manifest",
         "'secret.key' is not a .txt, .vtt or .srt file; name a transcript file",
@@ -430,7 +410,7 @@ def test_jsonl_items_are_participants(runner: CliRunner, write: Writer) -> None:
         ],
     }
     report = validate(runner, write("d.jsonl", json.dumps(record) + "\n"), config)
-    assert found(report) == []
+    assert problems(report) == []
     assert report["requests"][0]["participants"] == [
         {"name": "Ava Chen", "email": "ava@example.com"},
         {"name": "Jordan Blake", "phone": "+15125550100"},
