@@ -104,7 +104,8 @@ class _Group(TyperGroup):
             # Typer ends --help and --version on a closed stdout with exit 1 (it swaps
             # stdout for Click's PacifyFlushWrapper first): a closed pipe is 141 here.
             closed = type(sys.stdout).__name__ == "PacifyFlushWrapper"
-            code = EXIT_PIPE if closed and exc.code == 1 else exc.code
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            code = EXIT_PIPE if closed and code == 1 else code
         except typer.Abort:
             code = _report(EXIT_SIGINT, "interrupted", "interrupted", as_json)
         except (BrokenPipeError, Terminated) as exc:
