@@ -1,7 +1,7 @@
 """Entry point of ``ae-import`` and ``python -m ae_import``: SIGTERM is handled from the start.
 
 The handler goes in before the command line is even imported, so a SIGTERM at any
-moment ends with exit 143 and no traceback; ``cli.main`` says so on stderr once it
+moment ends with exit 143 and no traceback; ``commands.main`` says so on stderr once it
 is loaded, and the run loop installs its own handler while rows are in flight.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 
-from .errors import EXIT_SIGTERM, Terminated
+from ae_import.errors import EXIT_SIGTERM, Terminated
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -20,10 +20,10 @@ def main() -> None:
     """Install the SIGTERM handler, then run the command line."""
     signal.signal(signal.SIGTERM, _terminated)
     try:
-        from . import cli
+        from ae_import import commands
     except Terminated:
         raise SystemExit(EXIT_SIGTERM) from None  # stopped while starting: nothing was done
-    cli.main()
+    commands.main()
 
 
 if __name__ == "__main__":

@@ -19,22 +19,22 @@ from typing import Any, Literal
 
 import yaml
 
-from .cloud import AzureConfig, CloudConfig, GcsConfig, S3Config
-from .errors import ConfigError
-from .mapconfig import (
+from ae_import.errors import ConfigError
+from ae_import.mapping import (
     EMPTY_MAPPING,
     FieldSpec,
     ItemsConfig,
     MappingConfig,
     OwnerColumns,
     ParticipantsConfig,
-    ReadingConfig,
     check_keys,
     mapping_of,
     parse_mapping,
     string_of,
 )
-from .options import section_keys
+from ae_import.media import AzureConfig, CloudConfig, GcsConfig, S3Config
+from ae_import.options import section_keys
+from ae_import.reading import ReadingConfig
 
 __all__ = [
     "EMPTY_MAPPING",

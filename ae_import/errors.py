@@ -10,7 +10,9 @@ file, the line or key where known, and what to do, and maps to one exit code. On
      +-- UsageError               exit 2  a command line, config or manifest that cannot be used
      |    +-- ConfigError         exit 2  the YAML mapping file: unreadable, bad YAML, unknown key
      |    +-- ManifestError       exit 2  the manifest: missing, undecodable, unknown format,
-     |                                    required columns absent
+     |    |                               required columns absent
+     |    +-- CloudError          exit 2  an s3://, gs:// or az:// reference cannot be signed:
+     |                                    no library, no credentials, a bad cloud setting
      +-- LedgerError              exit 1  the ledger failed mid-run (disk full, I/O error)
      +-- RunStopped               exit 1  the run stopped itself: retry budget spent, TLS
      |                                    not trusted, a local limit (too many open files)
@@ -46,6 +48,7 @@ __all__ = [
     "EXIT_USAGE",
     "AeImportError",
     "AuthError",
+    "CloudError",
     "ConfigError",
     "LedgerBusyError",
     "LedgerError",
@@ -101,6 +104,17 @@ class ManifestError(UsageError):
     """The manifest is missing, undecodable, of unknown format, or lacks required columns."""
 
     code = "manifest"
+
+
+class CloudError(UsageError):
+    """Signing cannot work: no library, no credentials, a bad cloud setting (exit 2).
+
+    ``transient``: the credential service could not be reached (a connection or a
+    timeout while fetching or refreshing credentials); a later attempt may sign.
+    """
+
+    code = "cloud"
+    transient = False
 
 
 class LedgerError(AeImportError):

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .ratelimit import parse_rate
-
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_LEDGER",
@@ -34,7 +32,9 @@ __all__ = [
     "Option",
     "RunSettings",
     "Shard",
+    "parse_bool",
     "parse_duration",
+    "parse_rate",
     "parse_shard",
     "parse_until",
     "section_keys",
@@ -126,6 +126,41 @@ def parse_path(text: Any) -> Path:
 def parse_text(text: Any) -> str:
     """Read text, trimmed."""
     return str(text).strip()
+
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d+(?:\.\d+)?)?\s*([a-z]+))?\s*$", re.IGNORECASE)
+_UNITS = {
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "minute": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+}
+
+
+def parse_rate(text: str) -> float:
+    """Read a rate such as ``5``, ``5/s``, ``300/m`` or ``5000/12h``; return requests per second."""
+    match = _RATE.match(text)
+    if match is None:
+        raise ValueError(f"'{text}' is not a rate; write it as 5/s, 300/m or 5000/12h")
+    count, span, unit = match.groups()
+    seconds = 1.0
+    if unit is not None:
+        name = unit.lower().rstrip("s") if len(unit) > 1 else unit.lower()
+        if name not in _UNITS:
+            raise ValueError(f"'{text}': unknown unit '{unit}'; use s, m, h or d")
+        seconds = _UNITS[name] * (float(span) if span else 1.0)
+    if not 0 < seconds < math.inf:
+        raise ValueError(f"'{text}': the period must be above zero, as in 5000/12h")
+    rate = float(count) / seconds
+    if not 0 < rate < math.inf:
+        raise ValueError(f"'{text}': a rate must be above zero and finite")
+    return rate
 
 
 def _rate(text: Any) -> float:

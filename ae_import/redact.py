@@ -1,4 +1,4 @@
-r"""Redaction of secrets, and escaping of data, before anything is shown, logged or stored.
+r"""Redaction of secrets before anything is shown, logged or stored.
 
 Presigned media URLs carry credentials in their query string (``X-Amz-Signature=...``),
 and a URL may carry a user and password. Neither may reach output, logs or the ledger.
@@ -18,18 +18,9 @@ left-to-right pass over the text:
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
-__all__ = [
-    "REDACTED_QUERY",
-    "REDACTED_VALUE",
-    "json_line",
-    "redact_url",
-    "redact_urls_in",
-    "safe_text",
-]
+__all__ = ["REDACTED_QUERY", "REDACTED_VALUE", "redact_url", "redact_urls_in"]
 
 REDACTED_QUERY = "?<redacted>"
 REDACTED_VALUE = "<redacted>"
@@ -55,32 +46,6 @@ _SECRETS_IN_TEXT = re.compile(
     rf"(?:{_SLASH}|(?!%26|%2526)[^\s&\"'<>\\/#;,)\]}}])+",
     re.IGNORECASE,
 )
-# C0 and C1 controls, line separators, and the bidirectional overrides that can make
-# text display in another order than it reads ("Trojan Source").
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
-
-
-def safe_text(text: str) -> str:
-    """Escape control characters (and newlines) so one value stays on one line."""
-    text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    return _CONTROL.sub(_escape, text)
-
-
-# What json.dumps(ensure_ascii=False) leaves raw and a terminal acts on: DEL, C1
-# controls, and the bidirectional marks and overrides (it escapes C0 itself).
-_JSON_RAW_CONTROL = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
-
-
-def json_line(value: Any, *, compact: bool = False) -> str:
-    """Return ``value`` as one line of JSON (no newline), every control escaped as a u-escape."""
-    separators = (",", ":") if compact else None
-    text = json.dumps(value, ensure_ascii=False, separators=separators)
-    return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def redact_url(url: str) -> str:

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from .config import Config
-from .errors import UsageError
-from .options import (
+from ae_import.config import Config
+from ae_import.errors import UsageError
+from ae_import.options import (
     DEFAULT_BASE_URL,
     DEFAULT_LEDGER,
     OPTIONS,
@@ -31,7 +31,8 @@ from .options import (
     parse_shard,
     parse_until,
 )
-from .redact import redact_url, safe_text
+from ae_import.redact import redact_url
+from ae_import.text import safe_text
 
 __all__ = [
     "DEFAULT_BASE_URL",

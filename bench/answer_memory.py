@@ -26,7 +26,7 @@ MIB = 1 << 20
 CHILD = """
 import asyncio, sys
 sys.path.insert(0, sys.argv[1])
-from ae_import.client import EngagementClient
+from ae_import.sending import EngagementClient
 
 async def main():
     client = EngagementClient(sys.argv[2], "bench")

@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ae_import.validation import REQUEST_FIELDS
+from ae_import.mapping.validation import REQUEST_FIELDS
 
 __all__ = ["SHAPES", "generate"]
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ae_import.config import EMPTY_MAPPING, MappingConfig
-from ae_import.ledger import Ledger
-from ae_import.manifest import open_manifest
-from ae_import.mapping import Mapper
-from ae_import.pipeline import RowSource, encode
+from ae_import.ledger.db import Ledger
+from ae_import.mapping import EMPTY_MAPPING, MappingConfig
+from ae_import.mapping.mapper import Mapper
+from ae_import.mapping.rowsource import RowSource
+from ae_import.reading.manifest import open_manifest
+from ae_import.sending.decision import encode
 
 __all__ = ["prefill"]
 

@@ -3,7 +3,7 @@
 
 Usage: python scripts/cli_docs.py [--check]
 
-The reference is read from the Click command that Typer builds from ``ae_import.cli.app``:
+The reference is read from the Click command that Typer builds from ``ae_import.commands.app``:
 every command (nested groups too) with its usage line and help, and every parameter
 with its names, value, default, environment variable and help, hidden ones included.
 Nothing is listed by hand, so a new option or command appears by itself. With
@@ -203,7 +203,7 @@ def render_app() -> str:
     """Return the reference of the ``ae-import`` command line as it is now."""
     import typer.main
 
-    from ae_import.cli import app
+    from ae_import.commands import app
 
     return render(typer.main.get_command(app))
 

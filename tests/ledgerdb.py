@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from ae_import.ledger import Ledger
-from ae_import.rows import Row
+from ae_import.ledger.db import Ledger
+from ae_import.records import Row
 
 
 def ledger_row(ledger: Ledger | Path, external_id: str) -> dict[str, Any] | None:

@@ -18,11 +18,12 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from ae_import import media, mediacheck
-from ae_import.cli import app
-from ae_import.ledger import Ledger
-from ae_import.mediacheck import MediaCheck
-from ae_import.presigned import RUN_EVERY_S, Forecast, expires_at
+from ae_import.commands import app
+from ae_import.ledger.db import Ledger
+from ae_import.media import check as mediacheck
+from ae_import.media import probe as media
+from ae_import.media.check import MediaCheck
+from ae_import.media.presigned import RUN_EVERY_S, Forecast, expires_at
 
 from . import test_secrets as secrets
 from .conftest import Sandboxes

@@ -12,7 +12,7 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from ae_import.cli import app
+from ae_import.commands import app
 from ae_import.config import load_config
 from ae_import.errors import (
     EXIT_INTERNAL,
@@ -25,7 +25,7 @@ from ae_import.errors import (
     error_code,
     exit_status,
 )
-from ae_import.lock import RunLock
+from ae_import.ledger.lock import RunLock
 from ae_import.options import OPTIONS, RunSettings
 from ae_import.settings import resolve
 

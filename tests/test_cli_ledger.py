@@ -10,7 +10,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from ae_import.cli import app
+from ae_import.commands import app
 
 from .conftest import Writer
 from .test_cli_run import HEADER, cwd, invoke, line

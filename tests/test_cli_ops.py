@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ae_import.ledger import Ledger
-from ae_import.lock import RunLock
-from ae_import.pipeline import shard_of
+from ae_import.ledger.db import Ledger
+from ae_import.ledger.lock import RunLock
+from ae_import.mapping.rowsource import shard_of
 
 from .conftest import SANDBOX_TOKEN, Sandboxes, Writer
 from .test_cli_run import HEADER, cwd, invoke, line
@@ -347,7 +347,7 @@ def test_until_stops_at_the_local_time_given(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """--until HH:MM ends dispatching when that local time comes (here: in 0.3 s)."""
-    import ae_import.runner
+    import ae_import.operations.run
 
     asked: list[tuple[int, int]] = []
 
@@ -355,7 +355,7 @@ def test_until_stops_at_the_local_time_given(
         asked.append((hour, minute))
         return 0.3
 
-    monkeypatch.setattr(ae_import.runner, "seconds_until", soon)
+    monkeypatch.setattr(ae_import.operations.run, "seconds_until", soon)
     slow = sandboxes.start(latency_ms=150)
     path = manifest(write, ids(200))
     args = ["run", str(path), "--base-url", slow.base_url, "--concurrency", "2"]

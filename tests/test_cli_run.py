@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ae_import.cli import app
-from ae_import.ledger import Ledger
+from ae_import.commands import app
+from ae_import.ledger.db import Ledger
 
 from .conftest import SAMPLES, SANDBOX_TOKEN, Sandboxes, Writer
 from .ledgerdb import ledger_row
@@ -252,12 +252,12 @@ def test_unexpected_error_is_one_line_exit_70(
     runner: CliRunner, cwd: Path, write: Writer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bug ends in one line and exit 70, not a traceback (AE_IMPORT_DEBUG=1 shows it)."""
-    import ae_import.runner
+    import ae_import.operations
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(ae_import.runner, "run_import", broken)
+    monkeypatch.setattr(ae_import.operations, "run_import", broken)
     path = write("m.csv", HEADER + line("a"))
     result = invoke(runner, ["run", str(path), "--dry-run"])
     assert result.exit_code == 70

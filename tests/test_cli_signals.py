@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ae_import.ledger import Ledger
+from ae_import.ledger.db import Ledger
 
 from .conftest import SANDBOX_TOKEN, Sandboxes
 

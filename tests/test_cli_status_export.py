@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ae_import.ledger import Ledger
-from ae_import.redact import safe_text
+from ae_import.ledger.db import Ledger
+from ae_import.text import safe_text
 
 from .conftest import SAMPLES, SANDBOX_TOKEN, Writer
 from .ledgerdb import ledger_row, pending_row
@@ -309,12 +309,12 @@ def _raw_controls(text: str) -> list[str]:
     return [c for c in text if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in bidi]
 
 
-def test_json_line_escapes_controls_and_keeps_the_value() -> None:
-    """json_line escapes C0, DEL, C1 and bidi controls as u-escapes; JSON readers see them."""
-    from ae_import.redact import json_line
+def test_json_text_escapes_controls_and_keeps_the_value() -> None:
+    """json_text escapes C0, DEL, C1 and bidi controls as u-escapes; JSON readers see them."""
+    from ae_import.text import json_text
 
     value = {"title": HOSTILE, "n": [1, None]}
-    text = json_line(value)
+    text = json_text(value)
     assert _raw_controls(text) == []
     assert "\\u202e" in text and "\\u009b" in text and "\\u001b" in text and "é" in text
     assert json.loads(text) == value
@@ -490,7 +490,7 @@ class _Terminal(io.StringIO):
 
 def test_as_manifest_to_a_terminal_is_escaped(ran_hostile: Path, cwd: Path) -> None:
     """--as-manifest written to a terminal escapes controls in every cell: a person reads it."""
-    from ae_import.export import export
+    from ae_import.operations.export import export
 
     screen = _Terminal()
     assert export(cwd / "ae-import-ledger.sqlite", None, None, screen, as_manifest=True) == 2

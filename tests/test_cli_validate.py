@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ae_import import __version__
-from ae_import.cli import app
+from ae_import.commands import app
 
 from .conftest import SAMPLES, Writer
 
@@ -296,7 +296,7 @@ NO_TOKEN = {"AE_API_TOKEN": ""}
 
 def test_the_field_table_covers_every_request_field() -> None:
     """The table below names every field of the create request, so none is left untested."""
-    from ae_import.validation import REQUEST_FIELDS
+    from ae_import.mapping.validation import REQUEST_FIELDS
 
     assert set(FIELD_VALUES) == set(REQUEST_FIELDS)
 

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ae_import.client import EngagementClient, Outcome
-from ae_import.mapping import encode_body
+from ae_import.mapping.mapper import encode_body
+from ae_import.sending.client import EngagementClient, Outcome
 
 from .conftest import SANDBOX_TOKEN, Sandboxes
 

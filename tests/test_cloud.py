@@ -22,11 +22,12 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 import pytest
 
-from ae_import.cloud import (
+from ae_import.config import load_config
+from ae_import.errors import CloudError, ConfigError
+from ae_import.media.cloud import (
     EXTRA_HINT,
     MAX_VALIDITY_S,
     CloudConfig,
-    CloudError,
     GcsConfig,
     Reference,
     S3Config,
@@ -36,8 +37,6 @@ from ae_import.cloud import (
     parse_reference,
     validity,
 )
-from ae_import.config import load_config
-from ae_import.errors import ConfigError
 
 from .s3server import AUDIO, BUCKET, FAKE_SECRET, S3Server, s3, s3_env
 
@@ -146,9 +145,9 @@ def test_validity_is_the_timeout_plus_a_margin_capped_at_seven_days() -> None:
 def test_no_cloud_library_is_imported_by_the_cli_or_the_config() -> None:
     """ae-import --help, the config and the cloud module load no cloud library."""
     code = (
-        "import sys, ae_import.cli, ae_import.config, ae_import.cloud;"
+        "import sys, ae_import.commands, ae_import.config, ae_import.media;"
         "from typer.testing import CliRunner;"
-        "CliRunner().invoke(ae_import.cli.app, ['--help']);"
+        "CliRunner().invoke(ae_import.commands.app, ['--help']);"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('botocore','google','azure')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

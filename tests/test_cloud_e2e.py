@@ -22,15 +22,15 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from ae_import import media
-from ae_import.cli import app
-from ae_import.client import EngagementClient
-from ae_import.cloud import CloudError
+from ae_import.commands import app
 from ae_import.config import load_config
-from ae_import.media import Probe
+from ae_import.errors import CloudError
+from ae_import.media import probe as media
+from ae_import.media.probe import Probe
+from ae_import.operations.run import run_import
 from ae_import.options import RunSettings
-from ae_import.results import no_progress
-from ae_import.runner import run_import
+from ae_import.sending.client import EngagementClient
+from ae_import.sending.summary import no_progress
 
 from .conftest import ROOT, SANDBOX_TOKEN, Sandboxes
 from .ledgerdb import ledger_row
@@ -373,7 +373,7 @@ socket.socket.connect = connect
 def getaddrinfo(*args, **kwargs):
     raise OSError(f"DNS used: {args[0]}")
 socket.getaddrinfo = getaddrinfo
-from ae_import.cli import app
+from ae_import.commands import app
 code = app(sys.argv[1:], standalone_mode=False)
 loaded = sorted({m.split(".")[0] for m in sys.modules} & {"botocore", "google", "azure"})
 print("cloud libraries:", loaded, file=sys.stderr)

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ae_import.config import EMPTY_MAPPING, load_config
+from ae_import.config import load_config
 from ae_import.errors import ConfigError
-from ae_import.mapping import Mapper
+from ae_import.mapping import EMPTY_MAPPING
+from ae_import.mapping.mapper import Mapper
 
 from .conftest import SAMPLES, Writer
 

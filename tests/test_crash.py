@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from ae_import.ledger import Ledger
+from ae_import.ledger.db import Ledger
 from ae_import.sandbox.faults import FaultPlan, FaultProxy
 
 from .conftest import SANDBOX_TOKEN, Sandboxes

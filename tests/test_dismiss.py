@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ae_import.lock import RunLock
+from ae_import.ledger.lock import RunLock
 
 from .conftest import Writer
 from .ledgerdb import ledger_row

@@ -36,7 +36,7 @@ def _sections(text: str) -> dict[str, str]:
 
 def _commands() -> list[tuple[str, Any, Any]]:
     """Return (command path, command, context) for ae-import and every command under it."""
-    from ae_import.cli import app
+    from ae_import.commands import app
 
     group: Any = typer.main.get_command(app)  # a Group: list_commands, get_command
     ctx = group.context_class(group, info_name="ae-import", **group.context_settings)

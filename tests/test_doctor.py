@@ -12,9 +12,9 @@ import pytest
 import trustme
 from typer.testing import CliRunner
 
-from ae_import.cli import app
-from ae_import.doctor import Check, run_checks
-from ae_import.lock import RunLock
+from ae_import.commands import app
+from ae_import.ledger.lock import RunLock
+from ae_import.operations.doctor import Check, run_checks
 from ae_import.sandbox import SandboxServer, SandboxSettings
 
 from .conftest import SANDBOX_TOKEN, Sandboxes, Writer

@@ -14,15 +14,14 @@ from typing import Any
 
 import pytest
 
-from ae_import.client import Outcome
-from ae_import.engine import Engine, EngineSettings, Summary
-from ae_import.ledger import Ledger
-from ae_import.mapping import encode_body
-from ae_import.pipeline import encode
-from ae_import.problems import Problem
-from ae_import.results import decide, fingerprint
-from ae_import.retry import Backoff
-from ae_import.rows import Prior, Row
+from ae_import.ledger.db import Ledger
+from ae_import.mapping.mapper import encode_body
+from ae_import.records import Prior, Problem, Row
+from ae_import.sending.client import Outcome
+from ae_import.sending.decision import decide, encode, fingerprint
+from ae_import.sending.engine import Engine, EngineSettings
+from ae_import.sending.policy import Backoff
+from ae_import.sending.summary import Summary
 
 from .ledgerdb import ledger_row
 
@@ -592,7 +591,7 @@ def test_row_retrying_when_the_deadline_hits_is_left_not_failed(ledger: Ledger) 
 
 def test_events_report_each_outcome_and_retry(ledger: Ledger) -> None:
     """The events hook gets one event per retry and per row outcome, with status and attempt."""
-    from ae_import.engine import RowEvent
+    from ae_import.sending.summary import RowEvent
 
     script = {
         "2": [Outcome("retry", 503, error_code="unavailable", request_id="r2")],

@@ -18,14 +18,14 @@ from typing import Any, TypeVar
 import pytest
 from typer.testing import CliRunner
 
-from ae_import.cli import app
-from ae_import.client import Outcome
-from ae_import.decider import Decider
-from ae_import.engine import Engine, EngineSettings, Summary
-from ae_import.ledger import Ledger
-from ae_import.problems import Problem
-from ae_import.results import Summary as Counts
-from ae_import.rows import Row
+from ae_import.commands import app
+from ae_import.ledger.db import Ledger
+from ae_import.records import Problem, Row
+from ae_import.sending.client import Outcome
+from ae_import.sending.decision import Decider
+from ae_import.sending.engine import Engine, EngineSettings
+from ae_import.sending.summary import Summary
+from ae_import.sending.summary import Summary as Counts
 
 from .conftest import SANDBOX_TOKEN, Writer
 from .ledgerdb import ledger_row
@@ -265,7 +265,7 @@ def test_a_signal_with_a_silent_server_cuts_after_the_grace(ledger: Ledger) -> N
 
 def test_a_backoff_wait_ends_at_the_deadline(ledger: Ledger) -> None:
     """A row waiting out a long backoff when the deadline comes gives up then."""
-    from ae_import.retry import Backoff
+    from ae_import.sending.policy import Backoff
 
     client = Client([Outcome("retry", 503)])
     summary, ended = run_rows(

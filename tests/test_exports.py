@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ae_import.cli import app
+from ae_import.commands import app
 
 from .conftest import Writer
 

@@ -19,12 +19,13 @@ from typing import Any
 
 import pytest
 
-from ae_import.client import EngagementClient, Outcome
-from ae_import.engine import Engine, EngineSettings, Summary
-from ae_import.ledger import Ledger
-from ae_import.retry import Backoff
-from ae_import.rows import Row
+from ae_import.ledger.db import Ledger
+from ae_import.records import Row
 from ae_import.sandbox.faults import FAULTS, FaultPlan, FaultProxy, parse_fault
+from ae_import.sending.client import EngagementClient, Outcome
+from ae_import.sending.engine import Engine, EngineSettings
+from ae_import.sending.policy import Backoff
+from ae_import.sending.summary import Summary
 
 from .conftest import SANDBOX_TOKEN, Sandboxes
 from .ledgerdb import integrity_ok, ledger_row

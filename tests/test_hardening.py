@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ae_import.cli import app
+from ae_import.commands import app
 
 from .conftest import Writer
 from .test_cli_run import HEADER, cwd, line
@@ -42,8 +42,8 @@ def _plain_lines(steps: list[tuple[int, int, int, int]]) -> list[str]:
 
     from rich.console import Console
 
-    from ae_import.engine import Summary
-    from ae_import.report import PLAIN_EVERY_S, RunReporter
+    from ae_import.commands.output import PLAIN_EVERY_S, RunReporter
+    from ae_import.sending.summary import Summary
 
     now = [0.0]
     err = io.StringIO()
@@ -218,7 +218,7 @@ def test_export_never_writes_over_what_it_reads(
 @pytest.mark.parametrize("cell", ["=x", "'=x", "''=x", "'hello", "+1 415 555 0100", "'+1", "@c"])
 def test_formula_escape_round_trips(cell: str) -> None:
     """The export's formula escape and run's unescape give back every cell, even '=x."""
-    from ae_import.manifest import escape_formula, unescape_formula
+    from ae_import.reading.manifest import escape_formula, unescape_formula
 
     assert unescape_formula(escape_formula(cell)) == cell
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ae_import import manifest
+from ae_import.reading import manifest
 
 from .conftest import DATA
 from .test_cli_run import cwd, invoke

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ae_import.client import ANSWER_CAP, EngagementClient, Outcome
+from ae_import.sending.client import ANSWER_CAP, EngagementClient, Outcome
 
 from .rawserver import Answer, Peer, answer_head, gzip_bomb, raw_server
 

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from ae_import.cli import app
-from ae_import.init import mapping_text
-from ae_import.init_read import read_sample
+from ae_import.commands import app
+from ae_import.init.core import mapping_text
+from ae_import.reading.sample import read_sample
 
 from .conftest import SAMPLES, Writer
 

@@ -10,12 +10,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from ae_import.cli import app
-from ae_import.init import mapping_text
-from ae_import.init_exports import recognise
-from ae_import.init_read import decode, read_sample
-from ae_import.init_values import read_stamps
-from ae_import.init_yaml import scalar
+from ae_import.commands import app
+from ae_import.init.core import mapping_text
+from ae_import.init.exports import recognise
+from ae_import.init.values import read_stamps
+from ae_import.init.yaml_text import scalar
+from ae_import.reading.sample import decode, read_sample
 
 from .conftest import Writer
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ae_import.errors import LedgerError, UsageError
-from ae_import.ledger import MIGRATIONS, Ledger
-from ae_import.rows import Prior
+from ae_import.ledger.db import MIGRATIONS, Ledger
+from ae_import.records import Prior
 
 from .ledgerdb import integrity_ok, ledger_row, pending_row
 

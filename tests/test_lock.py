@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ae_import import lock as lock_module
 from ae_import.errors import EXIT_LEDGER_BUSY, EXIT_USAGE, LedgerBusyError, UsageError
-from ae_import.lock import RunLock, lock_path
+from ae_import.ledger import lock as lock_module
+from ae_import.ledger.lock import RunLock, lock_path
 
 from .conftest import Writer
 from .test_cli_run import HEADER, cwd, invoke, line
@@ -26,7 +26,7 @@ __all__ = ["cwd"]
 HOLDER = """
 import sys, time
 from pathlib import Path
-from ae_import.lock import RunLock
+from ae_import.ledger import RunLock
 lock = RunLock(Path(sys.argv[1]))
 lock.acquire()
 print("locked", flush=True)

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from ae_import.config import ReadingConfig, parse_mapping
 from ae_import.errors import ManifestError
-from ae_import.manifest import Manifest, detect_format, open_manifest
-from ae_import.mapping import Mapper
-from ae_import.pipeline import check_rows
-from ae_import.rows import Row
+from ae_import.mapping import parse_mapping
+from ae_import.mapping.mapper import Mapper
+from ae_import.mapping.rowsource import check_rows
+from ae_import.reading import ReadingConfig
+from ae_import.reading.manifest import Manifest, detect_format, open_manifest
+from ae_import.records import Row
 
 from .conftest import Writer
 

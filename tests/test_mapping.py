@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from ae_import.config import EMPTY_MAPPING, MappingConfig, load_config, parse_mapping
+from ae_import.config import load_config
 from ae_import.errors import ManifestError
-from ae_import.mapping import Mapper, encode_body, parse_bool, parse_timestamp
+from ae_import.mapping import EMPTY_MAPPING, MappingConfig, parse_mapping
+from ae_import.mapping.mapper import Mapper, encode_body, parse_bool, parse_timestamp
 
 from .conftest import SAMPLES
 
@@ -279,6 +280,6 @@ def test_naive_times_around_dst_changes(
     text: str, zone: str, ambiguous: str | None, expected: str | None
 ) -> None:
     """Next to a DST change, the offset in force; in a gap or fold, the instant asked for."""
-    from ae_import.timestamps import parse_timestamp as read
+    from ae_import.mapping.timestamps import parse_timestamp as read
 
     assert read(text, zone, ambiguous=ambiguous) == expected

@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ae_import import transcripts
-from ae_import.config import MappingConfig, parse_mapping
 from ae_import.errors import ConfigError
-from ae_import.mapping import Mapper
+from ae_import.mapping import MappingConfig, parse_mapping, transcripts
+from ae_import.mapping.mapper import Mapper
 
 from .conftest import SAMPLES, Writer
 from .test_exports import problems, validate

@@ -18,12 +18,12 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ae_import import lines
-from ae_import.config import EMPTY_MAPPING
-from ae_import.manifest import open_manifest
-from ae_import.mapping import Mapper
-from ae_import.pipeline import check_rows
-from ae_import.validation import REQUEST_FIELDS, validate_body
+from ae_import.mapping import EMPTY_MAPPING
+from ae_import.mapping.mapper import Mapper
+from ae_import.mapping.rowsource import check_rows
+from ae_import.mapping.validation import REQUEST_FIELDS, validate_body
+from ae_import.reading import encoding as lines
+from ae_import.reading.manifest import open_manifest
 
 TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40).filter(
     lambda s: s.strip() != ""

@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from ae_import.ratelimit import TokenBucket, parse_rate
+from ae_import.options import parse_rate
+from ae_import.sending.throttle import TokenBucket
 
 
 @pytest.mark.parametrize(
@@ -85,7 +86,7 @@ def test_throttle_paces_only_after_a_429() -> None:
     """Unthrottled until a 429; then 0.7 of the measured send rate, probing up per answer."""
     import asyncio
 
-    from ae_import.ratelimit import Throttle
+    from ae_import.sending.throttle import Throttle
 
     time = Fake()
     throttle = Throttle(100, time.clock, time.sleep)

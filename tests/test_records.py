@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from ae_import.errors import ManifestError
-from ae_import.manifest import MAX_RECORD_BYTES, open_manifest
-from ae_import.rows import Row
+from ae_import.reading.manifest import MAX_RECORD_BYTES, open_manifest
+from ae_import.records import Row
 
 from .conftest import Writer
 

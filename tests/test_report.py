@@ -6,9 +6,9 @@ import io
 
 from rich.console import Console
 
-from ae_import.engine import Summary
-from ae_import.report import RunReporter, write_run_summary
-from ae_import.rows import Row
+from ae_import.commands.output import RunReporter, write_run_summary
+from ae_import.records import Row
+from ae_import.sending.summary import Summary
 
 ROW = Row(2, {}, external_id="a", body={})
 

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ae_import.client import EngagementClient
-from ae_import.retry import MAX_RETRY_AFTER, Backoff, RetryBudget, parse_retry_after
+from ae_import.sending.client import EngagementClient
+from ae_import.sending.policy import MAX_RETRY_AFTER, Backoff, RetryBudget, parse_retry_after
 
 
 def test_full_jitter_backoff_bounds() -> None:

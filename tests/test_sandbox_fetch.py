@@ -17,8 +17,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from ae_import.cli import app
-from ae_import.cloud import Reference, Signer
+from ae_import.commands import app
+from ae_import.media.cloud import Reference, Signer
 from ae_import.sandbox import MemoryStore, SandboxServer, SandboxSettings, create_app
 from ae_import.sandbox.fetch import FetchSettings, MediaFetcher, MediaProblem, blocked
 

@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from ae_import.config import load_config
-from ae_import.manifest import open_manifest
-from ae_import.mapping import Mapper
-from ae_import.pipeline import check_rows
-from ae_import.validation import PARTICIPANT_FIELDS, REQUEST_FIELDS, REQUIRED_FIELDS, TYPES
+from ae_import.mapping.mapper import Mapper
+from ae_import.mapping.rowsource import check_rows
+from ae_import.mapping.validation import PARTICIPANT_FIELDS, REQUEST_FIELDS, REQUIRED_FIELDS, TYPES
+from ae_import.reading.manifest import open_manifest
 
 from .conftest import ROOT, SAMPLES, SPEC_DIR
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ae_import.cli import app
+from ae_import.commands import app
 from ae_import.sandbox.faults import FaultPlan, FaultProxy
 
 from .conftest import Sandboxes

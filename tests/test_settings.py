@@ -9,7 +9,8 @@ import pytest
 
 from ae_import.config import Config, load_config
 from ae_import.errors import UsageError
-from ae_import.settings import DEFAULT_BASE_URL, RunSettings, check_base_url, read_token, resolve
+from ae_import.options import DEFAULT_BASE_URL, RunSettings
+from ae_import.settings import check_base_url, read_token, resolve
 
 from .conftest import Writer
 
@@ -155,7 +156,7 @@ def test_missing_token_says_how_to_give_one(tmp_path: Path) -> None:
 )
 def test_parse_duration(text: str, seconds: float) -> None:
     """Durations read as rclone's do: units s, m, h, d (and ms), combined, or bare seconds."""
-    from ae_import.settings import parse_duration
+    from ae_import.options import parse_duration
 
     assert parse_duration(text) == seconds
 
@@ -164,7 +165,7 @@ def test_seconds_until_picks_the_next_occurrence() -> None:
     """--until HH:MM is today when still ahead, else tomorrow, in local time."""
     import time as _time
 
-    from ae_import.runner import format_duration, seconds_until
+    from ae_import.operations.run import format_duration, seconds_until
 
     now = _time.mktime((2026, 11, 30, 2, 0, 0, 0, 0, -1))
     assert seconds_until(6, 0, now) == 4 * 3600
@@ -181,7 +182,7 @@ def test_seconds_until_picks_the_next_occurrence() -> None:
 
 def test_shard_changes_the_default_ledger() -> None:
     """Each shard gets its own default ledger file; an explicit --ledger is kept."""
-    from ae_import.settings import parse_shard
+    from ae_import.options import parse_shard
 
     shard = parse_shard(" 2 / 4 ")
     assert str(shard) == "2/4"
@@ -200,7 +201,7 @@ def test_seconds_until_counts_real_seconds_across_a_dst_change(
     """On the night clocks spring forward, 01:00 to 06:00 local is four real hours."""
     import time as _time
 
-    from ae_import.runner import seconds_until
+    from ae_import.operations.run import seconds_until
 
     monkeypatch.setenv("TZ", "America/New_York")
     _time.tzset()

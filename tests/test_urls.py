@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ae_import.redact import safe_text
-from ae_import.urls import MAX_URL_LENGTH, check_media_url
+from ae_import.media.urls import MAX_URL_LENGTH, check_media_url
+from ae_import.text import safe_text
 
 OK: frozenset[str] = frozenset()
 PRIVATE = frozenset({"url_private"})

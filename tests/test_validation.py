@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from ae_import.mapping.seen import SeenIds
+from ae_import.mapping.validation import is_rfc3339, validate_body
 from ae_import.redact import redact_url
-from ae_import.seen import SeenIds
-from ae_import.validation import is_rfc3339, validate_body
 
 VALID: dict[str, Any] = {
     "type": "CALL",

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from .app import DEFAULT_REJECT_MEDIA, SandboxSettings, create_app
-from .server import SandboxServer
+from .faults import FAULTS, FaultPlan, FaultProxy, parse_fault
+from .server import SandboxServer, serve
 from .state import MemoryStore, SqliteStore, Store, open_store
 
 __all__ = [
     "DEFAULT_REJECT_MEDIA",
+    "FAULTS",
+    "FaultPlan",
+    "FaultProxy",
     "MemoryStore",
     "SandboxServer",
     "SandboxSettings",
@@ -15,4 +19,6 @@ __all__ = [
     "Store",
     "create_app",
     "open_store",
+    "parse_fault",
+    "serve",
 ]

@@ -48,10 +48,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..problems import Problem
-from ..ratelimit import Clock, TokenBucket
-from ..redact import safe_text
-from ..validation import validate_body
+from ae_import.mapping import validate_body
+from ae_import.records import Problem
+from ae_import.sending import Clock, TokenBucket
+from ae_import.text import safe_text
+
 from .fetch import FetchSettings, MediaFetcher
 from .state import Store
 

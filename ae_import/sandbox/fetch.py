@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..media import MAX_REDIRECTS, Probe, Prober, Resolve, blocked, getaddrinfo
+from ae_import.media import MAX_REDIRECTS, Probe, Prober, Resolve, blocked, getaddrinfo
 
 if TYPE_CHECKING:
     import httpx

@@ -16,7 +16,8 @@ from typing import Any
 
 import uvicorn
 
-from ..errors import UsageError
+from ae_import.errors import UsageError
+
 from .app import Log, SandboxSettings, create_app
 from .faults import FaultPlan, FaultProxy
 from .state import Store, open_store

@@ -1,0 +1,388 @@
+"""The guesses of ``ae-import init``: which column feeds which API field, and why.
+
+Pure. A guess is made from the recognised export's preferred headers first, then from
+header names, then from the sampled values; each ``Line`` carries the comment that
+explains it. A required field nothing fills becomes a TODO line.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ae_import.reading import Sample
+
+from .exports import Export
+from .names import (
+    BOOLEAN_WORDS,
+    ID_NAMES,
+    MEDIA_NAMES,
+    NOT_OWN_ID,
+    NOT_START,
+    PRIVATE_NAMES,
+    START_NAMES,
+    TITLE_NAMES,
+    TYPE_NAMES,
+)
+from .values import call_or_meeting, is_url, media_extension, read_stamps, words
+
+__all__ = ["Guesser", "Line", "pick"]
+
+
+@dataclass
+class Line:
+    """One key of the mapping file: its value (None for a TODO) and the comment that says why."""
+
+    key: str
+    value: Any
+    comment: str = ""
+    todo: bool = False
+    section: str = "columns"
+
+
+def _score(column: str, names: Mapping[str, float]) -> float:
+    """Score a header against a table of names: the whole header, else its last path segment."""
+    whole = words(column)
+    last = words(column.rsplit(".", 1)[-1])
+    score = max(names.get(whole, 0.0), names.get(last, 0.0) * 0.9)
+    return score * (0.8 if "[" in column else 1.0)
+
+
+def pick(
+    columns: Sequence[str],
+    names: Mapping[str, float],
+    accept: Callable[[str], bool],
+    prefer: Sequence[str] = (),
+) -> str | None:
+    """Return the first accepted column of ``prefer``, else the best-named accepted one."""
+    by_words: dict[str, str] = {}
+    for column in columns:
+        by_words.setdefault(words(column), column)
+    for wanted in prefer:
+        found = by_words.get(wanted)
+        if found is not None and accept(found):
+            return found
+    scored = [(_score(c, names), -i, c) for i, c in enumerate(columns)]
+    for score, _i, column in sorted(scored, reverse=True):
+        if score <= 0:
+            break
+        if accept(column):
+            return column
+    return None
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+@dataclass
+class Guesser:
+    """Guesses the column of each API field from a sample and a recognised export."""
+
+    sample: Sample
+    export: Export | None
+    lines: dict[str, Line] = field(default_factory=dict)
+    used: dict[str, str] = field(default_factory=dict)  # API field -> column
+
+    @property
+    def count(self) -> int:
+        """Return how many rows were sampled."""
+        return len(self.sample.rows)
+
+    def prefer(self, key: str) -> tuple[str, ...]:
+        """Return the recognised export's preferred headers for ``key``."""
+        return tuple(self.export.prefer.get(key, ())) if self.export else ()
+
+    def scalar(self, column: str) -> bool:
+        """Tell whether every sampled value of ``column`` is a string or a number."""
+        values = self.sample.values(column)
+        return bool(values) and all(
+            isinstance(v, str | int | float) and not isinstance(v, bool) for v in values
+        )
+
+    def present_everywhere(self, column: str) -> bool:
+        """Tell whether ``column`` has a value in every sampled row."""
+        return len(self.sample.values(column)) == self.count
+
+    # --- the fields ---------------------------------------------------------------
+
+    def external_id(self) -> None:
+        """Pick a column whose values are present and unique in every sampled row."""
+
+        def unique(column: str) -> bool:
+            values = self.sample.values(column)
+            return (
+                self.scalar(column)
+                and len(values) == self.count
+                and len({str(v) for v in values}) == len(values)
+            )
+
+        names = dict(ID_NAMES)
+        for column in self.sample.columns:
+            text = words(column)
+            if text.endswith(" id") and not any(w in NOT_OWN_ID for w in text.split()[:-1]):
+                names.setdefault(text, 2.0)
+        found = pick(self.sample.columns, names, unique, self.prefer("external_id"))
+        if found is None:
+            self.repeated_id(names)
+            return
+        column = found
+        reason = f"present and unique in each of the {self.count} sampled rows"
+        if any(isinstance(v, int | float) for v in self.sample.values(column)):
+            reason += "; numbers are sent as text"
+        self.set("external_id", column, reason)
+
+    def repeated_id(self, names: Mapping[str, float]) -> None:
+        """Join a repeating id to the start time if the pair is unique; else leave a TODO.
+
+        Zoom's recurring meetings share one meeting ID, for instance.
+        """
+
+        def everywhere(column: str) -> bool:
+            return self.scalar(column) and self.present_everywhere(column)
+
+        found = pick(self.sample.columns, names, everywhere, self.prefer("external_id"))
+        start = self.used.get("start_at")
+        if found is not None and start is not None and "{" not in found + start:
+            column = found
+            pairs = {(str(r.get(column)), str(r.get(start))) for r in self.sample.rows}
+            if len(pairs) == self.count:
+                repeats = self.count - len({str(v) for v in self.sample.values(column)})
+                reason = f"{column} repeats in {repeats} of {self.count} sampled rows; with "
+                reason += f"{start} it is unique"
+                self.set("external_id", f"{{{column}}}-{{{start}}}", reason)
+                return
+        repeat = f" ({found} repeats)" if found is not None else ""
+        self.lines["external_id"] = Line(
+            "external_id",
+            None,
+            f"no column holds a value unique to each row{repeat}; set columns.external_id: "
+            'COLUMN, or a template ("{Call ID}-{Start Time}"); it takes no default: each row '
+            "needs its own",
+            todo=True,
+        )
+
+    def title(self, contact_name: str | None, contact_label: str | None = None) -> None:
+        """Pick a subject or topic column; add the contact's name when every row has one.
+
+        Without a title column, "Call with {contact}" names the contact by ``contact_label``
+        (its name, else its email or phone column) when every sampled row has one.
+        """
+
+        def texty(column: str) -> bool:
+            values = self.sample.values(column)
+            return bool(values) and all(isinstance(v, str) and not is_url(v) for v in values)
+
+        found = pick(self.sample.columns, TITLE_NAMES, texty, self.prefer("title"))
+        kind = "Meeting" if self.type_default() == "MEETING" else "Call"
+        named = contact_name is not None and self.present_everywhere(contact_name)
+        if found is None:
+            label = contact_label
+            if label is not None and self.present_everywhere(label) and "{" not in label:
+                template = f"{kind} with {{{label}}}"
+                self.set("title", template, f"no title column: a template with {label}")
+                return
+            self.lines["title"] = Line(
+                "title",
+                None,
+                "no column looks like a title (Title, Subject, Topic); set columns.title: COLUMN "
+                'or a template ("Call with {Contact Name}"), or defaults.title: "Imported call"',
+                todo=True,
+            )
+            return
+        column = found
+        have = len(self.sample.values(column))
+        reason = f"filled in {have} of {self.count} sampled rows"
+        if have < self.count:
+            reason += ": the others will lack their required title"
+        elif named and contact_name is not None and "{" not in column + contact_name:
+            template = f"{{{column}}} with {{{contact_name}}}"
+            reason = f"{column} and {contact_name} filled in each of the {self.count} sampled rows"
+            self.set("title", template, reason)
+            return
+        else:
+            reason = f"filled in each of the {self.count} sampled rows"
+        self.set("title", column, reason)
+
+    def type_default(self) -> str | None:
+        """Return the type the recognised export's rows are when no column says it."""
+        return self.export.type_default if self.export else None
+
+    def type(self) -> None:
+        """Pick a column whose few values say call or meeting, with a value map; else a default."""
+
+        def says(column: str) -> bool:
+            values = self.sample.values(column)
+            distinct = {str(v) for v in values if isinstance(v, str)}
+            if not distinct or len(distinct) > 12:
+                return False
+            known = [v for v in distinct if call_or_meeting(v) is not None]
+            return bool(distinct) and len(known) * 2 >= len(distinct)
+
+        found = pick(self.sample.columns, TYPE_NAMES, says, self.prefer("type"))
+        if found is not None:
+            self.type_from(found)
+            return
+        default, reason = self.type_default(), ""
+        if default is not None and self.export is not None:
+            reason = f"{self.export.label}: its recordings are {default.lower()}s"
+        else:
+            default, reason = self.type_from_media()
+        if default is None:
+            self.lines["type"] = Line(
+                "type",
+                None,
+                "no column says call or meeting; set columns.type: COLUMN (with a map: of its "
+                "values), or defaults.type: CALL or MEETING",
+                todo=True,
+            )
+            return
+        self.lines["type"] = Line("type", default, reason, section="defaults")
+
+    def type_from(self, column: str) -> None:
+        """Map ``column``'s values to CALL and MEETING (plain when they already are)."""
+        values = sorted({str(v) for v in self.sample.values(column)})
+        mapped = {v: call_or_meeting(v) for v in values}
+        if all(words(v) in ("call", "meeting") for v in values):
+            self.set("type", column, "its values are CALL and MEETING")
+            return
+        targets = Counter(t for t in mapped.values() if t is not None)
+        default = self.type_default() or targets.most_common(1)[0][0]
+        value_map = {v: t for v, t in mapped.items() if t is not None}
+        unknown = [v for v, t in mapped.items() if t is None]
+        reason = f"{_plural(len(values), 'value')} in the sample; any other is sent as {default}"
+        if unknown:
+            reason = f"{', '.join(unknown)} not understood: sent as {default}"
+        form = {"column": column, "map": value_map, "default": default}
+        self.set("type", form, reason, column=column)
+
+    def type_from_media(self) -> tuple[str | None, str]:
+        """Guess CALL from audio-only media, MEETING from video; None when there is no media."""
+        column = self.used.get("media_url")
+        if column is None:
+            return None, ""
+        exts = {media_extension(v) for v in self.sample.values(column)} - {None}
+        if not exts:
+            return None, ""
+        video = {".mp4", ".webm", ".mov", ".m4v", ".mkv", ".avi", ".3gp"}
+        kind = "MEETING" if exts & video else "CALL"
+        shown = ", ".join(sorted(str(e) for e in exts))
+        return kind, f"no column says it; the media are {shown}: change it if that is wrong"
+
+    def media_url(self) -> None:
+        """Pick the column of https URLs ending in an audio or video extension (else by name)."""
+
+        def media_share(column: str) -> tuple[int, int]:
+            values = self.sample.values(column)
+            return sum(media_extension(v) is not None for v in values), len(values)
+
+        candidates = []
+        for index, column in enumerate(self.sample.columns):
+            hits, have = media_share(column)
+            if hits and hits * 10 >= have * 8:
+                preferred = words(column) in self.prefer("media_url")
+                candidates.append((hits, preferred, _score(column, MEDIA_NAMES), -index, column))
+        if candidates:
+            hits, _p, _s, _i, column = max(candidates)
+            exts = sorted({str(media_extension(v)) for v in self.sample.values(column)} - {"None"})
+            reason = f"{hits} of {self.count} values are URLs ending in {'/'.join(exts)}"
+            self.set("media_url", column, reason)
+            return
+
+        def urls(column: str) -> bool:
+            values = self.sample.values(column)
+            return bool(values) and all(is_url(v) for v in values)
+
+        found = pick(self.sample.columns, MEDIA_NAMES, urls, self.prefer("media_url"))
+        if found is not None:
+            column = found
+            reason = "URLs without an audio or video extension, named like recordings: the server "
+            self.set("media_url", column, reason + "checks their content type")
+            return
+        note = self.export.note if self.export else ""
+        extra = f"; {note}" if "URL" in note else ""
+        self.lines["media_url"] = Line(
+            "media_url",
+            None,
+            f"no column holds https links to audio or video files{extra}. Set "
+            "columns.media_url: COLUMN, or defaults.media_url: URL",
+            todo=True,
+        )
+
+    def start_at(self) -> Any:
+        """Pick the start time column; return how its values read (init_values.Stamps) or None."""
+        stamps = {c: read_stamps(self.sample.values(c)) for c in self.sample.columns}
+
+        def scored(column: str) -> float:
+            found = stamps[column]
+            if found is None:
+                return -1.0
+            text = set(words(column).split())
+            base = _score(column, START_NAMES) or 1.0
+            return base + (1.0 if found.timed else 0.0) - (4.0 if text & NOT_START else 0.0)
+
+        preferred = [c for c in self.sample.columns if words(c) in self.prefer("start_at")]
+        preferred.sort(key=lambda c: self.prefer("start_at").index(words(c)))
+        chosen = next((c for c in preferred if stamps[c] is not None), None)
+        if chosen is None:
+            ranked = sorted(self.sample.columns, key=scored, reverse=True)
+            chosen = ranked[0] if ranked and scored(ranked[0]) > 0 else None
+        if chosen is None:
+            return None
+        found = stamps[chosen]
+        assert found is not None
+        have = len(self.sample.values(chosen))
+        if found.format is None:
+            reason = f"{have} timestamps in ISO 8601"
+            reason += ", without an offset" if found.naive else ", with their offsets"
+            self.set("start_at", chosen, reason)
+            return found
+        form: dict[str, Any] = {"column": chosen, "format": found.format}
+        if found.format.endswith(" UTC"):
+            form["timezone"] = "UTC"
+        reason = (
+            f"parses each of the {have} sampled values, such as {self.sample.values(chosen)[0]}"
+        )
+        if found.ambiguous:
+            reason += "; day/month would too: check one whose day is over 12"
+        self.set("start_at", form, reason, column=chosen)
+        return found
+
+    def is_private(self) -> None:
+        """Pick a column of booleans named like private."""
+
+        def booleans(column: str) -> bool:
+            values = self.sample.values(column)
+            return bool(values) and all(
+                isinstance(v, bool) or (isinstance(v, str) and v.lower() in BOOLEAN_WORDS)
+                for v in values
+            )
+
+        found = pick(self.sample.columns, PRIVATE_NAMES, booleans, self.prefer("is_private"))
+        if found is not None:
+            column = found
+            self.set("is_private", column, "true/false values")
+
+    def transcript_text(self) -> None:
+        """Pick a transcript column: its text, or files (.txt, .vtt, .srt) it names."""
+        for column in self.sample.columns:
+            if "transcript" not in words(column).split():
+                continue
+            values = self.sample.values(column)
+            if not values or not all(isinstance(v, str) for v in values):
+                continue
+            if all(v.lower().endswith((".txt", ".vtt", ".srt")) and not is_url(v) for v in values):
+                reason = "file names: read relative to the manifest (.vtt, .srt as Speaker: text)"
+                self.set("transcript_text", {"file": column}, reason, column=column)
+                return
+            if not any(is_url(v) for v in values):
+                self.set("transcript_text", column, "named like a transcript")
+                return
+
+    def set(self, key: str, value: Any, comment: str, column: str | None = None) -> None:
+        """Record a guess for API field ``key``."""
+        self.lines[key] = Line(key, value, comment)
+        if column is not None or isinstance(value, str):
+            self.used[key] = column if column is not None else str(value)

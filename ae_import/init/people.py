@@ -1,0 +1,236 @@
+"""The participants ``ae-import init`` finds: the owner, a contact, a list cell, a JSON list.
+
+Pure. Flat files name a person's columns by a role and an attribute (``Host Email``,
+``Owner.Phone``, ``Who.Name``, ``user.email``); JSONL exports hold a list of objects
+(Gong's ``parties``). The owner is sent with ``is_owner: true``; a contact described by
+several columns becomes one ``participants.list`` entry through a template
+(``"{Who.Name} <{Who.Phone}>"``). Every phone number met is kept, so that the mapping
+can say which region national numbers belong to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ae_import.reading import Sample
+
+from .exports import Export
+from .guess import Line
+from .values import is_email, is_phone, is_url, words
+
+__all__ = ["People", "find_people"]
+
+_OWNER_ROLES = (
+    "primary user",
+    "assigned to",
+    "account owner",
+    "sales rep",
+    "organizer",
+    "organiser",
+    "assigned",
+    "owner",
+    "host",
+    "user",
+    "agent",
+    "rep",
+)
+_CONTACT_ROLES = ("who", "contact", "customer", "prospect", "lead", "client", "callee", "external")
+_BARE_NAME_ROLES = ("host", "owner", "organizer", "organiser", "assigned", "assigned to")
+_ATTRS = {
+    "name": ("name", "full name", "display name"),
+    "first_name": ("first name", "firstname", "given name"),
+    "last_name": ("last name", "lastname", "surname", "family name"),
+    "email": ("email", "email address", "e mail", "mail"),
+    "phone": ("phone", "phone number", "number", "mobile", "tel", "telephone"),
+}
+_LIST_NAMES = (
+    "participants",
+    "attendees",
+    "invitees",
+    "guests",
+    "participant emails",
+    "attendee emails",
+    "participant list",
+    "attendee list",
+    "other participants",
+    "people",
+    "speakers",
+)
+_ITEM_PATHS = ("parties", "participants", "attendees", "invitees", "speakers", "people", "guests")
+
+
+@dataclass
+class People:
+    """The participants section's lines, the contact's name column, and the phones seen."""
+
+    lines: list[Line] = field(default_factory=list)
+    contact_name: str | None = None
+    contact_label: str | None = None  # the contact's name, else email, else phone column
+    phones: list[str] = field(default_factory=list)
+
+
+def _fits(sample: Sample, column: str, attr: str) -> bool:
+    """Tell whether every sampled value of ``column`` can be the participant ``attr``."""
+    values = sample.values(column)
+    if not values or not all(isinstance(v, str) for v in values):
+        return False
+    if attr == "email":
+        return all(is_email(v) for v in values)
+    if attr == "phone":
+        return all(is_phone(v) for v in values)
+    return not any(is_email(v) or is_url(v) for v in values)
+
+
+def _role_columns(
+    sample: Sample, roles: Sequence[str], taken: set[str]
+) -> tuple[str, dict[str, str]]:
+    """Return the role with the most attribute columns, and those columns (attribute -> column)."""
+    best: tuple[int, int, str, dict[str, str]] = (0, 0, "", {})
+    for rank, role in enumerate(roles):
+        found: dict[str, str] = {}
+        for column in sample.columns:
+            if column in taken:
+                continue
+            text = words(column)
+            attr = None
+            if text == role and role in _BARE_NAME_ROLES:
+                attr = "name"
+            elif text.startswith(role + " "):
+                rest = text[len(role) + 1 :]
+                attr = next((a for a, names in _ATTRS.items() if rest in names), None)
+            if attr is not None and attr not in found and _fits(sample, column, attr):
+                found[attr] = column
+        if len(found) > best[0]:
+            best = (len(found), -rank, role, found)
+    return best[2], best[3]
+
+
+def _preferred(sample: Sample, export: Export | None, role: str) -> dict[str, str]:
+    """Return the export's preferred columns of ``role`` (owner or contact) that fit."""
+    if export is None:
+        return {}
+    by_words = {words(c): c for c in reversed(sample.columns)}
+    found = {}
+    for attr in _ATTRS:
+        for wanted in export.prefer.get(f"{role}.{attr}", ()):
+            column = by_words.get(wanted)
+            if column is not None and _fits(sample, column, attr):
+                found[attr] = column
+                break
+    return found
+
+
+def _flow(columns: dict[str, str]) -> dict[str, str]:
+    return {attr: columns[attr] for attr in _ATTRS if attr in columns}
+
+
+def _items(sample: Sample, export: Export | None) -> tuple[str, dict[str, str]] | None:
+    """Find a JSON list of participant objects: its path and attribute -> key."""
+    wanted = export.prefer.get("items", ()) if export else ()
+    candidates = []
+    for index, column in enumerate(sample.columns):
+        lists = [v for v in sample.values(column) if isinstance(v, list)]
+        objects = [item for value in lists for item in value if isinstance(item, dict)]
+        if not objects:
+            continue
+        keys: dict[str, None] = {}
+        for item in objects:
+            keys.update(dict.fromkeys(k for k, v in item.items() if not isinstance(v, dict | list)))
+        found: dict[str, str] = {}
+        for key in keys:
+            attr = next((a for a, names in _ATTRS.items() if words(key) in names), None)
+            if attr is not None and attr not in found:
+                found[attr] = key
+        if not {"name", "email", "phone"} & set(found):
+            continue
+        text = words(column)
+        rank = (text in wanted, text in _ITEM_PATHS, len(found), -index)
+        candidates.append((rank, column, found))
+    if not candidates:
+        return None
+    _rank, column, found = max(candidates)
+    return column, found
+
+
+def _list_column(sample: Sample, taken: set[str]) -> tuple[str, str] | None:
+    """Find a cell of several people (``Name <email>; email``): its column and separator."""
+    for column in sample.columns:
+        if column in taken or words(column) not in _LIST_NAMES:
+            continue
+        values = sample.values(column)
+        if not values or not all(isinstance(v, str) for v in values):
+            continue
+        if any(";" in v for v in values):
+            return column, ";"
+        if any("," in v for v in values) and all(
+            all(is_email(p.strip()) or "<" in p for p in v.split(",") if p.strip()) for v in values
+        ):
+            return column, ","
+        return column, ";"
+    return None
+
+
+def _phones_of(sample: Sample, columns: Sequence[str]) -> list[str]:
+    return [str(v) for c in columns for v in sample.values(c) if is_phone(v)]
+
+
+def find_people(sample: Sample, export: Export | None) -> People:
+    """Find the owner, a contact or list cell, and JSON participant lists of ``sample``."""
+    people = People()
+    owner = _preferred(sample, export, "owner")
+    if not owner:
+        _role, owner = _role_columns(sample, _OWNER_ROLES, set())
+    if owner:
+        why = "the owner: sent once, with is_owner: true"
+        people.lines.append(Line("owner", _flow(owner), why))
+        people.phones += _phones_of(sample, [owner[a] for a in ("phone",) if a in owner])
+    taken = set(owner.values())
+    listed = _list_column(sample, taken)
+    contact = _preferred(sample, export, "contact")
+    contact = {a: c for a, c in contact.items() if c not in taken}
+    if not contact:
+        _role, contact = _role_columns(sample, _CONTACT_ROLES, taken)
+    if listed is not None:
+        column, separator = listed
+        reason = "entries such as Name <email>; an entry repeating the owner is dropped"
+        people.lines.append(Line("list", column, reason))
+        if separator != ";":
+            people.lines.append(Line("separator", separator, "the entries are separated by commas"))
+        entries = [p.strip() for v in sample.values(column) for p in str(v).split(separator)]
+        people.phones += [p for p in entries if is_phone(p)]
+    elif contact:
+        people.lines.append(_contact_line(sample, contact))
+        people.phones += _phones_of(sample, [contact[a] for a in ("phone",) if a in contact])
+    people.contact_name = contact.get("name")
+    people.contact_label = contact.get("name") or contact.get("email") or contact.get("phone")
+    items = _items(sample, export)
+    if items is not None:
+        path, keys = items
+        form = {"path": path, **_flow(keys)}
+        people.lines.append(Line("items", form, f"each object of {path} is a participant"))
+        if "phone" in keys:
+            people.phones += [
+                str(item[keys["phone"]])
+                for value in sample.values(path)
+                if isinstance(value, list)
+                for item in value
+                if isinstance(item, dict) and is_phone(item.get(keys["phone"]))
+            ]
+    return people
+
+
+def _contact_line(sample: Sample, contact: dict[str, str]) -> Line:
+    """Return the list entry of a contact described by several columns (a template)."""
+    name = contact.get("name")
+    address = contact.get("email") or contact.get("phone")
+    if name is None or address is None or "{" in name + address or "}" in name + address:
+        column = name or address or next(iter(contact.values()))
+        return Line("list", column, "the contact: one entry a row")
+    filled = all(row.get(name) or row.get(address) for row in sample.rows)
+    reason = f"the contact, as Name <{'email' if 'email' in contact else 'phone'}>"
+    if "email" in contact and "phone" in contact:
+        reason += f" ({contact['phone']} left out: an entry holds one address)"
+    if not filled:
+        reason += "; some sampled rows have neither"
+    return Line("list", f"{{{name}}} <{{{address}}}>", reason)

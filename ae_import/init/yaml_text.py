@@ -1,0 +1,93 @@
+"""YAML text with comments, as ``ae-import init`` writes mapping files.
+
+Pure. Written by hand so that every key can carry the comment that explains it; each
+scalar is left plain only when ``yaml.safe_load`` reads it back as the same string,
+else it is written as a JSON string (which YAML reads as a double-quoted scalar).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from .guess import Line
+
+__all__ = ["comment_block", "render_section", "scalar"]
+
+_WIDTH = 100
+_ALIGN = 40
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def scalar(value: Any) -> str:
+    """Return ``value`` as a YAML scalar, or a flow mapping for a dict."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        inner = ", ".join(f"{scalar(str(k))}: {scalar(v)}" for k, v in value.items())
+        return "{" + inner + "}"
+    text = str(value)
+    return text if _plain(text) else json.dumps(text, ensure_ascii=False)
+
+
+def _block(indent: str, key: str, value: dict[str, Any]) -> list[str]:
+    """Return a mapping in block style: ``key:`` then one line per item."""
+    return [f"{indent}{key}:"] + [f"{indent}  {k}: {scalar(v)}" for k, v in value.items()]
+
+
+def _plain(text: str) -> bool:
+    """Tell whether ``text`` reads back unchanged as a plain scalar, in flow context too."""
+    if not text or text != text.strip() or _CONTROL.search(text) or "#" in text:
+        return False
+    if not any(c.isalnum() for c in text):  # a lone ";" reads back, but looks like syntax
+        return False
+    try:
+        loaded = yaml.safe_load("{k: " + text + "}")
+    except yaml.YAMLError:
+        return False
+    return isinstance(loaded, dict) and loaded.get("k") == text
+
+
+def comment_block(text: str, indent: str = "", first: str = "") -> list[str]:
+    """Return ``text`` as comment lines of at most 100 characters (``first`` starts the first)."""
+    lead = f"{indent}# {first}"
+    rest = f"{indent}#   " if first else f"{indent}# "
+    return textwrap.wrap(
+        text, width=_WIDTH, initial_indent=lead, subsequent_indent=rest, break_on_hyphens=False
+    ) or [lead.rstrip()]
+
+
+def render_section(name: str | None, lines: Sequence[Line]) -> list[str]:
+    """Return the YAML lines of one section (``name:`` then its keys), or of top-level keys."""
+    if not lines:
+        return []
+    indent = "  " if name else ""
+    out = [f"{name}:"] if name else []
+    bodies = [f"{indent}{line.key}: {scalar(line.value)}" for line in lines if not line.todo]
+    fitting = [len(b) for b in bodies if len(b) <= _ALIGN]
+    width = max(fitting, default=0)
+    for line in lines:
+        if line.todo:
+            out += comment_block(line.comment, indent, f"TODO {line.key}: ")
+            continue
+        body = f"{indent}{line.key}: {scalar(line.value)}"
+        if not line.comment:
+            out.append(body)
+            continue
+        single = f"{body.ljust(width)}  # {line.comment}"
+        if len(single) <= _WIDTH:
+            out.append(single)
+        elif isinstance(line.value, dict) and len(body) > _WIDTH:
+            out += comment_block(line.comment, indent)
+            out += _block(indent, line.key, line.value)
+        else:
+            out += comment_block(line.comment, indent)
+            out.append(body)
+    return out

@@ -1,0 +1,42 @@
+"""Escaping of data before it is written where a person or a parser reads it.
+
+Manifest cells, file names and servers' answers are data. Before they reach a terminal,
+a log line or a JSON line, their control characters, line separators and bidirectional
+overrides are escaped here, so that data can neither forge a line nor reorder what a
+reader sees. Pure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+__all__ = ["json_text", "safe_text"]
+
+# C0 and C1 controls, line separators, and the bidirectional overrides that can make
+# text display in another order than it reads ("Trojan Source").
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def safe_text(text: str) -> str:
+    """Escape control characters (and newlines) so one value stays on one line."""
+    text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return _CONTROL.sub(_escape, text)
+
+
+# What json.dumps(ensure_ascii=False) leaves raw and a terminal acts on: DEL, C1
+# controls, and the bidirectional marks and overrides (it escapes C0 itself).
+_JSON_RAW_CONTROL = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def json_text(value: Any, *, compact: bool = False) -> str:
+    """Return ``value`` as one line of JSON (no newline), every control escaped as a u-escape."""
+    separators = (",", ":") if compact else None
+    text = json.dumps(value, ensure_ascii=False, separators=separators)
+    return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
