@@ -20,9 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ae_import.ledger.db import Ledger
-from ae_import.sandbox import SandboxServer, SandboxSettings
-from ae_import.sandbox.faults import FaultPlan, FaultProxy
+from ae_import.ledger import Ledger  # noqa: E402
+from ae_import.sandbox import FaultPlan, FaultProxy, SandboxServer, SandboxSettings  # noqa: E402
 from tests.conftest import SANDBOX_TOKEN  # noqa: E402
 from tests.test_crash import finish_and_check, kill_loop, write_manifest  # noqa: E402
 
