@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
-DATA = Path(__file__).resolve().parent / "data"
-SPEC_DIR = ROOT.parent / "shared" / "spec"
+from tests.helpers import Sandboxes, Writer
 
-Writer = Callable[[str, str | bytes], Path]
+# Tests are never timed: a loaded CI machine must not fail a property test by its clock.
+settings.register_profile("ae-import", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ae-import")
 
 
 @pytest.fixture
@@ -38,35 +38,6 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-SANDBOX_TOKEN = "test-token-5f1e9c"
-
-
-class Sandboxes:
-    """Starts sandboxes in threads on ephemeral ports and stops them all at the end."""
-
-    def __init__(self) -> None:
-        """Start with none running."""
-        from ae_import.sandbox import SandboxServer
-
-        self.running: list[SandboxServer] = []
-
-    def start(self, state: Path | None = None, **settings: Any) -> Any:
-        """Start a sandbox with these settings; return the running SandboxServer."""
-        from ae_import.sandbox import SandboxServer, SandboxSettings
-
-        settings.setdefault("token", SANDBOX_TOKEN)
-        server = SandboxServer(SandboxSettings(**settings), state=state)
-        server.start()
-        self.running.append(server)
-        return server
-
-    def stop_all(self) -> None:
-        """Stop every sandbox started here."""
-        for server in self.running:
-            server.stop()
-        self.running.clear()
-
-
 @pytest.fixture
 def sandboxes() -> Iterator[Sandboxes]:
     """Yield a starter of sandboxes on 127.0.0.1; all are stopped afterwards."""
@@ -81,3 +52,10 @@ def sandboxes() -> Iterator[Sandboxes]:
 def sandbox(sandboxes: Sandboxes) -> Any:
     """Yield a default sandbox (token SANDBOX_TOKEN, no latency); use .base_url and .store."""
     return sandboxes.start()
+
+
+@pytest.fixture
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in a temporary working directory (the default ledger lands there)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -10,8 +10,7 @@ from ae_import.config import load_config
 from ae_import.errors import ConfigError
 from ae_import.mapping import EMPTY_MAPPING
 from ae_import.mapping.mapper import Mapper
-
-from .conftest import SAMPLES, Writer
+from tests.helpers import SAMPLES, Writer
 
 
 def test_no_config_is_the_identity_mapping() -> None:

@@ -11,8 +11,7 @@ from ae_import.config import Config, load_config
 from ae_import.errors import UsageError
 from ae_import.options import DEFAULT_BASE_URL, RunSettings
 from ae_import.settings import check_base_url, read_token, resolve
-
-from .conftest import Writer
+from tests.helpers import Writer
 
 
 def test_defaults() -> None:

@@ -1,0 +1,259 @@
+"""Secrets: a recognisable token and presigned signatures never reach any output or file.
+
+Every command runs with AE_IMPORT_DEBUG=1, against a good server, a server that
+refuses the token, a closed port and a proxy that resets connections. Then every
+byte written (stdout, stderr, log files, the ledger with its WAL, the exports, the
+lock file) is searched for the token and the signature.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from ae_import.sandbox.faults import FaultPlan, FaultProxy
+from tests.helpers import Sandboxes
+from tests.helpers.secrets import (
+    NEEDLES,
+    SIGNATURE,
+    TOKEN,
+    URL,
+    Collector,
+    closed_port,
+    leaks,
+    manifest,
+)
+
+
+def test_no_command_leaks_the_token_or_a_signature(
+    sandboxes: Sandboxes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """validate, run (every output mode), status and export: zero hits anywhere."""
+    monkeypatch.chdir(tmp_path)
+    good = sandboxes.start(token=TOKEN)
+    path = str(manifest(tmp_path / "m.csv"))
+    run = Collector(tmp_path)
+    for args in (["--json", "--show-requests", "10"], ["--show-requests", "10"]):
+        run("validate", path, *args)
+    base = ["run", path, "--base-url", good.base_url]
+    run(*base, "--dry-run")
+    run(*base, "--log-file", "text.log", "--max-rows", "2")
+    run(*base, "--log-file", "json.log", "--log-format", "json", "--json")
+    run(*base, "--retry-failed", "--log-file", "text.log")
+    for args in ([], ["--json"]):
+        run("status", *args)
+    for args in (
+        [],
+        ["--format", "jsonl"],
+        ["--as-manifest"],
+        ["--as-manifest", "--format", "jsonl"],
+        ["--as-manifest", "-o", "fix.csv"],
+        ["-o", "rows.csv"],
+    ):
+        run("export", *args)
+    assert good.store.count() == 6
+    assert (tmp_path / "fix.csv").exists() and (tmp_path / "text.log").exists()
+    assert leaks(run, tmp_path) == []
+
+
+def test_failures_of_the_http_layer_leak_nothing(
+    sandboxes: Sandboxes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused token, a closed port and connection resets: messages and logs stay clean."""
+    monkeypatch.chdir(tmp_path)
+    path = str(manifest(tmp_path / "m.csv"))
+    run = Collector(tmp_path)
+    other = sandboxes.start(token="the-right-token")
+    refused = run(
+        "run", path, "--base-url", other.base_url, "--ledger", "a.sqlite", "--log-file", "a.log"
+    )
+    assert refused.exit_code == 3
+    dead = f"http://127.0.0.1:{closed_port()}/api"
+    closed = run(
+        "run",
+        path,
+        "--base-url",
+        dead,
+        "--ledger",
+        "b.sqlite",
+        "--log-file",
+        "b.log",
+        "--max-attempts",
+        "1",
+        "--json",
+    )
+    assert closed.exit_code == 1
+    good = sandboxes.start(token=TOKEN)
+    port = int(good.base_url.rsplit(":", 1)[1].split("/")[0])
+    plan = FaultPlan(rates={"reset-before": 0.3, "truncated": 0.3, "non-json": 0.3}, seed=4)
+    with FaultProxy(("127.0.0.1", port), plan) as proxy:
+        run(
+            "run",
+            path,
+            "--base-url",
+            proxy.base_url,
+            "--ledger",
+            "c.sqlite",
+            "--log-file",
+            "c.log",
+            "--log-format",
+            "json",
+            "--max-attempts",
+            "1",
+        )
+        assert sum(proxy.injected.values()) > 0
+    for ledger in ("a.sqlite", "b.sqlite", "c.sqlite"):
+        run("status", "--ledger", ledger)
+        run("export", "--ledger", ledger, "--as-manifest")
+    assert "network" in (tmp_path / "b.log").read_text()
+    assert leaks(run, tmp_path) == []
+
+
+def test_entry_point_in_a_child_process_leaks_nothing(sandboxes: Sandboxes, tmp_path: Path) -> None:
+    """The real entry point, with debug on and a run that fails mid-way: clean stderr."""
+    good = sandboxes.start(token=TOKEN)
+    path = str(manifest(tmp_path / "m.csv"))
+    env = {**os.environ, "AE_API_TOKEN": TOKEN, "AE_IMPORT_DEBUG": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ae_import", "run", path, "--base-url", good.base_url],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    for needle in NEEDLES:
+        assert needle not in done.stdout + done.stderr
+        for file in tmp_path.glob("ae-import-ledger.sqlite*"):
+            assert needle not in file.read_bytes()
+
+
+# How a server echoes a presigned URL back: without a scheme, and JSON-escaped in its text.
+SCHEMELESS = URL.format(id=0).removeprefix("https://")
+ESCAPED = URL.format(id=1).replace("/", "\\/")
+
+
+class _Refuse422(BaseHTTPRequestHandler):
+    """Answers every POST with a 422 whose detail and errors echo the presigned URLs."""
+
+    def do_POST(self) -> None:
+        """Read the request; answer 422 with the URLs in detail and errors[].message."""
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        problem = {
+            "type": "https://errors.example.com/validation_error",
+            "title": "Unprocessable",
+            "status": 422,
+            "detail": f"media_url could not be fetched: {SCHEMELESS} (body: {{{ESCAPED}}})",
+            "errors": [
+                {"field": "media_url", "message": f"unreachable: {SCHEMELESS}"},
+                {"field": "media_url", "message": f'{{"url": "{ESCAPED}"}}'},
+            ],
+            "request_id": f"req-1 {SCHEMELESS}",
+        }
+        body = json.dumps(problem).encode()
+        self.send_response(422)
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[str]:
+    """Yield the base URL of a 127.0.0.1 server that answers every create with that 422."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refuse422)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_signed_urls_echoed_in_a_422_leak_nowhere(
+    refusing_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 422 echoing scheme-less and JSON-escaped signed URLs: no signature in any output, file."""
+    monkeypatch.chdir(tmp_path)
+    assert SIGNATURE in SCHEMELESS and "https:\\/\\/" in ESCAPED
+    path = str(manifest(tmp_path / "m.csv"))
+    run = Collector(tmp_path)
+    base = ["run", path, "--base-url", refusing_server]
+    first = run(*base, "--log-file", "text.log")
+    assert first.exit_code == 1, first.output
+    run(*base, "--retry-failed", "--log-file", "json.log", "--log-format", "json", "--json")
+    for args in ([], ["--json"]):
+        run("status", *args)
+    shown = run("export", "--format", "jsonl").stdout
+    for args in (["--as-manifest"], ["--as-manifest", "--format", "jsonl"]):
+        run("export", *args)
+    assert "media.example-cdn.com/rec/0.mp3?<redacted>" in shown
+    assert "media.example-cdn.com\\\\/rec\\\\/1.mp3?<redacted>" in shown
+    assert "media.example-cdn.com/rec/0.mp3?<redacted>" in (tmp_path / "text.log").read_text()
+    assert (tmp_path / "ae-import-ledger.sqlite").exists()
+    assert leaks(run, tmp_path) == []
+
+
+class _EchoToken(BaseHTTPRequestHandler):
+    """Answers every create with a 422 (or a 503) that echoes the Authorization header."""
+
+    def do_POST(self) -> None:
+        """Refuse, quoting the header back in the detail, the errors and the request id."""
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        header = self.headers.get("Authorization", "")
+        status = self.server.status  # type: ignore[attr-defined]
+        problem = {
+            "type": "urn:problem:debug",
+            "detail": f"header was {header}",
+            "errors": [{"field": "auth", "message": header}],
+            "request_id": f"req {header}",
+        }
+        body = json.dumps(problem).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("X-Request-Id", f"rid {header}")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
+
+
+@pytest.mark.parametrize("status", [422, 503])
+def test_a_server_echoing_the_token_leaks_it_nowhere(
+    status: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that quotes the Authorization header back: the token reaches no output or file."""
+    monkeypatch.chdir(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoToken)
+    server.status = status  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/api"
+        run = Collector(tmp_path)
+        path = str(manifest(tmp_path / "m.csv"))
+        args = ["run", path, "--base-url", base_url, "--max-attempts", "1", "--log-file", "t.log"]
+        run(*args)
+        run("status")
+        run("export")
+        run("export", "--format", "jsonl")
+        assert "header was Bearer <redacted>" in run("export").stdout
+        assert leaks(run, tmp_path) == []
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,60 @@
+"""A smoke-size run of the benchmarks, so that bench/ cannot rot."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+
+# Waits on real processes and real time: run by scripts/check.py, not by plain pytest.
+pytestmark = pytest.mark.slow
+
+
+def test_bench_runs_at_smoke_size(tmp_path: Path) -> None:
+    """bench/bench.py runs end to end on tiny inputs and writes every section."""
+    out = tmp_path / "bench.md"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "bench.py"),
+            "--sizes",
+            "50,100",
+            "--repeat",
+            "1",
+            "--tries",
+            "1",
+            "--requests",
+            "200",
+            "--resume-rows",
+            "300",
+            "--limited-rows",
+            "30",
+            "--peers",
+            "8",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    report = out.read_text(encoding="utf-8")
+    assert "## `validate`: rows per second and peak memory" in report
+    assert "| crm.csv | 100 |" in report
+    assert "| api.jsonl | 50 |" in report
+    assert "## Sandbox under load" in report
+    assert "| 50 |" in report
+    assert "| `ae-import run` re-run, 300 rows |" in report
+    assert "| 0 |" in report
+    assert "| 8 | ae-import run |" in report
+    assert "| 8 | httpx script |" in report
+    assert "| 8 | xargs curl |" in report
+    assert "## Rate-limited server" in report
+    assert "| rows created | 30 of 30 |" in report
+    assert "## `run --dry-run`: rows per second and peak memory" in report
+    assert "## Startup" in report
+    assert "`ae-import --help`" in report

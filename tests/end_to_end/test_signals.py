@@ -1,0 +1,68 @@
+"""`ae-import run` under SIGINT and SIGTERM: the documented exit codes, no row left pending."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ae_import.ledger.db import Ledger
+from tests.helpers import SANDBOX_TOKEN, Sandboxes
+from tests.helpers.cli import HEADER
+
+# Waits on real processes and real time: run by scripts/check.py, not by plain pytest.
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_cleanly_and_a_rerun_finishes(
+    sandboxes: Sandboxes, tmp_path: Path, sent: signal.Signals, code: int
+) -> None:
+    """A signal mid-run exits 130/143 with nothing pending; a re-run imports the rest once."""
+    server: Any = sandboxes.start(latency_ms=200)
+    manifest = tmp_path / "m.csv"
+    rows = "".join(f"CALL,t{n},crm,sig-{n},https://cdn.example.com/{n}.mp3\n" for n in range(200))
+    manifest.write_text(HEADER + rows)
+    ledger = tmp_path / "l.sqlite"
+    argv = [
+        sys.executable,
+        "-m",
+        "ae_import",
+        "run",
+        str(manifest),
+        "--base-url",
+        server.base_url,
+        "--ledger",
+        str(ledger),
+        "--concurrency",
+        "4",
+        "--json",
+    ]
+    env = {**os.environ, "AE_API_TOKEN": SANDBOX_TOKEN}
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    while server.store.count() < 8 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(sent)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    summary = json.loads(out)
+    assert summary["stopped"] == "interrupted"
+    assert 0 < summary["created"] < 200
+    book = Ledger(ledger, server.base_url)
+    assert book.counts()["pending"] == 0
+    book.close()
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 0, again.stderr
+    assert server.store.count() == 200
+    assert sorted(server.store.external_ids()) == sorted(f"sig-{n}" for n in range(200))

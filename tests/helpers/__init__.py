@@ -1,0 +1,46 @@
+"""Test helpers shared by every test package: paths, the sandbox token, and sandboxes in threads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parent.parent
+ROOT = TESTS.parent
+SAMPLES = ROOT / "samples"
+DATA = TESTS / "data"
+
+SPEC_DIR = ROOT.parent / "shared" / "spec"
+
+
+Writer = Callable[[str, str | bytes], Path]
+
+
+SANDBOX_TOKEN = "test-token-5f1e9c"
+
+
+class Sandboxes:
+    """Starts sandboxes in threads on ephemeral ports and stops them all at the end."""
+
+    def __init__(self) -> None:
+        """Start with none running."""
+        from ae_import.sandbox import SandboxServer
+
+        self.running: list[SandboxServer] = []
+
+    def start(self, state: Path | None = None, **settings: Any) -> Any:
+        """Start a sandbox with these settings; return the running SandboxServer."""
+        from ae_import.sandbox import SandboxServer, SandboxSettings
+
+        settings.setdefault("token", SANDBOX_TOKEN)
+        server = SandboxServer(SandboxSettings(**settings), state=state)
+        server.start()
+        self.running.append(server)
+        return server
+
+    def stop_all(self) -> None:
+        """Stop every sandbox started here."""
+        for server in self.running:
+            server.stop()
+        self.running.clear()
