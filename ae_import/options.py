@@ -27,8 +27,10 @@ from typing import Any, Literal
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_LEDGER",
+    "FALSE_WORDS",
     "OPTIONS",
     "SANDBOX_LEDGER",
+    "TRUE_WORDS",
     "Option",
     "RunSettings",
     "Shard",
@@ -64,16 +66,27 @@ class Shard:
 # source (the resolver prefixes it with the flag, env var or config key).
 
 
-def parse_bool(text: Any) -> bool:
-    """Read true/false, yes/no, on/off, 1/0 (any case)."""
-    if isinstance(text, bool):
-        return text
-    word = str(text).strip().lower()
-    if word in ("1", "true", "yes", "on"):
+TRUE_WORDS = frozenset({"true", "yes", "on", "y", "t", "1"})
+FALSE_WORDS = frozenset({"false", "no", "off", "n", "f", "0"})
+
+
+def parse_bool(value: Any) -> bool:
+    """Read a boolean, the one way for every source: flags, env, config, cells, JSON values.
+
+    true/false, yes/no, on/off, y/n, t/f, 1/0 in any case, a JSON boolean, or the number
+    0 or 1; an empty text is false (an env var set to nothing). Anything else raises
+    ValueError.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
         return True
-    if word in ("0", "false", "no", "off", ""):
+    if word in FALSE_WORDS or not word:
         return False
-    raise ValueError(f"'{text}' is not true or false")
+    raise ValueError(f"'{value}' is not true or false")
 
 
 def whole(low: int, high: int | None = None) -> Callable[[Any], int]:

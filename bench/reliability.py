@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from ae_import.ledger import Ledger  # noqa: E402
 from ae_import.sandbox import FaultPlan, FaultProxy, SandboxServer, SandboxSettings  # noqa: E402
-from tests.helpers import SANDBOX_TOKEN
-from tests.helpers.kills import finish_and_check, kill_loop, write_manifest
+from tests.helpers import SANDBOX_TOKEN  # noqa: E402
+from tests.helpers.kills import finish_and_check, kill_loop, write_manifest  # noqa: E402
 
 
 def loop(rows: int, kills: int, how: signal.Signals, faults: bool, seed: int) -> list[str]:

@@ -6,6 +6,8 @@ Pure data. A header is compared as ``init_values.words`` writes it (``CallType``
 
 from __future__ import annotations
 
+from ae_import.options import FALSE_WORDS, TRUE_WORDS
+
 __all__ = [
     "BOOLEAN_WORDS",
     "ID_NAMES",
@@ -18,7 +20,7 @@ __all__ = [
     "TYPE_NAMES",
 ]
 
-BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "1", "0", "y", "n", "t", "f"})
+BOOLEAN_WORDS = TRUE_WORDS | FALSE_WORDS  # the words options.parse_bool reads
 ID_NAMES = {
     "external id": 6.0,
     "id": 5.0,

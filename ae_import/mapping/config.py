@@ -28,6 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ae_import.errors import ConfigError
+from ae_import.options import parse_bool
 from ae_import.reading import ReadingConfig
 
 from .phones import is_region
@@ -74,8 +75,6 @@ _NO_DEFAULT = ("external_id", "participants", "transcript_text")
 _BOOL_FIELDS = ("run_workflows", "is_private")
 _AMBIGUOUS = ("earlier", "later")
 _DELIMITER_WORDS = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
-_TRUE = frozenset({"true", "yes", "1", "y", "t"})
-_FALSE = frozenset({"false", "no", "0", "n", "f"})
 
 
 @dataclass(frozen=True)
@@ -228,12 +227,10 @@ def _formats(src: str, where: str, value: Any) -> tuple[str, ...]:
 def field_value(name: str, value: Any) -> tuple[Any, str | None]:
     """Return a config value (a map's or a default) as field ``name`` takes it, or a reason."""
     if name in _BOOL_FIELDS:
-        if isinstance(value, bool):
-            return value, None
-        word = str(value).strip().lower()
-        if word in _TRUE or word in _FALSE:
-            return word in _TRUE, None
-        return None, f"{value!r} is not a boolean; use true or false"
+        try:
+            return parse_bool(value), None
+        except ValueError:
+            return None, f"{value!r} is not a boolean; use true or false"
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None, f"{value!r} is not text; quote it in the YAML"
     text = str(value).strip()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ae_import.errors import ConfigError
+from ae_import.options import parse_bool
 from ae_import.records import Problem
 
 from .config import FieldSpec, MappingConfig
@@ -28,29 +29,12 @@ from .timestamps import StampReader
 from .transcripts import read_transcript
 from .validation import LENGTHS, REQUEST_FIELDS, TRANSCRIPT_MAX_CHARS, validate_body
 
-__all__ = ["Mapped", "Mapper", "encode_body", "parse_bool", "parse_timestamp"]
+__all__ = ["Mapped", "Mapper", "encode_body", "parse_timestamp"]
 
-_TRUE = frozenset({"true", "yes", "1", "y", "t"})
-_FALSE = frozenset({"false", "no", "0", "n", "f"})
 _BOOL_FIELDS = ("run_workflows", "is_private")
 _NO_DEFAULT = ("external_id", "participants", "transcript_text")
 # How the mapper treats each field; _PLAIN strings pass through as they are.
 _PLAIN, _CONVERT, _TRANSCRIPT, _PARTICIPANTS = range(4)
-
-
-def parse_bool(value: Any) -> bool | None:
-    """Read true/false/yes/no/y/n/1/0 in any case (or a JSON boolean); None when unreadable."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE:
-            return True
-        if word in _FALSE:
-            return False
-    return None
 
 
 def parse_timestamp(text: str, zone: Any, formats: tuple[str, ...] = ()) -> str | None:
@@ -243,14 +227,14 @@ class Mapper:
         if plan.spec is not None and plan.spec.value_map is not None:
             return self._mapped(plan, value)
         if name in _BOOL_FIELDS:
-            flag = parse_bool(value)
-            if flag is None:
+            try:
+                return parse_bool(value), None
+            except ValueError:
                 return None, Problem(
                     name,
                     "bad_boolean",
                     f"'{value}' is not a boolean; use true/false, yes/no or 1/0",
                 )
-            return flag, None
         if name == "start_at":
             stamp, wrong = self._stamps.read(value)
             if wrong is not None:

@@ -11,7 +11,7 @@ import pytest
 from ae_import.config import load_config
 from ae_import.errors import ManifestError
 from ae_import.mapping import EMPTY_MAPPING, MappingConfig, parse_mapping
-from ae_import.mapping.mapper import Mapper, encode_body, parse_bool, parse_timestamp
+from ae_import.mapping.mapper import Mapper, encode_body, parse_timestamp
 from tests.helpers import SAMPLES
 
 DENVER = zoneinfo.ZoneInfo("America/Denver")
@@ -27,34 +27,6 @@ BASE = {
 def mapping(**data: Any) -> MappingConfig:
     """Build a MappingConfig from keyword arguments, as if read from YAML."""
     return parse_mapping("test.yaml", data)
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("true", True),
-        ("TRUE", True),
-        ("Yes", True),
-        ("1", True),
-        (" y ", True),
-        ("false", False),
-        ("No", False),
-        ("0", False),
-        ("F", False),
-        (True, True),
-        (False, False),
-        (1, True),
-        (0, False),
-        ("maybe", None),
-        ("", None),
-        (2, None),
-        (None, None),
-        ([], None),
-    ],
-)
-def test_parse_bool(value: Any, expected: bool | None) -> None:
-    """Booleans accept true/false/yes/no/1/0 in any case, and nothing else."""
-    assert parse_bool(value) is expected
 
 
 @pytest.mark.parametrize(

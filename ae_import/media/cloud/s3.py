@@ -21,19 +21,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from ae_import.errors import CloudError
+from ae_import.options import parse_bool
 
 from . import Reference, S3Config
 
 __all__ = ["S3Signer", "endpoint_for"]
 
-_TRUE = ("1", "true", "yes", "on")
+
+
+def _true(text: str) -> bool:
+    """Tell whether an env var says true (anything unreadable is false)."""
+    try:
+        return parse_bool(text)
+    except ValueError:
+        return False
 
 
 def endpoint_for(config: S3Config, env: Mapping[str, str]) -> tuple[str | None, str]:
     """Return the S3 endpoint URL (None: AWS) and where it was set."""
     if config.endpoint_url:
         return config.endpoint_url, "cloud.s3.endpoint_url"
-    if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() in _TRUE:
+    if _true(env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "")):
         return None, "AWS"
     for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
         if env.get(name, "").strip():
