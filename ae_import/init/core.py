@@ -45,7 +45,6 @@ _ORDER = (
     "is_private",
     "transcript_text",
 )
-_REQUIRED = ("external_id", "title", "type", "media_url")
 _ENCODING_NAMES = {
     "cp1252": "Windows-1252, as Excel saves CSV on Windows",
     "latin-1": "Latin-1",

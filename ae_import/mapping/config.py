@@ -34,7 +34,7 @@ from ae_import.reading import ReadingConfig
 from .phones import is_region
 from .sources import Source, parse_source
 from .timestamps import check_format
-from .validation import PARTICIPANT_FIELDS, REQUEST_FIELDS, TYPES
+from .validation import FIELDS, OWN_VALUE_FIELDS, PARTICIPANT_FIELDS, REQUEST_FIELDS, TYPES
 
 __all__ = [
     "EMPTY_MAPPING",
@@ -70,9 +70,6 @@ _PARTICIPANT_KEYS = ("items", "list", "owner", "separator")
 _LIST_KEYS = ("column", "separator")
 _OWNER_KEYS = tuple(f for f in PARTICIPANT_FIELDS if f != "is_owner")
 _ITEMS_KEYS = ("path", *_OWNER_KEYS)
-# A default for these would give every row the same value, which the API forbids.
-_NO_DEFAULT = ("external_id", "participants", "transcript_text")
-_BOOL_FIELDS = ("run_workflows", "is_private")
 _AMBIGUOUS = ("earlier", "later")
 _DELIMITER_WORDS = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
@@ -226,7 +223,7 @@ def _formats(src: str, where: str, value: Any) -> tuple[str, ...]:
 
 def field_value(name: str, value: Any) -> tuple[Any, str | None]:
     """Return a config value (a map's or a default) as field ``name`` takes it, or a reason."""
-    if name in _BOOL_FIELDS:
+    if FIELDS[name].kind == "boolean":
         try:
             return parse_bool(value), None
         except ValueError:
@@ -274,7 +271,7 @@ def _only_for(src: str, name: str, data: Mapping[str, Any]) -> None:
                     f"{src}: columns.{name}: '{key}' applies only to {' and '.join(fields)}"
                 )
     for key in ("map", "default"):
-        if key in data and name in _NO_DEFAULT:
+        if key in data and name in OWN_VALUE_FIELDS:
             raise ConfigError(f"{src}: columns.{name}: '{key}' cannot be used for {name}")
 
 
@@ -390,7 +387,7 @@ def _defaults(src: str, raw: Any) -> dict[str, Any]:
     defaults = dict(mapping_of(src, "defaults", raw))
     check_keys(src, "defaults", defaults, REQUEST_FIELDS)
     for key, value in defaults.items():
-        if key in _NO_DEFAULT:
+        if key in OWN_VALUE_FIELDS:
             raise ConfigError(f"{src}: '{key}' cannot have a default; each row needs its own")
         if isinstance(value, datetime.datetime):
             defaults[key] = value.isoformat()  # YAML read an unquoted timestamp: keep its text

@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING
 from ae_import.errors import ManifestError
 
 from .sources import suggest
-from .validation import REQUIRED_FIELDS
+from .validation import OWN_VALUE_FIELDS, REQUIRED_FIELDS
 
 if TYPE_CHECKING:
     from .mapper import Mapper
 
 __all__ = ["check_header"]
 
-_NO_DEFAULT = ("external_id",)
 
 
 def _names(items: list[str]) -> str:
@@ -52,7 +51,7 @@ def _required(source: str, fields: list[str], columns: tuple[str, ...], listed: 
     for name in fields:
         close = suggest(name, columns)
         meant = f" (did you mean '{close}'?)" if close else ""
-        if name in _NO_DEFAULT:
+        if name in OWN_VALUE_FIELDS:
             hints.append(f"columns.{name}{meant} (no default: each row needs its own)")
         else:
             hints.append(f"columns.{name}{meant} or defaults.{name}")
@@ -62,7 +61,7 @@ def _required(source: str, fields: list[str], columns: tuple[str, ...], listed: 
     if len(fields) == 1:
         name = fields[0]
         article = "an" if name[0] in "aeiou" else "a"
-        default = "" if name in _NO_DEFAULT else f", or set defaults.{name}"
+        default = "" if name in OWN_VALUE_FIELDS else f", or set defaults.{name}"
         close = suggest(name, columns)
         meant = f" (did you mean '{close}'?)" if close else ""
         return (

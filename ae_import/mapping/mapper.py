@@ -27,12 +27,17 @@ from .sources import MISSING, Source, key_paths, lookup, parse_source, suggest, 
 from .textcut import cut
 from .timestamps import StampReader
 from .transcripts import read_transcript
-from .validation import LENGTHS, REQUEST_FIELDS, TRANSCRIPT_MAX_CHARS, validate_body
+from .validation import (
+    FIELDS,
+    LENGTHS,
+    OWN_VALUE_FIELDS,
+    TRANSCRIPT_MAX_BYTES,
+    TRANSCRIPT_MAX_CHARS,
+    validate_body,
+)
 
 __all__ = ["Mapped", "Mapper", "encode_body", "parse_timestamp"]
 
-_BOOL_FIELDS = ("run_workflows", "is_private")
-_NO_DEFAULT = ("external_id", "participants", "transcript_text")
 # How the mapper treats each field; _PLAIN strings pass through as they are.
 _PLAIN, _CONVERT, _TRANSCRIPT, _PARTICIPANTS = range(4)
 
@@ -81,11 +86,11 @@ class Mapper:
             start.formats if start and start.formats is not None else config.timestamp_formats,
             (start.ambiguous if start else None) or config.ambiguous,
         )
-        self._plans = {name: self._plan_of(name) for name in REQUEST_FIELDS}
+        self._plans = {name: self._plan_of(name) for name in FIELDS}
         self._plan = list(self._plans.values())
         self._defaults: dict[str, Any] = {}
         for name, raw in config.defaults.items():
-            if isinstance(raw, int) and name not in _BOOL_FIELDS:
+            if isinstance(raw, int) and FIELDS[name].kind != "boolean":
                 self._defaults[name] = raw  # YAML read a number: validation says to quote it
                 continue
             # a default is the field's value itself: no value map applies to it
@@ -117,13 +122,14 @@ class Mapper:
         if source is None:
             source = parse_source(name)
         plain = not source.is_template and len(source.steps[0]) == 1
+        rule = FIELDS[name].kind
         kind = _PLAIN
-        if name == "participants":
+        if rule == "people":
             kind = _PARTICIPANTS
-        elif name == "transcript_text":
+        elif rule == "transcript":
             kind = _TRANSCRIPT
         elif (
-            name in ("type", "start_at", *_BOOL_FIELDS)
+            rule in ("enum", "timestamp", "boolean")
             or (spec is not None and (spec.value_map is not None or spec.truncate))
             or (name == "external_id" and self.config.external_id_prefix)
         ):
@@ -209,7 +215,8 @@ class Mapper:
         plan = self._plans[field]
         if field not in self.config.fields:
             return "is required"  # a key named like the field: the field says it all
-        fix = f"columns.{field}" + ("" if field in _NO_DEFAULT else f", or set defaults.{field}")
+        default = "" if field in OWN_VALUE_FIELDS else f", or set defaults.{field}"
+        fix = f"columns.{field}{default}"
         absent = [
             name
             for name, steps in zip(plan.source.names, plan.source.steps, strict=True)
@@ -226,7 +233,7 @@ class Mapper:
         name = plan.name
         if plan.spec is not None and plan.spec.value_map is not None:
             return self._mapped(plan, value)
-        if name in _BOOL_FIELDS:
+        if FIELDS[name].kind == "boolean":
             try:
                 return parse_bool(value), None
             except ValueError:
@@ -284,7 +291,7 @@ class Mapper:
                 return None, Problem(plan.name, "transcript_file", wrong, plan.label)
             raw = text
         if spec is not None and spec.truncate and isinstance(raw, str):
-            raw = cut(raw, TRANSCRIPT_MAX_CHARS, max_bytes=950_000)
+            raw = cut(raw, TRANSCRIPT_MAX_CHARS, max_bytes=TRANSCRIPT_MAX_BYTES)
         return raw, None
 
     def map(self, row: Mapping[str, Any]) -> Mapped:

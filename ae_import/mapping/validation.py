@@ -42,45 +42,74 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal
 
 from ae_import.media import check_media_url
 from ae_import.records import Problem
 
 __all__ = [
+    "BOOLEAN_FIELDS",
+    "FIELDS",
+    "LENGTHS",
+    "OWN_VALUE_FIELDS",
     "PARTICIPANT_FIELDS",
     "REQUEST_FIELDS",
     "REQUIRED_FIELDS",
+    "TRANSCRIPT_MAX_BYTES",
+    "TRANSCRIPT_MAX_CHARS",
     "TYPES",
+    "FieldRule",
     "is_rfc3339",
     "validate_body",
 ]
 
-REQUEST_FIELDS = (
-    "type",
-    "title",
-    "source_system",
-    "external_id",
-    "media_url",
-    "run_workflows",
-    "start_at",
-    "is_private",
-    "participants",
-    "transcript_text",
+FieldKind = Literal["text", "enum", "url", "timestamp", "boolean", "people", "transcript"]
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """What the contract says of one request field, and whether a default may fill it."""
+
+    kind: FieldKind
+    required: bool = False
+    own: bool = False  # each row needs its own value: a default would repeat it on every row
+    length: tuple[int, int] | None = None  # characters, from the vendor's docs (NOTES.md)
+
+
+# The one table of the request's fields, in the order problems are reported.
+FIELDS: Mapping[str, FieldRule] = MappingProxyType(
+    {
+        "type": FieldRule("enum", required=True),
+        "title": FieldRule("text", required=True, length=(1, 500)),
+        "source_system": FieldRule("text", required=True, length=(1, 100)),
+        "external_id": FieldRule("text", required=True, own=True, length=(1, 500)),
+        "media_url": FieldRule("url", required=True),
+        "run_workflows": FieldRule("boolean", required=True),
+        "start_at": FieldRule("timestamp"),
+        "is_private": FieldRule("boolean"),
+        "participants": FieldRule("people", own=True),
+        "transcript_text": FieldRule("transcript", own=True),
+    }
 )
-REQUIRED_FIELDS = ("type", "title", "source_system", "external_id", "media_url", "run_workflows")
+REQUEST_FIELDS = tuple(FIELDS)
+REQUIRED_FIELDS = tuple(name for name, rule in FIELDS.items() if rule.required)
+BOOLEAN_FIELDS = tuple(name for name, rule in FIELDS.items() if rule.kind == "boolean")
+OWN_VALUE_FIELDS = tuple(name for name, rule in FIELDS.items() if rule.own)
+LENGTHS = {name: rule.length for name, rule in FIELDS.items() if rule.length is not None}
 PARTICIPANT_FIELDS = ("name", "first_name", "last_name", "email", "phone", "is_owner")
 TYPES = ("CALL", "MEETING")
-
-# From the vendor's docs (NOTES.md): lengths in characters.
-LENGTHS = {"title": (1, 500), "source_system": (1, 100), "external_id": (1, 500)}
 TRANSCRIPT_MAX_CHARS = 900_000
 TRANSCRIPT_MAX_BYTES = 950_000
 
-_STRING_FIELDS = ("type", "title", "source_system", "external_id", "media_url", "start_at")
 # The string fields in report order, and whether each is required.
-_STRING_CHECKS = tuple((name, name in REQUIRED_FIELDS) for name in _STRING_FIELDS)
+_STRING_CHECKS = tuple(
+    (name, rule.required)
+    for name, rule in FIELDS.items()
+    if rule.kind in ("text", "enum", "url", "timestamp")
+)
 _PARTICIPANT_STRINGS = frozenset({"name", "first_name", "last_name", "email", "phone"})
 _KNOWN_FIELDS = frozenset(REQUEST_FIELDS)
 
