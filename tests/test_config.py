@@ -69,7 +69,7 @@ def test_config_is_frozen() -> None:
         ("columns:\n  title: 12\n", "'columns.title' must be a non-empty string, got 12"),
         ("defaults:\n  external_id: x\n", "'external_id' cannot have a default"),
         ("defaults:\n  title: [a]\n", "defaults.title must be a plain value"),
-        ("timezone: Mars/Olympus\n", "unknown timezone 'Mars/Olympus'"),
+        ("timezone: Mars/Olympus\n", "timezone: unknown time zone 'Mars/Olympus'"),
         ("- a\n- b\n", "the config must be a YAML mapping"),
         ("columns:\n  title: [unclosed\n", "not valid YAML"),
         ("a: !!python/object/apply:os.system ['echo hi']\n", "YAML tags such as !!python"),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from ae_import.errors import UsageError
+from ae_import.mapping import check_zone
 from ae_import.reading import Sample, read_sample
 from ae_import.records import Row
 from ae_import.text import safe_text
@@ -308,12 +309,9 @@ def run_init(
     0: the first 1,000 rows are valid with it; 1: some are not (the file is written).
     """
     if timezone is not None:
-        try:
-            zoneinfo.ZoneInfo(timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise UsageError(
-                f"--timezone: unknown zone '{timezone}'; use an IANA name such as America/New_York"
-            ) from None
+        wrong = check_zone(timezone)
+        if wrong is not None:
+            raise UsageError(f"--timezone: {wrong}")
     if source_system is not None and not 1 <= len(source_system.strip()) <= 100:
         raise UsageError("--source-system: give a name of 1 to 100 characters")
     if output is not None and output.exists() and not force:

@@ -22,6 +22,7 @@ from .config import (
 )
 from .mapper import Mapper, encode_body
 from .rowsource import RowSource, check_rows, shard_of
+from .timestamps import check_zone
 from .validation import (
     PARTICIPANT_FIELDS,
     REQUEST_FIELDS,
@@ -45,6 +46,7 @@ __all__ = [
     "RowSource",
     "check_keys",
     "check_rows",
+    "check_zone",
     "encode_body",
     "mapping_of",
     "parse_mapping",

@@ -21,7 +21,6 @@ from __future__ import annotations
 import codecs
 import datetime
 import difflib
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -33,7 +32,7 @@ from ae_import.reading import ReadingConfig
 
 from .phones import is_region
 from .sources import Source, parse_source
-from .timestamps import check_format
+from .timestamps import check_format, check_zone
 from .validation import FIELDS, OWN_VALUE_FIELDS, PARTICIPANT_FIELDS, REQUEST_FIELDS, TYPES
 
 __all__ = [
@@ -192,12 +191,9 @@ def _source(src: str, where: str, value: Any) -> Source:
 
 def _zone(src: str, where: str, value: Any) -> str:
     name = string_of(src, where, value)
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{src}: unknown {where} '{name}'; use an IANA name such as UTC or America/Denver"
-        ) from None
+    wrong = check_zone(name)
+    if wrong is not None:
+        raise ConfigError(f"{src}: {where}: {wrong}")
     return name
 
 

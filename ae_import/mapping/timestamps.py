@@ -20,9 +20,11 @@ import zoneinfo
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from ae_import.text import safe_text
+
 from .validation import is_rfc3339
 
-__all__ = ["EPOCHS", "StampReader", "check_format", "parse_timestamp"]
+__all__ = ["EPOCHS", "StampReader", "check_format", "check_zone", "parse_timestamp"]
 
 EPOCHS = ("epoch", "epoch_ms")
 _ISO = re.compile(
@@ -53,6 +55,16 @@ _SUGGEST_CACHE: dict[str, str] = {}
 _MIN_YEAR, _MAX_YEAR = 1970, 2100
 _HOURS_KEPT = 4096
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def check_zone(name: str) -> str | None:
+    """Say what is wrong with a time zone name, if anything: the one check and its message."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        shown = safe_text(name)[:60]
+        return f"unknown time zone '{shown}'; use an IANA name such as UTC or America/New_York"
+    return None
 
 
 def check_format(pattern: str) -> str | None:

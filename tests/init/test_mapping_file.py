@@ -251,7 +251,8 @@ def test_init_never_writes_over_its_manifest(runner: CliRunner, write: Writer) -
     [
         (
             ["--timezone", "Mars/Olympus"],
-            "--timezone: unknown zone 'Mars/Olympus'; use an IANA name such as America/New_York",
+            "--timezone: unknown time zone 'Mars/Olympus'; use an IANA name such as UTC or "
+            "America/New_York",
         ),
         (["--source-system", " "], "--source-system: give a name of 1 to 100 characters"),
     ],
