@@ -14,9 +14,10 @@ from datetime import datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
+from ae_import.mapping import ISO_FORM, TIMESTAMP_PATTERNS
+
 __all__ = [
     "MEDIA_EXTENSIONS",
-    "TIMESTAMP_PATTERNS",
     "Stamps",
     "call_or_meeting",
     "dst_edge",
@@ -52,51 +53,11 @@ MEDIA_EXTENSIONS = (
 )
 _MEDIA_SCHEMES = ("https", "http", "s3", "gs", "az")
 
-# Tried in this order after RFC 3339; the first that parses every sampled value wins, so
-# month/day comes before day/month (a day over 12 rules month/day out).
-TIMESTAMP_PATTERNS = (
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y",
-    "%m/%d/%y %I:%M:%S %p",
-    "%m/%d/%y %I:%M %p",
-    "%m/%d/%y %H:%M",
-    "%m/%d/%y",
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y/%m/%d",
-    "%b %d, %Y %I:%M:%S %p",
-    "%b %d, %Y %I:%M %p",
-    "%b %d, %Y",
-    "%B %d, %Y %I:%M:%S %p",
-    "%B %d, %Y %I:%M %p",
-    "%B %d, %Y",
-    "%d %b %Y %H:%M:%S",
-    "%d %b %Y %H:%M",
-    "%d %b %Y",
-    "%Y-%m-%d %H:%M:%S UTC",
-    "%Y-%m-%d %H:%M:%S %z",
-    "%a, %d %b %Y %H:%M:%S %z",
-    "%a %b %d %H:%M:%S %Y",
-)
-# The forms the mapper reads without a pattern (RFC 3339 and its relaxed forms).
-_NATIVE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?\s*([Zz]|[+-]\d{2}:?\d{2})?)?$"
-)
 _EPOCH_S = (946_684_800, 4_102_444_800)  # 2000-01-01 to 2100-01-01
 _EPOCH_MS = (_EPOCH_S[0] * 1000, _EPOCH_S[1] * 1000)
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 _EMAIL = re.compile(r"^[^@\s<>(),;]+@[^@\s<>(),;]+\.[^@\s<>(),;]+$")
 _PHONE = re.compile(r"^\+?[\d\s().\-/]+$")
-_SWAPPED = {"%m/%d": "%d/%m", "%d/%m": "%m/%d"}
 
 _CALL_WORDS = frozenset(
     [
@@ -177,6 +138,14 @@ def _parses(pattern: str, values: Sequence[str]) -> bool:
     return True
 
 
+def _day_month_swapped(pattern: str) -> str | None:
+    """Return a numeric pattern with its day and month swapped (``%d/%m`` for ``%m/%d``)."""
+    head = pattern[:5]
+    if head[:2] in ("%m", "%d") and head[3:5] in ("%m", "%d") and head[:2] != head[3:5]:
+        return head[3:5] + head[2] + head[:2] + pattern[5:]
+    return None
+
+
 def read_stamps(values: Sequence[Any]) -> Stamps | None:
     """Return how every one of ``values`` reads as a timestamp, or None when some do not."""
     if not values:
@@ -187,18 +156,15 @@ def read_stamps(values: Sequence[Any]) -> Stamps | None:
     if not all(isinstance(v, str) for v in values):
         return None
     texts = [str(v).strip() for v in values]
-    matches = [_NATIVE.match(t) for t in texts]
+    matches = [ISO_FORM.match(t) for t in texts]
     if all(matches):
-        naive = any(m is not None and m.group(1) is None for m in matches)
+        naive = any(m is not None and m.group(5) is None for m in matches)
         timed = any(len(t) > 10 for t in texts)
         return Stamps(None, naive=naive, timed=timed)
     for pattern in TIMESTAMP_PATTERNS:
         if _parses(pattern, texts):
-            swapped = pattern
-            for old, new in _SWAPPED.items():
-                if pattern.startswith(old):
-                    swapped = new + pattern[len(old) :]
-            ambiguous = swapped != pattern and _parses(swapped, texts)
+            swapped = _day_month_swapped(pattern)
+            ambiguous = swapped is not None and _parses(swapped, texts)
             aware = "%z" in pattern or pattern.endswith(" UTC")
             timed = "%H" in pattern or "%I" in pattern
             return Stamps(pattern, naive=not aware, timed=timed, ambiguous=ambiguous)

@@ -22,7 +22,7 @@ from .config import (
 )
 from .mapper import Mapper, encode_body
 from .rowsource import RowSource, check_rows, shard_of
-from .timestamps import check_zone
+from .timestamps import ISO_FORM, TIMESTAMP_PATTERNS, check_zone
 from .validation import (
     PARTICIPANT_FIELDS,
     REQUEST_FIELDS,
@@ -33,9 +33,11 @@ from .validation import (
 
 __all__ = [
     "EMPTY_MAPPING",
+    "ISO_FORM",
     "PARTICIPANT_FIELDS",
     "REQUEST_FIELDS",
     "REQUIRED_FIELDS",
+    "TIMESTAMP_PATTERNS",
     "TYPES",
     "FieldSpec",
     "ItemsConfig",

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["check_header"]
 
 
-
 def _names(items: list[str]) -> str:
     quoted = [f"'{i}'" for i in items]
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"

@@ -24,10 +24,21 @@ from ae_import.text import safe_text
 
 from .validation import is_rfc3339
 
-__all__ = ["EPOCHS", "StampReader", "check_format", "check_zone", "parse_timestamp"]
+__all__ = [
+    "CHOICE_PATTERNS",
+    "EPOCHS",
+    "ISO_FORM",
+    "TIMESTAMP_PATTERNS",
+    "UNAMBIGUOUS_PATTERNS",
+    "StampReader",
+    "check_format",
+    "check_zone",
+    "parse_timestamp",
+]
 
 EPOCHS = ("epoch", "epoch_ms")
-_ISO = re.compile(
+# ISO 8601 and RFC 3339 forms, read with no pattern: groups day, hh:mm, ss, fraction, offset.
+ISO_FORM = re.compile(
     r"^(\d{4}-\d{2}-\d{2})"
     r"(?:[Tt ](\d{2}:\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*([Zz]|[+-]\d{2}:?\d{2})?)?$"
 )
@@ -36,8 +47,10 @@ _LITERAL_UTC = re.compile(r"(?:^|[^%])(?:UTC|GMT|Z)\s*$")
 _NUMBER = re.compile(r"^\d{1,16}(?:\.\d+)?$")
 _TIMES_12 = ("%I:%M:%S %p", "%I:%M %p")
 _TIMES_24 = ("%H:%M:%S", "%H:%M")
-# Forms that read one way only, tried after the configured patterns.
-_UNAMBIGUOUS = (
+_CLOCKS = ("", *(f" {t}" for t in (*_TIMES_12, *_TIMES_24)))
+# The one table of timestamp patterns, shared by the mapper and ``init``'s guesses.
+# Forms that read one way only: the mapper tries them after the configured patterns.
+UNAMBIGUOUS_PATTERNS = (
     *(f"%Y/%m/%d {t}" for t in _TIMES_24),
     "%Y/%m/%d",
     *(f"%b %d, %Y {t}" for t in (*_TIMES_12, *_TIMES_24)),
@@ -48,9 +61,21 @@ _UNAMBIGUOUS = (
     "%d %b %Y",
     "%a, %d %b %Y %H:%M:%S %z",
     "%a %b %d %H:%M:%S %Y",
+    "%Y-%m-%d %H:%M:%S UTC",
 )
-_FIRST_LAST = (("%m", "%d", "month first"), ("%d", "%m", "day first"))
-_DAY_TIMES = ("", *(f" {t}" for t in (*_TIMES_12, *_TIMES_24)))
+# Numeric dates read month-first in one country and day-first in another: only a pattern
+# the user picks reads them (timestamp_formats). The usual order of each separator comes
+# first (month-first with / and -, day-first with .), so that a guess taking the first
+# pattern that reads every value takes the usual one unless a day is over 12.
+_ORDERS = {"/": ("%m", "%d"), "-": ("%m", "%d"), ".": ("%d", "%m")}
+CHOICE_PATTERNS = tuple(
+    f"{first}{sep}{second}{sep}{year}{clock}"
+    for sep, usual in _ORDERS.items()
+    for year in ("%Y", "%y")
+    for first, second in (usual, usual[::-1])
+    for clock in _CLOCKS
+)
+TIMESTAMP_PATTERNS = (*CHOICE_PATTERNS, *UNAMBIGUOUS_PATTERNS)
 _SUGGEST_CACHE: dict[str, str] = {}
 _MIN_YEAR, _MAX_YEAR = 1970, 2100
 _HOURS_KEPT = 4096
@@ -102,17 +127,13 @@ def _suggestion(text: str) -> str:
         )
     else:
         readers: list[str] = []
-        for sep in "/-.":
-            for year in ("%Y", "%y"):
-                for first, second, label in _FIRST_LAST:
-                    for clock in _DAY_TIMES:
-                        pattern = f"{first}{sep}{second}{sep}{year}{clock}"
-                        try:
-                            datetime.strptime(text, pattern)
-                        except ValueError:
-                            continue
-                        readers.append(f"'{pattern}' ({label})")
-                        break
+        for pattern in CHOICE_PATTERNS:
+            try:
+                datetime.strptime(text, pattern)
+            except ValueError:
+                continue
+            label = "month first" if pattern.startswith("%m") else "day first"
+            readers.append(f"'{pattern}' ({label})")
         if readers:
             found = (
                 f"; it reads with {' or '.join(readers)}: add the right one to "
@@ -146,7 +167,9 @@ class StampReader:
         self._hours: dict[str, str] = {}  # "2024-03-05T14": "-07:00", "" where DST changes
         # (pattern, naive results are UTC: the pattern ends in a literal UTC, GMT or Z)
         self._patterns = [
-            (f, bool(_LITERAL_UTC.search(f))) for f in (*formats, *_UNAMBIGUOUS) if f not in EPOCHS
+            (f, bool(_LITERAL_UTC.search(f)))
+            for f in (*formats, *UNAMBIGUOUS_PATTERNS)
+            if f not in EPOCHS
         ]
         self._epoch = next((f for f in formats if f in EPOCHS), None)
 
@@ -155,7 +178,7 @@ class StampReader:
         if value.__class__ is not str:
             return self._not_text(value)
         text = value.strip()
-        match = _ISO.match(text)
+        match = ISO_FORM.match(text)
         if match is not None:
             if match.group(5) and match.group(3) and is_rfc3339(text):
                 return text, None  # RFC 3339 already: sent unchanged
@@ -164,7 +187,7 @@ class StampReader:
             return self._from_epoch(text, value)
         suffix = _UTC_SUFFIX.match(text)
         if suffix is not None:
-            match = _ISO.match(suffix.group(1) + "Z")
+            match = ISO_FORM.match(suffix.group(1) + "Z")
             if match is not None:
                 return self._iso(text, match)
         for pattern, utc in self._patterns:

@@ -28,7 +28,6 @@ from . import Reference, S3Config
 __all__ = ["S3Signer", "endpoint_for"]
 
 
-
 def _true(text: str) -> bool:
     """Tell whether an env var says true (anything unreadable is false)."""
     try:
