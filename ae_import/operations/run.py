@@ -47,7 +47,6 @@ from ae_import.sending import (
     Clock,
     EngagementClient,
     Engine,
-    EngineSettings,
     MediaGate,
     Progress,
     RunLog,
@@ -200,26 +199,6 @@ def _target(settings: RunSettings, env: Mapping[str, str], ledger_path: Path) ->
         server.stop()
 
 
-def _engine_settings(
-    settings: RunSettings, manifest: str, clock: float, wall: float
-) -> EngineSettings:
-    seconds, reason = _deadline(settings, wall)
-    rows = settings.row_budget
-    return EngineSettings(
-        manifest=manifest,
-        concurrency=settings.concurrency,
-        max_attempts=settings.max_attempts,
-        rate=settings.rate,
-        retry_budget=settings.retry_budget,
-        max_rows=rows[0] if rows else None,
-        max_rows_reason=f"{rows[1]} {rows[0]} reached" if rows else "",
-        deadline=None if seconds is None else clock + seconds,
-        deadline_reason=reason,
-        retry_failed=settings.retry_failed,
-        dry_run=settings.dry_run,
-    )
-
-
 def run_import(
     manifest_name: str,
     fmt: str | None,
@@ -288,10 +267,14 @@ def run_import(
                 user_agent=f"ae-import/{__version__}",
                 signer=signer,
             )
+        seconds, reason = _deadline(settings, time.time())
         engine = Engine(
             client,
             ledger,
-            _engine_settings(settings, manifest.name, clock(), time.time()),
+            settings,
+            manifest=manifest.name,
+            deadline=None if seconds is None else clock() + seconds,
+            deadline_reason=reason,
             progress=progress,
             events=log.row if log is not None else no_events,
             clock=clock,

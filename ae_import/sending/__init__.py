@@ -8,29 +8,32 @@ and the run log.
 
 from __future__ import annotations
 
-from .client import ANSWER_CAP, Client, EngagementClient, Outcome
+from .client import ANSWER_CAP, Client, EngagementClient
 from .decision import Decider, decide, encode, fields_fingerprint, fingerprint
-from .engine import Engine, EngineSettings
+from .engine import Engine
 from .mediagate import MediaGate
+from .policy import Backoff, Outcome, RetryPolicy, Step
 from .runlog import RunLog
 from .summary import Events, Progress, RowEvent, Summary, no_events, no_progress
 from .throttle import Clock, Sleep, TokenBucket
 
 __all__ = [
     "ANSWER_CAP",
+    "Backoff",
     "Client",
     "Clock",
     "Decider",
     "EngagementClient",
     "Engine",
-    "EngineSettings",
     "Events",
     "MediaGate",
     "Outcome",
     "Progress",
+    "RetryPolicy",
     "RowEvent",
     "RunLog",
     "Sleep",
+    "Step",
     "Summary",
     "TokenBucket",
     "decide",

@@ -39,9 +39,8 @@ import json
 import re
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import httpx
@@ -51,14 +50,9 @@ from ae_import.media import Signer
 from ae_import.redact import redact_urls_in
 from ae_import.text import safe_text
 
-from .policy import RETRY_STATUSES, parse_retry_after
+from .policy import RETRY_STATUSES, Outcome, OutcomeKind, parse_retry_after
 
-__all__ = ["ANSWER_CAP", "Client", "EngagementClient", "Outcome", "OutcomeKind"]
-
-# "auth" (401/403), "tls" (the server's certificate is not trusted), "local" (a cause on
-# this machine, such as too many open files) and "cloud" (a media reference cannot be
-# signed: no credentials) stop the run: no retry can fix them.
-OutcomeKind = Literal["created", "existing", "failed", "retry", "auth", "tls", "local", "cloud"]
+__all__ = ["ANSWER_CAP", "Client", "EngagementClient"]
 
 # Bytes of decoded answer body read at most; this API's answers are a few hundred bytes.
 ANSWER_CAP = 1 << 20
@@ -66,22 +60,8 @@ ANSWER_CAP = 1 << 20
 _CODINGS = frozenset({"gzip", "deflate"})
 _DETAIL_LIMIT = 500
 _EMFILE = "too many open files: raise `ulimit -n` or lower --concurrency"
-# A body (compact JSON, as pipeline.encode writes it) whose media_url is a reference.
+# A body (compact JSON, as sending.encode writes it) whose media_url is a reference.
 _REFERENCE = re.compile(rb'"media_url":"\s*(?i:s3|gs|az)://')
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one attempt came to."""
-
-    kind: OutcomeKind
-    http_status: int | None = None
-    engagement_id: str | None = None
-    error_code: str | None = None
-    error_detail: str | None = None
-    errors: str | None = None
-    request_id: str | None = None
-    retry_after: float | None = None
 
 
 class Client(Protocol):

@@ -35,46 +35,27 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import TYPE_CHECKING
 
 from ae_import.ledger import Ledger
+from ae_import.options import RunSettings
 from ae_import.records import Row
 
-from .client import Client, Outcome
+from .client import Client
 from .decision import Decider
-from .policy import Backoff, RetryBudget, may_have_reached
-from .recorder import Books, answered_by_the_api, key
-from .summary import Events, Progress, RowEvent, Summary, no_events, no_progress
+from .policy import Backoff, Outcome, RetryPolicy
+from .recorder import Recorder, answered_by_the_api
+from .recorder import external_id_of as key
+from .summary import Events, Progress, Summary, no_events, no_progress
 from .throttle import Clock, Pacer, Throttle, Wakeup, wait_or_stop
 
 if TYPE_CHECKING:
     from .mediagate import MediaGate
 
-__all__ = ["Engine", "EngineSettings", "Progress", "RowEvent", "Summary"]
+__all__ = ["Engine"]
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """How a run behaves."""
-
-    manifest: str
-    concurrency: int = 8
-    max_attempts: int = 5
-    rate: float | None = None
-    retry_budget: int = 50
-    max_rows: int | None = None
-    deadline: float | None = None  # on the engine's clock: stop dispatching then
-    deadline_reason: str = "the time budget ran out"
-    max_rows_reason: str = "the row budget ran out"
-    retry_failed: bool = False
-    dry_run: bool = False
-    grace: float = 30.0
-    backoff: Backoff = field(default_factory=Backoff)
-    chunk: int = 256
 
 
 _YIELD_EVERY = 16
@@ -87,35 +68,52 @@ class Engine:
         self,
         client: Client | None,
         ledger: Ledger | None,
-        settings: EngineSettings,
+        settings: RunSettings,
         *,
+        manifest: str,
+        deadline: float | None = None,
+        deadline_reason: str = "the time budget ran out",
         progress: Progress = no_progress,
         events: Events = no_events,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         media: MediaGate | None = None,
+        backoff: Backoff | None = None,
+        grace: float = 30.0,
+        chunk: int = 256,
     ) -> None:
-        """Prepare a run; ``client`` (and ``ledger``) may be None for a dry run.
+        """Prepare a run of ``manifest`` as ``settings`` say; ``client`` may be None for a dry run.
 
+        ``deadline`` (on ``clock``) stops dispatching then, for ``deadline_reason``.
         ``progress`` also gets a "stopping" event (its note the line to show) on a first
         signal. ``media`` (``--check-media``) checks each row before its first attempt.
+        Requests in flight at a stop get ``grace`` seconds; rows are read ``chunk`` at a time.
         """
         self.client = client
         self._media = media
         self.ledger = ledger
         self.settings = settings
+        self.manifest = manifest
+        self.deadline = deadline
+        self.deadline_reason = deadline_reason
+        self.grace = grace
+        self.chunk = chunk
+        budget = settings.row_budget
+        self.max_rows = budget[0] if budget else None
+        self.max_rows_reason = f"{budget[1]} {budget[0]} reached" if budget else ""
         self.summary = Summary()
         self._progress = progress
         self._events = events
         self._clock = clock
         self._sleep = sleep
-        self._rng = rng or random.Random()
+        self._policy = RetryPolicy(
+            settings.max_attempts, settings.retry_budget, rng or random.Random(), backoff
+        )
         self._throttle = Throttle(settings.concurrency, clock, sleep)
         self._pacer = Pacer(settings.rate, clock, sleep) if settings.rate else None
-        self._budget = RetryBudget(settings.retry_budget)
         self._in_flight: set[str] = set()  # ids taken by a worker or queued
-        self._books = Books(
+        self._books = Recorder(
             ledger,
             self.summary,
             url=client.url if client is not None else None,
@@ -178,8 +176,8 @@ class Engine:
         loop = asyncio.get_running_loop()
         # A producer waiting to claim the id of a row just dropped is woken to see the halt.
         self._wake = loop.create_task(self._freed.notify())
-        self._grace_ends = loop.time() + self.settings.grace
-        self._timers.append(loop.call_later(self.settings.grace, self._cut))
+        self._grace_ends = loop.time() + self.grace
+        self._timers.append(loop.call_later(self.grace, self._cut))
 
     def _cut(self) -> None:
         """End the grace period: cancel the workers; rows in flight become retryable."""
@@ -218,7 +216,7 @@ class Engine:
             self.ledger,
             self.summary,
             check,
-            manifest=self.settings.manifest,
+            manifest=self.manifest,
             retry_failed=self.settings.retry_failed,
             dry_run=self.settings.dry_run,
             progress=self._progress,
@@ -237,13 +235,13 @@ class Engine:
         self._tasks = [producer, *workers]
         if self.summary.stopped not in (None, "limit"):
             self._halt()  # stopped before the run began
-        if self.settings.deadline is not None:
+        if self.deadline is not None:
             # The producer checks the deadline as it reads; this timer also catches it
             # while every worker waits on a slow server or a Retry-After.
-            delay = max(0.0, self.settings.deadline - self._clock())
+            delay = max(0.0, self.deadline - self._clock())
             self._timers.append(
                 asyncio.get_running_loop().call_later(
-                    delay, self.stop, "deadline", self.settings.deadline_reason
+                    delay, self.stop, "deadline", self.deadline_reason
                 )
             )
         try:
@@ -257,11 +255,7 @@ class Engine:
             for timer in self._timers:
                 timer.cancel()
             self._books.release_open()  # never sent: stopped, aborted, or failed mid-run
-            how = (
-                "by a second signal"
-                if self._aborted
-                else f"after the {self.settings.grace:g} s grace"
-            )
+            how = "by a second signal" if self._aborted else f"after the {self.grace:g} s grace"
             self._books.close_message(self._cancelled, how, self._at_halt if self._signal else 0)
             self.summary.duration_s = self._clock() - started
         return self.summary
@@ -289,7 +283,7 @@ class Engine:
         rest: list[Row] = []
         while not self.stopping:
             self._check_deadline()
-            chunk = list(islice(rows, settings.chunk))
+            chunk = list(islice(rows, self.chunk))
             if not chunk:
                 return
             decider.lookup(chunk)
@@ -306,8 +300,8 @@ class Engine:
                     await asyncio.sleep(0)
                 if not decider.decide(row):
                     continue
-                if settings.max_rows is not None and sent >= settings.max_rows:
-                    self.stop("limit", settings.max_rows_reason)
+                if self.max_rows is not None and sent >= self.max_rows:
+                    self.stop("limit", self.max_rows_reason)
                     rest = chunk[index:]
                     break
                 summary.total += 1
@@ -325,9 +319,9 @@ class Engine:
         await self._count_left(chain(rest, rows))
 
     def _check_deadline(self) -> None:
-        deadline = self.settings.deadline
+        deadline = self.deadline
         if deadline is not None and self._clock() >= deadline:
-            self.stop("deadline", self.settings.deadline_reason)
+            self.stop("deadline", self.deadline_reason)
 
     async def _count_left(self, rows: Iterator[Row]) -> None:
         """Count the rows a stop left unread that a next run would send."""
@@ -353,7 +347,7 @@ class Engine:
                 continue  # repeated id: its worker marks it pending just before sending
             fresh.add(external_id)
             batch.append(row)
-        self.ledger.mark_pending(batch, self.settings.manifest)
+        self.ledger.mark_pending(batch, self.manifest)
         self._books.open.update(key(row) for row in batch)
         for row in rows:
             if self._halted():
@@ -399,13 +393,12 @@ class Engine:
         assert self.client is not None
         assert self.ledger is not None
         assert row.encoded is not None
-        settings = self.settings
         stop = self._stop_event
         books = self._books
         if key(row) not in books.open:
             # A repeat of an id this run finished already: pending again before it goes out.
             books.open.add(key(row))
-            self.ledger.mark_pending([row], settings.manifest)
+            self.ledger.mark_pending([row], self.manifest)
         if self._media and await self._media.refused(row, books, self._decider.invalid, self.stop):
             return  # its media check failed: invalid, never sent
         attempts = 0
@@ -436,47 +429,29 @@ class Engine:
                     await self._throttle.release()
                 if not books.target_ok and answered_by_the_api(outcome):
                     books.confirm()
-                if outcome.kind in ("created", "existing", "failed"):
-                    self._budget.success()
+                step = self._policy.after(outcome, attempts, reached)
+                reached = step.reached
+                if step.pause is not None:
+                    self._throttle.rate_limited(step.pause, sent_at)
+                elif outcome.kind in ("created", "existing", "failed"):
                     await self._throttle.answered()
+                if step.stop is not None:
+                    self.stop(*step.stop)
+                if step.final is not None:
                     if not books.target_ok and books.suspect(row, outcome):
                         if books.hold(row, attempts, outcome, latency):
                             self._wrong_url()
                         return
-                    # A 200 after this run's own lost answer is this run's creation.
-                    kind = "created" if reached and outcome.kind == "existing" else outcome.kind
-                    books.finish(row, kind, attempts, outcome, latency)
+                    books.finish(row, step.final, attempts, outcome, latency)
                     return
-                if outcome.kind in ("auth", "tls", "local", "cloud"):
-                    self.stop(outcome.kind, outcome.error_detail or "authentication failed")
-                    books.finish(row, "retryable", attempts, outcome, latency)
-                    return
-                reached = reached or may_have_reached(
-                    outcome.http_status, outcome.error_code, outcome.error_detail
-                )
-                delay = 0.0
-                if outcome.http_status == 429:
-                    wait = outcome.retry_after
-                    if wait is None:
-                        wait = settings.backoff.delay(attempts, self._rng)
-                    self._throttle.rate_limited(wait, sent_at)
-                else:
-                    delay = settings.backoff.delay(attempts, self._rng)
-                    if self._budget.failure():
-                        self.stop(
-                            "retry_budget",
-                            f"the last {self._budget.budget} attempts all failed "
-                            f"(last: {outcome.http_status or outcome.error_code}: "
-                            f"{outcome.error_detail}); the server seems down, re-run later",
-                        )
                 self._progress(
                     "retry", self.summary, row, str(outcome.http_status or outcome.error_code)
                 )
-                if attempts >= settings.max_attempts or self._halted():
+                if not step.retry or self._halted():
                     break
                 books.retry_event(row, attempts, outcome, latency)
-                if delay > 0:
-                    await wait_or_stop(self._sleep(delay), stop)
+                if step.wait > 0:
+                    await wait_or_stop(self._sleep(step.wait), stop)
                     if self._halted():
                         break
         except asyncio.CancelledError:

@@ -13,8 +13,8 @@ from ae_import.errors import CloudError
 from ae_import.media import Found, MediaCheck, refuse
 from ae_import.records import Row
 
-from .client import Outcome
-from .recorder import Books
+from .policy import Outcome
+from .recorder import Recorder
 
 __all__ = ["MediaGate"]
 
@@ -36,7 +36,7 @@ class MediaGate:
     async def refused(
         self,
         row: Row,
-        books: Books,
+        books: Recorder,
         invalid: Callable[[Row], None],
         stop: Callable[[str, str], None],
     ) -> bool:

@@ -1,4 +1,9 @@
-"""When to try again, and how long to wait: the retry rules, stated once.
+"""What an answer means and what the run does next: the retry rules, stated once.
+
+``Outcome`` is what one attempt came to (the client makes one of every answer and every
+error); ``RetryPolicy.after`` is the one decision the engine asks after each attempt:
+finish the row, try it again (after how long, and whether every worker pauses), give
+it up, or stop the run.
 
 - 408, 5xx, connect errors, timeouts, resets and unparseable answers are retried,
   up to ``max_attempts`` attempts in all for a row (every request is an attempt).
@@ -24,8 +29,42 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
-__all__ = ["Backoff", "RetryBudget", "may_have_reached", "parse_retry_after"]
+__all__ = [
+    "MAX_RETRY_AFTER",
+    "RETRY_STATUSES",
+    "STOPPING_KINDS",
+    "Backoff",
+    "Outcome",
+    "OutcomeKind",
+    "RetryBudget",
+    "RetryPolicy",
+    "Step",
+    "may_have_reached",
+    "parse_retry_after",
+]
+
+# "auth" (401/403), "tls" (the server's certificate is not trusted), "local" (a cause on
+# this machine, such as too many open files) and "cloud" (a media reference cannot be
+# signed: no credentials) stop the run: no retry can fix them.
+OutcomeKind = Literal["created", "existing", "failed", "retry", "auth", "tls", "local", "cloud"]
+STOPPING_KINDS: tuple[OutcomeKind, ...] = ("auth", "tls", "local", "cloud")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt came to."""
+
+    kind: OutcomeKind
+    http_status: int | None = None
+    engagement_id: str | None = None
+    error_code: str | None = None
+    error_detail: str | None = None
+    errors: str | None = None
+    request_id: str | None = None
+    retry_after: float | None = None
+
 
 RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 MAX_RETRY_AFTER = 3600.0  # the longest Retry-After wait honoured, in seconds (one hour)
@@ -98,3 +137,66 @@ class RetryBudget:
         """Record a failed attempt; return True when the budget is spent."""
         self.failures_in_a_row += 1
         return self.failures_in_a_row >= self.budget
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What the engine does after one attempt, as ``RetryPolicy.after`` decides."""
+
+    final: str | None = None  # the row ends now with this status (created, existing, ...)
+    retry: bool = False  # try the row again (after ``wait``), else give it up as retryable
+    wait: float = 0.0  # this row's backoff before its next attempt
+    pause: float | None = None  # a 429: every worker pauses this long
+    stop: tuple[str, str] | None = None  # (reason, message): the run stops dispatching
+    reached: bool = False  # some attempt of this row may have reached the server
+
+
+class RetryPolicy:
+    """The retry rules of one run: backoff, attempts per row, the run's budget of failures."""
+
+    def __init__(
+        self,
+        max_attempts: int,
+        retry_budget: int,
+        rng: random.Random,
+        backoff: Backoff | None = None,
+    ) -> None:
+        """Allow ``max_attempts`` per row and ``retry_budget`` failed attempts in a row."""
+        self.max_attempts = max_attempts
+        self.budget = RetryBudget(retry_budget)
+        self.backoff = backoff or Backoff()
+        self._rng = rng
+
+    def after(self, outcome: Outcome, attempts: int, reached: bool = False) -> Step:
+        """Decide what follows ``outcome``, the answer to a row's ``attempts``-th attempt.
+
+        ``reached``: an earlier attempt of the row may have reached the server, so a 200
+        now is the run's own creation.
+        """
+        kind = outcome.kind
+        if kind in ("created", "existing", "failed"):
+            self.budget.success()
+            own = "created" if reached and kind == "existing" else kind
+            return Step(final=own, reached=reached)
+        if kind in STOPPING_KINDS:
+            why = outcome.error_detail or "authentication failed"
+            return Step(final="retryable", stop=(kind, why), reached=reached)
+        reached = reached or may_have_reached(
+            outcome.http_status, outcome.error_code, outcome.error_detail
+        )
+        retry = attempts < self.max_attempts
+        if outcome.http_status == 429:
+            pause = outcome.retry_after
+            if pause is None:
+                pause = self.backoff.delay(attempts, self._rng)
+            return Step(retry=retry, pause=pause, reached=reached)
+        stop = None
+        if self.budget.failure():
+            stop = (
+                "retry_budget",
+                f"the last {self.budget.budget} attempts all failed "
+                f"(last: {outcome.http_status or outcome.error_code}: "
+                f"{outcome.error_detail}); the server seems down, re-run later",
+            )
+        wait = self.backoff.delay(attempts, self._rng)
+        return Step(retry=retry, wait=wait, stop=stop, reached=reached)

@@ -1,11 +1,11 @@
-"""A run's books: each row's final state into the ledger, the summary, progress and log.
+"""The run's recorder: each row's end into the ledger, the summary, progress and log.
 
-The engine decides; this module records. It also keeps the rows held while the base
-URL is in doubt: until the target gives an answer other than 404 or 405, rows answered
-404 or 405 (rows the target never answered before) are held, not failed. Any other
-answer confirms the target (the ledger is bound to it then) and fails the held rows; a
-fifth 404 or 405, or a run that ends with only those, says the base URL is wrong and
-leaves them retryable.
+The engine decides (asking ``policy``); this module records. It also keeps the rows
+held while the base URL is in doubt: until the target gives an answer other than 404 or
+405, rows answered 404 or 405 (rows the target never answered before) are held, not
+failed. Any other answer confirms the target (the ledger is bound to it then) and fails
+the held rows; a fifth 404 or 405, or a run that ends with only those, says the base URL
+is wrong and leaves them retryable.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from ae_import.ledger import Ledger
 from ae_import.records import Row
 from ae_import.redact import redact_url
 
-from .client import Outcome
+from .policy import Outcome
 from .summary import Events, Progress, RowEvent, Summary
 
-__all__ = ["WRONG_URL_AFTER", "Books"]
+__all__ = ["WRONG_URL_AFTER", "Recorder", "answered_by_the_api", "external_id_of"]
 # What a wrong base URL answers: no such route, no such method, or a redirect elsewhere.
 _WRONG_URL_STATUSES = (301, 302, 303, 307, 308, 404, 405)
 
@@ -42,7 +42,7 @@ WRONG_URL_AFTER = 5  # answers, all 404, 405 or redirects, that stop a run: the 
 _TIMES = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
 
 
-def key(row: Row) -> str:
+def external_id_of(row: Row) -> str:
     """Return the external_id of a row to send (the decider sends no row without one)."""
     assert row.external_id is not None
     return row.external_id
@@ -66,7 +66,7 @@ def _event(
     )
 
 
-class Books:
+class Recorder:
     """Records rows' final states; holds the rows answered 404 or 405 before the target is known."""
 
     def __init__(
@@ -109,7 +109,7 @@ class Books:
         assert self.ledger is not None
         o = outcome or Outcome("retry")
         self.ledger.finish(
-            key(row),
+            external_id_of(row),
             status,
             attempts=attempts,
             http_status=o.http_status,
@@ -119,7 +119,7 @@ class Books:
             errors=o.errors,
             request_id=o.request_id,
         )
-        self.open.discard(key(row))
+        self.open.discard(external_id_of(row))
         counter = counted or status
         setattr(self.summary, counter, getattr(self.summary, counter) + 1)
         self.progress("row", self.summary, row, status)
@@ -162,7 +162,8 @@ class Books:
 
     def suspect(self, row: Row, outcome: Outcome) -> bool:
         """Tell whether an answer hints at a wrong base URL: 404, 405 or a redirect, new row."""
-        return outcome.http_status in _WRONG_URL_STATUSES and key(row) not in self.answered
+        status = outcome.http_status
+        return status in _WRONG_URL_STATUSES and external_id_of(row) not in self.answered
 
     def hold(self, row: Row, attempts: int, outcome: Outcome, latency: float) -> bool:
         """Hold a row answered 404 or 405; return True when enough say the URL is wrong."""

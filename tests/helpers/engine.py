@@ -8,7 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from ae_import.records import Row
-from ae_import.sending.client import Outcome
+from ae_import.sending import Outcome
 
 
 class FakeTime:
@@ -90,3 +90,16 @@ def row(n: int | str, line: int | None = None, **extra: Any) -> Row:
 def given(row: Row) -> Row:
     """Check nothing: the test rows come checked."""
     return row
+
+
+ENGINE_ONLY = ("manifest", "deadline", "deadline_reason", "backoff", "grace", "chunk")
+
+
+def engine_args(**given: Any) -> dict[str, Any]:
+    """Split test settings into the run's ``RunSettings`` and the engine's own keywords."""
+    from ae_import.options import RunSettings
+
+    own = {name: value for name, value in given.items() if name in ENGINE_ONLY}
+    own.setdefault("manifest", "m.csv")
+    run = {name: value for name, value in given.items() if name not in ENGINE_ONLY}
+    return {"settings": RunSettings(**run), **own}

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from ae_import.mapping.mapper import encode_body
-from ae_import.sending.client import EngagementClient, Outcome
+from ae_import.sending import EngagementClient, Outcome
 from tests.helpers import SANDBOX_TOKEN, Sandboxes
 
 BODY = {

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ae_import.sending.client import ANSWER_CAP, EngagementClient, Outcome
+from ae_import.sending import ANSWER_CAP, EngagementClient, Outcome
 from tests.helpers.rawserver import Answer, Peer, answer_head, gzip_bomb, raw_server
 
 MIB = 1 << 20

@@ -16,12 +16,11 @@ import pytest
 from ae_import.ledger.db import Ledger
 from ae_import.mapping.mapper import encode_body
 from ae_import.records import Prior, Problem, Row
-from ae_import.sending.client import Outcome
+from ae_import.sending import Engine, Outcome
 from ae_import.sending.decision import decide, encode, fingerprint
-from ae_import.sending.engine import Engine, EngineSettings
 from ae_import.sending.policy import Backoff
 from ae_import.sending.summary import Summary
-from tests.helpers.engine import FakeTime, ScriptedClient, given, row
+from tests.helpers.engine import FakeTime, ScriptedClient, engine_args, given, row
 from tests.helpers.ledgerdb import ledger_row
 
 
@@ -45,7 +44,7 @@ def make(
     engine = Engine(
         client,
         ledger,
-        EngineSettings(manifest="m.csv", **settings),
+        **engine_args(**settings),
         clock=time.clock,
         sleep=time.sleep,
         rng=random.Random(7),
@@ -310,7 +309,7 @@ def test_dry_run_sends_and_writes_nothing(ledger: Ledger) -> None:
     engine = Engine(
         None,
         ledger,
-        EngineSettings(manifest="m", dry_run=True),
+        **engine_args(manifest="m", dry_run=True),
         clock=time.clock,
         sleep=time.sleep,
         progress=lambda e, s, r, note: events.append((e, note)),
@@ -422,7 +421,7 @@ def test_manifest_failure_mid_stream_does_not_hang(ledger: Ledger) -> None:
 
 def test_max_rows_counts_the_rows_left(ledger: Ledger) -> None:
     """--max-rows 3 sends 3 rows; the other 6 are counted as left, and the run is clean."""
-    engine, client, _ = make(ledger, max_rows=3, max_rows_reason="--max-rows 3 reached")
+    engine, client, _ = make(ledger, max_rows=3)
     summary = run(engine, [row(n) for n in range(1, 10)])
     assert len(client.calls) == 3
     assert (summary.created, summary.left, summary.retryable) == (3, 6, 0)
@@ -492,7 +491,7 @@ def test_row_retrying_when_the_deadline_hits_is_left_not_failed(ledger: Ledger) 
     engine = Engine(
         client,
         ledger,
-        EngineSettings(manifest="m.csv", concurrency=1),
+        **engine_args(concurrency=1),
         clock=time.clock,
         sleep=time.sleep,
     )
@@ -520,7 +519,7 @@ def test_events_report_each_outcome_and_retry(ledger: Ledger) -> None:
     engine = Engine(
         ScriptedClient(time, script),
         ledger,
-        EngineSettings(manifest="m.csv", concurrency=1, backoff=Backoff(base=1.0, cap=1.0)),
+        **engine_args(concurrency=1, backoff=Backoff(base=1.0, cap=1.0)),
         events=seen.append,
         clock=time.clock,
         sleep=time.sleep,
@@ -552,7 +551,7 @@ def test_a_client_bug_ends_the_run_at_once(ledger: Ledger) -> None:
             raise RuntimeError("bug in the client")
 
     time = FakeTime()
-    engine = Engine(Broken(time), ledger, EngineSettings(manifest="m.csv", concurrency=4))
+    engine = Engine(Broken(time), ledger, **engine_args(concurrency=4))
 
     async def bounded() -> Summary:
         return await asyncio.wait_for(

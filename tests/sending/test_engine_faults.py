@@ -22,12 +22,11 @@ import pytest
 from ae_import.ledger.db import Ledger
 from ae_import.records import Row
 from ae_import.sandbox.faults import FAULTS, FaultPlan, FaultProxy, parse_fault
-from ae_import.sending.client import EngagementClient, Outcome
-from ae_import.sending.engine import Engine, EngineSettings
+from ae_import.sending import EngagementClient, Engine, Outcome
 from ae_import.sending.policy import Backoff
 from ae_import.sending.summary import Summary
 from tests.helpers import SANDBOX_TOKEN, Sandboxes
-from tests.helpers.engine import FakeTime, given, row
+from tests.helpers.engine import FakeTime, engine_args, given, row
 from tests.helpers.ledgerdb import integrity_ok, ledger_row
 
 
@@ -97,8 +96,7 @@ def run_faults(
     engine = Engine(
         client,
         ledger,
-        EngineSettings(
-            manifest="m.csv",
+        **engine_args(
             concurrency=concurrency,
             max_attempts=max_attempts,
             retry_budget=retry_budget,
