@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the project's checks, the same way locally and in CI: ruff, mypy, docs, pytest.
+"""Run the project's checks, the same way locally and in CI: ruff, mypy, imports, docs, pytest.
 
 Usage: python scripts/check.py [pytest arguments...]
 Extra arguments go to pytest. pytest's exit code 5 ("no tests ran") counts as a failure.
@@ -26,6 +26,16 @@ def run(step: str, *args: str) -> None:
         sys.exit(code)
 
 
+def lint_imports() -> None:
+    """Stop if an import breaks the architecture's contracts (pyproject.toml, DEVELOPERS.md)."""
+    print("==> lint-imports (layers, no cycles, Typer and rich in commands only)", flush=True)
+    script = Path(sys.executable).with_name("lint-imports")
+    code = subprocess.call([str(script), "--no-cache"], cwd=ROOT)
+    if code != 0:
+        print("lint-imports failed: an import breaks a contract", file=sys.stderr)
+        sys.exit(code)
+
+
 def docs_current() -> None:
     """Stop if docs/cli.md no longer matches the commands (it is generated from them)."""
     print("==> docs/cli.md is current", flush=True)
@@ -36,10 +46,11 @@ def docs_current() -> None:
 
 
 def main() -> None:
-    """Run ruff, ruff format --check, mypy --strict, the docs check, pytest, then its slow tests."""
+    """Run ruff, ruff format, mypy --strict, lint-imports, the docs check, pytest, slow tests."""
     run("ruff check", "ruff", "check", ".")
     run("ruff format --check", "ruff", "format", "--check", ".")
     run("mypy --strict", "mypy")
+    lint_imports()
     docs_current()
     run("pytest", "pytest", *sys.argv[1:])
     run(

@@ -201,7 +201,6 @@ def _head(sample: Sample, export: Export | None, config_name: str) -> list[str]:
     count = len(sample.rows)
     rows = "row" if count == 1 else "rows"
     kind = sample.format.upper()
-    hint = f" --format {sample.format}" if sample.format_from_content else ""
     out = [f"# ae-import mapping for {name} ({kind}), written by `ae-import init`."]
     if export is not None:
         out += comment_block(f"Recognised: {export.label}.")
@@ -215,7 +214,7 @@ def _head(sample: Sample, export: Export | None, config_name: str) -> list[str]:
         )
     out += [
         f"# Guessed from its first {count} {rows}; each guess says why. Check them, then run",
-        f"#   ae-import validate {name} --config {config_name}{hint}",
+        f"#   ae-import validate {name} --config {config_name}",
     ]
     return out
 

@@ -180,15 +180,6 @@ class Mapper:
         plan = self._plans.get(field)
         return plan.label if plan is not None else field
 
-    def check_columns(self, source: str, columns: tuple[str, ...]) -> None:
-        """Refuse a header that lacks a column the config names, or a required field's column.
-
-        Every missing column is named at once, each with the one probably meant.
-        """
-        from .headers import check_header
-
-        check_header(self, source, columns)
-
     def configured_columns(self) -> list[tuple[str, str, str]]:
         """Return (where in the config, source text, column) for every column the config names."""
         found = []

@@ -17,6 +17,7 @@ from ae_import.reading import Manifest
 from ae_import.records import Problem, Row
 from ae_import.redact import REDACTED_QUERY
 
+from .headers import check_header
 from .mapper import Mapped, Mapper
 from .seen import SeenIds
 from .validation import validate_body
@@ -65,7 +66,7 @@ class RowSource:
         if manifest.name != "<stdin>":
             mapper.base = Path(manifest.name).parent
         if manifest.columns is not None:
-            mapper.check_columns(manifest.name, manifest.columns)
+            check_header(mapper, manifest.name, manifest.columns)
         self.manifest = manifest
         self.mapper = mapper
         self.seen = SeenIds() if seen is None else seen

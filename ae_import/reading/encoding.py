@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import io
 import re
+from collections import deque
 from typing import IO, NoReturn
 
 from ae_import.errors import ManifestError
@@ -181,24 +182,26 @@ class Lines:
         self.number = 0
         self.cap = cap
         self.used = 0
+        # Lines read ahead by ``peek``: (text, UTF-8 size, number), or the TooLarge to raise.
+        self._ahead: deque[tuple[str, int, int] | tuple[TooLarge, int, int]] = deque()
         self._quoted = quoted
         self._owned = owned
         codec = encoding.lower()
         head = b""
         guess = False
-        self.reason = ""  # why auto chose the encoding, when it did not read UTF-8
+        self._reason = ""  # why auto chose the encoding, when it did not read UTF-8
         if codec == "auto":
             head = stream.read(_HEAD)
             codec, guess = "utf-8", True
             for bom, found, why in _BOMS:
                 if head.startswith(bom):
-                    codec, guess, self.reason = found, False, why
+                    codec, guess, self._reason = found, False, why
                     break
             else:
                 bare = utf16_without_bom(head)
                 if bare is not None:
                     codec, guess = bare, False
-                    self.reason = "UTF-16 without a byte-order mark (NUL bytes)"
+                    self._reason = "UTF-16 without a byte-order mark (NUL bytes)"
                 elif b"\x00" in head.split(b"\n", 1)[0]:
                     raise ManifestError(
                         f"{name}: line 1 holds NUL bytes: this is not a text manifest"
@@ -223,6 +226,18 @@ class Lines:
         )
 
     @property
+    def codec(self) -> str:
+        """Return the codec read, as a mapping's ``manifest: encoding:`` would name it."""
+        if self._bytes.reason:
+            return "cp1252"
+        return "utf-8" if self._codec == "utf-8-sig" else self._codec
+
+    @property
+    def reason(self) -> str:
+        """Say why the codec was chosen (a byte-order mark, NUL bytes, a byte not UTF-8)."""
+        return self._bytes.reason or self._reason or "valid UTF-8"
+
+    @property
     def encoding(self) -> str:
         """Return the encoding read so far, by name: UTF-8, Windows-1252, utf-16..."""
         if self._bytes.reason:
@@ -234,8 +249,8 @@ class Lines:
         """Say which encoding ``auto`` chose and why, when it is not plain UTF-8."""
         if self._bytes.reason:
             return f"read as Windows-1252: {self._bytes.reason}"
-        if self.reason and self._codec != "utf-8-sig":
-            return f"read as {self._codec}: {self.reason}"
+        if self._reason and self._codec != "utf-8-sig":
+            return f"read as {self._codec}: {self._reason}"
         return None
 
     def __iter__(self) -> Lines:
@@ -243,7 +258,49 @@ class Lines:
         return self
 
     def __next__(self) -> str:
-        """Return the next physical line, with its line end."""
+        """Return the next physical line, with its line end (first those ``peek`` read)."""
+        if self._ahead:
+            item, size, number = self._ahead.popleft()
+            self.number = number
+            if isinstance(item, TooLarge):
+                self.used = 0
+                raise item
+            if self._quoted:
+                self.used += size
+            return item
+        return self._read()
+
+    def peek(self, count: int, budget: int) -> list[str]:
+        """Read up to ``count`` lines ahead (about ``budget`` bytes at most), to read them again.
+
+        The reader finds a file's layout (title lines, delimiter) from them before it
+        reads the header; ``__next__`` then gives the same lines, numbers and errors. A
+        record that quotes across lines is capped as a whole, as when read straight on.
+        """
+        start, used = self.number, self.used
+        taken: list[str] = []
+        total = quotes = 0
+        while len(taken) < count and total < budget:
+            before = self.used
+            try:
+                line = self._read()
+            except TooLarge as big:
+                self._ahead.append((big, 0, self.number))
+                break
+            except StopIteration:
+                break
+            size = self.used - before if self._quoted else utf8_size(line)
+            self._ahead.append((line, size, self.number))
+            taken.append(line)
+            total += size
+            quotes += line.count('"')
+            if not quotes % 2:  # the record ends here, as the csv module would end it
+                self.used = quotes = 0
+        self.number, self.used = start, used
+        return taken
+
+    def _read(self) -> str:
+        """Read the next physical line from the stream (see the class's docstring)."""
         room = self.cap - self.used
         limit = room + 1 if room < _PIECE else _PIECE
         line = self._text.readline(limit)

@@ -36,6 +36,7 @@ from ae_import.errors import ManifestError
 from ae_import.records import Problem, Row
 
 from .encoding import REENCODE, Lines, TooLarge, bad_text
+from .layout import SEP_LINE, Layout, find_layout
 
 __all__ = [
     "EXPORT_ERROR_COLUMN",
@@ -76,8 +77,9 @@ def unescape_formula(cell: str) -> str:
 
 FORMATS = ("csv", "tsv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_DELIMITERS = (",", ";", "\t", "|")
-_SEP_LINE = re.compile(r"^sep=(.)\r?\n?$", re.IGNORECASE)  # Excel's first line: sep=;
+_SNIFF_BYTES = 512  # bytes looked at to tell the format when the name does not
+_PEEK_LINES = 64  # lines read ahead to find the header and the delimiter
+_PEEK_BYTES = 1 << 20
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 """The most one record may hold: 16 MB of UTF-8 text.
@@ -96,12 +98,25 @@ class ReadingConfig:
     """How to read the manifest file (``manifest:``)."""
 
     encoding: str = "auto"  # a Python codec, or auto: BOM, UTF-16, UTF-8, else cp1252
-    delimiter: str | None = None  # None: Excel's sep= line, else detected from the header
-    skip_lines: int = 0  # lines before the header (or before the first JSONL record)
+    delimiter: str | None = None  # None: Excel's sep= line, else found (reading.layout)
+    skip_lines: int | None = None  # lines before the header or first record; None: found
 
 
-def detect_format(name: str, forced: str | None) -> str:
-    """Return the format of manifest ``name``: ``forced`` when given, else from the extension."""
+def sniff_format(head: bytes) -> str:
+    """Tell a manifest's format from its first bytes: JSONL when it starts with ``{``, else CSV.
+
+    Byte-order marks, NUL bytes (UTF-16) and blank space before the first character are
+    passed over.
+    """
+    text = head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")
+    return "jsonl" if text.startswith(b"{") else "csv"
+
+
+def detect_format(name: str, forced: str | None, head: bytes | None = None) -> str:
+    """Return the format of manifest ``name``: ``forced`` when given, else from the extension.
+
+    With ``head`` (the file's first bytes), a name that does not say is read by content.
+    """
     if forced is not None:
         fmt = forced.lower()
         if fmt == "ndjson":
@@ -114,6 +129,8 @@ def detect_format(name: str, forced: str | None) -> str:
         suffixes.pop()
     if suffixes and suffixes[-1] in _EXTENSIONS:
         return _EXTENSIONS[suffixes[-1]]
+    if head is not None:
+        return sniff_format(head)
     raise ManifestError(
         f"{name}: cannot tell the format from the file name; pass --format csv, tsv or jsonl"
     )
@@ -122,12 +139,6 @@ def detect_format(name: str, forced: str | None) -> str:
 def _size(cap: int) -> str:
     """Say how big ``cap`` bytes are: ``16 MB``."""
     return f"{cap >> 20} MB" if cap % (1 << 20) == 0 else f"{cap:,} bytes"
-
-
-def _pick_delimiter(header: str) -> str:
-    counts = {d: header.count(d) for d in _DELIMITERS}
-    best = max(_DELIMITERS, key=lambda d: counts[d])
-    return best if counts[best] else ","
 
 
 class Manifest:
@@ -166,6 +177,8 @@ class Manifest:
         self._columns: tuple[str, ...] | None = None
         self._delimiter: str | None = None
         self._header_line = 0
+        self.layout: Layout | None = None  # delimited files: how the header was found
+        self.sep_line = False
         self._reader: Any = None
         if reading is not None:
             self._start()
@@ -188,6 +201,20 @@ class Manifest:
         return self._delimiter
 
     @property
+    def codec(self) -> str:
+        """Return the codec read so far, as ``manifest: encoding:`` would name it."""
+        self._start()
+        assert self._lines is not None
+        return self._lines.codec
+
+    @property
+    def encoding_reason(self) -> str:
+        """Say why that codec was chosen."""
+        self._start()
+        assert self._lines is not None
+        return self._lines.reason
+
+    @property
     def encoding_note(self) -> str | None:
         """Say which encoding ``auto`` chose and why, when it did not read plain UTF-8."""
         return self._lines.note if self._lines is not None else None
@@ -200,7 +227,8 @@ class Manifest:
         self._lines = Lines(
             self.name, self._stream, self._owned, self._cap, self.format != "jsonl", encoding
         )
-        skip = self._reading.skip_lines if self._reading is not None else 0
+        skip = self._reading.skip_lines if self._reading is not None else None
+        skip = skip or 0
         try:
             for _ in range(skip):
                 if next(self._lines, None) is None:
@@ -213,21 +241,40 @@ class Manifest:
         if self.format in ("csv", "tsv"):
             self._open_csv()
 
-    def _first_line(self) -> str | None:
-        """Return the header's line (after Excel's ``sep=X``, which sets the delimiter)."""
+    def _find_layout(self) -> Layout:
+        """Find the delimiter and the title lines from the first lines (``reading.layout``)."""
         lines = self._lines
         assert lines is not None
+        reading = self._reading
+        head = lines.peek(_PEEK_LINES, min(self._cap, _PEEK_BYTES))
+        sep = SEP_LINE.match(head[0]) if head else None
+        configured = reading.delimiter if reading is not None else None
+        self.layout = find_layout(
+            head[1:] if sep else head,
+            tsv=self.format == "tsv",
+            delimiter=configured or (sep.group(1) if sep else None),
+            # configured title lines were skipped already (Manifest._start)
+            skip_lines=0 if reading is not None and reading.skip_lines is not None else None,
+            sep_line=sep is not None and configured is None,
+        )
+        self.sep_line = sep is not None
+        self._delimiter = self.layout.delimiter
+        return self.layout
+
+    def _first_line(self) -> str | None:
+        """Return the header's line, past Excel's ``sep=X`` line and any title lines."""
+        lines = self._lines
+        assert lines is not None
+        layout = self._find_layout()
+        titles = layout.skip_lines + (1 if self.sep_line else 0)
         try:
             first = next(lines, None)
             if first is not None:
                 lines.check_first(first)
-            match = _SEP_LINE.match(first or "")
-            if match is not None:
-                if self._delimiter is None:
-                    self._delimiter = match.group(1)
+            for _ in range(titles):
                 first = next(lines, None)
-                if first is not None:
-                    lines.check_first(first)
+            if titles and first is not None:
+                lines.check_first(first)
         except TooLarge as big:
             size = _size(self._cap)
             if big.last == lines.number and not big.open_quote:
@@ -242,17 +289,13 @@ class Manifest:
     def _open_csv(self) -> None:
         lines = self._lines
         assert lines is not None
-        reading = self._reading
-        if reading is not None and reading.delimiter is not None:
-            self._delimiter = reading.delimiter
         size = _size(self._cap)
         first = self._first_line()
         if first is None or not first.strip():
             raise ManifestError(
                 f"{self.name}: the file is empty; a CSV manifest starts with a header row"
             )
-        if self._delimiter is None:
-            self._delimiter = "\t" if self.format == "tsv" else _pick_delimiter(first)
+        assert self._delimiter is not None
         self._reader = csv.reader(
             itertools.chain((first,), lines), delimiter=self._delimiter, strict=True
         )
@@ -490,13 +533,10 @@ def open_manifest(
     """
     if name == "-":
         stream: IO[bytes] = sys.stdin.buffer
-        fmt = forced_format
-        if fmt is None:
-            peek = getattr(stream, "peek", None)
-            head = peek(64).lstrip() if peek is not None else b""
-            fmt = "jsonl" if head.startswith(b"{") else "csv"
-        return Manifest("<stdin>", detect_format("-", fmt), stream, False, max_record, reading)
-    fmt = detect_format(name, forced_format)
+        peek = getattr(stream, "peek", None)
+        head = peek(_SNIFF_BYTES)[:_SNIFF_BYTES] if peek is not None else b""
+        fmt = detect_format("-", forced_format, head)
+        return Manifest("<stdin>", fmt, stream, False, max_record, reading)
     path = Path(name)
     try:
         raw: IO[bytes] = path.open("rb")
@@ -509,6 +549,8 @@ def open_manifest(
     if name.lower().endswith(".gz"):
         raw = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
     try:
+        head = raw.peek(_SNIFF_BYTES)[:_SNIFF_BYTES]  # type: ignore[attr-defined]
+        fmt = detect_format(name, forced_format, head)
         return Manifest(name, fmt, raw, True, max_record, reading)
     except (OSError, EOFError) as exc:
         raw.close()

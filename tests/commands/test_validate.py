@@ -153,9 +153,9 @@ def test_stdin_manifest(runner: CliRunner) -> None:
     [
         (["nope.csv"], {}, "nope.csv: no such file; check the manifest path"),
         (
-            ["m.dat"],
+            ["m.dat", "--format", "xml"],
             {"m.dat": "a\n"},
-            "m.dat: cannot tell the format from the file name; pass --format csv, tsv or jsonl",
+            "unknown --format 'xml'; use csv, tsv or jsonl",
         ),
         (
             ["m.csv"],

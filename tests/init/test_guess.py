@@ -15,26 +15,46 @@ from ae_import.init.core import mapping_text
 from ae_import.init.exports import recognise
 from ae_import.init.values import read_stamps
 from ae_import.init.yaml_text import scalar
-from ae_import.reading.sample import decode, read_sample
+from ae_import.reading.sample import read_sample
 from tests.helpers import Writer
 
 # --- reading: encoding, sep=, delimiter, JSONL paths ---------------------------------
 
 
-def test_decode_says_which_encoding_it_chose() -> None:
-    """BOMs, UTF-16 without a BOM, valid UTF-8, else cp1252 naming the first bad byte."""
-    assert decode(b"a,b\n", whole=True)[1:] == ("utf-8", "valid UTF-8")
-    assert decode(codecs.BOM_UTF8 + b"a\n", whole=True)[1] == "utf-8-sig"
-    assert decode("a;b\n".encode("utf-16"), whole=True)[:2] == ("a;b\n", "utf-16")
-    assert decode("a;b\n".encode("utf-16-le"), whole=True)[:2] == ("a;b\n", "utf-16-le")
-    text, codec, why = decode("x\nCall – “Plan B”\n".encode("cp1252"), whole=True)
-    assert (text, codec, why) == (
-        "x\nCall – “Plan B”\n",
-        "cp1252",
-        "byte 0x96 on line 2 is not UTF-8",
+@pytest.mark.parametrize(
+    ("data", "codec", "why"),
+    [
+        (b"a,b\n1,2\n", "utf-8", "valid UTF-8"),
+        (codecs.BOM_UTF8 + b"a,b\n1,2\n", "utf-8", "UTF-8 with a byte-order mark"),
+        ("a;b\n1;2\n".encode("utf-16"), "utf-16", "UTF-16 (its byte-order mark)"),
+        (
+            "a;b\n1;2\n".encode("utf-16-le"),
+            "utf-16-le",
+            "UTF-16 without a byte-order mark (NUL bytes)",
+        ),
+        ("x,y\nCall – “Plan B”,1\n".encode("cp1252"), "cp1252", "byte 0x96 on line 2 is not UTF-8"),
+    ],
+)
+def test_the_sample_says_which_encoding_the_reader_chose(
+    write: Writer, data: bytes, codec: str, why: str
+) -> None:
+    """Init reports the encoding validate reads with: a BOM, UTF-16 without one, UTF-8, cp1252."""
+    sample = read_sample(str(write("e.csv", data)))
+    assert (sample.encoding, sample.encoding_reason) == (codec, why)
+    assert len(sample.rows) == 1
+
+
+def test_init_samples_exactly_the_rows_validate_reads(runner: CliRunner, write: Writer) -> None:
+    """A title holding U+2028 or U+0085 is one row to init and to validate alike."""
+    rows = "".join(
+        f"CALL,Call{sep}{n},crm,id{n},https://cdn.example.com/{n}.mp3\n"
+        for n, sep in enumerate(["\u2028", "\x85", "\u2029", " "])
     )
-    # a multi-byte character cut by the read is dropped, not taken for cp1252
-    assert decode("ab–".encode()[:-1], whole=False)[:2] == ("ab", "utf-8")
+    path = write("m.csv", "type,title,source_system,external_id,media_url\n" + rows)
+    sample = read_sample(str(path))
+    result = runner.invoke(app, ["validate", str(path), "--json"])
+    assert json.loads(result.stdout)["rows"] == len(sample.rows) == 4
+    assert sample.rows[0]["title"] == "Call\u20280"
 
 
 def test_cp1252_excel_export_with_sep_line_is_read(write: Writer) -> None:
@@ -93,14 +113,18 @@ def test_jsonl_objects_are_flattened_to_paths(write: Writer) -> None:
     assert sample.rows[0]["parties"] == [{"name": "A"}]
 
 
-def test_a_name_without_a_known_extension_is_read_by_its_content(write: Writer) -> None:
-    """JSONL in a .txt file is read as JSONL, and the validate line says --format jsonl."""
+def test_a_name_without_a_known_extension_is_read_by_its_content(
+    runner: CliRunner, write: Writer
+) -> None:
+    """JSONL in a .txt file is JSONL to init and to validate alike: no --format needed."""
     path = write("calls.txt", '{"id": "a1", "title": "Hi"}\n')
     sample = read_sample(str(path))
-    assert (sample.format, sample.format_from_content) == ("jsonl", True)
-    assert "#   ae-import validate calls.txt --config calls.yaml --format jsonl\n" in (
+    assert sample.format == "jsonl"
+    assert "#   ae-import validate calls.txt --config calls.yaml\n" in (
         mapping_text(sample, config_name="calls.yaml").text
     )
+    result = runner.invoke(app, ["validate", str(path), "--json"])
+    assert json.loads(result.stdout)["rows"] == 1
 
 
 # --- recognition and guesses ----------------------------------------------------------
