@@ -22,11 +22,7 @@ import yaml
 from ae_import.errors import ConfigError
 from ae_import.mapping import (
     EMPTY_MAPPING,
-    FieldSpec,
-    ItemsConfig,
     MappingConfig,
-    OwnerColumns,
-    ParticipantsConfig,
     check_keys,
     mapping_of,
     parse_mapping,
@@ -34,20 +30,8 @@ from ae_import.mapping import (
 )
 from ae_import.media import AzureConfig, CloudConfig, GcsConfig, S3Config
 from ae_import.options import section_keys
-from ae_import.reading import ReadingConfig
 
-__all__ = [
-    "EMPTY_MAPPING",
-    "Config",
-    "FieldSpec",
-    "ItemsConfig",
-    "MappingConfig",
-    "OwnerColumns",
-    "ParticipantsConfig",
-    "ReadingConfig",
-    "load_config",
-    "parse_mapping",
-]
+__all__ = ["Config", "load_config"]
 
 SECTIONS: tuple[Literal["api", "run"], ...] = ("api", "run")
 _CLOUD_KEYS = {
@@ -55,10 +39,6 @@ _CLOUD_KEYS = {
     "gs": ("credentials_file", "endpoint_url", "service_account"),
     "az": ("account", "endpoint_url"),
 }
-# The mapping's checks, shared by the api, run and cloud sections.
-_check_keys = check_keys
-_mapping = mapping_of
-_string = string_of
 
 
 @dataclass(frozen=True)
@@ -74,14 +54,14 @@ class Config:
 
 def _parse_cloud(src: str, raw: Any) -> CloudConfig:
     """Read the ``cloud:`` section: per scheme (s3, gs, az), the settings that sign references."""
-    data = _mapping(src, "cloud", raw)
-    _check_keys(src, "cloud", data, tuple(_CLOUD_KEYS))
+    data = mapping_of(src, "cloud", raw)
+    check_keys(src, "cloud", data, tuple(_CLOUD_KEYS))
     found: dict[str, dict[str, Any]] = {}
     for scheme, keys in _CLOUD_KEYS.items():
-        section = _mapping(src, f"cloud.{scheme}", data.get(scheme))
-        _check_keys(src, f"cloud.{scheme}", section, keys)
+        section = mapping_of(src, f"cloud.{scheme}", data.get(scheme))
+        check_keys(src, f"cloud.{scheme}", section, keys)
         found[scheme] = {
-            k: _string(src, f"cloud.{scheme}.{k}", v) for k, v in section.items() if v is not None
+            k: string_of(src, f"cloud.{scheme}.{k}", v) for k, v in section.items() if v is not None
         }
     style = found["s3"].get("addressing_style")
     if style not in (None, "auto", "path", "virtual"):
@@ -130,8 +110,8 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"{src}: the config must be a YAML mapping (key: value lines)")
     sections = {}
     for name in SECTIONS:
-        section = _mapping(src, name, data.get(name))
-        _check_keys(src, name, section, section_keys(name))
+        section = mapping_of(src, name, data.get(name))
+        check_keys(src, name, section, section_keys(name))
         sections[name] = MappingProxyType(dict(section))
     mapping_data = {k: v for k, v in data.items() if k not in ("api", "run")}
     return Config(
