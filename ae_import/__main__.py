@@ -1,15 +1,17 @@
 """Entry point of ``ae-import`` and ``python -m ae_import``: SIGTERM is handled from the start.
 
 The handler goes in before the command line is even imported, so a SIGTERM at any
-moment ends with exit 143 and no traceback; ``commands.main`` says so on stderr once it
-is loaded, and the run loop installs its own handler while rows are in flight.
+moment from then on ends with exit 143 and no traceback: while the commands are imported,
+while Typer builds the command line (before the commands' own error handling takes
+over), and after. The run loop installs its own handler while rows are in flight.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 
-from ae_import.errors import EXIT_SIGTERM, Terminated
+from ae_import.errors import EXIT_SIGINT, EXIT_SIGTERM, Terminated
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -21,9 +23,14 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminated)
     try:
         from ae_import import commands
-    except Terminated:
-        raise SystemExit(EXIT_SIGTERM) from None  # stopped while starting: nothing was done
-    commands.main()
+
+        commands.main()
+    except Terminated:  # stopped while starting: nothing was done
+        sys.stderr.write("ae-import: error: terminated by SIGTERM\n")
+        raise SystemExit(EXIT_SIGTERM) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("ae-import: error: interrupted\n")
+        raise SystemExit(EXIT_SIGINT) from None
 
 
 if __name__ == "__main__":

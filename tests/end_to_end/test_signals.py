@@ -66,3 +66,46 @@ def test_signal_stops_cleanly_and_a_rerun_finishes(
     assert again.returncode == 0, again.stderr
     assert server.store.count() == 200
     assert sorted(server.store.external_ids()) == sorted(f"sig-{n}" for n in range(200))
+
+
+def test_sigterm_while_the_command_line_is_built_is_143_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM at any early moment (imports, Typer building the commands): 143 or, before
+    Python runs our code at all, the signal's own death; never a traceback.
+    """
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(HEADER + "CALL,t,crm,a,https://cdn.example.com/a.mp3\n")
+    argv = [sys.executable, "-m", "ae_import", "run", str(manifest), "--dry-run"]
+    codes = []
+    for delay in (0.0, 0.02, 0.05, 0.08, 0.12, 0.16, 0.2, 0.25, 0.3, 0.4):
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err
+        codes.append(proc.returncode)
+    assert set(codes) <= {143, -signal.SIGTERM, 0}
+    assert 143 in codes
+
+
+def test_terminated_while_building_the_command_line_exits_143(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The entry point turns a Terminated that escapes the commands into exit 143 and one line."""
+    import ae_import.__main__ as entry
+    import ae_import.commands
+    from ae_import.errors import Terminated
+
+    def building() -> None:
+        raise Terminated
+
+    monkeypatch.setattr(ae_import.commands, "main", building)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            entry.main()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert ended.value.code == 143
+    assert capsys.readouterr().err == "ae-import: error: terminated by SIGTERM\n"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -50,6 +52,23 @@ def start_run(manifest: Path, ledger: Path, base_url: str) -> subprocess.Popen[b
     )
 
 
+def _wait_for_the_run(ledger: Path, proc: subprocess.Popen[bytes], limit: float = 60.0) -> bool:
+    """Wait until ``proc`` has recorded its run in the ledger; False if it ended first."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ledger.exists():
+            with contextlib.suppress(sqlite3.Error):
+                db = sqlite3.connect(f"{ledger.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+                try:
+                    found = db.execute("SELECT 1 FROM runs WHERE pid = ?", (proc.pid,)).fetchone()
+                finally:
+                    db.close()
+                if found:
+                    return True
+        time.sleep(0.02)
+    return proc.poll() is None
+
+
 def kill_loop(
     manifest: Path, ledger: Path, base_url: str, how: signal.Signals, kills: int, seed: int
 ) -> list[int]:
@@ -61,7 +80,10 @@ def kill_loop(
         if landed == kills:
             break
         proc = start_run(manifest, ledger, base_url)
-        time.sleep(rng.uniform(0.15, 1.2))
+        # A signal lands at a random moment of the run itself: counted from when the run
+        # recorded its start, not from the launch (a loaded machine starts Python slowly).
+        if _wait_for_the_run(ledger, proc):
+            time.sleep(rng.uniform(0.0, 1.0))
         if proc.poll() is None:
             proc.send_signal(how)
             landed += 1
