@@ -71,8 +71,9 @@ def test_signal_stops_cleanly_and_a_rerun_finishes(
 def test_sigterm_while_the_command_line_is_built_is_143_without_a_traceback(
     tmp_path: Path,
 ) -> None:
-    """SIGTERM at any early moment (imports, Typer building the commands): 143 or, before
-    Python runs our code at all, the signal's own death; never a traceback.
+    """SIGTERM at any early moment ends in 143 (or, before our code runs, the signal's death).
+
+    Imports, Typer building the commands, the dry run: never a traceback.
     """
     manifest = tmp_path / "m.csv"
     manifest.write_text(HEADER + "CALL,t,crm,a,https://cdn.example.com/a.mp3\n")
