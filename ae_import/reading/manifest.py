@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import gzip
 import itertools
-import json
 import os
 import re
 import sys
@@ -36,6 +35,7 @@ from ae_import.errors import ManifestError
 from ae_import.records import Problem, Row
 
 from .encoding import REENCODE, Lines, TooLarge, bad_text
+from .jsonl import jsonl_rows
 from .layout import SEP_LINE, Layout, find_layout
 
 __all__ = [
@@ -444,78 +444,8 @@ class Manifest:
         return f"check manifest: encoding in the config, or {REENCODE}"
 
     def _jsonl(self) -> Iterator[Row]:
-        size = _size(self._cap)
-        while True:
-            try:
-                yield from self._jsonl_lines()
-                return
-            except TooLarge as big:
-                message = (
-                    f"line over {size}, the most one record may hold; it was skipped: "
-                    "shorten its fields"
-                )
-                yield Row(big.last, {}, (Problem("", "record_too_large", message),))
-
-    def _jsonl_lines(self) -> Iterator[Row]:
-        """Yield the records of the lines left, until the end or a line over the cap."""
-        lines = self._lines
-        assert lines is not None
-        decode = json.loads
-        for text in lines:
-            number = lines.number
-            if not text or text.isspace():
-                continue
-            if number == 1:
-                lines.check_first(text)
-            bad = None
-            if "\x00" in text or not text.isascii():
-                bad = bad_text(text, lines.encoding)
-            if bad is not None:
-                message = f"this line {bad}" + (
-                    "" if "NUL" in bad else f"; {self._encoding_hint()}"
-                )
-                yield Row(number, {}, (Problem("", "bad_encoding", message),))
-                continue
-            try:
-                value = decode(text)
-            except ValueError as exc:
-                msg = getattr(exc, "msg", str(exc))
-                col = getattr(exc, "colno", None)
-                at = f" at column {col}" if col else ""
-                bad_json = Problem("", "bad_json", f"not valid JSON: {msg}{at}")
-                yield Row(number, {}, (bad_json,))
-                continue
-            except RecursionError:  # [[[[... a thousand levels deep: data, not a crash
-                message = "JSON nested too deeply to read; a record is an object of plain values"
-                yield Row(number, {}, (Problem("", "bad_json", message),))
-                continue
-            if "\\u" in text and _LONE_SURROGATE.search(text) and _has_surrogate(value):
-                # \ud800 alone decodes to a character no UTF-8 request can carry
-                message = "this line holds a lone UTF-16 surrogate escape (\\ud800-\\udfff)"
-                yield Row(number, {}, (Problem("", "bad_encoding", message),))
-                continue
-            if not isinstance(value, dict):
-                kind = "array" if isinstance(value, list) else type(value).__name__
-                if value is None:
-                    kind = "null"
-                elif isinstance(value, str):
-                    kind = "string"
-                message = f"each line must be a JSON object, got {kind}"
-                yield Row(number, {}, (Problem("", "not_object", message),))
-                continue
-            yield Row(number, value)
-
-
-_LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _has_surrogate(value: object) -> bool:
-    """Tell whether a decoded JSON value holds a lone surrogate anywhere (a pair decodes whole)."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+        assert self._lines is not None
+        return jsonl_rows(self._lines, _size(self._cap), self._encoding_hint)
 
 
 def open_manifest(
