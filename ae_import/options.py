@@ -397,6 +397,16 @@ class RunSettings:
     retry_failed: bool = field(
         default=False, metadata=_meta("run", parse_bool, "Send failed rows again.", switch=True)
     )
+    files_root: Path | None = field(
+        default=None,
+        metadata=_meta(
+            "run",
+            parse_path,
+            "A folder whose files rows may name (transcripts, recordings), besides the "
+            "manifest's own folder.",
+            metavar="DIR",
+        ),
+    )
     check_media: bool = field(
         default=False,
         metadata=_meta(

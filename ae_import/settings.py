@@ -20,34 +20,14 @@ from urllib.parse import urlsplit
 from ae_import.config import Config
 from ae_import.errors import UsageError
 from ae_import.options import (
-    DEFAULT_BASE_URL,
-    DEFAULT_LEDGER,
     OPTIONS,
-    SANDBOX_LEDGER,
     Option,
     RunSettings,
-    Shard,
-    parse_duration,
-    parse_shard,
-    parse_until,
 )
 from ae_import.redact import redact_url
 from ae_import.text import safe_text
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "DEFAULT_LEDGER",
-    "SANDBOX_LEDGER",
-    "RunSettings",
-    "Shard",
-    "check_base_url",
-    "ledger_settings",
-    "parse_duration",
-    "parse_shard",
-    "parse_until",
-    "read_token",
-    "resolve",
-]
+__all__ = ["TOKEN_ENV", "check_base_url", "ledger_settings", "read_token", "resolve"]
 
 TOKEN_ENV = "AE_API_TOKEN"
 

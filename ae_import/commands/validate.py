@@ -23,7 +23,7 @@ from .common import (
 
 __all__ = ["validate"]
 
-# The options of run that validate takes too; ledger_settings resolves them as run would.
+# The options of run that validate takes too (with env and config, as run resolves them).
 MEDIA_OPTIONS = (
     "check_media",
     "rate",
@@ -33,6 +33,7 @@ MEDIA_OPTIONS = (
     "max_rows",
     "limit",
     "max_duration",
+    "files_root",
 )
 
 
@@ -76,6 +77,7 @@ def validate(
     media_concurrency: Annotated[str | None, declared("media_concurrency")] = None,
     media_timeout: Annotated[str | None, declared("media_timeout")] = None,
     media_allow_private: Annotated[bool | None, declared("media_allow_private")] = None,
+    files_root: Annotated[str | None, declared("files_root")] = None,
 ) -> None:
     """Check every row locally and send nothing. Exit 0: all valid; 1: some invalid; 2: unusable.
 
@@ -95,7 +97,7 @@ def validate(
         report = ValidationReport(show_requests=show_requests)
         try:
             note = validate_manifest(
-                manifest, fmt, cfg, report.add, run_workflows=run_workflows, media=settings
+                manifest, fmt, cfg, report.add, run_workflows=run_workflows, settings=settings
             )
             say_encoding(note)
             if as_json:

@@ -74,12 +74,22 @@ class Mapper:
     """Builds request bodies from rows, following one MappingConfig."""
 
     def __init__(
-        self, config: MappingConfig, *, run_workflows: bool = False, strip_cells: bool = True
+        self,
+        config: MappingConfig,
+        *,
+        run_workflows: bool = False,
+        strip_cells: bool = True,
+        files_root: Path | None = None,
     ) -> None:
-        """Prepare the mapping; ``run_workflows`` is the --run-workflows flag."""
+        """Prepare the mapping; ``run_workflows`` is the --run-workflows flag.
+
+        Files the rows name are read only inside the manifest's folder (``base``) or
+        ``files_root`` (``--files-root``).
+        """
         self.config = config
         self.strip_cells = strip_cells
         self.base = Path(".")  # transcript files are relative to this (the manifest's folder)
+        self.roots = (files_root,) if files_root is not None else ()
         start = config.fields.get("start_at")
         self._stamps = StampReader(
             (start.timezone if start else None) or config.timezone,
@@ -277,7 +287,7 @@ class Mapper:
     def _transcript(self, plan: _Plan, raw: Any) -> tuple[Any, Problem | None]:
         spec = plan.spec
         if spec is not None and spec.file is not None:
-            text, wrong = read_transcript(self.base, text_of(raw))
+            text, wrong = read_transcript(self.base, text_of(raw), self.roots)
             if wrong is not None:
                 return None, Problem(plan.name, "transcript_file", wrong, plan.label)
             raw = text

@@ -1,9 +1,11 @@
 """Transcript files named by a manifest column (``transcript_text: {file: COLUMN}``).
 
 The one place the mapper reads a file other than the manifest. A path is taken
-relative to the manifest's folder (or as it is, when absolute). Only regular files
-ending in ``.txt``, ``.vtt`` or ``.srt`` are read, at most ``MAX_FILE_BYTES`` each, so
-a hostile manifest cannot make the importer send ``/etc/shadow`` or read ``/dev/zero``.
+relative to the manifest's folder (or as it is, when absolute) and read through
+``reading.read_referenced``: it must resolve inside the manifest's folder or the folder
+``--files-root`` names, ``/proc``, ``/sys`` and ``/dev`` never. Only regular files
+ending in ``.txt``, ``.vtt`` or ``.srt`` are read, at most ``MAX_FILE_BYTES`` each, so a
+hostile manifest cannot make the importer send ``/proc/self/environ`` or read ``/dev/zero``.
 Text is UTF-8 (a byte-order mark allowed), else Windows-1252. ``.txt`` is sent as it
 is; WebVTT and SubRip become one ``Speaker: text`` line per run of cues by one speaker
 (``<v Speaker>`` or a ``Speaker:`` prefix), timings, numbers and markup dropped.
@@ -12,10 +14,12 @@ is; WebVTT and SubRip become one ``Speaker: text`` line per run of cues by one s
 from __future__ import annotations
 
 import html
-import os
 import re
-import stat
+from collections.abc import Sequence
 from pathlib import Path
+
+from ae_import.reading import FileRefusal, read_referenced
+from ae_import.text import safe_text
 
 __all__ = ["MAX_FILE_BYTES", "SUFFIXES", "cues_to_text", "read_transcript"]
 
@@ -60,37 +64,24 @@ def cues_to_text(text: str) -> str:
     return "\n".join(f"{who}: {said}" if who else said for who, said in lines)
 
 
-def read_transcript(base: Path, name: str) -> tuple[str | None, str | None]:
-    """Return (the transcript text, None), or (None, what is wrong with the file)."""
-    path = Path(name)
-    if not path.is_absolute():
-        path = base / path
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        return None, f"'{name}' is not a .txt, .vtt or .srt file; name a transcript file"
+def read_transcript(
+    base: Path, name: str, roots: Sequence[Path] = ()
+) -> tuple[str | None, str | None]:
+    """Return (the transcript text, None), or (None, what is wrong with the file).
+
+    The file must lie inside the manifest's folder ``base`` or one of ``roots``
+    (``reading.read_referenced``: symlinks resolved, system trees refused).
+    """
+    shown = safe_text(name)[:120]
+    if Path(name.strip()).suffix.lower() not in SUFFIXES:
+        return None, f"'{shown}' is not a .txt, .vtt or .srt file; name a transcript file"
     try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return None, f"no file '{name}' (looked for {path}); paths are relative to the manifest"
-    except OSError as exc:
-        return None, f"cannot read '{name}': {exc.strerror}"
-    if not stat.S_ISREG(info.st_mode):
-        return None, f"'{name}' is not a regular file"
-    if info.st_size > MAX_FILE_BYTES:
-        return None, (
-            f"'{name}' is {info.st_size:,} bytes; a transcript file may hold at most "
-            f"{MAX_FILE_BYTES:,}"
-        )
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        return None, f"cannot read '{name}': {exc.strerror}"
-    if len(data) > MAX_FILE_BYTES:
-        return None, f"'{name}' grew past {MAX_FILE_BYTES:,} bytes while it was read"
+        real, data = read_referenced(name, base, roots, max_bytes=MAX_FILE_BYTES)
+    except FileRefusal as refusal:
+        return None, str(refusal)
     text = _decode(data)
-    if suffix != ".txt":
+    if real.suffix.lower() != ".txt":
         text = cues_to_text(text)
     if not text.strip():
-        return None, f"'{name}' holds no transcript text"
+        return None, f"'{shown}' holds no transcript text"
     return text, None

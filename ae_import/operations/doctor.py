@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from ae_import.config import Config
     from ae_import.media import Reference
-    from ae_import.settings import RunSettings
+    from ae_import.options import RunSettings
 
 __all__ = ["MANIFEST_ROWS", "MAX_SKEW_S", "Check", "run_checks"]
 
@@ -110,7 +110,8 @@ class _Doctor:
 
     def settings(self, flags: Mapping[str, Any], config: Config) -> tuple[RunSettings | None, bool]:
         """Resolve the options; return them (None if unusable) and whether the base URL is."""
-        from ae_import.settings import DEFAULT_BASE_URL, check_base_url, resolve
+        from ae_import.options import DEFAULT_BASE_URL
+        from ae_import.settings import check_base_url, resolve
 
         try:
             settings = resolve({**flags, "base_url": DEFAULT_BASE_URL}, self.env, config)

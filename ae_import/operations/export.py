@@ -42,10 +42,11 @@ from ae_import.config import load_config
 from ae_import.errors import UsageError
 from ae_import.ledger import ALL_STATUSES, STATUSES, Ledger
 from ae_import.mapping import Mapper, RowSource
+from ae_import.options import parse_shard
 from ae_import.reading import EXPORT_ERROR_COLUMN, escape_formula, open_manifest
 from ae_import.records import Row
 from ae_import.redact import redact_urls_in
-from ae_import.settings import parse_shard
+from ae_import.settings import ledger_settings
 from ae_import.text import json_text, safe_text
 
 __all__ = ["MANIFEST_STATUSES", "export", "export_manifest", "export_rows", "parse_statuses"]
@@ -201,9 +202,12 @@ def _picked(
     """Yield (manifest name, record, error) of each source record to write, in file order."""
     shard = parse_shard(ledger.shard) if ledger.shard else None
     for name, path, config_path in sources:
-        mapping = load_config(config_path).mapping
+        config = load_config(config_path)
+        files_root = ledger_settings({}, os.environ, config, "files_root").files_root
         with open_manifest(path) as source:
-            mapper = Mapper(mapping, strip_cells=source.format != "jsonl")
+            mapper = Mapper(
+                config.mapping, strip_cells=source.format != "jsonl", files_root=files_root
+            )
             rows = RowSource(
                 source,
                 mapper,

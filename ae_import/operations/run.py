@@ -40,6 +40,7 @@ from ae_import.errors import (
 from ae_import.ledger import Ledger, RunLock
 from ae_import.mapping import Mapper, RowSource
 from ae_import.media import MediaCheck, Signer
+from ae_import.options import RunSettings
 from ae_import.reading import Manifest, open_manifest
 from ae_import.redact import redact_url
 from ae_import.sending import (
@@ -54,7 +55,7 @@ from ae_import.sending import (
     Summary,
     no_events,
 )
-from ae_import.settings import RunSettings, read_token
+from ae_import.settings import read_token
 
 __all__ = ["RunResult", "format_duration", "run_import", "sandbox_state_path", "seconds_until"]
 
@@ -232,6 +233,7 @@ def run_import(
             config.mapping,
             run_workflows=settings.run_workflows,
             strip_cells=manifest.format != "jsonl",
+            files_root=settings.files_root,
         )
         shard = (settings.shard.index, settings.shard.count) if settings.shard else None
         source = RowSource(manifest, mapper, shard=shard)

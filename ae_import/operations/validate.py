@@ -171,26 +171,29 @@ def validate_manifest(
     add: Callable[[Row], None],
     *,
     run_workflows: bool = False,
-    media: RunSettings | None = None,
+    settings: RunSettings | None = None,
     env: Mapping[str, str] = os.environ,
     limit: int | None = None,
 ) -> str | None:
     """Check every row of ``manifest`` (the first ``limit``) and hand each to ``add``, in order.
 
-    With ``media`` (settings whose ``check_media`` is on), each valid row's media is
-    checked too, as ``run --check-media`` would. Return the note on the encoding that
+    ``settings`` give ``--files-root``, and with ``check_media`` on, each valid row's media
+    is checked too, as ``run --check-media`` would. Return the note on the encoding that
     ``auto`` chose, if it was not plain UTF-8.
     """
     with open_manifest(manifest, fmt) as source:
         mapper = Mapper(
-            config.mapping, run_workflows=run_workflows, strip_cells=source.format != "jsonl"
+            config.mapping,
+            run_workflows=run_workflows,
+            strip_cells=source.format != "jsonl",
+            files_root=settings.files_root if settings is not None else None,
         )
         rows: Iterable[Row] = check_rows(source, mapper)
         if limit is not None:
             rows = islice(rows, limit)
-        if media is not None and media.check_media:
+        if settings is not None and settings.check_media:
             column = mapper.column_of("media_url")
-            check_manifest(rows, add, media, config.cloud, env, column)
+            check_manifest(rows, add, settings, config.cloud, env, column)
         else:
             for row in rows:
                 add(row)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from .files import FileRefusal, read_referenced, resolve_referenced
 from .manifest import (
     EXPORT_ERROR_COLUMN,
     FORMATS,
@@ -24,12 +25,15 @@ __all__ = [
     "EXPORT_ERROR_COLUMN",
     "FORMATS",
     "MAX_RECORD_BYTES",
+    "FileRefusal",
     "Manifest",
     "ReadingConfig",
     "Sample",
     "detect_format",
     "escape_formula",
     "open_manifest",
+    "read_referenced",
     "read_sample",
+    "resolve_referenced",
     "unescape_formula",
 ]

@@ -371,11 +371,10 @@ def test_transcript_files_that_cannot_be_read_are_problems(
         (line, "transcript_text", "Transcript Path", "transcript_file") for line in (2, 3, 4, 5)
     ]
     assert [p[4] for p in problems(report)] == [
-        f"no file 'gone.vtt' (looked for {tmp_path / 'gone.vtt'}); paths are relative to the "
-        "manifest",
+        "no file 'gone.vtt' (paths are relative to the manifest's folder)",
         "'secret.key' is not a .txt, .vtt or .srt file; name a transcript file",
         "'dir.txt' is not a regular file",
-        "'big.txt' is 11 bytes; a transcript file may hold at most 10",
+        "'big.txt' is 11 bytes; a file may hold at most 10",
     ]
 
 
