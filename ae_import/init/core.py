@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import tempfile
 import zoneinfo
 from collections import Counter
@@ -31,7 +32,7 @@ from .exports import Export, recognise
 from .guess import Guesser, Line
 from .people import find_people
 from .values import Stamps, dst_edge, is_nanp, is_national
-from .yaml_text import comment_block, render_section
+from .yaml_text import comment_block, intended, reads_back, render_section
 
 __all__ = ["CHECK_ROWS", "Checked", "check_mapping", "mapping_text", "run_init"]
 
@@ -186,14 +187,24 @@ def mapping_text(
     defaults.append(Line("run_workflows", False, "a historical import: no workflows, no emails"))
     columns = [line for line in columns if line.section == "columns"]
 
+    sections = [
+        ("manifest", _manifest_lines(sample)),
+        (None, top),
+        ("defaults", defaults),
+        ("columns", columns),
+        ("participants", people.lines),
+    ]
     out = _head(sample, export, config_name)
-    out += render_section("manifest", _manifest_lines(sample))
-    out += render_section(None, top)
-    out += render_section("defaults", defaults)
-    out += render_section("columns", columns)
-    out += render_section("participants", people.lines)
+    for name, lines in sections:
+        out += render_section(name, lines)
+    text = "\n".join(out) + "\n"
+    if not reads_back(text, intended(sections)):
+        raise UsageError(
+            f"{safe_text(sample.name)}: the mapping init wrote does not read back as meant, "
+            "so it was not written; please report this file's header (a bug)"
+        )
     todos = [line.key for line in (*top, *defaults, *columns) if line.todo]
-    return Written("\n".join(out) + "\n", todos)
+    return Written(text, todos)
 
 
 def _head(sample: Sample, export: Export | None, config_name: str) -> list[str]:
@@ -201,7 +212,7 @@ def _head(sample: Sample, export: Export | None, config_name: str) -> list[str]:
     count = len(sample.rows)
     rows = "row" if count == 1 else "rows"
     kind = sample.format.upper()
-    out = [f"# ae-import mapping for {name} ({kind}), written by `ae-import init`."]
+    out = comment_block(f"ae-import mapping for {name} ({kind}), written by `ae-import init`.")
     if export is not None:
         out += comment_block(f"Recognised: {export.label}.")
         if export.note:
@@ -214,7 +225,8 @@ def _head(sample: Sample, export: Export | None, config_name: str) -> list[str]:
         )
     out += [
         f"# Guessed from its first {count} {rows}; each guess says why. Check them, then run",
-        f"#   ae-import validate {name} --config {config_name}",
+        f"#   ae-import validate {safe_text(shlex.quote(name))} "
+        f"--config {safe_text(shlex.quote(config_name))}",
     ]
     return out
 

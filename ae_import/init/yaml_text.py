@@ -1,27 +1,31 @@
 """YAML text with comments, as ``ae-import init`` writes mapping files.
 
-Pure. Written by hand so that every key can carry the comment that explains it; each
-scalar is left plain only when ``yaml.safe_load`` reads it back as the same string,
-else it is written as a JSON string (which YAML reads as a double-quoted scalar).
+Pure. Written by hand so that every key can carry the comment that explains it. What
+comes from the manifest (headers, cells, its file name) is data, and goes through one
+escaping each way: comments through ``text.safe_text`` (YAML reads U+0085, U+2028 and
+U+2029 as line breaks even inside a comment, so a cell could otherwise add keys); a scalar
+is left plain only when it is printable as it is and ``yaml.safe_load`` reads it back as
+the same string, else it is written as a double-quoted scalar with every control, line
+separator and bidi mark as a u-escape (``text.json_text``). Then ``reads_back``
+checks the whole file: ``init`` writes nothing that does not parse to the mapping it meant.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import textwrap
 from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
+from ae_import.text import json_text, safe_text
+
 from .guess import Line
 
-__all__ = ["comment_block", "render_section", "scalar"]
+__all__ = ["comment_block", "intended", "reads_back", "render_section", "scalar"]
 
 _WIDTH = 100
 _ALIGN = 40
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def scalar(value: Any) -> str:
@@ -34,7 +38,7 @@ def scalar(value: Any) -> str:
         inner = ", ".join(f"{scalar(str(k))}: {scalar(v)}" for k, v in value.items())
         return "{" + inner + "}"
     text = str(value)
-    return text if _plain(text) else json.dumps(text, ensure_ascii=False)
+    return text if _plain(text) else json_text(text)
 
 
 def _block(indent: str, key: str, value: dict[str, Any]) -> list[str]:
@@ -44,7 +48,7 @@ def _block(indent: str, key: str, value: dict[str, Any]) -> list[str]:
 
 def _plain(text: str) -> bool:
     """Tell whether ``text`` reads back unchanged as a plain scalar, in flow context too."""
-    if not text or text != text.strip() or _CONTROL.search(text) or "#" in text:
+    if not text or text != text.strip() or safe_text(text) != text or "#" in text:
         return False
     if not any(c.isalnum() for c in text):  # a lone ";" reads back, but looks like syntax
         return False
@@ -56,8 +60,12 @@ def _plain(text: str) -> bool:
 
 
 def comment_block(text: str, indent: str = "", first: str = "") -> list[str]:
-    """Return ``text`` as comment lines of at most 100 characters (``first`` starts the first)."""
-    lead = f"{indent}# {first}"
+    """Return ``text`` as comment lines of at most 100 characters (``first`` starts the first).
+
+    The text is escaped first: no character in it can end the comment.
+    """
+    text = safe_text(text)
+    lead = f"{indent}# {safe_text(first)}"
     rest = f"{indent}#   " if first else f"{indent}# "
     return textwrap.wrap(
         text, width=_WIDTH, initial_indent=lead, subsequent_indent=rest, break_on_hyphens=False
@@ -81,7 +89,7 @@ def render_section(name: str | None, lines: Sequence[Line]) -> list[str]:
         if not line.comment:
             out.append(body)
             continue
-        single = f"{body.ljust(width)}  # {line.comment}"
+        single = f"{body.ljust(width)}  # {safe_text(line.comment)}"
         if len(single) <= _WIDTH:
             out.append(single)
         elif isinstance(line.value, dict) and len(body) > _WIDTH:
@@ -91,3 +99,24 @@ def render_section(name: str | None, lines: Sequence[Line]) -> list[str]:
             out += comment_block(line.comment, indent)
             out.append(body)
     return out
+
+
+def intended(sections: Sequence[tuple[str | None, Sequence[Line]]]) -> dict[str, Any]:
+    """Return the mapping that ``render_section`` of each (name, lines) should read back as."""
+    found: dict[str, Any] = {}
+    for name, lines in sections:
+        values = {line.key: line.value for line in lines if not line.todo}
+        if name is None:
+            found.update(values)
+        elif lines:  # a section of TODOs only reads back as empty
+            found[name] = values or None
+    return found
+
+
+def reads_back(text: str, meant: dict[str, Any]) -> bool:
+    """Tell whether ``text`` parses, with ``yaml.safe_load``, to exactly ``meant``."""
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return False
+    return (loaded or {}) == meant
