@@ -18,9 +18,14 @@ left-to-right pass over the text:
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote, quote_plus
 
-__all__ = ["REDACTED_QUERY", "REDACTED_VALUE", "redact_url", "redact_urls_in"]
+__all__ = ["REDACTED_QUERY", "REDACTED_VALUE", "Scrubber", "redact_url", "redact_urls_in"]
 
 REDACTED_QUERY = "?<redacted>"
 REDACTED_VALUE = "<redacted>"
@@ -88,3 +93,83 @@ def _redact_match(match: re.Match[str]) -> str:
     if match.group("bare") is not None:
         return match.group("bare") + REDACTED_QUERY
     return match.group("name") + REDACTED_VALUE
+
+
+MIN_SECRET = 8  # a shorter "secret" is no credential, and would scrub common words
+
+
+def _base64_cores(secret: bytes) -> set[str]:
+    """Return the base64 text a secret yields at each of the 3 byte alignments it may sit at.
+
+    Inside a longer encoded string (Basic auth's ``user:token``), only the characters
+    that the secret's own bits decide are the same whatever surrounds it: those are kept.
+    """
+    cores: set[str] = set()
+    for offset in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            text = encode(b"\0" * offset + secret).decode("ascii").rstrip("=")
+            first = -(-offset * 8 // 6)  # the first character free of the prefix
+            last = ((offset + len(secret)) * 8) // 6  # the last one the secret fills whole
+            cores.add(text[first:last])
+    return {core for core in cores if len(core) >= MIN_SECRET}
+
+
+def _forms(secret: str) -> set[str]:
+    """Return the forms a server may echo a secret in: as is, escaped, encoded."""
+    raw = secret.encode("utf-8")
+    escaped = json.dumps(secret)[1:-1]
+    every_u = "".join(c if c.isalnum() else f"\\u{ord(c):04x}" for c in secret)
+    forms = {
+        secret,
+        escaped,
+        escaped.replace("/", "\\/"),  # a JSON encoder that escapes "/" (PHP, Java)
+        every_u,  # one that escapes every sign as \uXXXX (.NET's System.Text.Json)
+        every_u.upper().replace("\\U", "\\u"),
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        quote(quote(secret, safe=""), safe=""),  # percent-encoded twice
+        *_base64_cores(raw),
+    }
+    return {form for form in forms if len(form) >= MIN_SECRET}
+
+
+class Scrubber:
+    """Takes secrets out of text a server sent, in any of the forms it may echo them in.
+
+    Each secret of at least ``MIN_SECRET`` characters is matched as it is, JSON-escaped
+    (a slash or a sign written as an escape), percent-encoded (once or twice), in base64
+    (standard or URL-safe, at any alignment inside a longer string), in any letter case.
+    Scrub the raw answer before it is parsed, and every decoded string after (``value``):
+    escapes that only decoding resolves are caught there.
+    """
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        """Prepare one pattern for every form of every secret given."""
+        forms = sorted({f for s in secrets if len(s) >= MIN_SECRET for f in _forms(s)}, key=len)
+        self._pattern = (
+            re.compile("|".join(re.escape(f) for f in reversed(forms)), re.IGNORECASE)
+            if forms
+            else None
+        )
+
+    def text(self, text: str) -> str:
+        """Return ``text`` with every form of every secret replaced by ``<redacted>``."""
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(REDACTED_VALUE, text)
+
+    def data(self, raw: bytes) -> bytes:
+        """Return the bytes of an answer with every secret's form replaced (UTF-8, lenient)."""
+        if self._pattern is None:
+            return raw
+        return self.text(raw.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+
+    def value(self, value: Any) -> Any:
+        """Return a decoded JSON value with every string in it scrubbed, at any depth."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(str(k)): self.value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        return value

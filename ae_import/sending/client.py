@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 from ae_import.errors import CloudError
 from ae_import.media import Signer
-from ae_import.redact import redact_urls_in
+from ae_import.redact import Scrubber, redact_urls_in
 from ae_import.text import safe_text
 
 from .policy import RETRY_STATUSES, Outcome, OutcomeKind, parse_retry_after
@@ -59,6 +59,7 @@ ANSWER_CAP = 1 << 20
 # The codings asked for in Accept-Encoding; anything else is refused before it is read.
 _CODINGS = frozenset({"gzip", "deflate"})
 _DETAIL_LIMIT = 500
+_ERRORS_LIMIT = 4000  # characters of an answer's errors[] kept in the ledger
 _EMFILE = "too many open files: raise `ulimit -n` or lower --concurrency"
 # A body (compact JSON, as sending.encode writes it) whose media_url is a reference.
 _REFERENCE = re.compile(rb'"media_url":"\s*(?i:s3|gs|az)://')
@@ -221,7 +222,7 @@ class EngagementClient:
         # A server may echo the Authorization header in an error (a debugging proxy, a
         # misconfigured gateway): the token is taken out of every answer before it is read.
         # A token under 8 characters is no real credential (and would scrub common words).
-        self._secret = token.encode("utf-8") if len(token) >= 8 else None
+        self._scrub = Scrubber([token])
         self._transport = transport or _default_transport(concurrency, ca_bundle)
         self._signer = signer
         # Built once: httpx would otherwise parse and merge the URL and headers per request.
@@ -302,10 +303,9 @@ class EngagementClient:
     def _outcome(self, response: httpx.Response, content: bytes) -> Outcome:
         status = response.status_code
         header_id = response.headers.get("x-request-id")
-        if self._secret is not None:
-            content = content.replace(self._secret, b"<redacted>")
-            if header_id is not None:
-                header_id = header_id.replace(self._secret.decode(), "<redacted>")
+        content = self._scrub.data(content)  # before parsing; again after (escapes)
+        if header_id is not None:
+            header_id = self._scrub.text(header_id)
         request_id = _short(header_id)[:200] if header_id else None
         if 200 <= status < 300:
             try:
@@ -327,12 +327,15 @@ class EngagementClient:
                 engagement_id=engagement_id,
                 request_id=request_id,
             )
-        problem = _problem(content)
+        problem = self._scrub.value(_problem(content))
         request_id = str(problem.get("request_id") or request_id or "") or None
-        detail = str(problem.get("detail") or problem.get("title") or response.reason_phrase)
+        reason = self._scrub.text(response.reason_phrase)
+        detail = str(problem.get("detail") or problem.get("title") or reason)
         code = str(problem.get("type") or f"http_{status}").rsplit(":", 1)[-1].rsplit("/", 1)[-1]
         errors = problem.get("errors")
-        errors_text = redact_urls_in(json.dumps(errors, ensure_ascii=False)) if errors else None
+        errors_text = None
+        if errors:
+            errors_text = redact_urls_in(json.dumps(errors, ensure_ascii=False))[:_ERRORS_LIMIT]
         code = _short(code)[:80]
         request_id = _short(request_id)[:200] if request_id else None
         if status in (401, 403):

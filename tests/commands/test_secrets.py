@@ -8,6 +8,7 @@ lock file) is searched for the token and the signature.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -254,6 +256,67 @@ def test_a_server_echoing_the_token_leaks_it_nowhere(
         run("export", "--format", "jsonl")
         assert "header was Bearer <redacted>" in run("export").stdout
         assert leaks(run, tmp_path) == []
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+SLASHED = "sk-live/ECHO+token=9f8e7d6c"  # a token with the signs encoders escape
+
+
+class _EchoEncoded(BaseHTTPRequestHandler):
+    """Answers 422 quoting the token in the encoding the test names."""
+
+    def do_POST(self) -> None:
+        """Refuse, echoing the token escaped, percent-encoded, in base64 or upper-cased."""
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        form = self.server.form  # type: ignore[attr-defined]
+        shown = {
+            "slash": json.dumps(token).replace("/", "\\/")[1:-1],
+            "dotnet": token.replace("+", "\\u002B").replace("=", "\\u003D"),
+            "percent": quote(token, safe=""),
+            "base64": base64.b64encode(f"Bearer {token}".encode()).decode(),
+            "upper": token.upper(),
+        }[form]
+        body = (
+            '{"type": "x", "detail": "got ' + shown + '", "errors": [{"message": "' + shown + '"}]}'
+        ).encode()
+        self.send_response(422)
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
+
+
+@pytest.mark.parametrize("form", ["slash", "dotnet", "percent", "base64", "upper"])
+def test_the_token_is_scrubbed_however_an_answer_encodes_it(
+    form: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Escaped, percent-encoded, base64 or upper-cased: the token reaches no output or file."""
+    monkeypatch.chdir(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoEncoded)
+    server.form = form  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/api"
+        run = Collector(tmp_path)
+        path = str(manifest(tmp_path / "m.csv"))
+        args = ["run", path, "--base-url", base_url, "--max-attempts", "1", "--log-file", "t.log"]
+        run(*args, token=SLASHED)
+        run("status", token=SLASHED)
+        run("export", token=SLASHED)
+        texts = [*run.outputs]
+        texts += [f.read_bytes().decode("latin-1") for f in tmp_path.rglob("*") if f.is_file()]
+        needles = ["ECHO+token", "ECHO\\u002Btoken", "echo%2btoken", "ECHO+TOKEN"]
+        needles.append(base64.b64encode(f"Bearer {SLASHED}".encode()).decode()[12:30])
+        found = [n for n in needles for text in texts if n.lower() in text.lower()]
+        assert found == []
+        assert "<redacted>" in run("export", token=SLASHED).stdout
     finally:
         server.shutdown()
         server.server_close()
