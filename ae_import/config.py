@@ -4,9 +4,10 @@ The mapping part (``columns``, ``defaults``, ``participants``, ``manifest``...) 
 by ``mapconfig.py``; this module reads the file and its ``api``, ``run`` and ``cloud``
 sections.
 
-The file is read with ``yaml.safe_load`` only: tags such as ``!!python/object`` are
-refused. Every key is checked; an unknown key is an error that names it and, where one
-is close, the key that was probably meant.
+The file is read with ``yaml.safe_load``'s loader only (tags such as ``!!python/object``
+are refused), without aliases and at most ``MAX_DEPTH`` levels deep (``_Loader``). Every
+key is checked; an unknown key is an error that names it and, where one is close, the key
+that was probably meant.
 """
 
 from __future__ import annotations
@@ -74,10 +75,52 @@ def _parse_cloud(src: str, raw: Any) -> CloudConfig:
     )
 
 
+MAX_DEPTH = 32  # nesting levels a config may have (a real one uses four)
+
+
+class _Refused(yaml.YAMLError):
+    """A config construct refused while composing: an alias, or nesting past MAX_DEPTH."""
+
+    def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader, without aliases and with bounded nesting.
+
+    A few hundred bytes of nested anchors and aliases expand to gigabytes once a value
+    is walked (the "billion laughs"), and thousands of ``[`` exhaust the stack: both
+    are refused while the document is composed, before any value exists.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        """Compose one node; refuse an alias, or a node nested past MAX_DEPTH."""
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise _Refused(
+                "YAML aliases (*name) are not allowed in the config; write the value out",
+                mark,
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def _yaml_error(src: str, exc: yaml.YAMLError) -> ConfigError:
     mark = getattr(exc, "problem_mark", None)
     where = f"{src}:{mark.line + 1}" if mark is not None else src
     problem = getattr(exc, "problem", None) or str(exc)
+    if isinstance(exc, _Refused):
+        return ConfigError(f"{where}: {problem}")
     if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in problem:
         return ConfigError(
             f"{where}: YAML tags such as !!python are not allowed; write plain values only"
@@ -101,9 +144,11 @@ def load_config(path: Path | None) -> Config:
     except OSError as exc:
         raise ConfigError(f"{src}: cannot read the config: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise _yaml_error(src, exc) from None
+    except RecursionError:
+        raise ConfigError(f"{src}: nested too deeply to read; a config is a few levels") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import reprlib
 from typing import Any
 
-__all__ = ["json_text", "safe_text"]
+__all__ = ["json_text", "safe_text", "shown"]
 
 # C0 and C1 controls, line separators, and the bidirectional overrides that can make
 # text display in another order than it reads ("Trojan Source").
@@ -40,3 +41,18 @@ def json_text(value: Any, *, compact: bool = False) -> str:
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 40
+_SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = _SHOWN.maxset = 4
+_SHOWN.maxlevel = 2
+
+
+def shown(value: Any) -> str:
+    """Return a value as a message may quote it: its repr, cut short and escaped.
+
+    Bounded in size and in time whatever the value: a nested list shared a million
+    times over (a YAML alias bomb) is shown as a few items and ``...``.
+    """
+    return safe_text(_SHOWN.repr(value))

@@ -135,3 +135,34 @@ def test_unquoted_yaml_timestamps_in_defaults(write: Writer) -> None:
         "defaults.start_at: 2024-03-05 is a date without a time; write a full timestamp in "
         "quotes, e.g. '2024-03-05T09:00:00Z'"
     )
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """Return a config whose defaults.title is nine levels of nine aliases (9**9 strings)."""
+    anchors = ["&a [x,x,x,x,x,x,x,x,x]"]
+    for index in range(1, levels):
+        name, prev = chr(ord("a") + index), chr(ord("a") + index - 1)
+        anchors.append(f"&{name} [{','.join([f'*{prev}'] * 9)}]")
+    return "defaults:\n  title: [" + ", ".join(anchors) + "]\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands(write: Writer) -> None:
+    """300 bytes of nested anchors (9**9 strings once walked): refused at the first alias."""
+    path = write("bomb.yaml", billion_laughs())
+    with pytest.raises(ConfigError, match=r"bomb.yaml:2: YAML aliases \(\*name\) are not allowed"):
+        load_config(path)
+
+
+def test_deep_nesting_in_a_config_is_one_line(write: Writer) -> None:
+    """5,000 [ in a config: a config error naming the depth, not a RecursionError (exit 70)."""
+    with pytest.raises(ConfigError, match="nested more than 32 levels deep"):
+        load_config(write("deep.yaml", "defaults: " + "[" * 5000 + "\n"))
+
+
+def test_a_value_quoted_in_a_message_is_cut_short(write: Writer) -> None:
+    """A huge or nested value in an error is shown cut to a few dozen characters."""
+    path = write("c.yaml", "manifest:\n  skip_lines: [" + ", ".join(["aaaaaaaaaa"] * 1000) + "]\n")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    assert len(refused.value.message) < 200
+    assert "..." in refused.value.message

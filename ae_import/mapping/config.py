@@ -29,6 +29,7 @@ from typing import Any
 from ae_import.errors import ConfigError
 from ae_import.options import parse_bool
 from ae_import.reading import ReadingConfig
+from ae_import.text import shown
 
 from .phones import is_region
 from .sources import Source, parse_source
@@ -169,7 +170,8 @@ def mapping_of(src: str, where: str, value: Any) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConfigError(f"{src}: '{where}' must be a mapping of keys to values, got {value!r}")
+        got = shown(value)
+        raise ConfigError(f"{src}: '{where}' must be a mapping of keys to values, got {got}")
     return value
 
 
@@ -177,7 +179,7 @@ def string_of(src: str, where: str, value: Any) -> str:
     """Return ``value`` as a non-empty string; refuse anything else."""
     if not isinstance(value, str) or not value:
         raise ConfigError(
-            f"{src}: '{where}' must be a non-empty string, got {value!r}; quote it in the YAML"
+            f"{src}: '{where}' must be a non-empty string, got {shown(value)}; quote it in the YAML"
         )
     return value
 
@@ -199,7 +201,7 @@ def _zone(src: str, where: str, value: Any) -> str:
 
 def _ambiguous(src: str, where: str, value: Any) -> str:
     if value not in _AMBIGUOUS:
-        raise ConfigError(f"{src}: {where} must be earlier or later, got {value!r}")
+        raise ConfigError(f"{src}: {where} must be earlier or later, got {shown(value)}")
     return str(value)
 
 
@@ -208,7 +210,7 @@ def _formats(src: str, where: str, value: Any) -> tuple[str, ...]:
     if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
         raise ConfigError(
             f"{src}: {where} must be a list of strftime patterns (or epoch, epoch_ms), "
-            f"got {value!r}; quote each pattern"
+            f"got {shown(value)}; quote each pattern"
         )
     for item in items:
         wrong = check_format(item)
@@ -223,9 +225,9 @@ def field_value(name: str, value: Any) -> tuple[Any, str | None]:
         try:
             return parse_bool(value), None
         except ValueError:
-            return None, f"{value!r} is not a boolean; use true or false"
+            return None, f"{shown(value)} is not a boolean; use true or false"
     if isinstance(value, bool) or not isinstance(value, str | int):
-        return None, f"{value!r} is not text; quote it in the YAML"
+        return None, f"{shown(value)} is not text; quote it in the YAML"
     text = str(value).strip()
     if name == "type":
         text = text.upper()
@@ -241,7 +243,7 @@ def _value_map(src: str, where: str, name: str, raw: Any) -> Mapping[str, Any]:
     for key, value in mapping_of(src, where, raw).items():
         if isinstance(key, bool) or key is None:
             raise ConfigError(
-                f"{src}: {where}: the key {key!r} was read by YAML as {key!r}, not text; "
+                f"{src}: {where}: the key {shown(key)} was read by YAML as {shown(key)}, not text; "
                 "quote it ('Yes': ...)"
             )
         converted, wrong = field_value(name, value)
@@ -327,13 +329,14 @@ def _reading(src: str, raw: Any) -> ReadingConfig:
         if len(text) != 1 or text in '"\r\n':
             raise ConfigError(
                 f"{src}: manifest.delimiter must be one character (such as ';' or '|') or "
-                f"tab, got {data['delimiter']!r}"
+                f"tab, got {shown(data['delimiter'])}"
             )
         found["delimiter"] = text
     if data.get("skip_lines") is not None:
         skip = data["skip_lines"]
         if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
-            raise ConfigError(f"{src}: manifest.skip_lines must be a whole number, got {skip!r}")
+            got = shown(skip)
+            raise ConfigError(f"{src}: manifest.skip_lines must be a whole number, got {got}")
         found["skip_lines"] = skip
     return ReadingConfig(**found)
 
@@ -394,7 +397,8 @@ def _defaults(src: str, raw: Any) -> dict[str, Any]:
             )
         elif not isinstance(value, str | bool | int):
             raise ConfigError(
-                f"{src}: defaults.{key} must be a plain value, got {value!r}; quote it in the YAML"
+                f"{src}: defaults.{key} must be a plain value, got {shown(value)}; "
+                "quote it in the YAML"
             )
     return defaults
 

@@ -19,7 +19,11 @@ from .validation import OWN_VALUE_FIELDS, REQUIRED_FIELDS
 if TYPE_CHECKING:
     from .mapper import Mapper
 
-__all__ = ["check_header"]
+__all__ = ["SHOWN_MISSING", "SUGGESTED", "check_header"]
+
+SUGGESTED = 5  # missing columns that get a "did you mean"
+SHOWN_MISSING = 20  # missing columns named in the message
+SHOWN_COLUMNS = 40  # header columns listed in it
 
 
 def _names(items: list[str]) -> str:
@@ -78,18 +82,27 @@ def _required(source: str, fields: list[str], columns: tuple[str, ...], listed: 
 def check_header(mapper: Mapper, source: str, columns: tuple[str, ...]) -> None:
     """Raise ManifestError naming every column the config or a required field lacks."""
     have = set(columns)
-    listed = ", ".join(c for c in columns if c) or "none"
+    named = [c for c in columns if c]
+    listed = ", ".join(named[:SHOWN_COLUMNS]) or "none"
+    if len(named) > SHOWN_COLUMNS:
+        listed += f" and {len(named) - SHOWN_COLUMNS} more"
+    absent = [(w, t, c) for w, t, c in mapper.configured_columns() if c not in have]
+    # "Did you mean" costs a comparison with every column: only the first few get one.
     missing = [
-        (where, text, column, suggest(column, columns))
-        for where, text, column in mapper.configured_columns()
-        if column not in have
+        (where, text, column, suggest(column, columns) if index < SUGGESTED else None)
+        for index, (where, text, column) in enumerate(absent)
     ]
     if len(missing) == 1:
         raise ManifestError(_one_missing(source, *missing[0][:3], listed, missing[0][3]))
     if missing:
-        each = ", ".join(
-            f"'{column}' ({where}" + (f"; did you mean '{close}'?)" if close else ")")
-            for where, _text, column, close in missing
+        shown = missing[:SHOWN_MISSING]
+        more = f" and {len(missing) - SHOWN_MISSING} more" if len(missing) > SHOWN_MISSING else ""
+        each = (
+            ", ".join(
+                f"'{column}' ({where}" + (f"; did you mean '{close}'?)" if close else ")")
+                for where, _text, column, close in shown
+            )
+            + more
         )
         raise ManifestError(
             f"{source}: the header lacks {len(missing)} columns the config names: {each} "

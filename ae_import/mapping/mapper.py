@@ -20,6 +20,7 @@ from typing import Any
 from ae_import.errors import ConfigError
 from ae_import.options import parse_bool
 from ae_import.records import Problem
+from ae_import.text import shown
 
 from .config import FieldSpec, MappingConfig
 from .participants import People
@@ -90,6 +91,7 @@ class Mapper:
         self.strip_cells = strip_cells
         self.base = Path(".")  # transcript files are relative to this (the manifest's folder)
         self.roots = (files_root,) if files_root is not None else ()
+        self._suggested: dict[str, str | None] = {}
         start = config.fields.get("start_at")
         self._stamps = StampReader(
             (start.timezone if start else None) or config.timezone,
@@ -225,7 +227,10 @@ class Mapper:
         ]
         if not absent or (plan.source.is_template and len(absent) < len(plan.source.names)):
             return "is required"
-        close = suggest(absent[0], key_paths(row))
+        # "Did you mean" compares with every key of the record: once per missing name.
+        if absent[0] not in self._suggested and len(self._suggested) < 256:
+            self._suggested[absent[0]] = suggest(absent[0], key_paths(row))
+        close = self._suggested.get(absent[0])
         hint = f" (did you mean '{close}'?)" if close else ""
         return f"is required: this record has no key '{absent[0]}'{hint}; map another with {fix}"
 
@@ -252,7 +257,7 @@ class Mapper:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return value, None  # validation names the wrong type
             if name == "external_id" and isinstance(value, float) and not value.is_integer():
-                message = f"{value!r} is not a whole number; an id must be one, or text"
+                message = f"{shown(value)} is not a whole number; an id must be one, or text"
                 return None, Problem(name, "wrong_type", message)
             value = text_of(value)
         if name == "type":

@@ -59,6 +59,23 @@ def utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
+def _keep_bad_bytes(exc: UnicodeError) -> tuple[str, int]:
+    """Keep each byte a codec cannot read as a lone surrogate, as surrogateescape does.
+
+    surrogateescape refuses bytes under 0x80, which is what a UTF-16 or UTF-32 file cut
+    in the middle of a character ends with ("truncated data"): here they are kept too,
+    so that the cut record is one problem (``bad_text``) and the rows before it are read.
+    """
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    return "".join(chr(0xDC00 + byte) for byte in bad), exc.end
+
+
+_KEEP_BAD_BYTES = "ae_import.keep_bad_bytes"
+codecs.register_error(_KEEP_BAD_BYTES, _keep_bad_bytes)
+
+
 class _Bytes(io.RawIOBase):
     """The manifest's bytes, as UTF-8 when ``auto`` finds Windows-1252 (else as they are).
 
@@ -139,7 +156,8 @@ def bad_text(text: str, encoding: str = "UTF-8") -> str | None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:  # surrogateescape kept each bad byte as a lone surrogate
         byte = ord(text[exc.start]) - 0xDC00
-        return f"holds byte 0x{byte & 0xFF:02X}, which is not {encoding}"
+        cut = " (a file cut short in the middle of a character ends so)" if byte < 0x80 else ""
+        return f"holds byte 0x{byte & 0xFF:02X}, which is not {encoding}{cut}"
     return None
 
 
@@ -156,9 +174,9 @@ class TooLarge(Exception):
 class Lines:
     """Physical lines of a binary stream as text, no record over ``cap`` bytes of UTF-8.
 
-    Decoded by one TextIOWrapper with ``surrogateescape`` (see the module's docstring for
-    the encoding), so a byte the encoding cannot read survives as a lone surrogate that
-    ``bad_text`` finds in its record; line 1 is checked strictly. A line is read at most
+    Decoded by one TextIOWrapper (see the module's docstring for the encoding) that keeps
+    a byte the encoding cannot read as a lone surrogate, which ``bad_text`` finds in its
+    record; line 1 is checked strictly. A line is read at most
     ``cap`` characters at a time; when the record would pass ``cap`` bytes, the rest of it
     is read in pieces and dropped, and ``TooLarge`` is raised (this iterator goes on
     after it). With ``quoted`` (CSV), a record ends at a line end outside quotes, and
@@ -221,7 +239,7 @@ class Lines:
         self._text = io.TextIOWrapper(
             io.BufferedReader(self._bytes, 1 << 16),
             encoding="utf-8" if guess else codec,
-            errors="surrogateescape",
+            errors=_KEEP_BAD_BYTES,
             newline="",
         )
 

@@ -358,3 +358,17 @@ def test_formula_escape_round_trips(cell: str) -> None:
     from ae_import.reading.manifest import escape_formula, unescape_formula
 
     assert unescape_formula(escape_formula(cell)) == cell
+
+
+def test_a_truncated_utf16_file_is_one_problem_and_the_rows_before_it_are_kept(
+    write: Writer,
+) -> None:
+    """A UTF-16 export cut in the middle of its last character: one problem, the rest read."""
+    text = "a,b\n" + "".join(f"{n},x{n}\n" for n in range(3000))
+    path = write("m.csv", text.encode("utf-16")[:-1])
+    with open_manifest(str(path)) as source:
+        rows = list(source)
+    assert len(rows) == 3000
+    assert [r.fields for r in rows[:-1]] == [{"a": str(n), "b": f"x{n}"} for n in range(2999)]
+    assert rows[-1].problems[0].code == "bad_encoding"
+    assert "cut short" in rows[-1].problems[0].message
