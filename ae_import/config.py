@@ -12,6 +12,7 @@ that was probably meant.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +114,23 @@ class _Loader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+# YAML 1.1 reads unquoted 010 as 8, 1_0 as 10, 1:30 as 90 and 0x1F as 31: a value map
+# keyed on them would silently never match. Here, as in YAML 1.2, only plain decimal
+# numbers are numbers; every other plain scalar stays the text the user wrote.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if not tag.endswith((":int", ":float"))]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:0|[1-9][0-9]*)\.[0-9]+(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789"),
+)
 
 
 def _yaml_error(src: str, exc: yaml.YAMLError) -> ConfigError:

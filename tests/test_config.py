@@ -166,3 +166,21 @@ def test_a_value_quoted_in_a_message_is_cut_short(write: Writer) -> None:
         load_config(path)
     assert len(refused.value.message) < 200
     assert "..." in refused.value.message
+
+
+def test_yaml_1_1_number_forms_stay_the_text_written(write: Writer) -> None:
+    """010, 1_0, 1:30 and 0x1F as value-map keys match the cells 010, 1_0, 1:30 and 0x1F."""
+    path = write(
+        "c.yaml",
+        "columns:\n  type:\n    column: Kind\n    map: {010: CALL, 1_0: CALL, 1:30: MEETING, "
+        "0x1F: MEETING, 7: CALL}\n",
+    )
+    spec = load_config(path).mapping.fields["type"]
+    assert spec.value_map is not None
+    assert dict(spec.value_map) == {
+        "010": "CALL",
+        "1_0": "CALL",
+        "1:30": "MEETING",
+        "0x1F": "MEETING",
+        "7": "CALL",
+    }

@@ -59,6 +59,7 @@ def run(
     log_file: Annotated[str | None, declared("log_file")] = None,
     log_format: Annotated[str | None, declared("log_format")] = None,
     retry_failed: Annotated[bool | None, declared("retry_failed")] = None,
+    files_root: Annotated[str | None, declared("files_root")] = None,
     check_media: Annotated[bool | None, declared("check_media")] = None,
     media_concurrency: Annotated[str | None, declared("media_concurrency")] = None,
     media_timeout: Annotated[str | None, declared("media_timeout")] = None,

@@ -241,10 +241,10 @@ def field_value(name: str, value: Any) -> tuple[Any, str | None]:
 def _value_map(src: str, where: str, name: str, raw: Any) -> Mapping[str, Any]:
     found: dict[str, Any] = {}
     for key, value in mapping_of(src, where, raw).items():
-        if isinstance(key, bool) or key is None:
+        if isinstance(key, bool) or key is None or isinstance(key, float):
             raise ConfigError(
-                f"{src}: {where}: the key {shown(key)} was read by YAML as {shown(key)}, not text; "
-                "quote it ('Yes': ...)"
+                f"{src}: {where}: YAML read a key as {shown(key)}, not as the text written; "
+                "quote it ('Yes': ..., '1.50': ...)"
             )
         converted, wrong = field_value(name, value)
         if wrong is not None:

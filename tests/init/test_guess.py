@@ -347,7 +347,7 @@ def test_every_scalar_reads_back_as_the_same_string(text: str, written: str) -> 
 
 
 def test_a_jsonl_line_nested_100000_deep_is_one_unreadable_record(write: Writer) -> None:
-    """init samples through the reader: a line nested past reading is one record left out."""
+    """Init samples through the reader: a line nested past reading is one record left out."""
     deep = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
     good = json.dumps({"id": "c1", "title": "Hi"}) + "\n"
     sample = read_sample(str(write("d.jsonl", deep + good)))
