@@ -39,6 +39,7 @@ _HEAD = 4096  # bytes read first, to find a byte-order mark or UTF-16 without on
 _NAMES = {"cp1252": "Windows-1252", "utf-8": "UTF-8"}
 REENCODE = "re-save it as UTF-8"
 _PIECE = 1 << 20  # characters read at a time from a long line
+_CARRY = 1 << 20  # bytes of a line without an end held back while Windows-1252 is read
 
 
 def utf8_size(text: str) -> int:
@@ -80,8 +81,10 @@ class _Bytes(io.RawIOBase):
     """The manifest's bytes, as UTF-8 when ``auto`` finds Windows-1252 (else as they are).
 
     While every byte so far is ASCII, bytes pass as they are and line ends are counted;
-    the first chunk holding another byte decides between UTF-8 and Windows-1252, which
-    is then transcoded to UTF-8 chunk by chunk.
+    the first chunk holding another byte decides between UTF-8 and Windows-1252. Once
+    Windows-1252 is chosen, each line is transcoded to UTF-8 on its own, unless it is
+    valid UTF-8 holding multi-byte characters (an export appended to by another tool):
+    such a line is UTF-8 already, and is kept, never turned into mojibake.
     """
 
     def __init__(self, stream: IO[bytes], owned: bool, head: bytes, guess: bool) -> None:
@@ -94,7 +97,9 @@ class _Bytes(io.RawIOBase):
         self._guess = guess
         self._cp1252 = False
         self._lines = 1  # the line being read while undecided
+        self._carry = b""  # Windows-1252: the start of a line whose end is not read yet
         self.reason = ""  # why Windows-1252 was chosen
+        self.utf8_lines = 0  # Windows-1252: lines found to be UTF-8, kept as such
 
     def readable(self) -> bool:
         """Tell that the stream can be read."""
@@ -111,8 +116,29 @@ class _Bytes(io.RawIOBase):
         if self._guess and chunk:
             self._decide(chunk)
         if self._cp1252:
-            return chunk.decode("cp1252", "surrogateescape").encode("utf-8", "surrogateescape")
+            return self._per_line(chunk)
         return chunk
+
+    def _per_line(self, chunk: bytes) -> bytes:
+        """Transcode the whole lines of ``chunk`` (and any line carried over) to UTF-8."""
+        data = self._carry + chunk
+        end = data.rfind(b"\n") + 1 if chunk else len(data)
+        if not end and len(data) > _CARRY:  # no line end for a megabyte: take it as it is
+            end = len(data)
+        self._carry = data[end:]
+        out = bytearray()
+        for line in data[:end].splitlines(keepends=True):
+            if line.isascii():
+                out += line
+                continue
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                out += line.decode("cp1252", "surrogateescape").encode("utf-8", "surrogateescape")
+                continue
+            self.utf8_lines += 1
+            out += line
+        return bytes(out) if out or not chunk else self._next_chunk(_CARRY)
 
     def _decide(self, chunk: bytes) -> None:
         """Decide UTF-8 or Windows-1252 at the first byte that is not ASCII."""
@@ -266,7 +292,11 @@ class Lines:
     def note(self) -> str | None:
         """Say which encoding ``auto`` chose and why, when it is not plain UTF-8."""
         if self._bytes.reason:
-            return f"read as Windows-1252: {self._bytes.reason}"
+            kept = self._bytes.utf8_lines
+            lines = ""
+            if kept:
+                lines = f"; {kept} line{'' if kept == 1 else 's'} that are UTF-8 kept as UTF-8"
+            return f"read as Windows-1252: {self._bytes.reason}{lines}"
         if self._reason and self._codec != "utf-8-sig":
             return f"read as {self._codec}: {self._reason}"
         return None

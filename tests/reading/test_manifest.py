@@ -372,3 +372,26 @@ def test_a_truncated_utf16_file_is_one_problem_and_the_rows_before_it_are_kept(
     assert [r.fields for r in rows[:-1]] == [{"a": str(n), "b": f"x{n}"} for n in range(2999)]
     assert rows[-1].problems[0].code == "bad_encoding"
     assert "cut short" in rows[-1].problems[0].message
+
+
+def test_utf8_lines_in_a_windows_1252_file_are_not_turned_into_mojibake(write: Writer) -> None:
+    """First row cp1252, later rows UTF-8: each line read in its own encoding, said in the note."""
+    first = "1,Café – ok\n".encode("cp1252")
+    later = "2,Café – ok ✓\n".encode()
+    path = write("m.csv", b"id,title\n" + first + later + first.replace(b"1,", b"3,"))
+    with open_manifest(str(path)) as source:
+        titles = [row.fields["title"] for row in source]
+        note = source.encoding_note
+    assert titles == ["Café – ok", "Café – ok ✓", "Café – ok"]
+    assert note == (
+        "read as Windows-1252: byte 0xE9 on line 2 is not UTF-8; "
+        "1 line that are UTF-8 kept as UTF-8"
+    )
+
+
+def test_a_long_windows_1252_line_without_an_end_is_read_in_pieces(write: Writer) -> None:
+    """A cp1252 file whose last line runs for megabytes without a line end is read whole."""
+    path = write("m.csv", b"id,title\n1,caf\xe9\n2," + b"\xe9" * (3 << 20))
+    with open_manifest(str(path)) as source:
+        rows = list(source)
+    assert rows[1].fields["title"] == "é" * (3 << 20)
