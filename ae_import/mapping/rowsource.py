@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+from ae_import.media import expired
 from ae_import.reading import Manifest
 from ae_import.records import Problem, Row
 from ae_import.redact import REDACTED_QUERY
@@ -23,6 +25,10 @@ from .seen import SeenIds
 from .validation import validate_body
 
 __all__ = ["RowSource", "check_rows", "shard_of"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def shard_of(external_id: str, count: int) -> int:
@@ -53,6 +59,7 @@ class RowSource:
         shard: tuple[int, int] | None = None,
         *,
         fingerprints: bool = True,
+        now: Callable[[], datetime] = _utc_now,
     ) -> None:
         """Check the header against the mapping; nothing else is read yet.
 
@@ -75,6 +82,7 @@ class RowSource:
         self._id_column = mapper.column_of("external_id")
         self.shard = shard
         self.other_shards = 0
+        self._now = now
 
     def fingerprint(self, row: Row) -> str:
         """Hash the raw record together with the mapping that turns it into a body."""
@@ -135,6 +143,12 @@ class RowSource:
                     _column(mapper, mapped, "media_url"),
                 )
             )
+        if isinstance(media, str) and "?" in media and not problems:
+            # Known offline: a presigned URL past its expiry is refused, never sent.
+            wrong = expired(media, self._now())
+            if wrong is not None:
+                column = _column(mapper, mapped, "media_url")
+                problems.append(Problem("media_url", "media_expired", wrong, column))
         ext = mapped.body.get("external_id")
         external_id = ext if isinstance(ext, str) else None
         if (

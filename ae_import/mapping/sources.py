@@ -54,6 +54,8 @@ class Source:
     def render(self, record: Mapping[str, Any]) -> str | None:
         """Return a template's text for ``record``; None when every column it names is empty."""
         assert self.pieces is not None
+        if not self.names:
+            return self.pieces[0]  # literal text ({{ and }} are braces)
         out = [self.pieces[0]]
         filled = False
         for name, steps, literal in zip(self.names, self.steps, self.pieces[1:], strict=True):
@@ -61,6 +63,9 @@ class Source:
             if value:
                 filled = True
                 out.append(value)
+            elif out[-1][-1:].isspace() and literal[:1].isspace():
+                out.append(literal[1:])  # "{a} {b} {c}" with b empty: one space, not two
+                continue
             out.append(literal)
         return "".join(out).strip() if filled else None
 
@@ -111,9 +116,8 @@ def parse_source(text: str) -> Source:
         names.append(name)
     literal.append(text[position:])
     pieces.append("".join(literal))
-    if not names:  # only literal braces: a column whose name holds them
-        plain = pieces[0]
-        return Source(text, (plain,), ((plain,),))
+    if not names:  # only literal braces: the same text for every row, braces and all
+        return Source(text, (), (), (pieces[0],))
     return Source(text, tuple(names), tuple(_path(n) for n in names), tuple(pieces))
 
 

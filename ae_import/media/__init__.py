@@ -30,7 +30,7 @@ from .cloud import (
     parse_reference,
     validity,
 )
-from .presigned import RUN_EVERY_S, Forecast, expires_at
+from .presigned import RUN_EVERY_S, Forecast, expired, expires_at
 from .probe import MAX_REDIRECTS, Probe, Prober, Resolve, blocked, getaddrinfo
 from .urls import MAX_URL_LENGTH, check_media_url
 
@@ -59,6 +59,7 @@ __all__ = [
     "check_media_url",
     "check_reference",
     "content_type_for",
+    "expired",
     "expires_at",
     "getaddrinfo",
     "judge",

@@ -51,7 +51,7 @@ from ae_import.records import Problem, Row
 from ae_import.redact import redact_url
 
 from .cloud import Signer, parse_reference, validity
-from .presigned import Forecast, expires_at
+from .presigned import Forecast, expires_at, when
 from .probe import Probe, Prober, Resolve, getaddrinfo
 
 if TYPE_CHECKING:
@@ -94,10 +94,6 @@ class MediaCache(Protocol):
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _when(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _stamp(moment: datetime) -> str:
@@ -208,14 +204,14 @@ class MediaCheck:
     def _timing(self, expiry: datetime, now: datetime, send_at: datetime) -> Found:
         if expiry <= now:
             return [
-                ("media_expired", f"the presigned URL expired at {_when(expiry)}; sign it again")
+                ("media_expired", f"the presigned URL expired at {when(expiry)}; sign it again")
             ]
         if expiry <= send_at + timedelta(seconds=SEND_SLACK_S):
             return [
                 (
                     "media_expires_before_send",
-                    f"the presigned URL expires at {_when(expiry)}, before its turn (about "
-                    f"{_when(send_at)}); sign it for longer, or send it sooner",
+                    f"the presigned URL expires at {when(expiry)}, before its turn (about "
+                    f"{when(send_at)}); sign it for longer, or send it sooner",
                 )
             ]
         return []

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["RUN_EVERY_S", "Forecast", "expires_at"]
+__all__ = ["RUN_EVERY_S", "Forecast", "expired", "expires_at", "when"]
 
 RUN_EVERY_S = 24 * 3600
 _AMZ_DATE = re.compile(r"(\d{8})T(\d{6})Z\Z")
@@ -89,6 +89,19 @@ def expires_at(url: str) -> datetime | None:
     if epoch.isdigit() and len(epoch) <= 11:  # Unix seconds, up to year 5138
         return datetime.fromtimestamp(int(epoch), UTC)
     return None
+
+
+def when(moment: datetime) -> str:
+    """Write a moment as messages show it: ``2026-03-02 09:00 UTC``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def expired(url: str, now: datetime) -> str | None:
+    """Say that presigned ``url`` has expired (``media_expired``), if its query says so."""
+    expiry = expires_at(url)
+    if expiry is None or expiry > now:
+        return None
+    return f"the presigned URL expired at {when(expiry)}; sign it again"
 
 
 @dataclass(frozen=True)

@@ -257,3 +257,21 @@ def test_naive_times_around_dst_changes(
     from ae_import.mapping.timestamps import parse_timestamp as read
 
     assert read(text, zone, ambiguous=ambiguous) == expected
+
+
+def test_doubled_braces_are_literal_text_not_a_column() -> None:
+    """"{{title}}" is the text {title} on every row, as docs/mapping.md says."""
+    from ae_import.mapping.sources import parse_source
+
+    source = parse_source("{{title}}")
+    assert (source.names, source.read({"title": "x", "{title}": "y"})) == ((), "{title}")
+    assert parse_source("{{{Subject}}}").read({"Subject": "Hi"}) == "{Hi}"
+
+
+def test_an_empty_template_column_leaves_one_space() -> None:
+    """"{a} {b} {c}" with b empty reads "A C", not "A  C"."""
+    from ae_import.mapping.sources import parse_source
+
+    source = parse_source("{a} {b} {c}")
+    assert source.read({"a": "A", "b": "", "c": "C"}) == "A C"
+    assert source.read({"a": "A", "b": "B", "c": "C"}) == "A B C"

@@ -348,9 +348,9 @@ def test_validate_presigned_manifest_at_ten_an_hour(
 ) -> None:
     """Expired URLs and URLs dying before their turn at --rate 10/h get media_* problems.
 
-    Rows 1-9 (sent in the first 54 minutes) live an hour and are asked once each, by HEAD,
-    at the media host only; rows 10-13 die before their turn; row 0 is expired. The rate
-    comes from --rate, or from the config's run.rate.
+    Row 0 is expired, refused offline before any check and never sent: rows 1-10 (sent in
+    the first 54 minutes) live an hour and are asked once each, by HEAD, at the media host
+    only; rows 11-13 die before their turn. The rate comes from --rate, or run.rate.
     """
     now = datetime.now(UTC).replace(microsecond=0)
     hour = (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -371,11 +371,11 @@ def test_validate_presigned_manifest_at_ten_an_hour(
     found = {p["external_id"]: p["code"] for p in report["problems"]}
     assert found == {
         "c:0": "media_expired",
-        **{f"c:{i}": "media_expires_before_send" for i in range(10, 14)},
+        **{f"c:{i}": "media_expires_before_send" for i in range(11, 14)},
     }
-    assert (report["valid"], report["invalid"]) == (9, 5)
+    assert (report["valid"], report["invalid"]) == (10, 4)
     asked = sorted(f"{r.method} {r.url.host}{r.url.path}" for r in FakeProber.seen)
-    assert asked == sorted(f"HEAD cdn.example.com/r{i}.mp3" for i in range(1, 10))
+    assert asked == sorted(f"HEAD cdn.example.com/r{i}.mp3" for i in range(1, 11))
     assert SIG not in result.stdout + result.stderr
     expired = next(p for p in report["problems"] if p["external_id"] == "c:0")
     when = (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M UTC")
@@ -386,10 +386,11 @@ def test_validate_presigned_manifest_at_ten_an_hour(
 def test_validate_without_check_media_asks_nothing(
     runner: CliRunner, cwd: Path, fake_prober: type[FakeProber]
 ) -> None:
-    """Plain validate never probes, even for an expired URL (it is a local check)."""
+    """Plain validate never probes; an expired presigned URL is refused offline all the same."""
     (cwd / "m.csv").write_text(HEADER + f"CALL,t,crm,c:1,{s3_url('a.mp3', NOW, 60)}\n")
-    result = runner.invoke(app, ["validate", "m.csv"])
-    assert (result.exit_code, result.stdout) == (0, "1 row: 1 valid, 0 invalid, 0 problems\n")
+    result = runner.invoke(app, ["validate", "m.csv", "--json"])
+    assert result.exit_code == 1
+    assert [p["code"] for p in json.loads(result.stdout)["problems"]] == ["media_expired"]
     assert FakeProber.seen == []
     assert not (cwd / "ae-import-ledger.sqlite").exists()
 

@@ -461,3 +461,10 @@ def test_azure_without_an_account_is_one_line(monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(CloudError, match=r"^az: no storage account; set cloud.az.account"):
         Signer().sign(Reference("az", "calls", "a.mp3"), 60)
+
+
+@pytest.mark.parametrize("key", ["../other/x.mp3", "a/./b.mp3", "a/../../b.mp3", "."])
+def test_dot_segments_in_a_key_are_refused(key: str) -> None:
+    """s3://recs/../other/x.mp3 would be signed as written, then normalised to another key."""
+    with pytest.raises(ValueError, match=r"'\.' or '\.\.' segment"):
+        parse_reference(f"s3://recs/{key}")

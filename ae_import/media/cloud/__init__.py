@@ -219,6 +219,9 @@ def parse_reference(text: str) -> Reference | None:
         raise ValueError(f"names no object; write it as {scheme}://{bucket}/path/to/file.mp3")
     if key.endswith("/"):
         raise ValueError("ends in '/', a folder, not an object; name the file")
+    if any(segment in (".", "..") for segment in key.split("/")):
+        # signed as written, then normalised by a client or proxy to another key
+        raise ValueError("holds a '.' or '..' segment, which may name another object; remove it")
     if _CONTROL.search(key):
         raise ValueError("holds a tab, line break or other control character; remove it")
     if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
