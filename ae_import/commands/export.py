@@ -62,7 +62,8 @@ def export(
         [path] = ledger_paths(ctx, [ledger] if ledger else [], config)
         count = export(path, statuses, fmt, target, as_manifest, manifest, config)
         if output is not None:
-            typer.echo(f"ae-import: wrote {count:,} rows to {output}", err=True)
+            rows = "row" if count == 1 else "rows"
+            typer.echo(f"ae-import: wrote {count:,} {rows} to {output}", err=True)
         return 0
 
     raise typer.Exit(guard(work))

@@ -48,15 +48,29 @@ def utf8_size(text: str) -> int:
 
 
 def utf16_without_bom(head: bytes) -> str | None:
-    """Return utf-16-le or utf-16-be when ``head`` has a NUL at every other byte, else None."""
-    head = head[:200]
+    """Return utf-16-le or utf-16-be when ``head`` reads as UTF-16 text without a BOM, else None.
+
+    Latin text has a NUL at every other byte. Text in another script (Cyrillic, Greek,
+    CJK) has none, so for it the test is that the line ends sit where UTF-16 puts them
+    and that the whole head decodes, in that byte order, to printable text.
+    """
+    head = head[:4096]
     if len(head) < 4:
         return None
-    even, odd = head[0::2], head[1::2]
+    sample = head[:200]
+    even, odd = sample[0::2], sample[1::2]
     if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
         return "utf-16-le"
     if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
         return "utf-16-be"
+    for codec, newline in (("utf-16-le", b"\n\x00"), ("utf-16-be", b"\x00\n")):
+        at = head.find(newline)
+        if at < 0 or at % 2:
+            continue
+        text = head[: len(head) - len(head) % 2].decode(codec, "replace")
+        printable = sum(c.isprintable() or c in "\r\n\t" for c in text)
+        if "\ufffd" not in text[:-1] and printable >= 0.98 * len(text):
+            return codec
     return None
 
 

@@ -395,3 +395,12 @@ def test_a_long_windows_1252_line_without_an_end_is_read_in_pieces(write: Writer
     with open_manifest(str(path)) as source:
         rows = list(source)
     assert rows[1].fields["title"] == "é" * (3 << 20)
+
+
+def test_utf16_without_a_bom_and_a_non_latin_header_is_read(write: Writer) -> None:
+    """UTF-16LE and BE without a BOM, Cyrillic or CJK headers (no NUL bytes): read as text."""
+    text = "тип,名前\nCALL,Звонок 通話\n"
+    for codec in ("utf-16-le", "utf-16-be"):
+        with open_manifest(str(write("m.csv", text.encode(codec)))) as source:
+            assert source.columns == ("тип", "名前")
+            assert [row.fields for row in source] == [{"тип": "CALL", "名前": "Звонок 通話"}]
