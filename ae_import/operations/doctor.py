@@ -232,6 +232,14 @@ class _Doctor:
                 "the token lacks the engagements:write scope (403)",
                 "use a token with the engagements:write scope",
             )
+        elif 200 <= status < 300:
+            self.add(
+                name,
+                "fail",
+                f"POST {{}} to {url} was accepted ({status}): an engagement may have been "
+                "created by this check; this server does not check requests as the API does",
+                "check --base-url (is it the AskElephant API?); look for an empty engagement",
+            )
         elif status in (404, 405):
             self.add(
                 name,
@@ -343,25 +351,29 @@ class _Doctor:
         return None
 
     def ledger(self, settings: RunSettings) -> None:
-        from ae_import.ledger import Ledger, RunLock
+        """Check the ledger opens and no run holds it, writing nothing (not even a lock file)."""
+        from ae_import.ledger import Ledger, RunLock, lock_path, real_ledger
 
         path = settings.ledger_path
-        lock = RunLock(path)
         try:
-            with lock:
-                if not path.exists():
-                    where = path.resolve().parent
-                    if not os.access(where, os.W_OK):
-                        self.add(
-                            "ledger",
-                            "fail",
-                            f"{path} does not exist, and {where} is not writable",
-                            "pass a --ledger in a writable directory",
-                        )
-                        return
-                    self.add("ledger", "ok", f"{path} will be created; not held by a run")
+            real = real_ledger(path)
+            held = lock_path(real).exists()
+            if held:  # a lock file a run left or holds: try it (it exists: nothing is created)
+                with RunLock(path):
+                    pass
+            if not real.exists():
+                where = real.parent
+                if not os.access(where, os.W_OK):
+                    self.add(
+                        "ledger",
+                        "fail",
+                        f"{path} does not exist, and {where} is not writable",
+                        "pass a --ledger in a writable directory",
+                    )
                     return
-                Ledger(path, None, create=False).close()
+                self.add("ledger", "ok", f"{path} will be created; not held by a run")
+                return
+            Ledger(path, None, create=False).close()
         except LedgerBusyError as exc:
             self.add("ledger", "fail", exc.message, "wait for that run to end")
             return

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +270,55 @@ def test_check_rows_serialise() -> None:
         "detail": "fine",
         "fix": "",
     }
+
+
+def test_doctor_leaves_no_lock_file_behind(
+    runner: CliRunner, sandbox: Any, here: Path, write: Writer
+) -> None:
+    """Doctor writes nothing: no lock for a ledger to be created, or beside a foreign one."""
+    doctor(runner, "--base-url", sandbox.base_url)
+    assert sorted(p.name for p in here.iterdir()) == []
+    import sqlite3
+
+    foreign = here / "other.sqlite"
+    db = sqlite3.connect(foreign)
+    db.execute("CREATE TABLE notes (x)")
+    db.commit()
+    db.close()
+    result = doctor(runner, "--base-url", sandbox.base_url, "--ledger", str(foreign), "--json")
+    assert rows(result)["ledger"]["status"] == "fail"
+    assert sorted(p.name for p in here.iterdir()) == ["other.sqlite"]
+
+
+class _Accepting(BaseHTTPRequestHandler):
+    """Answers any POST with 201 and an engagement: a server that checks nothing."""
+
+    def do_POST(self) -> None:
+        """Accept."""
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = b'{"id": "eng_1"}'
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
+
+
+def test_a_201_to_the_empty_post_warns_that_an_engagement_may_exist(
+    runner: CliRunner, here: Path
+) -> None:
+    """A server that accepts {}: doctor fails the route and says an engagement may be created."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Accepting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/api"
+        check = rows(doctor(runner, "--base-url", url, "--json"))["route + token"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert check["status"] == "fail"
+    assert "an engagement may have been created by this check" in check["detail"]
