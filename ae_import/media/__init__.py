@@ -18,6 +18,7 @@ from .check import (
     refuse,
 )
 from .cloud import (
+    CLOUD_FIXES,
     SCHEMES,
     AzureConfig,
     CloudConfig,
@@ -36,6 +37,7 @@ from .urls import MAX_URL_LENGTH, check_media_url
 
 __all__ = [
     "CACHE_TTL_S",
+    "CLOUD_FIXES",
     "MAX_REDIRECTS",
     "MAX_URL_LENGTH",
     "RUN_EVERY_S",

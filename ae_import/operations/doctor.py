@@ -312,7 +312,7 @@ class _Doctor:
 
     def cloud(self, config: Config, first: Mapping[str, Reference], timeout: float) -> None:
         from ae_import.errors import CloudError
-        from ae_import.media import SCHEMES, Signer, validity
+        from ae_import.media import CLOUD_FIXES, SCHEMES, Signer, validity
 
         signer = Signer(config.cloud, self.env)
         wanted = [s for s in SCHEMES if s in first or s in config.cloud.schemes()]
@@ -323,7 +323,7 @@ class _Doctor:
                 reference = first.get(scheme)
                 url = signer.sign(reference, validity(timeout)) if reference else None
             except CloudError as exc:
-                self.add(name, "fail", exc.message, _CLOUD_FIX[scheme])
+                self.add(name, "fail", exc.message, CLOUD_FIXES[scheme])
                 continue
             if reference is None or url is None:
                 self.add(name, "ok", detail)
@@ -332,7 +332,7 @@ class _Doctor:
             if problem is None:
                 self.add(name, "ok", f"{detail}; {reference} answers with audio or video")
             else:
-                self.add(name, "fail", f"{reference}: {problem}", _CLOUD_FIX[scheme])
+                self.add(name, "fail", f"{reference}: {problem}", CLOUD_FIXES[scheme])
 
     def _fetch(self, url: str) -> str | None:
         """GET the first byte of a signed URL; return what is wrong, or None."""
@@ -384,11 +384,6 @@ class _Doctor:
         self.add("ledger", "ok", f"{path} opens; not held by a run")
 
 
-_CLOUD_FIX = {
-    "s3": "set AWS_PROFILE (aws sso login) or AWS keys, cloud.s3.region to the bucket's region",
-    "gs": "set GOOGLE_APPLICATION_CREDENTIALS or cloud.gs (docs/cloud.md)",
-    "az": "set cloud.az.account and AZURE_STORAGE_KEY, or az login (docs/cloud.md)",
-}
 
 
 def _certificate_problem(exc: BaseException) -> str | None:

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -468,3 +469,67 @@ def test_dot_segments_in_a_key_are_refused(key: str) -> None:
     """s3://recs/../other/x.mp3 would be signed as written, then normalised to another key."""
     with pytest.raises(ValueError, match=r"'\.' or '\.\.' segment"):
         parse_reference(f"s3://recs/{key}")
+
+
+def test_residency_is_judged_from_env_and_firmware_only(tmp_path: Path) -> None:
+    """on_gcp/on_azure: their identity env vars, or the DMI vendor strings; nothing else."""
+    from ae_import.media.cloud.residency import on_azure, on_gcp
+
+    dmi = tmp_path / "dmi"
+    dmi.mkdir()
+    assert not on_gcp({}, dmi) and not on_azure({}, dmi)
+    assert on_gcp({"GCE_METADATA_HOST": "metadata"}, dmi)
+    assert on_azure({"IDENTITY_ENDPOINT": "http://localhost:42356/msi/token"}, dmi)
+    (dmi / "product_name").write_text("Google Compute Engine\n")
+    (dmi / "chassis_asset_tag").write_text("7783-7084-3265-9085-8269-3286-77\n")
+    assert on_gcp({}, dmi) and on_azure({}, dmi)
+
+
+def test_azure_without_credentials_fails_at_once_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An account but no key or login, outside Azure: one CloudError, no managed-identity probe."""
+    import azure.identity
+
+    made: list[dict[str, Any]] = []
+    real = azure.identity.DefaultAzureCredential
+
+    def recording(**kwargs: Any) -> Any:
+        made.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", recording)
+    monkeypatch.setattr("ae_import.media.cloud.azure.on_azure", lambda env: False)
+    env = {"AZURE_STORAGE_ACCOUNT": "acct"}
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    signer = Signer(env=env)
+    with pytest.raises(CloudError) as refused:
+        signer.sign(Reference("az", "recs", "a.mp3"), 600)
+    assert refused.value.message == (
+        "az: no Azure credentials for account acct; set cloud.az.account and "
+        "AZURE_STORAGE_KEY, or az login (docs/cloud.md)"
+    )
+    assert made and all(m["exclude_managed_identity_credential"] for m in made)
+
+
+def test_gcs_outside_google_cloud_never_asks_the_metadata_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No credentials outside GCP: google-auth runs with NO_GCE_CHECK, then one CloudError."""
+    import google.auth
+    import google.auth.exceptions
+
+    seen: list[str | None] = []
+
+    def default(**kwargs: Any) -> Any:
+        seen.append(os.environ.get("NO_GCE_CHECK"))
+        raise google.auth.exceptions.DefaultCredentialsError("none")
+
+    monkeypatch.setattr(google.auth, "default", default)
+    monkeypatch.delenv("NO_GCE_CHECK", raising=False)
+    monkeypatch.setattr("ae_import.media.cloud.gcs.on_gcp", lambda env: False)
+    with pytest.raises(CloudError, match="gs: no Google credentials found"):
+        Signer(env={}).sign(Reference("gs", "recs", "a.mp3"), 600)
+    assert seen == ["True"]
+    assert "NO_GCE_CHECK" not in os.environ

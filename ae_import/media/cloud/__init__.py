@@ -39,6 +39,7 @@ from ae_import.redact import redact_urls_in
 from ae_import.text import safe_text
 
 __all__ = [
+    "CLOUD_FIXES",
     "EXTRA_HINT",
     "MARGIN_S",
     "MAX_VALIDITY_S",
@@ -61,6 +62,12 @@ __all__ = [
 Scheme = Literal["s3", "gs", "az"]
 SCHEMES: tuple[Scheme, ...] = ("s3", "gs", "az")
 EXTRA_HINT = "pip install 'ae-import[cloud]'"
+# What to do when a scheme has no credentials: doctor's fix, and the signer's last words.
+CLOUD_FIXES: Mapping[str, str] = {
+    "s3": "set AWS_PROFILE (aws sso login) or AWS keys, cloud.s3.region to the bucket's region",
+    "gs": "set GOOGLE_APPLICATION_CREDENTIALS or cloud.gs (docs/cloud.md)",
+    "az": "set cloud.az.account and AZURE_STORAGE_KEY, or az login (docs/cloud.md)",
+}
 # Added to the attempt's timeout: the server may queue the request before it fetches,
 # and the store's clock may run a little behind ours.
 MARGIN_S = 300

@@ -26,11 +26,13 @@ from urllib.parse import quote
 
 from ae_import.errors import CloudError
 
-from . import AzureConfig, Reference
+from . import CLOUD_FIXES, AzureConfig, Reference
+from .residency import on_azure
 
 __all__ = ["AzureSigner"]
 
 _KEY_LIFE = timedelta(days=7)
+_SCOPE = "https://storage.azure.com/.default"
 _NO_ACCOUNT = "az: no storage account; set cloud.az.account in the config or AZURE_STORAGE_ACCOUNT"
 
 
@@ -42,6 +44,7 @@ class AzureSigner:
     ) -> None:
         """Find the account, its endpoint and its key; no network call is made here."""
         self.clock = clock
+        self.env = env
         self.account_key: str | None = None
         self.origin = ""
         account = config.account or env.get("AZURE_STORAGE_ACCOUNT") or None
@@ -80,14 +83,50 @@ class AzureSigner:
         key = self._delegation
         if key is not None and datetime.fromisoformat(key.signed_expiry) > until:
             return key
-        from azure.identity import DefaultAzureCredential
+        from azure.core.exceptions import ClientAuthenticationError
         from azure.storage.blob import BlobServiceClient
 
         now = self.clock()
-        service = BlobServiceClient(self.endpoint, credential=DefaultAzureCredential())
-        key = service.get_user_delegation_key(now - timedelta(minutes=5), now + _KEY_LIFE)
+        credential = self._credential()
+        try:  # first: a missing credential is known in milliseconds, before any request
+            credential.get_token(_SCOPE)
+            service = BlobServiceClient(
+                self.endpoint,
+                credential=credential,
+                retry_total=2,
+                connection_timeout=10,
+                read_timeout=30,
+            )
+            key = service.get_user_delegation_key(now - timedelta(minutes=5), now + _KEY_LIFE)
+        except ClientAuthenticationError:
+            raise CloudError(self._no_credentials()) from None
         self._delegation = key
         return key
+
+    def _credential(self) -> Any:
+        """Return Azure's credential chain, asking managed identity only inside Azure.
+
+        Outside Azure (``residency.on_azure``) the managed-identity probe of the instance
+        metadata address is skipped, and so are the desktop tools' chains that prompt or
+        hang; the Azure CLI and the environment's service principal are tried, each quick.
+        """
+        import logging
+
+        from azure.identity import DefaultAzureCredential
+
+        # The chain logs a warning per credential it tried: the one line we raise says it.
+        logging.getLogger("azure").setLevel(logging.CRITICAL)
+        return DefaultAzureCredential(
+            exclude_managed_identity_credential=not on_azure(self.env),
+            exclude_powershell_credential=True,
+            exclude_visual_studio_code_credential=True,
+            exclude_interactive_browser_credential=True,
+            process_timeout=10,
+        )
+
+    def _no_credentials(self) -> str:
+        """Say that no credential signs for the account, and what to do."""
+        return f"az: no Azure credentials for account {self.account}; {CLOUD_FIXES['az']}"
 
     def sign(self, reference: Reference, expires_s: int, content_type: str) -> str:
         """Return the blob's URL with a read-only SAS that answers with ``content_type``."""
@@ -116,8 +155,11 @@ class AzureSigner:
         if self.account_key is not None:
             how = f"the account key in {self.origin}"
         else:
-            from azure.identity import DefaultAzureCredential
+            from azure.core.exceptions import ClientAuthenticationError
 
-            DefaultAzureCredential().get_token("https://storage.azure.com/.default")
+            try:
+                self._credential().get_token(_SCOPE)
+            except ClientAuthenticationError:
+                raise CloudError(self._no_credentials()) from None
             how = "a user delegation key (DefaultAzureCredential)"
         return f"account {self.account}, signing with {how}, endpoint {self.endpoint}"

@@ -12,13 +12,16 @@ https://storage.googleapis.com. The URL's ``response-content-type`` is signed wi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
 from ae_import.errors import CloudError
 
 from . import GcsConfig, Reference
+from .residency import on_gcp
 
 __all__ = ["GcsSigner"]
 
@@ -28,6 +31,19 @@ _NO_CREDENTIALS = (
     "cloud.gs.credentials_file to a service-account key, or run: "
     "gcloud auth application-default login"
 )
+
+
+@contextlib.contextmanager
+def _metadata_probe(*, allowed: bool) -> Iterator[None]:
+    """Let google-auth ask the metadata server only inside Google Cloud (NO_GCE_CHECK)."""
+    if allowed or os.environ.get("NO_GCE_CHECK"):
+        yield
+        return
+    os.environ["NO_GCE_CHECK"] = "True"
+    try:
+        yield
+    finally:
+        os.environ.pop("NO_GCE_CHECK", None)
 
 
 class GcsSigner:
@@ -54,7 +70,8 @@ class GcsSigner:
                 ) from None
         else:
             try:
-                self.credentials, _ = google.auth.default(scopes=_SCOPES)
+                with _metadata_probe(allowed=on_gcp(env)):
+                    self.credentials, _ = google.auth.default(scopes=_SCOPES)
             except google.auth.exceptions.DefaultCredentialsError:
                 raise CloudError(_NO_CREDENTIALS) from None
             self.origin = (
