@@ -43,6 +43,9 @@ class Row:
     # The record's row as a spreadsheet numbers it (the header is row 1), when that is not
     # ``line``: multi-line values put lines ahead of rows. None for JSONL (a line is a row).
     sheet_row: int | None = None
+    # The cells of a record that did not line up with the header (a wrong number of
+    # fields), kept as read so that a fix file can give them back to be fixed.
+    cells: tuple[str, ...] | None = None
 
     @property
     def valid(self) -> bool:

@@ -93,6 +93,11 @@ class _Writer:
         self.out.write(",".join(_csv_cell(c) for c in shown) if shown != [""] else '""')
         self.out.write("\n")
 
+    def write_cells(self, cells: Sequence[str]) -> None:
+        """Write one CSV record as these cells, however many the header has."""
+        self.count += 1
+        self._line(cells)
+
     def write(self, row: dict[str, Any]) -> None:
         """Write one record (CSV: the columns' values; JSON values as JSON text)."""
         self.count += 1
@@ -271,6 +276,9 @@ def export_manifest(
     columns = [c for c in columns if c != EXPORT_ERROR_COLUMN]
     writer = _Writer(out, fmt, [*columns, EXPORT_ERROR_COLUMN], escape)
     for name, item, error in _picked(ledger, sources, wanted, statuses):
+        if item.cells is not None and fmt == "csv":  # cells that never lined up: as read
+            writer.write_cells([*_clean(list(item.cells)), error])
+            continue
         fields = _flatten(name, item) if flat else item.fields
         writer.write({**_clean(fields), EXPORT_ERROR_COLUMN: error})
     return writer.count

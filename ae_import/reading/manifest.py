@@ -409,7 +409,7 @@ class Manifest:
                         f"a value holding '{self.delimiter}' or a newline must be quoted"
                     )
                     problem = Problem("", "bad_row_shape", message)
-                    yield Row(start, {}, (problem,), sheet_row=sheet)
+                    yield Row(start, {}, (problem,), sheet_row=sheet, cells=tuple(row))
                     continue
             if exported:
                 row = [unescape_formula(cell) for cell in row]

@@ -275,7 +275,9 @@ def test_as_manifest_uses_the_runs_config(runner: CliRunner, sandbox: Any, cwd: 
     assert next(iter(rows[0])) == "Call ID"
     assert list(rows[0])[-1] == "ae_import_error"
     assert len(rows) >= 10
-    assert all(r["ae_import_error"].startswith("invalid") for r in rows)
+    # a row that did not line up keeps its own cells: its error is then its last cell
+    errors = [r[None][-1] if None in r else r["ae_import_error"] for r in rows]
+    assert all(e.startswith("invalid") for e in errors)
 
 
 HOSTILE = "\x1b]0;owned\x07\x1b[2J\r\b\u202e\x9b\x7f\u2028\u2066é"
@@ -496,3 +498,18 @@ def test_export_never_writes_over_what_it_reads(
     assert fixed.exit_code == 0, fixed.output
     assert (cwd / "f.csv").read_text().startswith("type,title")
     assert not list(cwd.glob(".f.csv.*.tmp"))
+
+
+def test_a_row_with_the_wrong_number_of_fields_keeps_its_cells_in_the_fix_file(
+    runner: CliRunner, sandbox: Any, cwd: Path, write: Writer
+) -> None:
+    """--as-manifest writes an unreadable row's own cells (not empty ones), then the error."""
+    odd = "CALL,Call, Acme,crm,odd,https://c.example.com/o.mp3\n"
+    untitled = "CALL,,crm,no-title,https://c.example.com/t.mp3\n"
+    path = write("m.csv", HEADER + line("ok-1") + odd + untitled)
+    invoke(runner, ["run", str(path), "--base-url", sandbox.base_url, "-q"])
+    fixed = invoke(runner, ["export", "--as-manifest"], token=None)
+    rows = list(csv.reader(io.StringIO(fixed.stdout)))
+    assert rows[1][:6] == ["CALL", "Call", " Acme", "crm", "odd", "https://c.example.com/o.mp3"]
+    assert rows[1][6].startswith("invalid: line 3: row: 6 fields, but the header has 5")
+    assert rows[2][3:] == ["no-title", "https://c.example.com/t.mp3", rows[2][5]]

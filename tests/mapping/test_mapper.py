@@ -260,7 +260,7 @@ def test_naive_times_around_dst_changes(
 
 
 def test_doubled_braces_are_literal_text_not_a_column() -> None:
-    """"{{title}}" is the text {title} on every row, as docs/mapping.md says."""
+    """The source "{{title}}" is the text {title} on every row, as docs/mapping.md says."""
     from ae_import.mapping.sources import parse_source
 
     source = parse_source("{{title}}")
@@ -269,7 +269,7 @@ def test_doubled_braces_are_literal_text_not_a_column() -> None:
 
 
 def test_an_empty_template_column_leaves_one_space() -> None:
-    """"{a} {b} {c}" with b empty reads "A C", not "A  C"."""
+    """The template "{a} {b} {c}" with b empty reads "A C", not "A  C"."""
     from ae_import.mapping.sources import parse_source
 
     source = parse_source("{a} {b} {c}")
