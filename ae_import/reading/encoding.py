@@ -385,7 +385,7 @@ class Lines:
             raise ManifestError(f"{self.name}: line 1 holds NUL bytes: this is not a text manifest")
         wrong = bad_text(line, self.encoding)
         if wrong is not None:
-            column = next(i for i, c in enumerate(line) if 0xDC80 <= ord(c) <= 0xDCFF) + 1
+            column = next(i for i, c in enumerate(line) if 0xD800 <= ord(c) <= 0xDFFF) + 1
             raise ManifestError(
                 f"{self.name}: line {self.number} {wrong} (at column "
                 f"{column}); set manifest: encoding in the config, or {REENCODE}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 from pathlib import Path
@@ -404,3 +405,14 @@ def test_utf16_without_a_bom_and_a_non_latin_header_is_read(write: Writer) -> No
         with open_manifest(str(write("m.csv", text.encode(codec)))) as source:
             assert source.columns == ("тип", "名前")
             assert [row.fields for row in source] == [{"тип": "CALL", "名前": "Звонок 通話"}]
+
+
+def test_a_cut_utf16_header_is_one_line_naming_the_column(write: Writer) -> None:
+    """A UTF-16 file cut inside its header: exit-2 message naming the column (was a crash).
+
+    Found by tests/reading/test_properties.py: the column search looked for escaped bytes
+    of 0x80 and over only, and a cut UTF-16 character ends in a lower one.
+    """
+    path = write("m.csv", codecs.BOM_UTF16_LE + "a,b".encode("utf-16-le") + b"\n")
+    with pytest.raises(ManifestError, match=r"line 1 holds byte 0x0A, which is not utf-16"):
+        assert open_manifest(str(path)).columns is None
