@@ -309,7 +309,7 @@ class EngagementClient:
         request_id = _short(header_id)[:200] if header_id else None
         if 200 <= status < 300:
             try:
-                answer = json.loads(content)
+                answer = self._scrub.value(json.loads(content))
             except ValueError:
                 answer = None
             engagement_id = answer.get("id") if isinstance(answer, dict) else None

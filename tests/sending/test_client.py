@@ -279,3 +279,13 @@ def test_a_read_timeout_is_a_timeout() -> None:
 
     outcome = send("https://api.example.com/api", transport=httpx.MockTransport(slow))
     assert (outcome.kind, outcome.error_code) == ("retry", "timeout")
+
+
+def test_a_2xx_id_holding_the_escaped_token_is_scrubbed() -> None:
+    """An engagement id echoing the token JSON-escaped twice is scrubbed (found by a property)."""
+    token = "sk-live/Prop+erty=Token_42"
+    body = json.dumps({"id": "x " + token.replace("/", "\\/")}).encode()
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    client = EngagementClient("https://api.example.com/api", token, transport=transport)
+    outcome = asyncio.run(client.create(b"{}"))
+    assert outcome.engagement_id == "x <redacted>"
