@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,20 @@ import pytest
 from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
+from ae_import.net import CA_VARIABLES, PROXY_VARIABLES
 from tests.helpers import Sandboxes, Writer
 
 # Tests are never timed: a loaded CI machine must not fail a property test by its clock.
 settings.register_profile("ae-import", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ae-import")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_or_ca_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clear the machine's proxy and CA variables (a TLS-inspecting CI box sets them)."""
+    for name in list(os.environ):
+        if name.lower() in PROXY_VARIABLES or name in CA_VARIABLES:
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -231,7 +231,8 @@ def declared(name: str, help: str | None = None) -> Any:
     switch's bool) and is parsed by ``settings.resolve``, like env and config values.
     """
     option = _DECLARED[name]
-    names = [f"{option.flag}/--no-{option.flag[2:]}"] if option.switch else [option.flag]
+    negative = option.switch and option.negatable
+    names = [f"{option.flag}/--no-{option.flag[2:]}"] if negative else [option.flag]
     names += [f"-{option.short}"] if option.short else []
     default = "" if option.switch or option.default is None else f" Default: {option.default}."
     return typer.Option(

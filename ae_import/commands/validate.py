@@ -33,6 +33,10 @@ MEDIA_OPTIONS = (
     "max_rows",
     "limit",
     "max_duration",
+    "proxy",
+    "no_proxy",
+    "ca_bundle",
+    "system_certs",
 )
 
 
@@ -76,6 +80,10 @@ def validate(
     media_concurrency: Annotated[str | None, declared("media_concurrency")] = None,
     media_timeout: Annotated[str | None, declared("media_timeout")] = None,
     media_allow_private: Annotated[bool | None, declared("media_allow_private")] = None,
+    proxy: Annotated[str | None, declared("proxy")] = None,
+    no_proxy: Annotated[bool | None, declared("no_proxy")] = None,
+    ca_bundle: Annotated[str | None, declared("ca_bundle")] = None,
+    system_certs: Annotated[bool | None, declared("system_certs")] = None,
 ) -> None:
     """Check every row locally and send nothing. Exit 0: all valid; 1: some invalid; 2: unusable.
 

@@ -20,6 +20,7 @@ from ae_import.config import Config
 from ae_import.ledger import Ledger
 from ae_import.mapping import Mapper, check_rows
 from ae_import.media import CloudConfig, Forecast, MediaCheck, Signer, check_all
+from ae_import.net import network_for
 from ae_import.options import RunSettings
 from ae_import.reading import open_manifest
 from ae_import.records import Row
@@ -143,6 +144,7 @@ def check_manifest(
         budget[0] if budget else None,
         settings.max_duration,
     )
+    network = network_for(settings, env)
     ledger = Ledger(settings.ledger_path, None)
 
     async def go() -> None:
@@ -152,6 +154,7 @@ def check_manifest(
             allow_private=settings.media_allow_private,
             ledger=ledger,
             signer=Signer(cloud, env),
+            network=network,
         )
         try:
             await check_all(rows, check, forecast, add, column)
