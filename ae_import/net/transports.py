@@ -61,15 +61,15 @@ class _Routes(Generic[T]):
         self.made: dict[str | None, T] = {}
         self._lock = threading.Lock()
 
-    def pick(self, url: httpx.URL) -> T:
-        """Return the sub-transport of the proxy ``url`` goes through."""
+    def pick(self, url: httpx.URL) -> tuple[T, Proxy | None]:
+        """Return the sub-transport of the proxy ``url`` goes through, and that proxy."""
         proxy = self.proxies.proxy_for(url.scheme, url.host, url.port)
         key = None if proxy is None else repr((proxy.url, proxy.username, proxy.password))
         with self._lock:
             found = self.made.get(key)
             if found is None:
                 found = self.made[key] = self.make(proxy)
-            return found
+            return found, proxy
 
 
 class Router(httpx.BaseTransport):
@@ -81,7 +81,7 @@ class Router(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` through the sub-transport of its proxy."""
-        return self._routes.pick(request.url).handle_request(request)
+        return self._routes.pick(request.url)[0].handle_request(request)
 
     def close(self) -> None:
         """Close every sub-transport."""
@@ -94,12 +94,12 @@ def _precise(exc: httpx.TransportError) -> httpx.TransportError:
     import aiohttp
 
     cause = exc.__cause__
-    if isinstance(cause, (aiohttp.ClientHttpProxyError, aiohttp.ClientProxyConnectionError)):
+    if isinstance(cause, aiohttp.ClientHttpProxyError):  # the proxy answered, not with 2xx
         return exc if isinstance(exc, httpx.ProxyError) else httpx.ProxyError(str(exc))
     if isinstance(cause, (aiohttp.ConnectionTimeoutError, aiohttp.ServerTimeoutError)):
         return exc
-    if isinstance(cause, aiohttp.ClientConnectorError) and isinstance(exc, httpx.ConnectTimeout):
-        return httpx.ConnectError(str(exc))
+    if isinstance(cause, aiohttp.ClientConnectorError):  # refused, DNS, the proxy is down
+        return exc if type(exc) is httpx.ConnectError else httpx.ConnectError(str(exc))
     return exc
 
 
@@ -119,7 +119,12 @@ class AsyncRouter(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` through the sub-transport of its proxy."""
-        transport = self._routes.pick(request.url)
+        transport, proxy = self._routes.pick(request.url)
+        if self._precise and proxy is not None and request.url.scheme == "http":
+            # aiohttp sends proxy headers on a CONNECT only; a forwarded request carries its own
+            forwarded = httpx_proxy(proxy)
+            assert forwarded is not None
+            request.headers.update(forwarded.headers)
         try:
             return await transport.handle_async_request(request)
         except httpx.TransportError as exc:

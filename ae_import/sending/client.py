@@ -116,13 +116,14 @@ def _proxy_problem(causes: list[BaseException]) -> tuple[int | None, str] | None
     import aiohttp
     import httpx
 
-    for seen in causes:
+    for seen in reversed(causes):  # the root cause says most
         if isinstance(seen, aiohttp.ClientHttpProxyError):
             return seen.status, f"{seen.status} {seen.message}"
         if isinstance(seen, aiohttp.ClientProxyConnectionError):
             return None, f"cannot connect to it ({seen.os_error.strerror or seen.os_error})"
-        if isinstance(seen, httpx.ProxyError):
-            return None, str(seen)
+        if isinstance(seen, httpx.ProxyError):  # httpx's own: "407 Proxy Authentication..."
+            said = str(seen)
+            return (int(said[:3]) if said[:3].isdigit() else None), said
     return None
 
 
