@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from ae_import import __version__
 from ae_import.errors import (
     EXIT_PIPE,
     EXIT_SIGINT,
@@ -31,6 +30,7 @@ from ae_import.errors import (
 )
 from ae_import.options import OPTIONS, parse_bool
 from ae_import.text import json_text, safe_text
+from ae_import.version import __version__
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ae_import import __version__
 from ae_import.config import Config
 from ae_import.errors import (
     EXIT_INVALID,
@@ -55,6 +54,7 @@ from ae_import.sending import (
     no_events,
 )
 from ae_import.settings import RunSettings, read_token
+from ae_import.version import __version__
 
 from .signals import catch_stop_signals
 

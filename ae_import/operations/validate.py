@@ -8,9 +8,10 @@ as they would be sent, their media URL's query redacted. The command renders it.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -116,6 +117,14 @@ class ValidationReport:
         if self.show_requests:
             out.write(', "requests": ' + json_text(self.requests))
         out.write("}\n")
+
+    def problems(self) -> Iterator[dict[str, Any]]:
+        """Yield every problem found, as ``--json`` lists them (line, external_id, field...)."""
+        assert self._spool is not None
+        self._spool.seek(0)
+        for line in self._spool:
+            yield json.loads(line)
+        self._spool.seek(0, os.SEEK_END)
 
     def close(self) -> None:
         """Drop the spool."""
