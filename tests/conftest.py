@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from ae_import.net import CA_VARIABLES, PROXY_VARIABLES
 from tests.helpers import Sandboxes, Writer
-from tests.helpers.proxies import ProxyPy
+from tests.helpers.proxies import MediaHost, ProxyPy
 from tests.helpers.secrets import PROXY_AUTH
 
 # Tests are never timed: a loaded CI machine must not fail a property test by its clock.
@@ -122,3 +122,13 @@ def proxy(_proxy_server: ProxyPy) -> ProxyPy:
 def auth_proxy(_auth_proxy_server: ProxyPy) -> ProxyPy:
     """Return the session's authenticating proxy with an empty request log."""
     return _auth_proxy_server.reset()
+
+
+@pytest.fixture(scope="session")
+def media(test_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaHost]:
+    """Serve audio over https at media.test (via the proxy) or 127.0.0.1, with the session CA."""
+    server = MediaHost(test_ca, tmp_path_factory.mktemp("media"))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -35,16 +35,6 @@ def api(test_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def media(test_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaHost]:
-    """Serve audio over https at media.test."""
-    server = MediaHost(test_ca, tmp_path_factory.mktemp("media"))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def setup(
     cwd: Path, ca_file: Path, media: MediaHost, monkeypatch: pytest.MonkeyPatch

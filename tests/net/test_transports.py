@@ -9,28 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
-import trustme
 
 from ae_import.net import Network, Proxies, trust_context
 from tests.helpers.proxies import MediaHost, ProxyPy
 from tests.helpers.secrets import PROXY_BASIC, PROXY_PASSWORD, closed_port
 
 CLIENTS = ["httpx", "httpx async", "httpx-aiohttp"]
-
-
-@pytest.fixture(scope="module")
-def media(test_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaHost]:
-    """Serve audio over https with a certificate from the session's CA."""
-    server = MediaHost(test_ca, tmp_path_factory.mktemp("media"))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def getter(name: str, network: Network) -> Callable[[str], httpx.Response]:
