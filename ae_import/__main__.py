@@ -18,9 +18,22 @@ def _terminated(signum: int, frame: object) -> None:
     raise Terminated
 
 
+def portable_streams() -> None:
+    """Let stdout and stderr write any text, whatever the console's code page.
+
+    A character the code page lacks (a Windows console or pipe in cp1252) becomes an
+    escape, never a UnicodeEncodeError.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and stream.encoding.lower().replace("-", "") != "utf8":
+            reconfigure(errors="backslashreplace")
+
+
 def main() -> None:
     """Install the SIGTERM handler, then run the command line."""
     signal.signal(signal.SIGTERM, _terminated)
+    portable_streams()
     try:
         from ae_import import commands
 

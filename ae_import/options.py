@@ -23,6 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from ae_import.redact import redact_url
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -36,6 +39,7 @@ __all__ = [
     "Shard",
     "parse_bool",
     "parse_duration",
+    "parse_proxy",
     "parse_rate",
     "parse_shard",
     "parse_until",
@@ -222,6 +226,36 @@ def parse_shard(text: Any) -> Shard:
     return Shard(index, count)
 
 
+def parse_proxy(text: Any) -> str:
+    """Read a proxy URL: ``http://[user:pass@]host[:port]``, or ``host:port``; return it whole.
+
+    Only http proxies are spoken (https goes through them with CONNECT); an https:// or
+    socks:// proxy is refused rather than half-supported. Messages never repeat a password.
+    """
+    word = str(text).strip()
+    if "://" not in word:
+        word = "http://" + word  # curl, pip and httpx take host:port
+    shown = redact_url(word)
+    try:
+        parts = urlsplit(word)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"'{shown}' is not a proxy URL; write it as http://host:port") from None
+    if parts.scheme.lower() != "http":
+        raise ValueError(
+            f"a {parts.scheme}:// proxy is not supported; give an http:// proxy (https still "
+            "goes through it, with CONNECT)"
+        )
+    if not host or any(ord(c) < 0x21 or ord(c) == 0x7F for c in word):
+        raise ValueError(f"'{shown}' is not a proxy URL; write it as http://host:port")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"'{shown}' should be only http://host:port")
+    userinfo = parts.netloc.rpartition("@")[0]
+    where = f"[{host}]" if ":" in host else host
+    return f"http://{userinfo + '@' if userinfo else ''}{where}:{port or 80}"
+
+
 @dataclass(frozen=True)
 class Option:
     """What the command line, the env and the config file know of one option."""
@@ -235,6 +269,7 @@ class Option:
     switch: bool  # a --x/--no-x switch rather than a value
     hidden: bool
     short: str  # a one-letter alias, or ""
+    negatable: bool = True  # a switch's --no-x form (False: the flag alone, as --no-proxy)
 
     @property
     def flag(self) -> str:
@@ -256,6 +291,7 @@ def _meta(
     switch: bool = False,
     hidden: bool = False,
     short: str = "",
+    negatable: bool = True,
 ) -> dict[str, Any]:
     """Describe one option, as the metadata of its field (the field holds the default)."""
     return {
@@ -266,6 +302,7 @@ def _meta(
         "switch": switch,
         "hidden": hidden,
         "short": short,
+        "negatable": negatable,
     }
 
 
@@ -298,7 +335,20 @@ class RunSettings:
     ca_bundle: Path | None = field(
         default=None,
         metadata=_meta(
-            "api", parse_path, "CA certificates to trust (corporate proxies).", metavar="PATH"
+            "api",
+            parse_path,
+            "More CA certificates to trust (a PEM file or folder): a proxy that re-signs TLS.",
+            metavar="PATH",
+        ),
+    )
+    system_certs: bool = field(
+        default=True,
+        metadata=_meta(
+            "api",
+            parse_bool,
+            "Trust the operating system's certificate store as well as certifi's, as pip "
+            "does; --no-system-certs: certifi (and --ca-bundle) only.",
+            switch=True,
         ),
     )
     timeout: float = field(
@@ -308,6 +358,26 @@ class RunSettings:
             seconds_above_zero,
             "Seconds one attempt may take, all of it (the server downloads the media first).",
             metavar="SECONDS",
+        ),
+    )
+    proxy: str | None = field(
+        default=None,
+        metadata=_meta(
+            "run",
+            parse_proxy,
+            "HTTP proxy for every connection (API, media checks, doctor), in place of "
+            "HTTPS_PROXY, HTTP_PROXY and ALL_PROXY; NO_PROXY still applies.",
+            metavar="URL",
+        ),
+    )
+    no_proxy: bool = field(
+        default=False,
+        metadata=_meta(
+            "run",
+            parse_bool,
+            "Connect directly: ignore --proxy, run.proxy and every proxy variable.",
+            switch=True,
+            negatable=False,
         ),
     )
     ledger: Path | None = field(
@@ -487,6 +557,7 @@ OPTIONS: tuple[Option, ...] = tuple(
         switch=f.metadata["switch"],
         hidden=f.metadata["hidden"],
         short=f.metadata["short"],
+        negatable=f.metadata["negatable"],
     )
     for f in dataclasses.fields(RunSettings)
 )

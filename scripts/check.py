@@ -3,15 +3,23 @@
 
 Usage: python scripts/check.py [pytest arguments...]
 Extra arguments go to pytest. pytest's exit code 5 ("no tests ran") counts as a failure.
+
+Then the suite runs under every other Python 3.11+ this machine has (``python3.X`` on
+PATH, or under ``~/.pyenv/versions``), each in a virtualenv of its own (``.venv-3.X``,
+made once), and it says which versions it found none of. Those runs leave out the
+slow tests (the main interpreter ran them) to keep CI within its 15 minutes.
+``AE_IMPORT_ONE_PYTHON=1`` (the CI matrix, where each job has one Python) skips them.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 
 
 def run(step: str, *args: str) -> None:
@@ -45,6 +53,60 @@ def docs_current() -> None:
         sys.exit(code)
 
 
+def interpreters() -> tuple[dict[str, Path], list[str]]:
+    """Return the other Pythons 3.11+ found (version: path), and the versions not found."""
+    import shutil
+
+    mine = f"{sys.version_info.major}.{sys.version_info.minor}"
+    found: dict[str, Path] = {}
+    for version in VERSIONS:
+        if version == mine:
+            continue
+        candidates = [shutil.which(f"python{version}")]
+        pyenv = Path.home() / ".pyenv" / "versions"
+        if pyenv.is_dir():
+            candidates += [str(p) for p in sorted(pyenv.glob(f"{version}.*/bin/python{version}"))]
+        for candidate in filter(None, candidates):
+            done = subprocess.run(
+                [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )  # a pyenv shim whose version is not selected fails here
+            if done.returncode == 0 and done.stdout.strip() == version:
+                found[version] = Path(candidate)
+                break
+    missing = [v for v in VERSIONS if v != mine and v not in found]
+    return found, missing
+
+
+def other_pythons(pytest_args: list[str]) -> None:
+    """Run the suite (not the slow tests) under each other Python 3.11+ found."""
+    if os.environ.get("AE_IMPORT_ONE_PYTHON"):
+        print("==> other Pythons: skipped (AE_IMPORT_ONE_PYTHON is set)", flush=True)
+        return
+    found, missing = interpreters()
+    for version in missing:
+        print(f"==> Python {version}: not on this machine, skipped", flush=True)
+    for version, python in found.items():
+        venv = ROOT / f".venv-{version}"
+        bindir = venv / ("Scripts" if os.name == "nt" else "bin")
+        if not (bindir / "python").exists() and not (bindir / "python.exe").exists():
+            print(f"==> Python {version}: making {venv.name} ({python})", flush=True)
+            subprocess.check_call([str(python), "-m", "venv", str(venv)])
+        here = bindir / "python"
+        print(f"==> Python {version}: pip install -e '.[dev]'", flush=True)
+        code = subprocess.call([str(here), "-m", "pip", "install", "-q", "-e", ".[dev]"], cwd=ROOT)
+        if code != 0:
+            print(f"Python {version}: the install failed (exit {code})", file=sys.stderr)
+            sys.exit(code)
+        print(f"==> Python {version}: pytest (not slow)", flush=True)
+        code = subprocess.call([str(here), "-m", "pytest", "-q", *pytest_args], cwd=ROOT)
+        if code != 0:
+            print(f"Python {version}: pytest failed (exit {code})", file=sys.stderr)
+            sys.exit(code or 1)
+
+
 def main() -> None:
     """Run ruff, ruff format, mypy --strict, lint-imports, the docs check, pytest, slow tests."""
     run("ruff check", "ruff", "check", ".")
@@ -60,6 +122,7 @@ def main() -> None:
         "slow",
         *sys.argv[1:],
     )
+    other_pythons(sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
+from ae_import.net import CA_VARIABLES, PROXY_VARIABLES
 from tests.helpers import Sandboxes, Writer
+from tests.helpers.proxies import MediaHost, ProxyPy
+from tests.helpers.secrets import PROXY_AUTH
 
 # Tests are never timed: a loaded CI machine must not fail a property test by its clock.
 settings.register_profile("ae-import", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ae-import")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_or_ca_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clear the machine's proxy and CA variables (a TLS-inspecting CI box sets them)."""
+    for name in list(os.environ):
+        if name.lower() in PROXY_VARIABLES or name in CA_VARIABLES:
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture
@@ -59,3 +73,62 @@ def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run in a temporary working directory (the default ledger lands there)."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def test_ca() -> trustme.CA:
+    """Return the session's throwaway certificate authority (a TLS-inspecting proxy's, say)."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_file(test_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Write the session CA's certificate to a PEM file; return its path."""
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    test_ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+def _start_proxy(folder: Path, auth: str | None = None) -> Iterator[ProxyPy]:
+    """Start proxy.py in ``folder``; stop it (and its workers) afterwards."""
+    if sys.platform == "win32":
+        pytest.skip("the proxy.py fixture stops its process group with os.killpg (POSIX only)")
+    server = ProxyPy(folder, auth).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def _proxy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyPy]:
+    """Run one proxy.py for the session (a worker's share of it)."""
+    yield from _start_proxy(tmp_path_factory.mktemp("proxy"))
+
+
+@pytest.fixture(scope="session")
+def _auth_proxy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyPy]:
+    """Run one proxy.py that asks for Basic auth (alice:s3cret-PROXY-pw)."""
+    yield from _start_proxy(tmp_path_factory.mktemp("authproxy"), PROXY_AUTH)
+
+
+@pytest.fixture
+def proxy(_proxy_server: ProxyPy) -> ProxyPy:
+    """Return the session's proxy with an empty request log."""
+    return _proxy_server.reset()
+
+
+@pytest.fixture
+def auth_proxy(_auth_proxy_server: ProxyPy) -> ProxyPy:
+    """Return the session's authenticating proxy with an empty request log."""
+    return _auth_proxy_server.reset()
+
+
+@pytest.fixture(scope="session")
+def media(test_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaHost]:
+    """Serve audio over https at media.test (via the proxy) or 127.0.0.1, with the session CA."""
+    server = MediaHost(test_ca, tmp_path_factory.mktemp("media"))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from ae_import import __version__
 from ae_import.errors import (
     EXIT_PIPE,
     EXIT_SIGINT,
@@ -31,6 +30,7 @@ from ae_import.errors import (
 )
 from ae_import.options import OPTIONS, parse_bool
 from ae_import.text import json_text, safe_text
+from ae_import.version import __version__
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,6 +45,7 @@ __all__ = [
     "ShardOpt",
     "app",
     "command_line",
+    "complete_statuses",
     "console",
     "declared",
     "guard",
@@ -142,12 +143,32 @@ app = typer.Typer(
     name="ae-import",
     cls=_Group,
     help="Bulk-import call and meeting recordings into AskElephant (POST /v2/engagements).",
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (bash, zsh, fish, PowerShell)
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def complete_statuses(dismissable: bool) -> Callable[[str], list[tuple[str, str]]]:
+    """Return a completer of a comma-separated ``--status`` list (export's, or dismiss's)."""
+
+    def complete(incomplete: str) -> list[tuple[str, str]]:
+        from ae_import.ledger import ALL_STATUSES
+        from ae_import.operations import DISMISSABLE
+
+        choices: tuple[str, ...] = DISMISSABLE if dismissable else ALL_STATUSES
+        done, _, last = incomplete.rpartition(",")
+        taken = {word.strip() for word in done.split(",")} if done else set()
+        lead = f"{done}," if done else ""
+        return [
+            (lead + choice, f"rows that are {choice}")
+            for choice in choices
+            if choice.startswith(last.strip().lower()) and choice not in taken
+        ]
+
+    return complete
 
 
 def _version(value: bool) -> None:
@@ -231,11 +252,18 @@ def declared(name: str, help: str | None = None) -> Any:
     switch's bool) and is parsed by ``settings.resolve``, like env and config values.
     """
     option = _DECLARED[name]
-    names = [f"{option.flag}/--no-{option.flag[2:]}"] if option.switch else [option.flag]
+    negative = option.switch and option.negatable
+    names = [f"{option.flag}/--no-{option.flag[2:]}"] if negative else [option.flag]
     names += [f"-{option.short}"] if option.short else []
     default = "" if option.switch or option.default is None else f" Default: {option.default}."
+    words = option.metavar.split("|") if "|" in option.metavar else []
+
+    def complete(incomplete: str) -> list[str]:
+        return [word for word in words if word.startswith(incomplete)]
+
     return typer.Option(
         *names,
+        autocompletion=complete if words else None,
         envvar=option.env,
         show_envvar=True,
         metavar=option.metavar or None,

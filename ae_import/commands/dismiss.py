@@ -7,7 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import ConfigOpt, LedgerOpt, SandboxOpt, ShardOpt, app, guard, ledger_paths
+from .common import (
+    ConfigOpt,
+    LedgerOpt,
+    SandboxOpt,
+    ShardOpt,
+    app,
+    complete_statuses,
+    guard,
+    ledger_paths,
+)
 
 __all__ = ["dismiss"]
 
@@ -26,6 +35,7 @@ def dismiss(
         typer.Option(
             "--status",
             metavar="S1,S2",
+            autocompletion=complete_statuses(True),
             help="Only rows with these statuses (failed, invalid, retryable, pending); "
             "default any of them.",
         ),

@@ -35,7 +35,10 @@ def doctor(
     token_file: Annotated[str | None, declared("token_file")] = None,
     auth_scheme: Annotated[str | None, declared("auth_scheme")] = None,
     ca_bundle: Annotated[str | None, declared("ca_bundle")] = None,
+    system_certs: Annotated[bool | None, declared("system_certs")] = None,
     timeout: Annotated[str | None, declared("timeout")] = None,
+    proxy: Annotated[str | None, declared("proxy")] = None,
+    no_proxy: Annotated[bool | None, declared("no_proxy")] = None,
     ledger: Annotated[str | None, declared("ledger")] = None,
 ) -> None:
     """Check that a run would work: config, token, base URL, DNS, TLS, route, clock, cloud, ledger.

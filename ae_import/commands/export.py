@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from .common import ConfigOpt, LedgerOpt, SandboxOpt, ShardOpt, app, guard, ledger_paths
+from .common import (
+    ConfigOpt,
+    LedgerOpt,
+    SandboxOpt,
+    ShardOpt,
+    app,
+    complete_statuses,
+    guard,
+    ledger_paths,
+)
 
 __all__ = ["export"]
 
@@ -22,6 +31,7 @@ def export(
         typer.Option(
             "--status",
             metavar="S1,S2",
+            autocompletion=complete_statuses(False),
             help="Only these statuses; default every row but dismissed ones, or "
             "failed,invalid,retryable,pending with --as-manifest.",
         ),

@@ -23,19 +23,6 @@ from .common import (
 
 __all__ = ["validate"]
 
-# The options of run that validate takes too (with env and config, as run resolves them).
-MEDIA_OPTIONS = (
-    "check_media",
-    "rate",
-    "media_concurrency",
-    "media_timeout",
-    "media_allow_private",
-    "max_rows",
-    "limit",
-    "max_duration",
-    "files_root",
-)
-
 
 @app.command()
 def validate(
@@ -78,13 +65,17 @@ def validate(
     media_timeout: Annotated[str | None, declared("media_timeout")] = None,
     media_allow_private: Annotated[bool | None, declared("media_allow_private")] = None,
     files_root: Annotated[str | None, declared("files_root")] = None,
+    proxy: Annotated[str | None, declared("proxy")] = None,
+    no_proxy: Annotated[bool | None, declared("no_proxy")] = None,
+    ca_bundle: Annotated[str | None, declared("ca_bundle")] = None,
+    system_certs: Annotated[bool | None, declared("system_certs")] = None,
 ) -> None:
     """Check every row locally and send nothing. Exit 0: all valid; 1: some invalid; 2: unusable.
 
     With --check-media, also each row's media (exit 1 when some fails).
     """
     from ae_import.config import load_config
-    from ae_import.operations import ValidationReport, validate_manifest
+    from ae_import.operations import VALIDATE_OPTIONS, ValidationReport, validate_manifest
     from ae_import.settings import ledger_settings
 
     from .output import write_validation
@@ -93,7 +84,7 @@ def validate(
 
     def work() -> int:
         cfg = load_config(config)
-        settings = ledger_settings(flags, os.environ, cfg, *MEDIA_OPTIONS)
+        settings = ledger_settings(flags, os.environ, cfg, *VALIDATE_OPTIONS)
         report = ValidationReport(show_requests=show_requests)
         try:
             note = validate_manifest(

@@ -168,7 +168,7 @@ class Mapper:
     @property
     def salt(self) -> bytes:
         """Return what, besides a row, decides its body: this mapping and this version."""
-        from ae_import import __version__
+        from ae_import.version import __version__
 
         return f"{__version__}|{self.config!r}|{self._defaults!r}|{self.strip_cells}".encode()
 

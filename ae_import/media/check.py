@@ -47,6 +47,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, Protocol
 
+from ae_import.net import Network
 from ae_import.records import Problem, Row
 from ae_import.redact import redact_url
 
@@ -154,6 +155,7 @@ class MediaCheck:
         now: Callable[[], datetime] = _now,
         resolve: Resolve = getaddrinfo,
         transport: httpx.AsyncBaseTransport | None = None,
+        network: Network | None = None,
     ) -> None:
         """Prepare the probe; drop the ledger's checks older than ``CACHE_TTL_S``."""
         self.prober = Prober(
@@ -162,6 +164,7 @@ class MediaCheck:
             connections=concurrency,
             resolve=resolve,
             transport=transport,
+            network=network,
         )
         self.concurrency = concurrency
         self.timeout_s = timeout_s

@@ -17,6 +17,10 @@ the API budget is spent). Each reads the ``Probe`` its own way.
 4. Redirects are followed by hand, at most ``MAX_REDIRECTS``, each hop judged as in 1.
 5. The whole probe is bounded by ``timeout_s``.
 
+Every hop goes through the proxy ``net.Network`` picks for it, with the command's TLS
+context. Behind a proxy, a name this machine cannot resolve is left to the proxy (it
+is not judged in 1); one that resolves is judged as usual.
+
 The address check resolves the name, then httpx resolves it again to connect: a name
 that changes its answer in between (DNS rebinding) is not caught. The server guards
 its own fetch; this is a check ahead of it. Nothing returned holds a URL's query.
@@ -29,8 +33,9 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from ae_import.net import Network, Proxies
 from ae_import.redact import redact_urls_in
 from ae_import.text import safe_text
 
@@ -109,21 +114,31 @@ class Prober:
         user_agent: str = "ae-import media check",
         resolve: Resolve = getaddrinfo,
         transport: httpx.AsyncBaseTransport | None = None,
+        network: Network | None = None,
     ) -> None:
-        """Prepare the client (httpx follows no redirect: each hop is judged here)."""
+        """Prepare the client (httpx follows no redirect: each hop is judged here).
+
+        ``network`` routes each hop through its proxy with the command's TLS context
+        (``transport``, for tests, replaces it).
+        """
         import httpx
 
         self.allow_private = allow_private
         self.timeout_s = timeout_s
         self.resolve = resolve
-        self.client = httpx.AsyncClient(
-            transport=transport,
-            follow_redirects=False,
-            trust_env=False,
-            timeout=timeout_s,
-            limits=httpx.Limits(max_connections=connections),
-            headers={"User-Agent": user_agent},
-        )
+        self.network = network or Network(Proxies.resolve())
+        options: dict[str, Any] = {
+            "follow_redirects": False,
+            "timeout": timeout_s,
+            "headers": {"User-Agent": user_agent},
+        }
+        limits = httpx.Limits(max_connections=connections)
+        if transport is not None:
+            self.client = httpx.AsyncClient(
+                transport=transport, trust_env=False, limits=limits, **options
+            )
+        else:
+            self.client = self.network.async_client(limits=limits, **options)
 
     async def probe(self, url: str) -> Probe:
         """Return what ``url`` came to, within ``timeout_s`` as a whole."""
@@ -184,6 +199,8 @@ class Prober:
             addresses = addresses or await self.resolve(host, port)
         except OSError:
             addresses = []
+        if not addresses and self.network.proxy_for(target) is not None:
+            return None  # behind a proxy, names may resolve only there: it asks for us
         if not addresses:
             return Probe("unreachable", f"cannot resolve {shown}", host=shown)
         if not self.allow_private and any(blocked(a) for a in addresses):

@@ -12,11 +12,12 @@ from .doctor import Check, run_checks
 from .export import MANIFEST_STATUSES, export, parse_statuses
 from .run import RunResult, format_duration, run_import, sandbox_state_path, seconds_until
 from .status import LedgerStatus, StatusReport, gather_status
-from .validate import ValidationReport, check_manifest, validate_manifest
+from .validate import VALIDATE_OPTIONS, ValidationReport, check_manifest, validate_manifest
 
 __all__ = [
     "DISMISSABLE",
     "MANIFEST_STATUSES",
+    "VALIDATE_OPTIONS",
     "Check",
     "LedgerStatus",
     "RunResult",

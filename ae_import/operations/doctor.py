@@ -9,8 +9,11 @@ config         the config file parses (or none is given)
 settings       every option resolves (flags, ``AE_IMPORT_*``, config)
 base URL       https, or http to a loopback host; no user-info or query
 token          found in ``AE_API_TOKEN`` or ``--token-file`` (mode 600, one line)
-DNS            the base URL's host resolves
-TLS            the server's certificate is trusted (``--ca-bundle`` for a private CA)
+proxy          the proxy the API is reached through (``--proxy``, ``HTTPS_PROXY``...) opens
+               a CONNECT tunnel to the base URL's host; or none is used
+DNS            the base URL's host resolves (behind a proxy: the proxy resolves it)
+TLS            the server's certificate is trusted (the store, ``--ca-bundle``, the CA
+               variables: the detail names what is trusted)
 route + token  a POST of ``{}`` is refused with 400 or 422 (no engagement can come of
                it): 401/403 name the token or its scope, 404/405 the base URL
 clock          the answer's ``Date`` is within ``MAX_SKEW_S`` of this machine's clock
@@ -29,19 +32,17 @@ token never appears in a row, nor does a signed URL (references are shown instea
 
 from __future__ import annotations
 
-import email.utils
 import os
-import socket
-import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ae_import.errors import AeImportError, LedgerBusyError, UsageError
-from ae_import.redact import redact_urls_in
+from ae_import.net import Network
 from ae_import.text import safe_text
+
+from .doctor_network import MAX_SKEW_S, Check, NetworkChecks
 
 if TYPE_CHECKING:
     import httpx
@@ -52,50 +53,11 @@ if TYPE_CHECKING:
 
 __all__ = ["MANIFEST_ROWS", "MAX_SKEW_S", "Check", "run_checks"]
 
-MAX_SKEW_S = 300.0
 MANIFEST_ROWS = 1000
-Status = Literal["ok", "fail", "skip"]
 
 
-@dataclass(frozen=True)
-class Check:
-    """One row of the doctor's table."""
-
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
-
-    def as_dict(self) -> dict[str, str]:
-        """Return the row for ``--json``."""
-        return asdict(self)
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    return safe_text(redact_urls_in(" ".join(text.split())))[:limit]
-
-
-class _Doctor:
+class _Doctor(NetworkChecks):
     """Runs the checks in order; each adds one row."""
-
-    def __init__(
-        self,
-        env: Mapping[str, str],
-        clock: Callable[[], float],
-        transport: httpx.BaseTransport | None,
-    ) -> None:
-        self.env = env
-        self.clock = clock
-        self.transport = transport
-        self.rows: list[Check] = []
-
-    def add(self, name: str, status: Status, detail: str, fix: str = "") -> None:
-        self.rows.append(Check(name, status, _one_line(detail), fix))
-
-    def skip_server(self, why: str) -> None:
-        """Add the server checks that could not run, as skipped."""
-        for name in ("route + token", "clock"):
-            self.add(name, "skip", why)
 
     def config(self, path: Path | None) -> Config:
         from ae_import.config import Config, load_config
@@ -143,142 +105,6 @@ class _Doctor:
         self.add("token", "ok", f"found in {where}")
         return token
 
-    def dns(self, settings: RunSettings) -> bool:
-        import httpx
-
-        url = httpx.URL(settings.base_url)
-        try:
-            found = socket.getaddrinfo(url.host, url.port or 443, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            self.add(
-                "DNS",
-                "fail",
-                f"cannot resolve {url.host}: {exc.strerror or exc}",
-                "check the host in --base-url, and this machine's DNS",
-            )
-            return False
-        addresses = sorted({str(info[4][0]) for info in found})
-        self.add("DNS", "ok", f"{url.host}: {', '.join(addresses[:3])}")
-        return True
-
-    def route(self, settings: RunSettings, token: str | None) -> None:
-        """POST {} (no engagement can come of it) and read what the answer says."""
-        import httpx
-
-        url = settings.base_url.rstrip("/") + "/v2/engagements"
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if token is not None:
-            bearer = token if settings.auth_scheme == "raw" else f"Bearer {token}"
-            headers["Authorization"] = bearer
-        https = url.startswith("https:")
-        context = ssl.create_default_context(
-            cafile=str(settings.ca_bundle) if settings.ca_bundle else None
-        )
-        try:
-            # --timeout bounds this request too (an empty POST needs no media download)
-            limit = min(settings.timeout, 30.0)
-            with httpx.Client(
-                verify=context, trust_env=False, timeout=limit, transport=self.transport
-            ) as client:
-                answer = client.post(url, content=b"{}", headers=headers)
-        except httpx.HTTPError as exc:
-            why = _certificate_problem(exc)
-            if why is not None:
-                host = httpx.URL(url).host
-                self.add(
-                    "TLS",
-                    "fail",
-                    f"the certificate of {host} is not trusted ({why})",
-                    "if a proxy re-signs traffic, pass its CA with --ca-bundle",
-                )
-                self.skip_server("needs a trusted certificate")
-            else:
-                self.add("TLS", "skip", "no connection")
-                self.add(
-                    "route + token",
-                    "fail",
-                    f"no answer from {url}: {type(exc).__name__}: {exc}",
-                    "check --base-url, the network and any proxy",
-                )
-                self.add("clock", "skip", "needs an answer")
-            return
-        if https:
-            bundle = f" with {settings.ca_bundle}" if settings.ca_bundle else ""
-            self.add("TLS", "ok", f"certificate trusted{bundle}")
-        else:
-            self.add("TLS", "skip", "plain http to a loopback host")
-        self._judge(answer, url, token is not None)
-        self._clock(answer)
-
-    def _judge(self, answer: httpx.Response, url: str, has_token: bool) -> None:
-        status = answer.status_code
-        name = "route + token"
-        if status in (400, 422):
-            self.add(name, "ok", f"POST {{}} to {url} refused with {status}, as it should be")
-        elif status == 401 and not has_token:
-            self.add(name, "skip", f"{url} answers 401: set a token to check it")
-        elif status == 401:
-            self.add(
-                name,
-                "fail",
-                f"the token was refused (401) by {url}",
-                "check AE_API_TOKEN or --token-file; an API key (sk-apik_...) may need "
-                "auth_scheme: raw",
-            )
-        elif status == 403:
-            self.add(
-                name,
-                "fail",
-                "the token lacks the engagements:write scope (403)",
-                "use a token with the engagements:write scope",
-            )
-        elif 200 <= status < 300:
-            self.add(
-                name,
-                "fail",
-                f"POST {{}} to {url} was accepted ({status}): an engagement may have been "
-                "created by this check; this server does not check requests as the API does",
-                "check --base-url (is it the AskElephant API?); look for an empty engagement",
-            )
-        elif status in (404, 405):
-            self.add(
-                name,
-                "fail",
-                f"no Create engagement route at {url} ({status})",
-                "check --base-url; it should end in /api",
-            )
-        else:
-            self.add(
-                name,
-                "fail",
-                f"POST {{}} to {url} answered {status}, not 400 or 422",
-                "check --base-url; if it is right, the server is in trouble: try later",
-            )
-
-    def _clock(self, answer: httpx.Response) -> None:
-        date = answer.headers.get("date")
-        try:
-            stamp = email.utils.parsedate_to_datetime(date).timestamp() if date else None
-        except (TypeError, ValueError):
-            stamp = None
-        if stamp is None:
-            self.add("clock", "skip", "the answer has no readable Date header")
-            return
-        skew = self.clock() - stamp
-        ahead = "ahead of" if skew > 0 else "behind"
-        detail = f"{abs(skew):.0f} s {ahead} the server's clock"
-        if abs(skew) < 2:  # Date is to the second
-            detail = "in step with the server's clock (to the second)"
-        if abs(skew) <= MAX_SKEW_S:
-            self.add("clock", "ok", detail)
-        else:
-            self.add(
-                "clock",
-                "fail",
-                detail + f" (more than {MAX_SKEW_S:.0f} s)",
-                "sync this machine's clock (NTP: timedatectl set-ntp true)",
-            )
-
     def manifest(self, name: str, fmt: str | None, config: Config) -> dict[str, Reference]:
         """Read the first rows; return the first reference of each scheme found."""
         from ae_import.media import parse_reference
@@ -310,7 +136,13 @@ class _Doctor:
         self.add("manifest", "ok", f"{rows} rows read: {found_text} references")
         return first
 
-    def cloud(self, config: Config, first: Mapping[str, Reference], timeout: float) -> None:
+    def cloud(
+        self,
+        config: Config,
+        first: Mapping[str, Reference],
+        timeout: float,
+        network: Network | None,
+    ) -> None:
         from ae_import.errors import CloudError
         from ae_import.media import CLOUD_FIXES, SCHEMES, Signer, validity
 
@@ -328,18 +160,18 @@ class _Doctor:
             if reference is None or url is None:
                 self.add(name, "ok", detail)
                 continue
-            problem = self._fetch(url)
+            problem = self._fetch(url, network or Network())
             if problem is None:
                 self.add(name, "ok", f"{detail}; {reference} answers with audio or video")
             else:
                 self.add(name, "fail", f"{reference}: {problem}", CLOUD_FIXES[scheme])
 
-    def _fetch(self, url: str) -> str | None:
+    def _fetch(self, url: str, network: Network) -> str | None:
         """GET the first byte of a signed URL; return what is wrong, or None."""
         import httpx
 
         try:
-            with httpx.Client(trust_env=False, timeout=30.0, transport=self.transport) as client:
+            with self._client(network, 30.0) as client:
                 answer = client.get(url, headers={"Range": "bytes=0-0"})
         except httpx.HTTPError as exc:
             return f"no answer: {type(exc).__name__}"
@@ -384,19 +216,6 @@ class _Doctor:
         self.add("ledger", "ok", f"{path} opens; not held by a run")
 
 
-
-
-def _certificate_problem(exc: BaseException) -> str | None:
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None:
-            return None
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return str(seen.verify_message or seen)
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
 def run_checks(
     config_path: Path | None,
     flags: Mapping[str, Any],
@@ -416,18 +235,26 @@ def run_checks(
         first = doctor.manifest(manifest, fmt, config)
     if settings is None:
         doctor.skip_server("needs usable settings")
-        doctor.cloud(config, first, 600.0)
+        doctor.cloud(config, first, 600.0, None)
         return doctor.rows
     token = doctor.token(settings)
-    if not base_ok:
+    network = doctor.network(settings)
+    if network is None:
+        doctor.skip_server("needs a usable proxy and CA settings")
+    elif not base_ok:
+        doctor.add("proxy", "ok", network.proxies.describe())
         for name in ("DNS", "TLS"):
             doctor.add(name, "skip", "needs a usable base URL")
         doctor.skip_server("needs a usable base URL")
-    elif doctor.dns(settings):
-        doctor.route(settings, token)
+    elif not doctor.proxy(settings, network):
+        for name in ("DNS", "TLS"):
+            doctor.add(name, "skip", "needs the proxy")
+        doctor.skip_server("needs the proxy")
+    elif doctor.dns(settings, network):
+        doctor.route(settings, token, network)
     else:
         doctor.add("TLS", "skip", "needs DNS")
         doctor.skip_server("needs DNS")
-    doctor.cloud(config, first, settings.timeout)
+    doctor.cloud(config, first, settings.timeout, network)
     doctor.ledger(settings)
     return doctor.rows

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ae_import import __version__
 from ae_import.config import Config
 from ae_import.errors import (
     EXIT_INVALID,
@@ -40,6 +38,7 @@ from ae_import.errors import (
 from ae_import.ledger import Ledger, RunLock
 from ae_import.mapping import Mapper, RowSource
 from ae_import.media import MediaCheck, Signer
+from ae_import.net import network_for
 from ae_import.options import RunSettings
 from ae_import.reading import Manifest, open_manifest
 from ae_import.redact import redact_url
@@ -56,6 +55,9 @@ from ae_import.sending import (
     no_events,
 )
 from ae_import.settings import read_token
+from ae_import.version import __version__
+
+from .signals import catch_stop_signals
 
 __all__ = ["RunResult", "format_duration", "run_import", "sandbox_state_path", "seconds_until"]
 
@@ -125,8 +127,17 @@ def _deadline(settings: RunSettings, wall: float) -> tuple[float | None, str]:
 
 
 def _arguments(argv: Sequence[str]) -> list[str]:
-    """Return the command line as it may be stored: URLs without query or user-info."""
-    return [redact_url(arg) if "://" in arg else arg for arg in argv]
+    """Return the command line as it may be stored: URLs without query or user-info.
+
+    A proxy may be given without a scheme (``user:pass@host:3128``): its user-info goes too.
+    """
+    words: list[str] = []
+    for arg in argv:
+        if words and words[-1] == "--proxy" and "://" not in arg:
+            words.append(redact_url("http://" + arg).removeprefix("http://"))
+        else:
+            words.append(redact_url(arg) if "://" in arg else arg)
+    return words
 
 
 def _ending(summary: Summary, signals: list[str]) -> BaseException | None:
@@ -147,22 +158,15 @@ def _ending(summary: Summary, signals: list[str]) -> BaseException | None:
 async def _drive(
     engine: Engine, source: RowSource, signals: list[str], media: MediaGate | None
 ) -> Summary:
-    loop = asyncio.get_running_loop()
-
     def on_signal(name: str) -> None:
         signals.append(name)
         engine.interrupt(name)
 
-    numbers = (signal.SIGINT, signal.SIGTERM)
-    previous = [signal.getsignal(number) for number in numbers]
-    for number, name in zip(numbers, ("SIGINT", "SIGTERM"), strict=True):
-        loop.add_signal_handler(number, on_signal, name)
+    restore = catch_stop_signals(asyncio.get_running_loop(), on_signal)
     try:
         return await engine.run(source, source.check)
     finally:
-        for number, handler in zip(numbers, previous, strict=True):
-            loop.remove_signal_handler(number)
-            signal.signal(number, handler)
+        restore()
         if engine.client is not None:
             await engine.client.aclose()
         if media is not None:
@@ -219,6 +223,8 @@ def run_import(
     virtual clock.
     """
     ledger_path = settings.ledger_path
+    # A bad proxy or CA bundle stops the run here, before the lock; a dry run sends nothing.
+    network = None if settings.dry_run else network_for(settings, env)
     with contextlib.ExitStack() as stack:
         if not settings.dry_run:
             stack.enter_context(RunLock(ledger_path))
@@ -257,6 +263,7 @@ def run_import(
                     allow_private=settings.media_allow_private,
                     ledger=ledger,
                     signer=signer,
+                    network=network,
                 )
                 media = MediaGate(check)
             client = EngagementClient(
@@ -265,7 +272,7 @@ def run_import(
                 auth_scheme=settings.auth_scheme,
                 timeout=settings.timeout,
                 concurrency=settings.concurrency,
-                ca_bundle=settings.ca_bundle,
+                network=network,
                 user_agent=f"ae-import/{__version__}",
                 signer=signer,
             )

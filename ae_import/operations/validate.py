@@ -8,9 +8,10 @@ as they would be sent, their media URL's query redacted. The command renders it.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -20,6 +21,7 @@ from ae_import.config import Config
 from ae_import.ledger import Ledger
 from ae_import.mapping import Mapper, check_rows
 from ae_import.media import CloudConfig, Forecast, MediaCheck, Signer, check_all
+from ae_import.net import network_for
 from ae_import.options import RunSettings
 from ae_import.reading import open_manifest
 from ae_import.records import Row
@@ -28,6 +30,7 @@ from ae_import.text import json_text
 
 __all__ = [
     "MAX_TABLE_ROWS",
+    "VALIDATE_OPTIONS",
     "ValidationReport",
     "check_manifest",
     "shown_body",
@@ -35,6 +38,12 @@ __all__ = [
 ]
 
 MAX_TABLE_ROWS = 1000
+# The options of run that validate takes too (flags, env and config, resolved as run does).
+VALIDATE_OPTIONS = (
+    *("check_media", "rate", "media_concurrency", "media_timeout", "media_allow_private"),
+    *("max_rows", "limit", "max_duration", "files_root"),
+    *("proxy", "no_proxy", "ca_bundle", "system_certs"),
+)
 
 
 def shown_body(body: dict[str, Any]) -> dict[str, Any]:
@@ -116,6 +125,14 @@ class ValidationReport:
             out.write(', "requests": ' + json_text(self.requests))
         out.write("}\n")
 
+    def problems(self) -> Iterator[dict[str, Any]]:
+        """Yield every problem found, as ``--json`` lists them (line, external_id, field...)."""
+        assert self._spool is not None
+        self._spool.seek(0)
+        for line in self._spool:
+            yield json.loads(line)
+        self._spool.seek(0, os.SEEK_END)
+
     def close(self) -> None:
         """Drop the spool."""
         if self._spool is not None:
@@ -143,6 +160,7 @@ def check_manifest(
         budget[0] if budget else None,
         settings.max_duration,
     )
+    network = network_for(settings, env)
     ledger = Ledger(settings.ledger_path, None)
 
     async def go() -> None:
@@ -152,6 +170,7 @@ def check_manifest(
             allow_private=settings.media_allow_private,
             ledger=ledger,
             signer=Signer(cloud, env),
+            network=network,
         )
         try:
             await check_all(rows, check, forecast, add, column)

@@ -56,6 +56,7 @@ def test_doctor_passes_against_the_sandbox(runner: CliRunner, sandbox: Any, here
         "settings": "ok",
         "base URL": "ok",
         "token": "ok",
+        "proxy": "ok",
         "DNS": "ok",
         "TLS": "skip",
         "route + token": "ok",
@@ -132,13 +133,15 @@ def test_untrusted_certificate_says_ca_bundle(
         "name": "TLS",
         "status": "fail",
         "detail": "the certificate of 127.0.0.1 is not trusted "
-        "(unable to get local issuer certificate)",
+        "(unable to get local issuer certificate); trusted: system store + certifi",
         "fix": "if a proxy re-signs traffic, pass its CA with --ca-bundle",
     }
     assert checks["route + token"]["status"] == "skip"
     trusted = doctor(runner, "--base-url", server.base_url, "--ca-bundle", str(bundle), "--json")
     assert trusted.exit_code == 0, trusted.stdout
-    assert rows(trusted)["TLS"]["detail"] == f"certificate trusted with {bundle}"
+    assert rows(trusted)["TLS"]["detail"] == (
+        f"certificate trusted (system store + certifi + --ca-bundle={bundle})"
+    )
 
 
 def test_exact_output_without_a_token_or_a_usable_base_url(runner: CliRunner, here: Path) -> None:
@@ -176,12 +179,13 @@ def test_exact_output_without_a_token_or_a_usable_base_url(runner: CliRunner, he
             cut="│",
         ),
         line("", "", "taken on the command line)", cut="│"),
+        line("proxy", "ok", "none: direct (no --proxy, run.proxy or *_PROXY variable)", cut="│"),
         line("DNS", "skip", skipped, cut="│"),
         line("TLS", "skip", skipped, cut="│"),
         line("route + token", "skip", skipped, cut="│"),
         line("clock", "skip", skipped, cut="│"),
         line("ledger", "ok", "ae-import-ledger.sqlite will be created; not held by a run", cut="│"),
-        "doctor: 2 of 9 checks failed",
+        "doctor: 2 of 10 checks failed",
     ]
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.helpers import posix_only
+
 BODY = {
     "type": "CALL",
     "title": "t",
@@ -43,6 +45,7 @@ def start(*args: str) -> subprocess.Popen[str]:
     )
 
 
+@posix_only("SIGINT and SIGTERM sent to a child process")
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_sandbox_prints_url_and_token_serves_and_stops_cleanly(stop: signal.Signals) -> None:
     """It prints its base URL and token, logs a line per request, and stops on a signal."""
@@ -102,6 +105,7 @@ def test_bad_sandbox_options_exit_2(args: list[str], message: str) -> None:
     assert err.count("\n") == 1
 
 
+@posix_only("SIGTERM sent to a child process")
 def test_sandbox_with_faults_answers_through_the_proxy() -> None:
     """--fault 503=1 puts the fault proxy in front: every POST gets 503; it still stops cleanly."""
     proc = start("--port", "0", "--token", "cli-token", "--fault", "503=1")

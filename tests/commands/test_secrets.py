@@ -1,7 +1,8 @@
 """Secrets: a recognisable token and presigned signatures never reach any output or file.
 
 Every command runs with AE_IMPORT_DEBUG=1, against a good server, a server that
-refuses the token, a closed port and a proxy that resets connections. Then every
+refuses the token, a closed port and a proxy that resets connections; and through a
+real HTTP proxy that asks for a password (given right, wrong, and in a variable). Then every
 byte written (stdout, stderr, log files, the ledger with its WAL, the exports, the
 lock file) is searched for the token and the signature.
 """
@@ -20,11 +21,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import trustme
 
+from ae_import.sandbox import SandboxServer, SandboxSettings
 from ae_import.sandbox.faults import FaultPlan, FaultProxy
 from tests.helpers import Sandboxes
+from tests.helpers.proxies import ProxyPy, issue
 from tests.helpers.secrets import (
     NEEDLES,
+    PROXY_PASSWORD,
     SIGNATURE,
     TOKEN,
     URL,
@@ -320,3 +325,43 @@ def test_the_token_is_scrubbed_however_an_answer_encodes_it(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_proxy_credentials_leak_nowhere(
+    auth_proxy: ProxyPy,
+    test_ca: trustme.CA,
+    ca_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Proxy user:password in --proxy (no scheme) or HTTPS_PROXY, right or wrong: never shown."""
+    monkeypatch.chdir(tmp_path)
+    certs = issue(test_ca, tmp_path, "api.test")
+    good = SandboxServer(SandboxSettings(token=TOKEN), tls=certs)
+    base_url = good.start().replace("127.0.0.1", "api.test")
+    try:
+        path = str(manifest(tmp_path / "m.csv"))
+        run = Collector(tmp_path)
+        given = auth_proxy.url_with_auth().removeprefix("http://")
+        trust = ["--base-url", base_url, "--ca-bundle", str(ca_file)]
+        base = ["run", path, *trust, "--log-file", "run.log"]
+        first = run(*base, "--proxy", given, "--json", "--max-rows", "2")
+        assert first.exit_code == 0, first.output
+        monkeypatch.setenv("HTTPS_PROXY", auth_proxy.url_with_auth())
+        run(*base, "--log-file", "json.log", "--log-format", "json")
+        wrong = auth_proxy.url_with_auth().replace(PROXY_PASSWORD, "not-" + PROXY_PASSWORD[::-1])
+        refused = run(*base, "--proxy", wrong, "--ledger", "w.sqlite", "--max-attempts", "1")
+        assert refused.exit_code == 1
+        assert "407" in refused.stderr
+        for args in (["--json"], ["--proxy", given], ["--proxy", "socks5://" + given]):
+            run("doctor", *trust, *args)
+        for args in ([], ["--json"]):
+            run("status", *args)
+        run("export", "--format", "jsonl")
+        assert good.store.count() == 6
+        assert f"CONNECT api.test:{base_url.split(':')[2].split('/')[0]} auth=True" in (
+            auth_proxy.requests()
+        )
+    finally:
+        good.stop()
+    assert leaks(run, tmp_path) == []

@@ -222,10 +222,10 @@ def test_unusable_input_exits_2_with_one_line(
 
 def test_bad_option_is_a_usage_error(runner: CliRunner) -> None:
     """An unknown option is exit 2, one line, as for every usage error."""
-    result = runner.invoke(app, ["validate", SF_CSV, "--nope"])
+    result = runner.invoke(app, ["validate", SF_CSV, "--zzqx"])
     assert result.exit_code == 2
     assert (
-        result.stderr == "ae-import: error: no such option --nope; see ae-import validate --help\n"
+        result.stderr == "ae-import: error: no such option --zzqx; see ae-import validate --help\n"
     )
 
 

@@ -14,8 +14,11 @@ from typing import Any
 import pytest
 
 from ae_import.ledger.db import Ledger
-from tests.helpers import SANDBOX_TOKEN, Sandboxes
+from tests.helpers import SANDBOX_TOKEN, Sandboxes, posix_only
 from tests.helpers.cli import HEADER
+
+# Windows: Ctrl+C and Ctrl+Break reach the run loop through tests/operations/test_signals.py.
+pytestmark = posix_only("SIGINT and SIGTERM sent to a child process")
 
 # Waits on real processes and real time: run by scripts/check.py, not by plain pytest.
 pytestmark = pytest.mark.slow

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 TESTS = Path(__file__).resolve().parent.parent
 ROOT = TESTS.parent
@@ -44,3 +47,8 @@ class Sandboxes:
         for server in self.running:
             server.stop()
         self.running.clear()
+
+
+def posix_only(why: str) -> pytest.MarkDecorator:
+    """Return a mark that skips a test on Windows, saying which POSIX behaviour it needs."""
+    return pytest.mark.skipif(sys.platform == "win32", reason=f"POSIX only: {why}")

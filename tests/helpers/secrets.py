@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,19 @@ URL = (
 )
 
 
-NEEDLES = (TOKEN.encode(), SIGNATURE.encode(), b"X-Amz-Signature=", b"AKIAEXAMPLE")
+# A proxy's user and password, and the Basic credentials they make on the wire.
+PROXY_PASSWORD = "s3cret-PROXY-pw"
+PROXY_AUTH = f"alice:{PROXY_PASSWORD}"
+PROXY_BASIC = base64.b64encode(PROXY_AUTH.encode()).decode()
+
+NEEDLES = (
+    TOKEN.encode(),
+    SIGNATURE.encode(),
+    b"X-Amz-Signature=",
+    b"AKIAEXAMPLE",
+    PROXY_PASSWORD.encode(),
+    PROXY_BASIC.encode(),
+)
 
 
 def manifest(path: Path) -> Path:

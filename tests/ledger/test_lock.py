@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import signal
 import subprocess
@@ -17,7 +16,7 @@ from typer.testing import CliRunner
 from ae_import.errors import EXIT_LEDGER_BUSY, EXIT_USAGE, LedgerBusyError, UsageError
 from ae_import.ledger import lock as lock_module
 from ae_import.ledger.lock import RunLock, lock_path
-from tests.helpers import Writer
+from tests.helpers import Writer, posix_only
 from tests.helpers.cli import HEADER, invoke, line
 
 HOLDER = """
@@ -54,6 +53,7 @@ def test_lock_is_free_again_after_release(tmp_path: Path) -> None:
     assert lock_path(ledger).exists()
 
 
+@posix_only("SIGKILL, a kill without any clean-up")
 def test_a_killed_holder_leaves_no_lock_that_blocks(tmp_path: Path) -> None:
     """A holder killed with SIGKILL (no clean-up at all) leaves a lock the next run takes."""
     ledger = tmp_path / "l.sqlite"
@@ -83,6 +83,7 @@ def test_garbled_lock_file_still_reports_busy(tmp_path: Path) -> None:
     assert "another process (its details are not written yet)" in caught.value.message
 
 
+@posix_only("symlinks need a privilege on Windows")
 @pytest.mark.parametrize(
     "alias",
     ["link.sqlite", "sub/../l.sqlite", "linkdir/l.sqlite", "linkdir/../l.sqlite"],
@@ -107,6 +108,7 @@ def test_a_run_reaching_a_held_ledger_by_another_path_exits_4(
     assert sandbox.store.count() == 0
 
 
+@posix_only("symlinks need a privilege on Windows")
 def test_the_lock_file_sits_beside_the_real_ledger(tmp_path: Path) -> None:
     """Locking through a symlink takes the lock next to the file it points to."""
     ledger = tmp_path / "real" / "l.sqlite"
@@ -120,6 +122,7 @@ def test_the_lock_file_sits_beside_the_real_ledger(tmp_path: Path) -> None:
     assert not lock_path(link).exists()
 
 
+@posix_only("symlinks need a privilege on Windows")
 def test_a_dangling_symlink_ledger_is_refused_in_one_line(
     runner: CliRunner, sandbox: Any, cwd: Path, write: Writer
 ) -> None:
@@ -145,6 +148,7 @@ def test_a_ledger_in_a_missing_directory_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "nowhere").exists()
 
 
+@posix_only("fcntl.flock")
 def test_a_file_system_without_flock_is_refused_not_run_unlocked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -152,6 +156,8 @@ def test_a_file_system_without_flock_is_refused_not_run_unlocked(
 
     def no_flock(fd: int, operation: int) -> None:
         raise OSError(errno.ENOSYS, "Function not implemented")
+
+    import fcntl
 
     monkeypatch.setattr(fcntl, "flock", no_flock)
     with pytest.raises(UsageError) as caught:

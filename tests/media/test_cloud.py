@@ -524,7 +524,7 @@ def test_gcs_outside_google_cloud_never_asks_the_metadata_server(
 
     def default(**kwargs: Any) -> Any:
         seen.append(os.environ.get("NO_GCE_CHECK"))
-        raise google.auth.exceptions.DefaultCredentialsError("none")
+        raise google.auth.exceptions.DefaultCredentialsError("none")  # type: ignore[no-untyped-call]
 
     monkeypatch.setattr(google.auth, "default", default)
     monkeypatch.delenv("NO_GCE_CHECK", raising=False)

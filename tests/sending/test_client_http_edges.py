@@ -10,7 +10,6 @@ import asyncio
 import gzip
 import json
 import os
-import resource
 import socket
 import zlib
 from typing import Any
@@ -207,6 +206,8 @@ def test_too_many_open_files_is_a_local_stop() -> None:
     with socket.socket() as probe:  # a port nobody listens on: socket() fails first anyway
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+
+    import resource
 
     async def go() -> Outcome:
         client = EngagementClient(f"http://127.0.0.1:{port}/api", "tok")

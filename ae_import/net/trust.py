@@ -1,0 +1,143 @@
+"""Which certificates are trusted: one TLS context, built once, for every client.
+
+By pip's precedent (its default since pip 24.2), the context is the operating system's
+trust store through ``truststore`` (Keychain on macOS, CryptoAPI on Windows, OpenSSL's
+store on Linux), plus certifi's Mozilla bundle: a corporate root installed on the
+machine just works, and a machine whose store is stale still reaches the public
+internet. ``--no-system-certs`` (``api.system_certs: false``) keeps certifi only, as pip's
+``--use-deprecated=legacy-certs`` does.
+
+Every extra source is added to that, never instead of it:
+
+- ``--ca-bundle`` (a PEM file or a directory of them), else ``REQUESTS_CA_BUNDLE``, else
+  ``CURL_CA_BUNDLE`` (the order requests and pip read them in);
+- ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``: OpenSSL reads them itself on Linux, for the
+  system store; where truststore asks the OS (macOS, Windows), or with certifi only,
+  they are loaded here.
+
+A path that does not exist, or holds no certificate, is a usage error naming where it
+was set. ``trust_context`` caches by its inputs: a command, or a Python program that
+runs many imports, builds the context once.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import ssl
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ae_import.errors import UsageError
+
+__all__ = ["CA_VARIABLES", "Trust", "trust_context"]
+
+# The variables read for extra certificates (the first two: one of them, in this order).
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+@dataclass(frozen=True)
+class Trust:
+    """The TLS context every client shares, and what it trusts (for doctor and logs)."""
+
+    context: ssl.SSLContext
+    store: str  # "system store + certifi" or "certifi"
+    extra: tuple[str, ...] = ()  # "--ca-bundle=PATH", "SSL_CERT_FILE=PATH", ...
+
+    def describe(self) -> str:
+        """Say what is trusted: the store, then each extra source."""
+        return self.store + "".join(f" + {source}" for source in self.extra)
+
+
+def _pems_in(folder: Path) -> str:
+    """Return the PEM certificates of the files in ``folder`` (hashed links and plain files)."""
+    found = []
+    for path in sorted(folder.iterdir()):
+        try:
+            text = path.read_text("ascii") if path.is_file() else ""
+        except (OSError, UnicodeDecodeError):
+            continue
+        if "-----BEGIN CERTIFICATE-----" in text:
+            found.append(text)
+    return "\n".join(found)
+
+
+def _load(context: ssl.SSLContext, origin: str, value: str, eager_dirs: bool) -> None:
+    """Add the certificates at ``value`` (a file or a directory) to ``context``."""
+    path = Path(value).expanduser()
+    try:
+        if path.is_dir():
+            if eager_dirs:
+                # truststore on macOS and Windows passes the OS only what get_ca_certs()
+                # lists: certificates loaded from a directory (capath) are not in it.
+                pems = _pems_in(path)
+                if not pems:
+                    raise UsageError(f"{origin}: {value} holds no PEM certificate")
+                context.load_verify_locations(cadata=pems)
+            else:
+                context.load_verify_locations(capath=str(path))
+        elif path.exists():
+            context.load_verify_locations(cafile=str(path))
+        else:
+            raise UsageError(f"{origin}: {value}: no such file or directory")
+    except ssl.SSLError as exc:
+        raise UsageError(
+            f"{origin}: {value} is not a PEM certificate bundle ({exc.reason or exc})"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"{origin}: {value}: {exc.strerror or exc}") from None
+
+
+def _build(
+    ca_bundle: str | None, system_certs: bool, env: tuple[tuple[str, str], ...], platform: str
+) -> Trust:
+    """Build the context (uncached; see ``trust_context``)."""
+    import certifi
+
+    variables = dict(env)
+    context: ssl.SSLContext
+    if system_certs:
+        import truststore
+
+        context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        store = "system store + certifi"
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        store = "certifi"
+    context.load_verify_locations(cafile=certifi.where())
+    sources: list[tuple[str, str]] = []
+    if ca_bundle:
+        sources.append(("--ca-bundle", ca_bundle))
+    else:
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            if variables.get(name):
+                sources.append((name, variables[name]))
+                break
+    # OpenSSL applies SSL_CERT_FILE/SSL_CERT_DIR to the system store on Linux by itself.
+    asks_the_os = platform in ("darwin", "win32")
+    openssl = [(n, variables[n]) for n in ("SSL_CERT_FILE", "SSL_CERT_DIR") if variables.get(n)]
+    if not system_certs or asks_the_os:
+        sources += openssl
+    for origin, value in sources:
+        _load(context, origin, value, eager_dirs=system_certs and asks_the_os)
+    extra = [f"{origin}={value}" for origin, value in sources]
+    if system_certs and not asks_the_os:  # read by OpenSSL itself
+        extra += [f"{name}={value}" for name, value in openssl]
+    return Trust(context, store, tuple(extra))
+
+
+_cached = functools.lru_cache(maxsize=8)(_build)
+
+
+def trust_context(
+    ca_bundle: Path | str | None = None,
+    system_certs: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> Trust:
+    """Return the TLS context for these settings: built on first use, then shared."""
+    env = os.environ if env is None else env
+    wanted = tuple((name, env[name]) for name in CA_VARIABLES if env.get(name))
+    bundle = str(ca_bundle) if ca_bundle else None
+    return _cached(bundle, system_certs, wanted, sys.platform)
