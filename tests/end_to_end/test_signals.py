@@ -81,7 +81,9 @@ def test_sigterm_while_the_command_line_is_built_is_143_without_a_traceback() ->
     """
     argv = [sys.executable, "-m", "ae_import", "run", "-", "--dry-run"]
     began = time.monotonic()
-    subprocess.run([sys.executable, "-m", "ae_import", "--version"], capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "ae_import", "--version"], capture_output=True, check=True
+    )
     startup = time.monotonic() - began
 
     def terminated_after(delay: float) -> int:
