@@ -70,6 +70,8 @@ def run(
     sandbox: Annotated[bool | None, declared("sandbox")] = None,
     json: Annotated[bool | None, declared("json")] = None,
     quiet: Annotated[bool | None, declared("quiet")] = None,
+    fail_on: Annotated[str | None, declared("fail_on")] = None,
+    progress_every: Annotated[str | None, declared("progress_every")] = None,
 ) -> None:
     """Import a manifest: safe to re-run, resumes.
 
