@@ -105,7 +105,7 @@ def gather_report(paths: Sequence[Path], last: int = LAST_RUNS) -> Report:
             for run in ledger.runs(last):
                 bar = _bar(path, run)
                 runs.append(bar)
-                if newest is None or bar.started_at > newest[0]:
+                if newest is None or (bar.started_at, bar.run_id) > (newest[0], newest[2]):
                     newest = (bar.started_at, path, bar.run_id)
             for problem in ledger.problems(PROBLEM_STATUSES, EXAMPLES):
                 key = (problem["status"], problem["code"])
@@ -120,7 +120,7 @@ def gather_report(paths: Sequence[Path], last: int = LAST_RUNS) -> Report:
                 media["newest"] = checks["newest"]
             for code, count in checks["refused"].items():
                 media["refused"][code] = media["refused"].get(code, 0) + count
-    runs.sort(key=lambda r: r.started_at)
+    runs.sort(key=lambda r: (r.started_at, r.ledger, r.run_id))
     runs = runs[-last:]
     minutes: list[Minute] = []
     last_run = None

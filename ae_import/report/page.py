@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from pathlib import Path
 from typing import Any
 
 from ae_import.text import html_text
@@ -31,7 +32,8 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eeeeee;
          vertical-align: top; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-code { background: #f5f5f5; padding: 2px 4px; border-radius: 3px; word-break: break-all; }
+code { background: #f5f5f5; padding: 2px 4px; border-radius: 3px; white-space: nowrap; }
+.ex code, p code { white-space: normal; overflow-wrap: anywhere; }
 .grid { stroke: #eeeeee; } svg { max-width: 100%; height: auto; }
 .ex { color: #424242; font-size: 12px; }
 """.strip()
@@ -49,6 +51,15 @@ def _duration(minutes: float) -> str:
     whole = round(minutes)
     hours, rest = divmod(whole, 60)
     return f"{hours}h {rest:02d}m" if hours else f"{max(rest, 1) if minutes else 0} min"
+
+
+def _absolute(path: str) -> str:
+    return str(Path(path).resolve())
+
+
+def _when(stamp: str) -> str:
+    """Return an ISO 8601 UTC time as the table shows it: 2026-03-05 02:00:41Z."""
+    return stamp[:19].replace("T", " ") + ("Z" if stamp.endswith("Z") else "")
 
 
 def _tiles(report: Report) -> str:
@@ -71,8 +82,8 @@ def _runs_table(report: Report) -> str:
     for run in reversed(report.runs):
         cells = "".join(f'<td class="n">{run.counts[name]:,}</td>' for name in OUTCOMES)
         rows.append(
-            f"<tr><td>#{run.run_id}</td><td>{html_text(run.started_at)}</td>"
-            f"<td>{html_text(run.ended_at or 'not ended')}</td>"
+            f"<tr><td>#{run.run_id}</td><td>{html_text(_when(run.started_at))}</td>"
+            f"<td>{html_text(_when(run.ended_at) if run.ended_at else 'not ended')}</td>"
             f'<td class="n">{html_text("" if run.exit_code is None else run.exit_code)}</td>'
             f"{cells}</tr>"
         )
@@ -102,7 +113,8 @@ def _problems(report: Report) -> str:
             f"<td>{html_text(problem['fix'])}</td></tr>"
         )
     commands = "".join(
-        f"<p>Write the fix file: <code>{html_text(fix_command(ledger['path']))}</code></p>"
+        f"<p>Write the fix file: <code>{html_text(fix_command(_absolute(ledger['path'])))}"
+        "</code></p>"
         for ledger in report.ledgers
     )
     return (

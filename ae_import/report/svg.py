@@ -161,6 +161,11 @@ def timeline_chart(minutes: Sequence[Minute]) -> str:
             f'<polyline class="line" data-series="{name}" points="{" ".join(points)}" '
             f'fill="none" stroke="{color}" stroke-width="2"/>'
         )
+        if span <= 90:  # few minutes: a dot on each, so one minute still shows
+            body += [
+                f'<circle cx="{x}" cy="{y}" r="3" fill="{color}"/>'
+                for x, y in (point.split(",") for point in points)
+            ]
     for m in minutes:
         if m.retries:
             h = inner_h * m.retries / top

@@ -52,7 +52,7 @@ def test_the_report_holds_the_ledgers_numbers(tmp_path: Path) -> None:
     ]
     assert 'data-paused-s="12.500"' in page
     assert 'data-code="bad_timestamp" data-count="2"' in page
-    assert fix_command(str(path)).replace("'", "&#x27;") in page
+    assert fix_command(str(path.resolve())).replace("'", "&#x27;") in page
 
 
 def test_every_text_from_the_ledger_is_escaped_and_nothing_is_fetched(tmp_path: Path) -> None:
