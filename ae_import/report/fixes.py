@@ -33,7 +33,7 @@ def fix_for(status: str, code: str | None) -> str:
     word = code or ""
     if word in _FIXES:
         return _FIXES[word]
-    if word.startswith("media_") or word.startswith("url_"):
+    if word.startswith(("media", "url_")):
         return "Check the media URL: public, audio or video, not expired (--check-media tells)."
     if status == "retryable" or word in _TRANSIENT or word.startswith(("http_5", "server")):
         return "Nothing in the row: run again, and these rows are sent again."
