@@ -111,7 +111,8 @@ def gather_report(paths: Sequence[Path], last: int = LAST_RUNS) -> Report:
                 key = (problem["status"], problem["code"])
                 if key in problems:
                     problems[key]["count"] += problem["count"]
-                    problems[key]["examples"] += problem["examples"][:EXAMPLES]
+                    merged = problems[key]["examples"] + problem["examples"]
+                    problems[key]["examples"] = merged[:EXAMPLES]
                 else:
                     problems[key] = problem
             checks = ledger.media_summary()

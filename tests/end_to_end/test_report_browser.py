@@ -44,8 +44,12 @@ class _Data(HTMLParser):
                 self.found.setdefault(name, []).append(data)
 
 
-def _manifest(path: Path, prefix: str, rows: int, bad: int) -> Path:
-    text = HEADER + "".join(line(f"{prefix}{n}") for n in range(rows))
+# An id that is markup: shown as text, it loads nothing; read as HTML it would ask for a URL.
+HOSTILE = BAD.format(n="<img src=//127.0.0.1:9/x.png onerror=console.error(1)>")
+
+
+def _manifest(path: Path, prefix: str, rows: int, bad: int, hostile: str = "") -> Path:
+    text = HEADER + "".join(line(f"{prefix}{n}") for n in range(rows)) + hostile
     path.write_text(text + "".join(BAD.format(n=f"{prefix}{n}") for n in range(bad)))
     return path
 
@@ -88,7 +92,7 @@ def test_report_renders_offline_and_holds_the_ledgers_numbers(
     sandboxes = Sandboxes()
     try:
         server = sandboxes.start(rate=15.0, burst=5.0, fail_rate=0.15, seed=5)
-        first = _manifest(cwd / "night1.csv", "a", 60, 3)
+        first = _manifest(cwd / "night1.csv", "a", 60, 3, HOSTILE)
         second = _manifest(cwd / "night2.csv", "b", 40, 2)
         base = ["--base-url", server.base_url, "--concurrency", "6", "--max-attempts", "2"]
         for manifest in (first, first, second):
@@ -104,6 +108,7 @@ def test_report_renders_offline_and_holds_the_ledgers_numbers(
     shown = render(page, tmp_path / "browser", screenshot=shot)
     assert shown.console == []
     assert shown.requests == []
+    assert "bad-&lt;img src=//127.0.0.1:9/x.png" in shown.dom  # the hostile id, as text
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     truth = _ledger(ledger)

@@ -65,3 +65,20 @@ def test_every_text_from_the_ledger_is_escaped_and_nothing_is_fetched(tmp_path: 
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;\\u202e" in page
     assert "default-src 'none'" in page
     assert not re.search(r"(?:src|href)=", page)  # nothing to load, nothing to follow
+
+
+def test_several_ledgers_merge_into_one_report(tmp_path: Path) -> None:
+    """Two shards' ledgers: their runs side by side, problems and counts added up."""
+    paths = [tmp_path / "a.sqlite", tmp_path / "b.sqlite"]
+    for path in paths:
+        _ledger(path).close()
+    report = gather_report(paths)
+    assert len(report.runs) == 4
+    assert report.counts["invalid"] == 6
+    assert [(p["code"], p["count"]) for p in report.problems] == [
+        ("bad_timestamp", 4),
+        ("missing_field", 2),
+    ]
+    assert all(len(p["examples"]) <= 3 for p in report.problems)
+    page = render_html(report)
+    assert page.count("Write the fix file:") == 2  # one command per ledger
