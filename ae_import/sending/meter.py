@@ -23,6 +23,7 @@ __all__ = ["ENDS", "RunMeter"]
 
 ENDS = ("created", "existing", "failed", "invalid")  # a row's ends the series counts
 _MINUTE = 60.0
+_METERED = frozenset({"sent", "retry", "row", "paused"})
 
 
 class RunMeter:
@@ -58,6 +59,8 @@ class RunMeter:
 
     def __call__(self, event: str, summary: Summary, row: Row | None, note: str) -> None:
         """Take one engine event (``Progress``)."""
+        if event not in _METERED:
+            return  # rows decided without a request (a resume's million skips) cost nothing
         now = self._clock()
         index = max(0, int((now - self._started) // _MINUTE))
         if event == "sent":
