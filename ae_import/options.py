@@ -527,6 +527,25 @@ class RunSettings:
         default=False,
         metadata=_meta("run", parse_bool, "No progress, no summary.", switch=True, short="q"),
     )
+    fail_on: str = field(
+        default="any",
+        metadata=_meta(
+            "run",
+            one_of("any", "new"),
+            "Exit 1 for any row failed, invalid or retryable (any), or only for rows that "
+            "failed or became invalid in this run (new: old invalid rows do not fail a nightly).",
+            metavar="any|new",
+        ),
+    )
+    progress_every: float = field(
+        default=30.0,
+        metadata=_meta(
+            "run",
+            seconds_above_zero,
+            "Seconds between progress lines when stderr is not a terminal (a log, cron).",
+            metavar="SECONDS",
+        ),
+    )
 
     @property
     def ledger_path(self) -> Path:

@@ -14,6 +14,8 @@ import ipaddress
 import os
 import stat
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,9 +29,19 @@ from ae_import.options import (
 from ae_import.redact import redact_url
 from ae_import.text import safe_text
 
-__all__ = ["TOKEN_ENV", "check_base_url", "ledger_settings", "read_token", "resolve"]
+__all__ = [
+    "SANDBOX_TARGET",
+    "TOKEN_ENV",
+    "LedgerPlace",
+    "check_base_url",
+    "find_ledger",
+    "ledger_settings",
+    "read_token",
+    "resolve",
+]
 
 TOKEN_ENV = "AE_API_TOKEN"
+SANDBOX_TARGET = "sandbox"  # what a --sandbox ledger is bound to, in place of a base URL
 
 
 def resolve(flags: Mapping[str, Any], env: Mapping[str, str], config: Config) -> RunSettings:
@@ -47,6 +59,31 @@ def ledger_settings(
     """Resolve only what names a run's ledger (ledger, sandbox, shard), and ``more``, as ``run``."""
     wanted = [o for o in OPTIONS if o.name in ("ledger", "sandbox", "shard", *more)]
     return _resolved(wanted, flags, env, config)
+
+
+@dataclass(frozen=True)
+class LedgerPlace:
+    """Where run keeps its ledger, and the target the ledger must belong to (if one is set)."""
+
+    path: Path
+    target: str | None
+
+
+def find_ledger(flags: Mapping[str, Any], env: Mapping[str, str], config: Config) -> LedgerPlace:
+    """Find the ledger as ``run`` does: --ledger, --sandbox, --shard and --base-url, env, config.
+
+    ``status``, ``export`` and ``dismiss`` call this; the path is ``RunSettings.ledger_path``,
+    the one ``run`` writes. The target is the base URL (or ``sandbox``) when one is set
+    anywhere, flag, env or config: a ledger bound to another target is refused, as run does.
+    """
+    settings = ledger_settings(flags, env, config, "base_url")
+    given = "base_url" in flags or env.get("AE_IMPORT_BASE_URL") or "base_url" in config.api
+    if settings.sandbox:
+        return LedgerPlace(settings.ledger_path, SANDBOX_TARGET)
+    if given:
+        check_base_url(settings.base_url)
+        return LedgerPlace(settings.ledger_path, settings.base_url.rstrip("/"))
+    return LedgerPlace(settings.ledger_path, None)
 
 
 def _resolved(

@@ -8,12 +8,13 @@ reader sees. Pure.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import reprlib
 from typing import Any
 
-__all__ = ["json_text", "safe_text", "shown"]
+__all__ = ["html_text", "json_text", "safe_text", "shown"]
 
 # C0 and C1 controls, line separators, and the bidirectional overrides that can make
 # text display in another order than it reads ("Trojan Source").
@@ -56,3 +57,8 @@ def shown(value: Any) -> str:
     times over (a YAML alias bomb) is shown as a few items and ``...``.
     """
     return safe_text(_SHOWN.repr(value))
+
+
+def html_text(value: Any) -> str:
+    """Return ``value`` as HTML text or an attribute value: controls escaped, then ``<>&"'``."""
+    return html.escape(safe_text(str(value)), quote=True)

@@ -107,6 +107,25 @@ def other_pythons(pytest_args: list[str]) -> None:
             sys.exit(code or 1)
 
 
+def browser() -> None:
+    """Install Debian's chromium for the report's browser test, where apt-get can (root)."""
+    import shutil
+
+    names = ("chromium", "chromium-browser", "google-chrome")
+    if any(shutil.which(name) for name in names) or not shutil.which("apt-get"):
+        return
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        print("no chromium: the report's browser test will skip", flush=True)
+        return
+    print("==> apt-get install chromium (the report's browser test)", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["update", "-qq"], ["install", "-y", "-qq", "chromium"]):
+        done = subprocess.run(["apt-get", *step], env=env, capture_output=True, check=False)
+        if done.returncode != 0:
+            print("apt-get could not install chromium: the browser test will skip", flush=True)
+            return
+
+
 def main() -> None:
     """Run ruff, ruff format, mypy --strict, lint-imports, the docs check, pytest, slow tests."""
     run("ruff check", "ruff", "check", ".")
@@ -115,6 +134,7 @@ def main() -> None:
     lint_imports()
     docs_current()
     run("pytest", "pytest", *sys.argv[1:])
+    browser()
     run(
         "pytest -m slow (real processes, signals, kill loops, bench smoke)",
         "pytest",

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 __all__ = [
+    "BaseUrlOpt",
     "ConfigOpt",
     "FormatOpt",
     "JsonOpt",
@@ -325,6 +326,20 @@ ShardOpt = Annotated[
         help="Read the ledger of shard K of N. Config: run.shard.",
     ),
 ]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        metavar="URL",
+        show_envvar=True,
+        envvar="AE_IMPORT_BASE_URL",
+        help="The base URL the run used: its ledger must belong to it, as run checks. "
+        "Config: api.base_url.",
+    ),
+]
+
+
+_LEDGER_PARAMS = (("sandbox", "use_sandbox"), ("shard", "shard"), ("base_url", "base_url"))
 
 
 def ledger_paths(ctx: typer.Context, given: list[Path], config: Path | None) -> list[Path]:
@@ -334,18 +349,17 @@ def ledger_paths(ctx: typer.Context, given: list[Path], config: Path | None) -> 
     ``run --sandbox --shard K/N`` would.
     """
     from ae_import.config import load_config
-    from ae_import.ledger import real_ledger
-    from ae_import.settings import ledger_settings
+    from ae_import.ledger import reading, real_ledger
+    from ae_import.settings import find_ledger
 
-    if given:
-        paths = given
-    else:
-        typed = {
-            name: ctx.params[param]
-            for name, param in (("sandbox", "use_sandbox"), ("shard", "shard"))
-            if getattr(ctx.get_parameter_source(param), "name", None) == "COMMANDLINE"
-        }
-        paths = [ledger_settings(typed, os.environ, load_config(config)).ledger_path]
+    typed = {
+        name: ctx.params[param]
+        for name, param in _LEDGER_PARAMS
+        if param in ctx.params
+        and getattr(ctx.get_parameter_source(param), "name", None) == "COMMANDLINE"
+    }
+    found = find_ledger(typed, os.environ, load_config(config))
+    paths = given or [found.path]
     for path in paths:
         real_ledger(path)  # a dangling link, a directory or a device is refused in one line
     missing = [path for path in paths if not path.exists()]
@@ -355,4 +369,8 @@ def ledger_paths(ctx: typer.Context, given: list[Path], config: Path | None) -> 
             f"no such ledger: looked at {looked}; pass --ledger PATH, or the --config, "
             "--sandbox and --shard that the run used"
         )
+    if found.target is not None:
+        for path in paths:
+            with reading(path) as ledger:
+                ledger.check_target(found.target)
     return paths

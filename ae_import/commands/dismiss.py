@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from .common import (
+    BaseUrlOpt,
     ConfigOpt,
     LedgerOpt,
     SandboxOpt,
@@ -51,6 +52,7 @@ def dismiss(
     config: ConfigOpt = None,
     use_sandbox: SandboxOpt = None,
     shard: ShardOpt = None,
+    base_url: BaseUrlOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the rows it would dismiss; change nothing.")
     ] = False,

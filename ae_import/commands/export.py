@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from .common import (
+    BaseUrlOpt,
     ConfigOpt,
     LedgerOpt,
     SandboxOpt,
@@ -63,6 +64,7 @@ def export(
     config: ConfigOpt = None,
     use_sandbox: SandboxOpt = None,
     shard: ShardOpt = None,
+    base_url: BaseUrlOpt = None,
 ) -> None:
     """Write ledger rows as CSV or JSONL: results, or failed rows as a manifest to fix."""
     from ae_import.operations import export

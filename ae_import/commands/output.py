@@ -6,24 +6,22 @@ from it) with control characters escaped, so data cannot forge output lines.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+import shlex
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
     from ae_import.operations import Check, StatusReport, ValidationReport
-    from ae_import.records import Row
     from ae_import.sending import Summary
 
 from ae_import.text import json_text, safe_text
 
 __all__ = [
-    "RunReporter",
+    "next_steps",
     "write_checks",
     "write_run_json",
     "write_run_summary",
@@ -74,156 +72,37 @@ _OUTCOMES = (
     "invalid",
     "retryable",
 )
-_DECISIONS = {
-    "send": "would send",
-    "skip": "skip (done)",
-    "dismissed": "dismissed (retired by ae-import dismiss; not sent unless it changes)",
-    "changed": "changed (not sent: the API cannot update)",
-    "failed": "failed earlier (not resent: fix the row or pass --retry-failed)",
-}
-PLAIN_EVERY_S = 10.0
+TOP_CODES = 5
 
 
-def _finished(summary: Summary) -> int:
-    """Return how many rows are final (sent and answered, skipped, or invalid)."""
-    return sum(getattr(summary, name) for name in _OUTCOMES)
+def next_steps(summary: Summary, ledger: Path | None) -> list[str]:
+    """Return what to do next when rows failed or are invalid: the top codes, the commands."""
+    if not summary.codes:
+        return []
+    top = summary.codes.most_common(TOP_CODES)
+    shown = ", ".join(f"{count:,} {code}" for code, count in top)
+    more = len(summary.codes) - len(top)
+    lines = [
+        f"problems by code: {shown}"
+        + (f" and {more} more codes" if more else "")
+        + f" ({summary.new_problems:,} new in this run)"
+    ]
+    if ledger is not None:
+        from ae_import.report import fix_command
+
+        place = str(ledger.resolve())
+        lines.append(f"write the fix file: {fix_command(place)}")
+        lines.append(
+            f"see every row: ae-import status --ledger {shlex.quote(place)} "
+            "--html ae-import-report.html"
+        )
+    return [safe_text(line) for line in lines]
 
 
-def _counts(summary: Summary) -> str:
-    parts = [f"{getattr(summary, name):,} {name}" for name in _OUTCOMES if getattr(summary, name)]
-    return ", ".join(parts) or "nothing yet"
-
-
-class RunReporter:
-    """Shows a run as it goes: a progress bar on a TTY, a line now and then off one, or nothing."""
-
-    def __init__(
-        self,
-        mode: str,
-        err: Console,
-        out: Console,
-        *,
-        dry_run: bool = False,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        """``mode`` is tty, plain or quiet; progress goes to ``err``, dry-run lines to ``out``."""
-        self.mode = mode
-        self.err = err
-        self.out = out
-        self.dry_run = dry_run
-        self._clock = clock
-        self._started = clock()
-        self._last = self._started
-        self._position: Callable[[], tuple[int, int | None]] | None = None
-        self._bar: Progress | None = None
-        self._task: TaskID | None = None
-        self._shown = 0.0  # the share last shown: it only grows
-
-    def attach(self, position: Callable[[], tuple[int, int | None]]) -> None:
-        """Give the reporter a way to tell how far into the manifest the run is (bytes)."""
-        self._position = position
-        if self.mode == "tty" and not self.dry_run:
-            self._bar = Progress(
-                TextColumn("[bold]importing"),
-                BarColumn(),
-                TextColumn("{task.percentage:>3.0f}%"),
-                TextColumn("{task.fields[rows]} rows, {task.fields[rate]}/s"),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[counts]}"),
-                console=self.err,
-                transient=True,
-            )
-            self._task = self._bar.add_task("import", total=None, rows="0", rate="0", counts="")
-            self._bar.start()
-
-    def __call__(self, event: str, summary: Summary, row: Row | None, note: str) -> None:
-        """Take one engine event."""
-        if self.dry_run and self.mode != "quiet" and row is not None:
-            # Plain writes, not rich: a dry run of a million rows prints a million lines.
-            write = self.out.file.write
-            if event == "decision":
-                label = _DECISIONS.get(note, note)
-                write(f"{label:<13} {row.place:<12} {safe_text(row.external_id or '')}\n")
-            elif note == "invalid" and row.problems:
-                first = row.problems[0]
-                write(
-                    f"{'invalid':<13} {row.place:<12} {safe_text(row.external_id or '')}: "
-                    f"{first.field or 'row'}: {safe_text(first.message)}\n"
-                )
-            return
-        if event == "stopping":  # a first signal: say at once what the run waits for
-            self.err.print(Text(f"ae-import: {note}"), soft_wrap=True)
-            return
-        if event not in ("row", "decision") or self.mode == "quiet":
-            return
-        now = self._clock()
-        if self.mode == "tty":
-            if self._bar is not None and self._task is not None and now - self._last >= 0.1:
-                self._last = now
-                finished = _finished(summary)
-                rate = finished / max(now - self._started, 1e-9)
-                share = self._share(finished, self._estimate(summary, finished))
-                self._bar.update(
-                    self._task,
-                    completed=None if share is None else share * 100,
-                    total=None if share is None else 100,
-                    rows=f"{finished:,}",
-                    rate=f"{rate:,.1f}",
-                    counts=_counts(summary),
-                )
-            return
-        if now - self._last >= PLAIN_EVERY_S:
-            self._last = now
-            self.err.print(Text(self._line(summary, now)), soft_wrap=True)
-
-    def _estimate(self, summary: Summary, finished: int) -> int | None:
-        """Estimate the manifest's rows: rows read so far, scaled by bytes left to read."""
-        if self._position is None:
-            return None
-        done, size = self._position()
-        if not size or not done or not summary.total:
-            return None
-        if done >= size:
-            return max(finished, summary.total)  # read to the end: the count is exact
-        return max(finished, round(summary.total * size / done))
-
-    def _share(self, finished: int, estimate: int | None) -> float | None:
-        """Return the share of rows finished; it never goes backwards, and 100% means all."""
-        if estimate is None or estimate == 0:
-            return None
-        share = finished / estimate
-        if finished < estimate:
-            share = min(share, 0.99)  # never "100%" with rows still to go
-        self._shown = max(self._shown, share)
-        return self._shown
-
-    def _line(self, summary: Summary, now: float) -> str:
-        finished = _finished(summary)
-        rate = finished / max(now - self._started, 1e-9)
-        estimate = self._estimate(summary, finished)
-        share = self._share(finished, estimate)
-        where = f"{finished:,} rows done"
-        if estimate is not None and share is not None:
-            about = "" if self._read_all() else "about "
-            where = f"{finished:,} of {about}{estimate:,} rows done ({share:.0%})"
-        return f"ae-import: {where}, {rate:,.1f} rows/s: {_counts(summary)}"
-
-    def _read_all(self) -> bool:
-        """Tell whether the whole manifest has been read."""
-        if self._position is None:
-            return False
-        done, size = self._position()
-        return size is not None and size > 0 and done >= size
-
-    def close(self) -> None:
-        """Take the progress bar off the screen."""
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
-
-
-def write_run_summary(summary: Summary, console: Console, *, dry_run: bool = False) -> None:
-    """Print the summary table of a run."""
+def write_run_summary(
+    summary: Summary, console: Console, *, dry_run: bool = False, ledger: Path | None = None
+) -> None:
+    """Print the summary table of a run, and what to do next when rows failed or are invalid."""
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("rows", justify="right")
     table.add_column("outcome")
@@ -249,6 +128,8 @@ def write_run_summary(summary: Summary, console: Console, *, dry_run: bool = Fal
     elif summary.stopped:
         line += f"; stopped: {summary.message}"
     console.print(Text(line), soft_wrap=True)
+    for step in next_steps(summary, None if dry_run else ledger):
+        console.print(Text(step), soft_wrap=True)
 
 
 def write_run_json(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -70,6 +71,8 @@ def run(
     sandbox: Annotated[bool | None, declared("sandbox")] = None,
     json: Annotated[bool | None, declared("json")] = None,
     quiet: Annotated[bool | None, declared("quiet")] = None,
+    fail_on: Annotated[str | None, declared("fail_on")] = None,
+    progress_every: Annotated[str | None, declared("progress_every")] = None,
 ) -> None:
     """Import a manifest: safe to re-run, resumes.
 
@@ -79,9 +82,11 @@ def run(
     """
     from ae_import.config import load_config
     from ae_import.operations import run_import
+    from ae_import.report import fix_command
     from ae_import.settings import resolve
 
-    from .output import RunReporter, write_run_json, write_run_summary
+    from .output import write_run_json, write_run_summary
+    from .progress import RunReporter
 
     flags = typed_options(ctx)
     wants_json = [flags["json"] if "json" in flags else json_wanted([])]
@@ -97,12 +102,18 @@ def run(
         mode = "quiet" if settings.quiet else ("tty" if err.is_terminal else "plain")
         if settings.json and mode != "quiet" and not err.is_terminal:
             mode = "quiet"
-        reporter = RunReporter(mode, err, out, dry_run=settings.dry_run and not settings.json)
+        reporter = RunReporter(
+            mode,
+            err,
+            out,
+            dry_run=settings.dry_run and not settings.json,
+            every=settings.progress_every,
+        )
         opened: list[Manifest] = []
 
         def on_open(source: Manifest) -> None:
             opened.append(source)
-            reporter.attach(source.position)
+            reporter.attach(source.position, None if manifest == "-" else Path(manifest))
 
         try:
             result = run_import(
@@ -124,9 +135,11 @@ def run(
             extra: dict[str, Any] = {"exit_code": code}
             if result.error is not None:
                 extra["error"] = {"code": error_code(result.error), "message": message}
+            if result.summary.codes and result.ledger is not None:
+                extra["fix_command"] = fix_command(str(result.ledger.resolve()))
             write_run_json(result.summary, sys.stdout, dry_run=settings.dry_run, extra=extra)
         elif not settings.quiet:
-            write_run_summary(result.summary, out, dry_run=settings.dry_run)
+            write_run_summary(result.summary, out, dry_run=settings.dry_run, ledger=result.ledger)
         if message:
             typer.echo(f"ae-import: {message}", err=True)
         return code

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from .common import ConfigOpt, SandboxOpt, ShardOpt, app, console, guard, ledger_paths
+from .common import (
+    BaseUrlOpt,
+    ConfigOpt,
+    SandboxOpt,
+    ShardOpt,
+    app,
+    console,
+    guard,
+    ledger_paths,
+)
 
 __all__ = ["status"]
 
@@ -30,15 +39,28 @@ def status(
     use_sandbox: SandboxOpt = None,
     shard: ShardOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="PATH",
+            help="Also write the morning report: one HTML file that opens offline (charts "
+            "of the last runs, the last run minute by minute, problems by code, backlog).",
+        ),
+    ] = None,
+    base_url: BaseUrlOpt = None,
 ) -> None:
     """Show what ledgers hold: counts, rows to send, first and last errors, last 10 runs."""
-    from ae_import.operations import gather_status
+    from ae_import.operations import gather_status, write_report
     from ae_import.text import json_text
 
     from .output import write_status
 
     def work() -> int:
         paths = ledger_paths(ctx, ledgers or [], config)
+        if html is not None:
+            write_report(paths, html)
+            typer.echo(f"ae-import: wrote the report to {html}", err=True)
         report = gather_status(paths)
         if as_json:
             sys.stdout.write(json_text(report.as_json()) + "\n")

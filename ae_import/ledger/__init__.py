@@ -6,18 +6,23 @@ named ``MIGRATIONS``); ``RunLock`` keeps two writers apart.
 
 from __future__ import annotations
 
-from .db import ALL_STATUSES, DISMISSED, STATUSES, Ledger
+from .db import ALL_STATUSES, DISMISSED, STATUSES, Ledger, reading
 from .lock import HAS_FLOCK, RunLock, lock_path, real_ledger
 from .migrations import MIGRATIONS
+from .series import MINUTE_COUNTS, RUN_MINUTES_KEPT, Minute
 
 __all__ = [
     "ALL_STATUSES",
     "DISMISSED",
     "HAS_FLOCK",
     "MIGRATIONS",
+    "MINUTE_COUNTS",
+    "RUN_MINUTES_KEPT",
     "STATUSES",
     "Ledger",
+    "Minute",
     "RunLock",
     "lock_path",
+    "reading",
     "real_ledger",
 ]

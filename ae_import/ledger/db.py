@@ -19,24 +19,23 @@ their query string.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
-from ae_import.errors import LedgerError, UsageError
+from ae_import.errors import UsageError
 from ae_import.records import Prior, Row
 from ae_import.redact import redact_url
 
 from .migrations import MIGRATIONS, refuse_foreign
+from .series import Series
+from .translate import translated as _translated
 
-__all__ = ["ALL_STATUSES", "DISMISSED", "MIGRATIONS", "STATUSES", "Ledger"]
+__all__ = ["ALL_STATUSES", "DISMISSED", "MIGRATIONS", "STATUSES", "Ledger", "reading"]
 
-P = ParamSpec("P")
-T = TypeVar("T")
 # What a run leaves a row in; ``dismissed`` is set by ``ae-import dismiss`` only.
 STATUSES = ("pending", "created", "existing", "failed", "invalid", "retryable")
 DISMISSED = "dismissed"
@@ -48,25 +47,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _translated(
-    method: Callable[Concatenate[Ledger, P], T],
-) -> Callable[Concatenate[Ledger, P], T]:
-    """Turn sqlite3's errors into a one-line LedgerError that names the file."""
-
-    @functools.wraps(method)
-    def call(self: Ledger, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
-            raise LedgerError(
-                f"{self.path}: the ledger failed: {exc}; free disk space or fix the file, "
-                "then re-run (done rows are kept)"
-            ) from None
-
-    return call
-
-
-class Ledger:
+class Ledger(Series):
     """An open ledger bound to one target."""
 
     def __init__(
@@ -136,11 +117,7 @@ class Ledger:
             self.target = bound or ""
             self.shard = self._meta("shard") or ""
             return
-        if bound is not None and bound != target:
-            raise UsageError(
-                f"{self.path}: this ledger belongs to {redact_url(bound)}, "
-                f"not {redact_url(target)}; pass another --ledger for this target"
-            )
+        self.check_target(target)
         self.target = target
         self._confirmed = bound is not None
         held = self._meta("shard")
@@ -157,6 +134,15 @@ class Ledger:
                 "each shard needs its own ledger: pass another --ledger"
             )
         self.shard = shard
+
+    def check_target(self, target: str) -> None:
+        """Refuse a ledger bound to another target than ``target`` (a base URL, or sandbox)."""
+        bound = self._meta("target")
+        if bound is not None and bound != target:
+            raise UsageError(
+                f"{self.path}: this ledger belongs to {redact_url(bound)}, "
+                f"not {redact_url(target)}; pass another --ledger for this target"
+            )
 
     @_translated
     def confirm_target(self) -> None:
@@ -484,3 +470,15 @@ class Ledger:
     def close(self) -> None:
         """Checkpoint and close."""
         self._db.close()
+
+
+@contextlib.contextmanager
+def reading(path: Path) -> Iterator[Ledger]:
+    """Open the existing ledger at ``path`` to read it, whatever its target; close it after."""
+    if not path.exists():
+        raise UsageError(f"{path}: no such ledger; pass --ledger PATH")
+    ledger = Ledger(path, None, create=False)
+    try:
+        yield ledger
+    finally:
+        ledger.close()

@@ -96,6 +96,30 @@ def _m0006_media_checks(db: sqlite3.Connection) -> None:
     )
 
 
+def _m0008_run_minutes(db: sqlite3.Connection) -> None:
+    # A small time series per run, one row a minute (``status --html`` draws it): what
+    # was sent and how it ended, the 429s and their pauses, and the pacer's rate.
+    # Bounded: the series of the last ``RUN_MINUTES_KEPT`` runs are kept (db.py).
+    db.execute(
+        """CREATE TABLE run_minutes (
+            run_id        INTEGER NOT NULL,
+            minute        INTEGER NOT NULL,
+            started_at    TEXT NOT NULL,
+            sent          INTEGER NOT NULL DEFAULT 0,
+            created       INTEGER NOT NULL DEFAULT 0,
+            existing      INTEGER NOT NULL DEFAULT 0,
+            failed        INTEGER NOT NULL DEFAULT 0,
+            invalid       INTEGER NOT NULL DEFAULT 0,
+            retries       INTEGER NOT NULL DEFAULT 0,
+            rate_limited  INTEGER NOT NULL DEFAULT 0,
+            paused_s      REAL NOT NULL DEFAULT 0,
+            max_retry_after REAL,
+            pace          REAL,
+            PRIMARY KEY (run_id, minute)
+        ) WITHOUT ROWID"""
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0001_rows", _m0001_rows),
     ("0002_meta", _m0002_meta),
@@ -103,6 +127,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0004_runs", _m0004_runs),
     ("0005_dismissed", _m0005_dismissed),
     ("0006_media_checks", _m0006_media_checks),
+    ("0008_run_minutes", _m0008_run_minutes),
 ]
 
 

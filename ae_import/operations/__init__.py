@@ -11,7 +11,7 @@ from .dismiss import DISMISSABLE, dismiss, parse_age
 from .doctor import Check, run_checks
 from .export import MANIFEST_STATUSES, export, parse_statuses
 from .run import RunResult, format_duration, run_import, sandbox_state_path, seconds_until
-from .status import LedgerStatus, StatusReport, gather_status
+from .status import LedgerStatus, StatusReport, gather_status, write_report
 from .validate import VALIDATE_OPTIONS, ValidationReport, check_manifest, validate_manifest
 
 __all__ = [
@@ -35,4 +35,5 @@ __all__ = [
     "sandbox_state_path",
     "seconds_until",
     "validate_manifest",
+    "write_report",
 ]

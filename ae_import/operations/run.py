@@ -41,6 +41,7 @@ from ae_import.media import MediaCheck, Signer
 from ae_import.net import network_for
 from ae_import.options import RunSettings
 from ae_import.reading import Manifest, open_manifest
+from ae_import.records import Row
 from ae_import.redact import redact_url
 from ae_import.sending import (
     Client,
@@ -50,18 +51,17 @@ from ae_import.sending import (
     MediaGate,
     Progress,
     RunLog,
+    RunMeter,
     Sleep,
     Summary,
     no_events,
 )
-from ae_import.settings import read_token
+from ae_import.settings import SANDBOX_TARGET, read_token
 from ae_import.version import __version__
 
 from .signals import catch_stop_signals
 
 __all__ = ["RunResult", "format_duration", "run_import", "sandbox_state_path", "seconds_until"]
-
-SANDBOX_TARGET = "sandbox"
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,15 @@ class RunResult:
 
     summary: Summary
     error: BaseException | None = None  # what stopped the run early, if anything
+    fail_on: str = "any"  # --fail-on: which rows make the exit code 1
+    ledger: Path | None = None  # the ledger the run wrote (None: a dry run without one)
 
     @property
     def exit_code(self) -> int:
         """Return the exit code: the table's for an error, else 0 or 1 by the summary."""
         if self.error is not None:
             return exit_status(self.error)[0]
-        return EXIT_OK if self.summary.clean else EXIT_INVALID
+        return EXIT_OK if self.summary.passes(self.fail_on) else EXIT_INVALID
 
     @property
     def message(self) -> str | None:
@@ -277,6 +279,12 @@ def run_import(
                 signer=signer,
             )
         seconds, reason = _deadline(settings, time.time())
+        listeners: list[Progress] = [progress]
+
+        def tee(event: str, summary: Summary, row: Row | None, note: str) -> None:
+            for listen in listeners:
+                listen(event, summary, row, note)
+
         engine = Engine(
             client,
             ledger,
@@ -284,7 +292,7 @@ def run_import(
             manifest=manifest.name,
             deadline=None if seconds is None else clock() + seconds,
             deadline_reason=reason,
-            progress=progress,
+            progress=tee,
             events=log.row if log is not None else no_events,
             clock=clock,
             sleep=sleep,
@@ -315,9 +323,18 @@ def run_import(
                     "version": __version__,
                 },
             )
+        meter = None
+        if ledger is not None and run_id is not None:
+            meter = RunMeter(ledger, run_id, pace=lambda: engine.pace, clock=clock)
+            listeners.append(meter)
         signals: list[str] = []
         try:
-            summary = asyncio.run(_drive(engine, source, signals, media))
+            try:
+                summary = asyncio.run(_drive(engine, source, signals, media))
+            finally:
+                if meter is not None:
+                    with contextlib.suppress(AeImportError):
+                        meter.close()
         except BaseException as exc:
             code = exit_status(exc)[0]
             if ledger is not None and run_id is not None:
@@ -333,7 +350,12 @@ def run_import(
                 )
             raise
         summary.other_shards = source.other_shards
-        result = RunResult(summary, _ending(summary, signals))
+        result = RunResult(
+            summary,
+            _ending(summary, signals),
+            settings.fail_on,
+            None if ledger is None else ledger_path,
+        )
         code = result.exit_code
         if ledger is not None and run_id is not None:
             ledger.end_run(run_id, summary.as_json(), code, summary.stopped)

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ae_import.errors import UsageError
-from ae_import.ledger import DISMISSED, STATUSES, Ledger
+from ae_import.ledger import DISMISSED, STATUSES, reading
+from ae_import.report import gather_report, render_html
 
-__all__ = ["LedgerStatus", "StatusReport", "gather_status"]
+__all__ = ["LedgerStatus", "StatusReport", "gather_status", "write_report"]
 
 LAST_RUNS = 10
 
@@ -92,10 +93,7 @@ def gather_status(paths: Sequence[Path]) -> StatusReport:
     errors: list[dict[str, Any]] = []
     runs: list[dict[str, Any]] = []
     for path in paths:
-        if not path.exists():
-            raise UsageError(f"{path}: no such ledger; pass --ledger PATH")
-        ledger = Ledger(path, None, create=False)
-        try:
+        with reading(path) as ledger:
             found = ledger.counts()
             retired = found.pop(DISMISSED)
             dismissed += retired
@@ -107,8 +105,6 @@ def gather_status(paths: Sequence[Path]) -> StatusReport:
                     errors.append({**error, "ledger": str(path)})
             for run in ledger.runs(LAST_RUNS):
                 runs.append({**run, "ledger": str(path), "state": _state(run)})
-        finally:
-            ledger.close()
     errors.sort(key=lambda e: (e["updated_at"], e["manifest"] or "", e["line"] or 0))
     runs.sort(key=lambda r: r["started_at"], reverse=True)
     return StatusReport(
@@ -119,3 +115,15 @@ def gather_status(paths: Sequence[Path]) -> StatusReport:
         runs[:LAST_RUNS],
         dismissed,
     )
+
+
+def write_report(paths: Sequence[Path], out: Path) -> None:
+    """Write the morning report of the ledgers in ``paths`` to ``out`` (replaced whole)."""
+    page = render_html(gather_report(paths))
+    partial = out.with_name(out.name + ".partial")
+    try:
+        partial.write_text(page, encoding="utf-8")
+        os.replace(partial, out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise UsageError(f"--html {out}: cannot write: {exc.strerror or exc}") from None

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from .count import count_lines
 from .files import FileRefusal, read_referenced, resolve_referenced
 from .manifest import (
     EXPORT_ERROR_COLUMN,
@@ -29,6 +30,7 @@ __all__ = [
     "Manifest",
     "ReadingConfig",
     "Sample",
+    "count_lines",
     "detect_format",
     "escape_formula",
     "open_manifest",

@@ -12,6 +12,7 @@ from .client import ANSWER_CAP, Client, EngagementClient
 from .decision import Decider, decide, encode, fields_fingerprint, fingerprint
 from .engine import Engine
 from .mediagate import MediaGate
+from .meter import RunMeter
 from .policy import Backoff, Outcome, RetryPolicy, Step
 from .runlog import RunLog
 from .summary import Events, Progress, RowEvent, Summary, no_events, no_progress
@@ -32,6 +33,7 @@ __all__ = [
     "RetryPolicy",
     "RowEvent",
     "RunLog",
+    "RunMeter",
     "Sleep",
     "Step",
     "Summary",

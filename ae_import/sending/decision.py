@@ -102,6 +102,8 @@ class Decider:
         self._events = events
         self._prior: dict[str, Prior] = {}
         self._learnt: list[Row] = []
+        self._unkeyed: set[str] = set()  # this run's invalid rows without an id
+        self._unkeyed_before: set[str] | None = None  # the last whole run's
 
     def lookup(self, chunk: list[Row]) -> None:
         """Learn what the ledger holds of a chunk's external_ids, before deciding its rows."""
@@ -173,6 +175,20 @@ class Decider:
         self._events(RowEvent("row", row.external_id, row.line, "changed"))
         return True
 
+    def _before(self) -> set[str]:
+        """Return the invalid rows without an id of the last run that read the whole manifest."""
+        if self._unkeyed_before is None:
+            ledger = self.ledger
+            self._unkeyed_before = (
+                set() if ledger is None else ledger.unkeyed_invalid(self._manifest)
+            )
+        return self._unkeyed_before
+
+    def read_all(self) -> None:
+        """Remember this run's invalid rows without an id: every row was read."""
+        if self.ledger is not None and not self._dry_run:
+            self.ledger.set_unkeyed_invalid(self._manifest, self._unkeyed)
+
     def answered_before(self, row: Row) -> bool:
         """Tell whether the target answered ``row`` in an earlier run (it is resent: failed)."""
         known = self._prior.get(row.external_id or "")
@@ -205,20 +221,29 @@ class Decider:
         self.summary.invalid += 1
         first = row.problems[0]
         duplicate = any(p.code == "duplicate_external_id" for p in row.problems)
+        held = fields_fingerprint(row.fields)
+        known = self._prior.get(row.external_id or "")
+        kept = known is not None and known.status == "invalid" and known.fingerprint == held
+        old = known is not None and (duplicate or kept)
+        if row.external_id is None:
+            # No id to find it by in the ledger: its raw fields, as the last whole run saw them.
+            self._unkeyed.add(held)
+            old = held in self._before()
+        self.summary.count_problem([p.code for p in row.problems], new=not old)
+        # Every problem of the row, as the ledger and export keep them.
+        detail = "; ".join(f"{p.field or 'row'}: {p.message}" for p in row.problems)
         if self.ledger is not None and not self._dry_run and row.external_id and not duplicate:
-            detail = "; ".join(f"{p.field or 'row'}: {p.message}" for p in row.problems)
             self.ledger.record_invalid(
-                row.external_id,
-                self._manifest,
-                row.line,
-                fields_fingerprint(row.fields),
-                first.code,
-                detail,
+                row.external_id, self._manifest, row.line, held, first.code, detail
             )
         self._progress("row", self.summary, row, "invalid")
-        why = f"{first.field or 'row'}: {first.message}"
         self._events(
             RowEvent(
-                "row", row.external_id, row.line, "invalid", error_code=first.code, error_detail=why
+                "row",
+                row.external_id,
+                row.line,
+                "invalid",
+                error_code=first.code,
+                error_detail=detail,
             )
         )

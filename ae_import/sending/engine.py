@@ -135,6 +135,11 @@ class Engine:
         self._wake: asyncio.Task[None] | None = None
 
     @property
+    def pace(self) -> float | None:
+        """Return the rate requests are paced at after 429s (requests/s), or None unpaced."""
+        return self._throttle.rate
+
+    @property
     def stopping(self) -> bool:
         """Tell whether the run has stopped dispatching."""
         return self.summary.stopped is not None
@@ -285,6 +290,8 @@ class Engine:
             self._check_deadline()
             chunk = list(islice(rows, self.chunk))
             if not chunk:
+                decider.read_all()
+                self._progress("read", summary, None, "")  # every row is decided
                 return
             decider.lookup(chunk)
             batch: list[Row] = []
@@ -312,6 +319,7 @@ class Engine:
                     continue
                 if not self._books.target_ok and decider.answered_before(row):
                     self._books.answered.add(key(row))
+                self._progress("queued", summary, row, "")
                 batch.append(row)
             decider.remember()
             await self._dispatch(batch, queue)
@@ -433,6 +441,7 @@ class Engine:
                 reached = step.reached
                 if step.pause is not None:
                     self._throttle.rate_limited(step.pause, sent_at)
+                    self._progress("paused", self.summary, row, f"{step.pause:g}")
                 elif outcome.kind in ("created", "existing", "failed"):
                     await self._throttle.answered()
                 if step.stop is not None:

@@ -122,6 +122,9 @@ class Recorder:
         self.open.discard(external_id_of(row))
         counter = counted or status
         setattr(self.summary, counter, getattr(self.summary, counter) + 1)
+        if counter in ("failed", "retryable"):
+            code = o.error_code or (f"http_{o.http_status}" if o.http_status else counter)
+            self.summary.count_problem([code], new=True)
         self.progress("row", self.summary, row, status)
         self.events(_event(row, "row", counter, attempts, o, latency))
 

@@ -54,7 +54,8 @@ def _now() -> str:
 
 
 def _text_value(value: Any) -> str:
-    text = safe_text(json.dumps(value) if isinstance(value, bool) else str(value))
+    compact = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = safe_text(compact if isinstance(value, bool | dict | list) else str(value))
     if text == "" or any(c in text for c in ' "=\\'):
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return text

@@ -5,8 +5,9 @@ Pure: filled in by the engine, shown by the commands, written by the run log.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ae_import.records import Row
@@ -44,6 +45,11 @@ class Summary:
     duration_s: float = 0.0
     stopped: str | None = None
     message: str | None = None
+    # The problem codes of the rows this run left failed, invalid or retryable (a row
+    # counts once under each of its codes), and how many of those rows are new: failed
+    # or retryable in this run, or invalid and not held invalid, unchanged, before it.
+    codes: Counter[str] = field(default_factory=Counter)
+    new_problems: int = 0
 
     _KEYS = (
         "total",
@@ -73,7 +79,15 @@ class Summary:
         if self.stopped:
             out["rows_left"] = self.left
             out["stopped"] = self.stopped
+        out["problems_by_code"] = dict(self.codes.most_common())
+        out["new_problems"] = self.new_problems
         return out
+
+    def count_problem(self, codes: list[str], new: bool) -> None:
+        """Count one failed, invalid or retryable row: its codes, and whether it is new."""
+        for code in dict.fromkeys(codes):
+            self.codes[code] += 1
+        self.new_problems += new
 
     @property
     def budget_reached(self) -> bool:
@@ -84,6 +98,10 @@ class Summary:
     def clean(self) -> bool:
         """Tell whether every row this run finished is created, existing or skipped."""
         return not (self.failed or self.invalid or self.retryable)
+
+    def passes(self, fail_on: str = "any") -> bool:
+        """Tell whether the run exits 0 under ``--fail-on``: ``any`` problem, or ``new`` ones."""
+        return self.clean if fail_on == "any" else not self.new_problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +121,9 @@ class RowEvent:
 
 
 # progress(event, summary, row, note): events are "sent", "retry", "row" (a row is
-# final), "decision" (a row was not sent: skipped, changed, failed earlier, would send).
+# final), "decision" (a row was not sent: skipped, changed, failed earlier, would send),
+# "queued" (a row will be sent), "read" (every row is decided; row None), and "paused"
+# (a 429: every worker pauses; the note is the seconds).
 Progress = Callable[[str, Summary, Row | None, str], None]
 Events = Callable[[RowEvent], None]
 

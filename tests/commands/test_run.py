@@ -41,6 +41,8 @@ def test_import_then_rerun_skips(runner: CliRunner, sandbox: Any, cwd: Path, wri
         "skipped",
         "changed",
         "duration_s",
+        "problems_by_code",
+        "new_problems",
         "exit_code",
     }
     again = json.loads(invoke(runner, args).stdout)

@@ -316,7 +316,7 @@ def test_dry_run_sends_and_writes_nothing(ledger: Ledger) -> None:
     )
     summary = run(engine, [row(1), row(2)])
     assert (summary.would_send, summary.skipped) == (1, 1)
-    assert events == [("decision", "skip"), ("decision", "send")]
+    assert events == [("decision", "skip"), ("decision", "send"), ("read", "")]
     assert ledger_row(ledger, "2") is None
 
 
