@@ -36,11 +36,8 @@ columns:
   media_url: audio
   type: {column: type, map: {GROUPCALL: MEETING, PEERTOPEER: CALL}}
 participants:
-  items:
-    path: participants
-    name: user.displayName
-    email: user.userPrincipalName
-    phone: phone.id
+  items: {path: participants, name: user.displayName,
+          email: user.userPrincipalName, phone: phone.id}
 """
 
 
