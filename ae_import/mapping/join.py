@@ -18,12 +18,12 @@ from typing import Any
 
 from .sources import MISSING, Source, lookup, text_of
 
-__all__ = ["MAX_ITEMS", "Join", "items_of"]
+__all__ = ["MAX_ITEMS", "Join", "as_array", "items_of"]
 
 MAX_ITEMS = 100_000  # elements of one array; a 16 MB record holds at most a few million
 
 
-def _array(value: Any) -> Any:
+def as_array(value: Any) -> Any:
     """Return a JSON array written as text (a CSV or Excel cell) as a list; else ``value``."""
     if isinstance(value, str) and value.lstrip().startswith("["):
         try:
@@ -55,7 +55,7 @@ def items_of(
 
     With ``limit``, reading stops once the texts hold more than ``limit`` characters.
     """
-    value = _array(value)
+    value = as_array(value)
     if value is None or value is MISSING:
         return None, None
     if not isinstance(value, list):
@@ -96,7 +96,7 @@ class Join:
 
     def read(self, record: Mapping[str, Any]) -> tuple[str | None, str | None]:
         """Return the joined text of ``record`` (None when absent or empty), or a reason."""
-        value = _array(lookup(record, self.path.names[0], self.path.steps[0]))
+        value = as_array(lookup(record, self.path.names[0], self.path.steps[0]))
         if isinstance(value, str):
             return (value if value.strip() else None), None  # already text: taken as it is
         texts, wrong = items_of(value, self.item, "join", self.limit)

@@ -23,7 +23,7 @@ from typing import Any
 from ae_import.records import Problem
 
 from .config import MappingConfig
-from .join import items_of
+from .join import as_array, items_of
 from .persons import Entry, has_address, read_person, split_entries
 from .phones import to_e164
 from .sources import MISSING, Source, lookup, parse_source, text_of
@@ -182,8 +182,8 @@ class People:
     def _listed(self, row: Mapping[str, Any], problems: list[Problem]) -> list[str]:
         """Return the entries of the list: a cell split on the separator, or an array's."""
         assert self.listed is not None
-        cell = self.listed.read(row)
-        if isinstance(cell, str) and self.list_item is None and not cell.lstrip().startswith("["):
+        cell = as_array(self.listed.read(row))
+        if isinstance(cell, str):  # a cell of entries (not a JSON array): split it
             return list(split_entries(cell, self.separator))
         texts, wrong = items_of(cell, self.list_item, "read as people")
         if wrong is not None:

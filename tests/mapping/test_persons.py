@@ -63,6 +63,13 @@ def test_split_entries_keeps_a_quoted_comma() -> None:
     assert list(split_entries("a; b ;", ";")) == ["a", "b"]
 
 
+def test_a_list_cell_starting_with_a_bracket_that_is_not_json_is_still_split() -> None:
+    """'[Ext] Bo <bo@x.io>; ann@x.io' is two entries, not one JSON array that failed."""
+    mapper = Mapper(mapping({"list": "Guests"}))
+    body = mapper.map(row(Guests="[Ext] Bo <bo@x.io>; ann@x.io")).body
+    assert body["participants"] == [{"name": "[Ext] Bo", "email": "bo@x.io"}, {"email": "ann@x.io"}]
+
+
 def test_owner_as_one_column_holding_a_person() -> None:
     """owner: Host parses the cell; the owner is sent first, and not again from the list."""
     mapper = Mapper(mapping({"owner": "Host", "list": {"column": "Guests", "separator": ","}}))
