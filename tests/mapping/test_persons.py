@@ -131,3 +131,10 @@ def test_items_read_nested_paths_inside_each_object() -> None:
         {"name": "Ann Lee", "email": "ann@example.com"},
         {"phone": "+15125550100"},
     ]
+
+
+def test_a_list_template_builds_one_entry_from_several_columns() -> None:
+    """list: {template: ...} renders the entry from columns, parsed as a person."""
+    mapper = Mapper(mapping({"list": {"template": "{Who.Name} <{Who.Phone}>"}}))
+    body = mapper.map(row(**{"Who.Name": "Lee Park", "Who.Phone": "(415) 555-2671"})).body
+    assert body["participants"] == [{"name": "Lee Park", "phone": "+14155552671"}]
