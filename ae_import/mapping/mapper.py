@@ -328,7 +328,8 @@ class Mapper:
                 reader.zone_name = cell
             if len(self._readers) >= 512:
                 self._readers.clear()
-            self._readers[cell] = reader
+            if len(cell) <= 64:  # a longer cell is no zone: never kept
+                self._readers[cell] = reader
         if isinstance(reader, str):
             return None, Problem(plan.name, "bad_timezone", reader, self._zones.text)
         return self._stamp(reader, value)
