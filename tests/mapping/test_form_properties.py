@@ -15,6 +15,7 @@ from ae_import.mapping.join import Join
 from ae_import.mapping.persons import read_person, split_entries
 from ae_import.mapping.sources import parse_source
 from ae_import.mapping.timestamps import check_zone, find_zone
+from tests.helpers.strategies import JSON
 
 PERSONISH = st.lists(
     st.one_of(
@@ -23,13 +24,6 @@ PERSONISH = st.lists(
     ),
     max_size=12,
 ).map("".join)
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=12,
-)
 
 
 @settings(max_examples=300)
