@@ -57,3 +57,10 @@ def test_no_secret_is_baked_in() -> None:
     assert "--mount=type=secret,id=pip_cert" in TEXT
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert ignored[1] == "*"  # everything out, then only what the build copies
+
+
+def test_the_image_drops_what_the_importer_never_reads() -> None:
+    """The build trims botocore's models, phonenumbers' geodata and shared-object symbols."""
+    assert "phonenumbers/geodata" in TEXT
+    assert "strip --strip-unneeded" in TEXT
+    assert "s3|sts|sso|sso-oidc" in TEXT
