@@ -187,3 +187,50 @@ def test_a_local_file_without_stage_to_says_to_pass_it(runner: CliRunner, tmp_pa
     result = runner.invoke(app, ["validate", str(index), "--json"])
     assert result.exit_code == 1
     assert '"stage_no_target"' in result.stdout and "--stage-to s3://" in result.stdout
+
+
+def test_stage_then_run_uploads_nothing_more(
+    s3_env: S3Server,
+    auth_media: AuthMediaHost,
+    sandboxes: Sandboxes,
+    runner: CliRunner,
+    ca_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`stage` uploads each file once and sends nothing; `stage` again and `run` upload nothing."""
+    index, sources = export(tmp_path / "export", auth_media)
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "media:\n  auth:\n    - host: localhost\n"
+        "      basic: {user_env: TW_SID, password_env: TW_TOKEN}\n"
+    )
+    puts: list[str] = []
+    put = s3_store.S3Store.put
+
+    def counting(self: Any, ref: str, *args: Any) -> None:
+        puts.append(ref)
+        put(self, ref, *args)
+
+    monkeypatch.setattr(s3_store.S3Store, "put", counting)
+    env = {"AE_API_TOKEN": SANDBOX_TOKEN, "TW_SID": USER, "TW_TOKEN": PASSWORD}
+    ledger = tmp_path / "l.sqlite"
+    common = ["--config", str(config), "--stage-to", f"s3://{BUCKET}/pre", "--ledger", str(ledger)]
+    common += ["--media-allow-private", "--ca-bundle", str(ca_file)]
+    staged = runner.invoke(app, ["stage", str(index), *common, "--json"], env=env)
+    assert staged.exit_code == 0, staged.output
+    report = json.loads(staged.stdout)
+    assert (report["staged"], report["uploaded_files"], report["invalid"]) == (55, 55, 0)
+    assert report["uploaded_bytes"] == sum(len(b) for b in sources.values())
+    assert len(puts) == 55
+    auth_media.forget()
+    again = runner.invoke(app, ["stage", str(index), *common, "--json"], env=env)
+    assert again.exit_code == 0, again.output
+    assert (json.loads(again.stdout)["already_staged"], len(puts)) == (55, 55)
+    assert auth_media.asked == []  # the ledger knew every URL's object: nothing fetched
+    server = sandboxes.start(fetch_media=True, media_allow_private=True, media_digest=True)
+    sent = runner.invoke(app, ["run", str(index), *common, "--base-url", server.base_url], env=env)
+    assert sent.exit_code == 0, sent.output
+    assert len(puts) == 55 and server.store.count() == 55
+    text = runner.invoke(app, ["stage", str(index), *common], env=env)
+    assert "55 already staged" in text.output
