@@ -118,8 +118,9 @@ class Stager:
         self._scrub = Scrubber(sources.auth.secrets(self.env))
         self._slots = asyncio.Semaphore(concurrency)
         self._looks = asyncio.Semaphore(LOOKUPS)
+        self._hashing = asyncio.Semaphore(concurrency)
         # Its own threads: the loop's default pool has min(32, CPUs + 4), 6 on 2 cores.
-        self._pool = ThreadPoolExecutor(concurrency + LOOKUPS, thread_name_prefix="ae-stage")
+        self._pool = ThreadPoolExecutor(2 * concurrency + LOOKUPS, thread_name_prefix="ae-stage")
         self._busy: dict[str, tuple[asyncio.Lock, int]] = {}
         self._users: dict[str, int] = {}  # ref -> rows in flight sent with it
         self._doomed: set[str] = set()  # refs to delete once their last row is done
@@ -149,8 +150,7 @@ class Stager:
                     if known is not None:
                         self.counts.found += 1
                         return known
-                    async with self._slots:  # few transfers at once
-                        return await self._stage(source)
+                    return await self._stage(source)
         except (StageProblem, StageRetry) as exc:
             exc.message = self._scrub.text(exc.message)  # a host may echo a credential
             raise
@@ -161,19 +161,21 @@ class Stager:
 
     async def _stage(self, source: LocalMedia | RemoteMedia) -> Staged:
         if isinstance(source, LocalMedia):
-            sha256, size, mtime_ns = await self._thread(hash_file, source, self.max_bytes)
+            async with self._hashing:  # ahead of the uploads, which wait for a slot
+                sha256, size, mtime_ns = await self._thread(hash_file, source, self.max_bytes)
             content_type, ext = media_type(source.path.name, None, source.shown)
             staged = await self._upload(source.path, sha256, size, content_type, ext)
         else:
-            spooled = await self._thread(
-                spool,
-                source,
-                self._client(),
-                self._headers,
-                allow_private=self.allow_private,
-                directory=self.spool_dir,
-                max_bytes=self.max_bytes,
-            )
+            async with self._slots:  # a download is a transfer too
+                spooled = await self._thread(
+                    spool,
+                    source,
+                    self._client(),
+                    self._headers,
+                    allow_private=self.allow_private,
+                    directory=self.spool_dir,
+                    max_bytes=self.max_bytes,
+                )
             try:
                 content_type, ext = media_type(spooled.name, spooled.content_type, source.shown)
                 staged = await self._upload(
@@ -211,11 +213,13 @@ class Stager:
         ref = f"{self.target}/{sha256}.{ext}"
         with self._owning(ref) as lock:
             async with lock:
-                found = await self._head(ref)
+                async with self._looks:
+                    found = await self._head(ref)
                 if found is not None and found.size == size and found.sha256 in (None, sha256):
                     self.counts.found += 1
                     return Staged(ref, sha256, size, content_type, uploaded=False)
-                await self._put(ref, path, size, content_type, sha256)
+                async with self._slots:
+                    await self._put(ref, path, size, content_type, sha256)
         self.counts.files += 1
         self.counts.bytes += size
         return Staged(ref, sha256, size, content_type, uploaded=True)
