@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=5)
     parser.add_argument("--big-gib", type=float, default=2.0)
     parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--big-only", action="store_true")
     options = parser.parse_args()
 
     import logging
@@ -109,7 +110,7 @@ def main() -> None:
         calls = folder / "calls"
         calls.mkdir()
         files = []
-        for number in range(options.files):
+        for number in range(0 if options.big_only else options.files):
             path = calls / f"rec-{number:04d}.mp3"
             path.write_bytes(os.urandom(options.mib * MIB))
             files.append(path)
@@ -118,48 +119,63 @@ def main() -> None:
             HEADER + "".join(f"CALL,c{n},d,e{n},calls/{p.name}\n" for n, p in enumerate(files))
         )
         total = options.files * options.mib * MIB
-        reference = baseline(client, "base", files)
-        ledger = folder / "stage.sqlite"
-        stage = ["stage", str(manifest), "--stage-to", "s3://ours/staged", "--ledger", str(ledger)]
-        ours, _ = ae_import(*stage, "--quiet", env=env)
-        print(
-            f"throughput, {options.files} x {options.mib} MiB: upload_file {reference:.2f} s "
-            f"({total / reference / MIB:.0f} MiB/s); ae-import stage {ours:.2f} s "
-            f"({total / ours / MIB:.0f} MiB/s): {reference / ours:.2f}x of upload_file "
-            "(target >= 0.8x)"
-        )
-        rerun, _ = ae_import(*stage, "--quiet", env=env)
-        plain = folder / "plain.csv"
-        plain.write_text(
-            HEADER
-            + "".join(
-                f"CALL,c{n},d,p{n},https://cdn.example.com/r{n}.mp3\n" for n in range(options.files)
-            )
-        )
-        run = ["run", str(plain), "--sandbox", "--ledger", str(folder / "plain.sqlite"), "--quiet"]
-        ae_import(*run, env=env)
-        resume, _ = ae_import(*run, env=env)
-        print(
-            f"re-run of a fully staged manifest: {rerun:.2f} s; plain resume {resume:.2f} s: "
-            f"{rerun / resume:.2f}x (target <= 2x)"
-        )
-        for path in files:
-            path.unlink()
+        if not options.big_only:
+            small(options, client, files, manifest, folder, env, total)
         if not options.skip_big:
-            big = calls / "big.mp4"
-            with big.open("wb") as handle:
-                block = os.urandom(MIB)
-                for _ in range(int(options.big_gib * 1024)):
-                    handle.write(block)
-            one = folder / "big.csv"
-            one.write_text(HEADER + "CALL,big,d,big,calls/big.mp4\n")
-            args = ["stage", str(one), "--stage-to", "s3://ours/big", "--quiet"]
-            took, rss = ae_import(*args, "--ledger", str(folder / "big.sqlite"), env=env)
-            print(
-                f"one {options.big_gib:g} GiB file: staged in {took:.1f} s, peak RSS "
-                f"{rss / 1024:.0f} MiB (target < 200 MB)"
-            )
+            big(options, calls, folder, env)
     server.stop()
+
+
+def small(
+    options: argparse.Namespace,
+    client: Any,
+    files: list[Path],
+    manifest: Path,
+    folder: Path,
+    env: dict[str, str],
+    total: int,
+) -> None:
+    """Print the throughput and the re-run figures."""
+    reference = baseline(client, "base", files)
+    ledger = folder / "stage.sqlite"
+    stage = ["stage", str(manifest), "--stage-to", "s3://ours/staged", "--ledger", str(ledger)]
+    ours, _ = ae_import(*stage, "--quiet", env=env)
+    print(
+        f"throughput, {options.files} x {options.mib} MiB: upload_file {reference:.2f} s "
+        f"({total / reference / MIB:.0f} MiB/s); ae-import stage {ours:.2f} s "
+        f"({total / ours / MIB:.0f} MiB/s): {reference / ours:.2f}x of upload_file "
+        "(target >= 0.8x)"
+    )
+    rerun, _ = ae_import(*stage, "--quiet", env=env)
+    plain = folder / "plain.csv"
+    rows = [f"CALL,c{n},d,p{n},https://cdn.example.com/r{n}.mp3\n" for n in range(options.files)]
+    plain.write_text(HEADER + "".join(rows))
+    run = ["run", str(plain), "--sandbox", "--ledger", str(folder / "plain.sqlite"), "--quiet"]
+    ae_import(*run, env=env)
+    resume, _ = ae_import(*run, env=env)
+    print(
+        f"re-run of a fully staged manifest: {rerun:.2f} s; plain resume {resume:.2f} s: "
+        f"{rerun / resume:.2f}x (target <= 2x)"
+    )
+    for path in files:
+        path.unlink()
+
+
+def big(options: argparse.Namespace, calls: Path, folder: Path, env: dict[str, str]) -> None:
+    """Print the peak RSS of staging one big file."""
+    path = calls / "big.mp4"
+    with path.open("wb") as handle:
+        block = os.urandom(MIB)
+        for _ in range(int(options.big_gib * 1024)):
+            handle.write(block)
+    one = folder / "big.csv"
+    one.write_text(HEADER + "CALL,big,d,big,calls/big.mp4\n")
+    args = ["stage", str(one), "--stage-to", "s3://ours/big", "--quiet"]
+    took, rss = ae_import(*args, "--ledger", str(folder / "big.sqlite"), env=env)
+    print(
+        f"one {options.big_gib:g} GiB file: staged in {took:.1f} s, peak RSS "
+        f"{rss / 1024:.0f} MiB (target < 200 MB)"
+    )
 
 
 if __name__ == "__main__":

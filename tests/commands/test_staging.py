@@ -11,6 +11,7 @@ found in the ledger, the log or what the commands print.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from pathlib import Path
@@ -183,6 +184,9 @@ def test_a_missing_file_and_a_refused_url_are_row_problems(
     codes = {e: (ledger_row(ledger, e) or {}).get("error_code") for e in ("gone", "refused")}
     codes["outside"] = (ledger_row(ledger, "outside") or {}).get("error_code")
     assert codes == {"gone": "stage_missing", "refused": "stage_auth", "outside": "stage_missing"}
+    written = b"".join(p.read_bytes() for p in tmp_path.glob("l.sqlite*"))
+    for secret in (b"not-the-bearer-token", base64.b64encode(b"not-the-bearer-token")):
+        assert secret not in written + result.output.encode()
 
 
 def test_a_local_file_without_stage_to_says_to_pass_it(runner: CliRunner, tmp_path: Path) -> None:
