@@ -260,3 +260,61 @@ def test_cleanup_deletes_after_the_last_row_sent_with_it(
     assert stager.done(staged.ref, delete=False) is True  # the first row asked for it
     asyncio.run(stager.remove(staged.ref))
     assert store_for(TARGET).head(staged.ref) is None and stager.counts.deleted == 1
+
+
+def test_a_full_disk_while_spooling_is_retryable_and_leaves_no_file(
+    s3_env: S3Server,
+    auth_media: AuthMediaHost,
+    client: httpx.Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ENOSPC while a URL is spooled: StageRetry (stage_disk), the temp file gone, no record."""
+    import errno
+    import tempfile
+
+    url = auth_media.add("/basic/full-disk.mp3", AUDIO)
+    made = tempfile.NamedTemporaryFile
+
+    class Full:
+        """A temp file whose writes fail as a full disk's do."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.inner = made(*args, **kwargs)
+            self.name = self.inner.name
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.inner.close()
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", Full)
+    ledger = Ledger(tmp_path / "l.sqlite", "t")
+    stager = make(s3_env, auth_media, client, cache=ledger)
+    stager.spool_dir = tmp_path
+    with pytest.raises(StageRetry) as caught:
+        asyncio.run(stager.stage(url, tmp_path))
+    assert caught.value.code == "stage_disk" and "TMPDIR" in caught.value.message
+    assert list(tmp_path.glob("ae-import-stage-*")) == []
+    assert ledger.staged_copy(stager.sources.resolve(url, tmp_path, ()).key) is None
+    ledger.close()
+
+
+def test_a_source_over_the_cap_is_refused_without_upload(
+    s3_env: S3Server, auth_media: AuthMediaHost, client: httpx.Client, tmp_path: Path
+) -> None:
+    """A file or download past max_bytes is stage_too_large; nothing is uploaded."""
+    (tmp_path / "big.mp3").write_bytes(AUDIO)
+    url = auth_media.add("/basic/too-big.mp3", AUDIO)
+    stager = make(s3_env, auth_media, client)
+    stager.max_bytes = 1000
+    stager.spool_dir = tmp_path
+    for media in ("big.mp3", url):
+        with pytest.raises(StageProblem) as caught:
+            asyncio.run(stager.stage(media, tmp_path))
+        assert caught.value.code == "stage_too_large"
+    assert stager.counts.files == 0 and list(tmp_path.glob("ae-import-stage-*")) == []
