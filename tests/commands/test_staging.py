@@ -281,3 +281,20 @@ def test_validate_check_media_asks_credentialed_hosts_with_their_credentials(
     bad = runner.invoke(app, args, env={"TW_SID": USER, "TW_TOKEN": "wrong-password-x"})
     assert bad.exit_code == 1
     assert "401" in bad.stdout and PASSWORD not in bad.stdout
+
+
+def test_check_media_and_a_byte_cap_with_staging(
+    s3_env: S3Server, sandboxes: Sandboxes, runner: CliRunner, tmp_path: Path
+) -> None:
+    """--check-media leaves staged rows to staging; --stage-bps passes every byte through."""
+    (tmp_path / "a.mp3").write_bytes(recording(3))
+    index = tmp_path / "index.csv"
+    index.write_text(HEADER + "CALL,A,d,a,a.mp3\n")
+    server = sandboxes.start(fetch_media=True, media_allow_private=True, media_digest=True)
+    args = ["run", str(index), "--base-url", server.base_url, "--json", "--check-media"]
+    args += ["--stage-to", f"s3://{BUCKET}/capped", "--stage-bps", "1M", "--media-allow-private"]
+    args += ["--ledger", str(tmp_path / "l.sqlite")]
+    result = runner.invoke(app, args, env={"AE_API_TOKEN": SANDBOX_TOKEN})
+    assert result.exit_code == 0, result.output
+    fetched = httpx.get(server.base_url.removesuffix("/api") + "/_sandbox/media").json()
+    assert fetched["a"]["sha256"] == hashlib.sha256(recording(3)).hexdigest()
