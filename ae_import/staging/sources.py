@@ -137,6 +137,11 @@ class MediaSources:
         if self.target is None:
             if local and media.strip().partition(":")[0].lower() in SCHEMES:
                 return None  # "s3:bucket" is a malformed reference: the URL rules say so
+            if local:
+                try:
+                    self.resolve(media, base, roots)
+                except StageProblem:
+                    return None  # no such file: not a URL either, as the URL rules say
             what = "a local file" if local else "on a host that needs credentials (media.auth)"
             return [
                 (

@@ -318,3 +318,11 @@ def test_a_source_over_the_cap_is_refused_without_upload(
             asyncio.run(stager.stage(media, tmp_path))
         assert caught.value.code == "stage_too_large"
     assert stager.counts.files == 0 and list(tmp_path.glob("ae-import-stage-*")) == []
+
+
+def test_without_stage_to_a_name_that_is_no_file_keeps_the_url_rules(tmp_path: Path) -> None:
+    """Without --stage-to, only an existing file gets stage_no_target; other text is a bad URL."""
+    (tmp_path / "here.mp3").write_bytes(b"x")
+    off = MediaSources(MediaAuth(), {}, target=None)
+    assert off.claim("not a url at all", tmp_path, ()) is None
+    assert [c for c, _ in off.claim("here.mp3", tmp_path, ()) or []] == ["stage_no_target"]
