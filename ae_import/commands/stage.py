@@ -95,8 +95,9 @@ def stage(
             if settings.quiet or settings.json or now - shown[0] < 1.0:
                 return
             shown[0] = now
-            sent = _size(report.counts.sent_bytes)
-            err.print(f"{_line(report)}; {sent} sent so far", highlight=False)
+            sent = report.counts.sent_bytes  # counted as read when --stage-bps paces uploads
+            more = f"; {_size(sent)} sent so far" if sent else ""
+            err.print(f"{_line(report)}{more}", highlight=False)
 
         report = stage_manifest(manifest, fmt, cfg, settings, os.environ, progress)
         if settings.json:
