@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 from ae_import.text import json_text, safe_text
 
+from .progress import staged_text
+
 __all__ = [
     "next_steps",
     "write_checks",
@@ -123,6 +125,8 @@ def write_run_summary(
     _print_table(console, table)
     verb = "checked" if dry_run else "done"
     line = f"{verb} in {summary.duration_s:.1f} s"
+    if summary.staged_files or summary.staged_found:
+        line += f"; {staged_text(summary)}"
     if summary.budget_reached:
         line += f"; budget reached, {summary.left:,} rows left ({summary.message}); re-run to go on"
     elif summary.stopped:

@@ -168,7 +168,18 @@ class Tally:
 def _counts(summary: Summary) -> str:
     names = ("created", "existing", "failed", "invalid", "retryable")
     parts = [f"{getattr(summary, name):,} {name}" for name in names if getattr(summary, name)]
+    if summary.staged_files or summary.staged_found:
+        parts.append(staged_text(summary))
     return ", ".join(parts) or "nothing yet"
+
+
+def staged_text(summary: Summary) -> str:
+    """Say what staging did: files and megabytes uploaded, files found staged."""
+    megabytes = summary.staged_bytes / 1e6
+    return (
+        f"staged {summary.staged_files:,} files ({megabytes:,.1f} MB), "
+        f"{summary.staged_found:,} already staged"
+    )
 
 
 class RunReporter:

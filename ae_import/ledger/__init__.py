@@ -6,7 +6,7 @@ named ``MIGRATIONS``); ``RunLock`` keeps two writers apart.
 
 from __future__ import annotations
 
-from .db import ALL_STATUSES, DISMISSED, STATUSES, Ledger, reading
+from .db import ALL_STATUSES, DISMISSED, STATUSES, Ledger, StagedCopy, reading
 from .lock import HAS_FLOCK, RunLock, lock_path, real_ledger
 from .migrations import MIGRATIONS
 from .series import MINUTE_COUNTS, RUN_MINUTES_KEPT, Minute
@@ -22,6 +22,7 @@ __all__ = [
     "Ledger",
     "Minute",
     "RunLock",
+    "StagedCopy",
     "lock_path",
     "reading",
     "real_ledger",

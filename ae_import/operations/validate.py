@@ -20,12 +20,13 @@ from typing import IO, Any
 from ae_import.config import Config
 from ae_import.ledger import Ledger
 from ae_import.mapping import Mapper, check_rows
-from ae_import.media import CloudConfig, Forecast, MediaCheck, Signer, check_all
+from ae_import.media import CloudConfig, Forecast, MediaAuth, MediaCheck, Signer, check_all
 from ae_import.net import network_for
 from ae_import.options import RunSettings
 from ae_import.reading import open_manifest
 from ae_import.records import Row
 from ae_import.redact import redact_url
+from ae_import.staging import MediaSources
 from ae_import.text import json_text
 
 __all__ = [
@@ -43,6 +44,7 @@ VALIDATE_OPTIONS = (
     *("check_media", "rate", "media_concurrency", "media_timeout", "media_allow_private"),
     *("max_rows", "limit", "max_duration", "files_root"),
     *("proxy", "no_proxy", "ca_bundle", "system_certs"),
+    *("stage_to", "stage_all"),
 )
 
 
@@ -146,6 +148,7 @@ def check_manifest(
     cloud: CloudConfig,
     env: Mapping[str, str],
     column: str | None = None,
+    auth: MediaAuth | None = None,
 ) -> None:
     """``validate --check-media``: check every valid row's media, caching in run's ledger.
 
@@ -171,6 +174,8 @@ def check_manifest(
             ledger=ledger,
             signer=Signer(cloud, env),
             network=network,
+            auth=auth,
+            env=env,
         )
         try:
             await check_all(rows, check, forecast, add, column)
@@ -207,12 +212,15 @@ def validate_manifest(
             strip_cells=source.format != "jsonl",
             files_root=settings.files_root if settings is not None else None,
         )
-        rows: Iterable[Row] = check_rows(source, mapper)
+        target = settings.stage_to if settings is not None else None
+        everything = settings.stage_all if settings is not None else False
+        sources = MediaSources(config.media_auth, env, target=target, stage_all=everything)
+        rows: Iterable[Row] = check_rows(source, mapper, media_rule=sources.claim)
         if limit is not None:
             rows = islice(rows, limit)
         if settings is not None and settings.check_media:
             column = mapper.column_of("media_url")
-            check_manifest(rows, add, settings, config.cloud, env, column)
+            check_manifest(rows, add, settings, config.cloud, env, column, config.media_auth)
         else:
             for row in rows:
                 add(row)

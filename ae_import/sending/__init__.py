@@ -15,6 +15,7 @@ from .mediagate import MediaGate
 from .meter import RunMeter
 from .policy import Backoff, Outcome, RetryPolicy, Step
 from .runlog import RunLog
+from .stagegate import StageGate
 from .summary import Events, Progress, RowEvent, Summary, no_events, no_progress
 from .throttle import Clock, Sleep, TokenBucket
 
@@ -35,6 +36,7 @@ __all__ = [
     "RunLog",
     "RunMeter",
     "Sleep",
+    "StageGate",
     "Step",
     "Summary",
     "TokenBucket",

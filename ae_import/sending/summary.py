@@ -50,6 +50,9 @@ class Summary:
     # or retryable in this run, or invalid and not held invalid, unchanged, before it.
     codes: Counter[str] = field(default_factory=Counter)
     new_problems: int = 0
+    staged_files: int = 0  # --stage-to: files uploaded by this run
+    staged_bytes: int = 0  # and their bytes
+    staged_found: int = 0  # files found staged already (nothing uploaded)
 
     _KEYS = (
         "total",
@@ -76,6 +79,12 @@ class Summary:
             out["dismissed"] = self.dismissed
         if self.budget_reached:
             out["budget_reached"] = True
+        if self.staged_files or self.staged_found:
+            out["staged"] = {
+                "uploaded_files": self.staged_files,
+                "uploaded_bytes": self.staged_bytes,
+                "already_staged": self.staged_found,
+            }
         if self.stopped:
             out["rows_left"] = self.left
             out["stopped"] = self.stopped

@@ -26,7 +26,14 @@ import trustme
 from ae_import.sandbox import SandboxServer, SandboxSettings
 from ae_import.sandbox.faults import FaultPlan, FaultProxy
 from tests.helpers import Sandboxes
+from tests.helpers.mediaserver import BEARER as MEDIA_BEARER
+from tests.helpers.mediaserver import PASSWORD as MEDIA_PASSWORD
+from tests.helpers.mediaserver import SECRETS as MEDIA_SECRETS
+from tests.helpers.mediaserver import USER as MEDIA_USER
+from tests.helpers.mediaserver import AuthMediaHost
 from tests.helpers.proxies import ProxyPy, issue
+from tests.helpers.s3server import BUCKET as S3_BUCKET
+from tests.helpers.s3server import S3Server, s3, s3_env
 from tests.helpers.secrets import (
     NEEDLES,
     PROXY_PASSWORD,
@@ -38,6 +45,8 @@ from tests.helpers.secrets import (
     leaks,
     manifest,
 )
+
+__all__ = ["s3", "s3_env"]
 
 
 def test_no_command_leaks_the_token_or_a_signature(
@@ -365,3 +374,47 @@ def test_proxy_credentials_leak_nowhere(
     finally:
         good.stop()
     assert leaks(run, tmp_path) == []
+
+
+def test_media_host_credentials_leak_nowhere(
+    sandboxes: Sandboxes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ca_file: Path,
+    s3_env: S3Server,
+    auth_media: AuthMediaHost,
+) -> None:
+    """Staging with media.auth credentials (right, wrong, for a missing file): none written."""
+    monkeypatch.chdir(tmp_path)
+    good = sandboxes.start(token=TOKEN, fetch_media=True, media_allow_private=True)
+    rows = [
+        "type,title,source_system,external_id,media_url",
+        f"CALL,A,tw,tw-1,{auth_media.add('/basic/leak-1.mp3', b'ID3' + bytes(300))}",
+        f"CALL,B,tw,tw-2,https://localhost:{auth_media.port}/basic/none.mp3",
+        f"CALL,C,gr,gr-1,https://127.0.0.1:{auth_media.port}/bearer/leak-2.mp3",
+    ]
+    auth_media.add("/bearer/leak-2.mp3", b"ID3" + bytes(400))
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "c.yaml").write_text(
+        "media:\n  auth:\n    - host: localhost\n"
+        "      basic: {user_env: TW_SID, password_env: TW_TOKEN}\n"
+        "    - {host: 127.0.0.1, bearer_env: GRAPH}\n"
+    )
+    run = Collector(tmp_path)
+    base = ["--config", "c.yaml", "--stage-to", f"s3://{S3_BUCKET}/leak", "--media-allow-private"]
+    base += ["--ca-bundle", str(ca_file)]
+    for password in ("wrong-password-1234", MEDIA_PASSWORD):
+        monkeypatch.setenv("TW_SID", MEDIA_USER)
+        monkeypatch.setenv("TW_TOKEN", password)
+        monkeypatch.setenv("GRAPH", MEDIA_BEARER)
+        run("validate", "m.csv", *base[:2], "--check-media", *base[2:])
+        run("stage", "m.csv", *base, "--json")
+        run("run", "m.csv", *base, "--base-url", good.base_url, "--log-file", "run.log")
+    run("status")
+    run("export")
+    assert leaks(run, tmp_path) == []
+    wrong = base64.b64encode(f"{MEDIA_USER}:wrong-password-1234".encode())
+    needles = [*MEDIA_SECRETS, b"wrong-password-1234", wrong]
+    written = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != "c.yaml"]
+    said = [text.encode() for text in run.outputs]
+    assert [n for n in needles for blob in written + said if n in blob] == []

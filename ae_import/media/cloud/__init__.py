@@ -18,6 +18,15 @@ without references never load them. The libraries come with the optional extra
 azure-storage-blob and azure-identity for Azure (docs/cloud.md says why).
 
 Pure but for ``Signer``, which reads credentials through each cloud's own chain.
+
+Staging writes objects through a ``Store`` (``store_for(ref)``, by scheme): ``head``,
+``put`` (multipart or blocks for large bodies; the content's sha256 kept as the
+object's metadata ``sha256``) and ``delete``. Each scheme's store lives in its own
+module (``s3_store``, ``gcs_store``, ``azure_store``), each with
+``make_store(config, env) -> Store``, imported on first use. The calls block (the
+SDKs are sync): the stager runs them in threads. They raise ``CloudError``, with
+``transient`` True when a later attempt may succeed (a network failure, a 5xx, a
+throttle) and False when it will not (no credentials, access denied, no bucket).
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, BinaryIO, Literal, Protocol
 
 from ae_import.errors import CloudError
 from ae_import.redact import redact_urls_in
@@ -45,6 +54,7 @@ __all__ = [
     "MAX_VALIDITY_S",
     "MEDIA_TYPES",
     "SCHEMES",
+    "SHA256_METADATA",
     "AzureConfig",
     "CloudConfig",
     "CloudError",
@@ -52,10 +62,14 @@ __all__ = [
     "Reference",
     "S3Config",
     "Signer",
+    "StagedObject",
+    "Store",
     "check_reference",
     "content_type_for",
     "library_missing",
     "parse_reference",
+    "store_for",
+    "transient",
     "validity",
 ]
 
@@ -138,6 +152,11 @@ _TRANSIENT = frozenset(
 
 
 _NETWORK = (ConnectionError, TimeoutError, socket.gaierror)
+
+
+def transient(exc: BaseException) -> bool:
+    """Tell whether ``exc`` (or what it was raised from) is a network failure, not a refusal."""
+    return _transient(exc)
 
 
 def _transient(exc: BaseException) -> bool:
@@ -406,3 +425,73 @@ def _describe(exc: BaseException) -> str:
     """Return an exception's name and text, on one line, URLs and secrets redacted."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return safe_text(redact_urls_in(f"{type(exc).__name__}: {text}"))[:300]
+
+
+# The object metadata key that holds the content's sha256 (hex) on a staged object.
+SHA256_METADATA = "sha256"
+
+
+@dataclass(frozen=True)
+class StagedObject:
+    """What ``Store.head`` found: the object's size, its sha256 metadata and content type."""
+
+    size: int
+    sha256: str | None
+    content_type: str | None
+
+
+class Store(Protocol):
+    """Writes, finds and deletes staged objects in one scheme's store (blocking calls).
+
+    ``ref`` is a reference string such as ``s3://bucket/prefix/<sha256>.mp3``. Errors
+    raise CloudError, ``transient`` True when a later attempt may succeed.
+    """
+
+    def head(self, ref: str) -> StagedObject | None:
+        """Return what is stored at ``ref``, or None when there is no such object."""
+        ...
+
+    def put(
+        self, ref: str, body: BinaryIO, size: int | None, content_type: str, sha256: str
+    ) -> None:
+        """Write ``body`` at ``ref`` (multipart/blocks when large), sha256 kept as metadata."""
+        ...
+
+    def delete(self, ref: str) -> None:
+        """Delete the object at ``ref`` (no error when it is already gone)."""
+        ...
+
+
+_STORE_MODULES: Mapping[str, str] = {
+    "s3": "s3_store",
+    "gs": "gcs_store",
+    "az": "azure_store",
+}
+
+
+def store_for(
+    ref: str, config: CloudConfig | None = None, env: Mapping[str, str] | None = None
+) -> Store:
+    """Return the store that writes ``ref``'s scheme (s3, gs, az), made from the config.
+
+    Raises CloudError when ``ref`` is not a reference, when the scheme's library is
+    missing, or when its store is not available in this build.
+    """
+    try:
+        reference = parse_reference(ref)
+    except ValueError as exc:
+        raise CloudError(f"{safe_text(ref)[:120]}: {exc}") from None
+    if reference is None:
+        raise CloudError(f"'{safe_text(ref)[:120]}' is not an s3://, gs:// or az:// reference")
+    missing = library_missing(reference.scheme)
+    if missing is not None:
+        raise CloudError(missing)
+    name = _STORE_MODULES[reference.scheme]
+    try:
+        module = importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+        raise CloudError(f"{reference.scheme}:// staging is not available in this build") from None
+    store: Store = module.make_store(config or CloudConfig(), os.environ if env is None else env)
+    return store
