@@ -38,6 +38,7 @@ from ae_import.media.cloud import (
     parse_reference,
     validity,
 )
+from tests.helpers.gcsemulator import write_service_account_key
 from tests.helpers.s3server import AUDIO, BUCKET, FAKE_SECRET, S3Server, s3, s3_env
 
 __all__ = ["s3", "s3_env"]
@@ -306,27 +307,8 @@ def test_describe_names_the_credentials_source(s3_env: S3Server) -> None:
 @pytest.fixture(scope="module")
 def gcs_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     """Write a throwaway service-account key file; return it and its RSA key."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    info = {
-        "type": "service_account",
-        "project_id": "p",
-        "private_key_id": "1",
-        "private_key": pem,
-        "client_email": "signer@p.iam.gserviceaccount.com",
-        "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }
     path = tmp_path_factory.mktemp("gcs") / "key.json"
-    path.write_text(json.dumps(info))
-    return path, key
+    return path, write_service_account_key(path, "signer@p.iam.gserviceaccount.com")
 
 
 def test_gcs_url_is_v4_signed_with_the_response_type(gcs_key: tuple[Path, Any]) -> None:
