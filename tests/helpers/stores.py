@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
+from typing import Any
 
 
 def sized_body(size: int) -> bytes:
@@ -53,3 +55,18 @@ class CountingReader(io.RawIOBase):
         self.reads += 1
         self.largest_read = max(self.largest_read, len(view))
         return count
+
+
+def check_round_trip(store: Any, base: str) -> None:
+    """Put a body under ``base``; head finds its size, sha256 and type; delete, twice, is quiet."""
+    from ae_import.media.cloud import StagedObject
+
+    body = bytes(range(256)) * 40
+    digest = hashlib.sha256(body).hexdigest()
+    ref = f"{base}/staged/{digest}.mp3"
+    assert store.head(ref) is None
+    store.put(ref, io.BytesIO(body), len(body), "audio/mpeg", digest)
+    assert store.head(ref) == StagedObject(len(body), digest, "audio/mpeg")
+    store.delete(ref)
+    assert store.head(ref) is None
+    store.delete(ref)  # already gone: no error

@@ -38,6 +38,7 @@ from ae_import.media.cloud import (
     parse_reference,
     validity,
 )
+from tests.helpers.azurite import no_azure_login
 from tests.helpers.gcsemulator import write_service_account_key
 from tests.helpers.s3server import AUDIO, BUCKET, FAKE_SECRET, S3Server, s3, s3_env
 
@@ -471,20 +472,8 @@ def test_azure_without_credentials_fails_at_once_with_the_fix(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An account but no key or login, outside Azure: one CloudError, no managed-identity probe."""
-    import azure.identity
-
-    made: list[dict[str, Any]] = []
-    real = azure.identity.DefaultAzureCredential
-
-    def recording(**kwargs: Any) -> Any:
-        made.append(kwargs)
-        return real(**kwargs)
-
-    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", recording)
-    monkeypatch.setattr("ae_import.media.cloud.azure.on_azure", lambda env: False)
+    made = no_azure_login(monkeypatch)
     env = {"AZURE_STORAGE_ACCOUNT": "acct"}
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET"):
-        monkeypatch.delenv(name, raising=False)
     signer = Signer(env=env)
     with pytest.raises(CloudError) as refused:
         signer.sign(Reference("az", "recs", "a.mp3"), 600)
