@@ -30,7 +30,15 @@ from ae_import.mapping import (
     parse_mapping,
     string_of,
 )
-from ae_import.media import AzureConfig, CloudConfig, GcsConfig, S3Config
+from ae_import.media import (
+    ENV_NAME,
+    AzureConfig,
+    CloudConfig,
+    GcsConfig,
+    HostAuth,
+    MediaAuth,
+    S3Config,
+)
 from ae_import.options import section_keys
 
 __all__ = ["Config", "load_config"]
@@ -52,6 +60,7 @@ class Config:
     api: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     run: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     cloud: CloudConfig = field(default_factory=CloudConfig)
+    media_auth: MediaAuth = field(default_factory=MediaAuth)
 
 
 def _parse_cloud(src: str, raw: Any) -> CloudConfig:
@@ -74,6 +83,52 @@ def _parse_cloud(src: str, raw: Any) -> CloudConfig:
     return CloudConfig(
         s3=S3Config(**found["s3"]), gs=GcsConfig(**gs), az=AzureConfig(**found["az"])
     )
+
+
+def _env_name(src: str, where: str, value: Any) -> str:
+    """Return an environment variable's name; refuse a value that looks like the secret itself."""
+    name = string_of(src, where, value)
+    if not ENV_NAME.match(name):
+        raise ConfigError(
+            f"{src}: '{where}' must name an environment variable (letters, digits, _), "
+            "never hold the secret itself; export the secret and name its variable here"
+        )
+    return name
+
+
+def _parse_media(src: str, raw: Any) -> MediaAuth:
+    """Read the ``media:`` section: ``auth``, a list of hosts and the env vars of their secrets."""
+    data = mapping_of(src, "media", raw)
+    check_keys(src, "media", data, ("auth",))
+    entries = data.get("auth") or []
+    if not isinstance(entries, list):
+        raise ConfigError(f"{src}: 'media.auth' must be a list of {{host: ..., ...}} entries")
+    hosts: list[HostAuth] = []
+    for number, item in enumerate(entries, start=1):
+        where = f"media.auth[{number}]"
+        entry = mapping_of(src, where, item)
+        check_keys(src, where, entry, ("basic", "bearer_env", "host"))
+        host = string_of(src, f"{where}.host", entry.get("host"))
+        if "/" in host or ":" in host.removeprefix("*."):
+            raise ConfigError(f"{src}: '{where}.host' must be a host name, such as api.twilio.com")
+        basic = mapping_of(src, f"{where}.basic", entry.get("basic"))
+        check_keys(src, f"{where}.basic", basic, ("password_env", "user_env"))
+        bearer = entry.get("bearer_env")
+        if (bearer is None) == (not basic):
+            raise ConfigError(f"{src}: '{where}' needs one of basic: or bearer_env:")
+        if bearer is not None:
+            hosts.append(HostAuth(host, bearer_env=_env_name(src, f"{where}.bearer_env", bearer)))
+            continue
+        hosts.append(
+            HostAuth(
+                host,
+                user_env=_env_name(src, f"{where}.basic.user_env", basic.get("user_env")),
+                password_env=_env_name(
+                    src, f"{where}.basic.password_env", basic.get("password_env")
+                ),
+            )
+        )
+    return MediaAuth(tuple(hosts))
 
 
 MAX_DEPTH = 32  # nesting levels a config may have (a real one uses four)
@@ -176,11 +231,12 @@ def load_config(path: Path | None) -> Config:
         section = mapping_of(src, name, data.get(name))
         check_keys(src, name, section, section_keys(name))
         sections[name] = MappingProxyType(dict(section))
-    mapping_data = {k: v for k, v in data.items() if k not in ("api", "run")}
+    mapping_data = {k: v for k, v in data.items() if k not in ("api", "run", "media")}
     return Config(
         path=path,
         mapping=parse_mapping(src, mapping_data),
         api=sections["api"],
         run=sections["run"],
         cloud=_parse_cloud(src, data.get("cloud")),
+        media_auth=_parse_media(src, data.get("media")),
     )

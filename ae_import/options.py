@@ -38,10 +38,12 @@ __all__ = [
     "RunSettings",
     "Shard",
     "parse_bool",
+    "parse_bytes_rate",
     "parse_duration",
     "parse_proxy",
     "parse_rate",
     "parse_shard",
+    "parse_stage_to",
     "parse_until",
     "section_keys",
 ]
@@ -254,6 +256,40 @@ def parse_proxy(text: Any) -> str:
     userinfo = parts.netloc.rpartition("@")[0]
     where = f"[{host}]" if ":" in host else host
     return f"http://{userinfo + '@' if userinfo else ''}{where}:{port or 80}"
+
+
+_STAGE_TO = re.compile(r"(s3|gs|az)://([^/\s?#]+)(/[^\s?#]*)?\Z", re.IGNORECASE)
+
+
+def parse_stage_to(text: Any) -> str:
+    """Read where staging writes: ``s3://bucket/prefix`` (or gs://, az://); no trailing slash."""
+    word = str(text).strip()
+    found = _STAGE_TO.match(word)
+    if not found:
+        raise ValueError(
+            f"'{redact_url(word)[:120]}' is not s3://bucket/prefix, gs://bucket/prefix "
+            "or az://container/prefix"
+        )
+    scheme, bucket, prefix = found.group(1).lower(), found.group(2), (found.group(3) or "")
+    prefix = prefix.strip("/")
+    if any(part in (".", "..") for part in prefix.split("/")):
+        raise ValueError(f"'{word[:120]}' holds a '.' or '..' segment; name the folder plainly")
+    return f"{scheme}://{bucket}" + (f"/{prefix}" if prefix else "")
+
+
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_bytes_rate(text: Any) -> int:
+    """Read bytes per second as rclone's --bwlimit does: 512k, 10M, 1.5G (1024-based), 0: no cap."""
+    word = str(text).strip().lower().removesuffix("/s").removesuffix("b").removesuffix("i")
+    found = re.fullmatch(r"([0-9]{1,9}(?:\.[0-9]{1,3})?)\s*([kmg]?)", word)
+    if not found:
+        raise ValueError(f"'{text}' is not a number of bytes per second, such as 10M or 512k")
+    value = int(float(found.group(1)) * _UNITS[found.group(2)])
+    if value and value < 1024:
+        raise ValueError(f"'{text}' is under 1k per second; give at least 1k, or 0 for no cap")
+    return value
 
 
 @dataclass(frozen=True)
@@ -513,6 +549,53 @@ class RunSettings:
             parse_bool,
             "With --check-media: let checks reach loopback and private addresses, over "
             "http too. For local testing only (moto, MinIO).",
+            switch=True,
+        ),
+    )
+    stage_to: str | None = field(
+        default=None,
+        metadata=_meta(
+            "run",
+            parse_stage_to,
+            "Stage media that the server cannot fetch itself (local files, hosts in "
+            "media.auth) into this bucket and prefix, then send each row with a URL signed "
+            "just in time (docs/cloud.md, Staging).",
+            metavar="s3://BUCKET/PREFIX",
+        ),
+    )
+    stage_all: bool = field(
+        default=False,
+        metadata=_meta(
+            "run",
+            parse_bool,
+            "With --stage-to: stage every https media URL too (vendor URLs that expire "
+            "before the backfill ends).",
+            switch=True,
+        ),
+    )
+    stage_concurrency: int = field(
+        default=4,
+        metadata=_meta(
+            "run", whole(1, 64), "With --stage-to: files staged at once (1 to 64).", metavar="N"
+        ),
+    )
+    stage_bps: int = field(
+        default=0,
+        metadata=_meta(
+            "run",
+            parse_bytes_rate,
+            "With --stage-to: at most this many bytes per second uploaded, all files "
+            "together: 512k, 10M, 1G (0: no cap).",
+            metavar="RATE",
+        ),
+    )
+    stage_cleanup: bool = field(
+        default=False,
+        metadata=_meta(
+            "run",
+            parse_bool,
+            "With --stage-to: delete a staged object once its row is created or existing "
+            "(the server fetched it during the request).",
             switch=True,
         ),
     )

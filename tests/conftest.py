@@ -132,3 +132,15 @@ def media(test_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_media(test_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Serve recordings over https behind Basic (/basic/) and bearer (/bearer/) auth."""
+    from tests.helpers.mediaserver import AuthMediaHost
+
+    server = AuthMediaHost(test_ca, tmp_path_factory.mktemp("auth-media"))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -52,8 +52,8 @@ def test_config_is_frozen() -> None:
         (
             "colums: {}\n",
             "unknown key 'colums' (did you mean 'columns'?); known keys: ambiguous, api, cloud, "
-            "columns, defaults, external_id_prefix, manifest, participants, phone_region, run, "
-            "timestamp_formats, timezone",
+            "columns, defaults, external_id_prefix, manifest, media, participants, phone_region, "
+            "run, timestamp_formats, timezone",
         ),
         (
             "columns:\n  titel: Subject\n",
@@ -184,3 +184,28 @@ def test_yaml_1_1_number_forms_stay_the_text_written(write: Writer) -> None:
         "0x1F": "MEETING",
         "7": "CALL",
     }
+
+
+def test_media_auth_names_env_vars_never_secrets(tmp_path: Path) -> None:
+    """media.auth reads hosts with Basic or bearer env var names; a secret-looking value fails."""
+    from ae_import.media import HostAuth
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "media:\n  auth:\n"
+        "    - {host: api.twilio.com, basic: {user_env: TW_SID, password_env: TW_TOKEN}}\n"
+        "    - {host: graph.microsoft.com, bearer_env: GRAPH_TOKEN}\n"
+    )
+    assert load_config(path).media_auth.hosts == (
+        HostAuth("api.twilio.com", user_env="TW_SID", password_env="TW_TOKEN"),
+        HostAuth("graph.microsoft.com", bearer_env="GRAPH_TOKEN"),
+    )
+    for bad, said in (
+        ("{host: h.com, bearer_env: 'eyJhbGciOi.secret-token'}", "never hold the secret"),
+        ("{host: h.com}", "needs one of basic: or bearer_env:"),
+        ("{host: 'https://h.com/x', bearer_env: T}", "must be a host name"),
+        ("{host: h.com, bearer: T}", "unknown key 'bearer'"),
+    ):
+        path.write_text(f"media:\n  auth:\n    - {bad}\n")
+        with pytest.raises(ConfigError, match=said):
+            load_config(path)

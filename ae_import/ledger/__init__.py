@@ -6,7 +6,7 @@ named ``MIGRATIONS``); ``RunLock`` keeps two writers apart.
 
 from __future__ import annotations
 
-from .db import ALL_STATUSES, DISMISSED, STATUSES, Ledger
+from .db import ALL_STATUSES, DISMISSED, STATUSES, Ledger, StagedCopy
 from .lock import HAS_FLOCK, RunLock, lock_path, real_ledger
 from .migrations import MIGRATIONS
 
@@ -18,6 +18,7 @@ __all__ = [
     "STATUSES",
     "Ledger",
     "RunLock",
+    "StagedCopy",
     "lock_path",
     "real_ledger",
 ]

@@ -23,6 +23,7 @@ import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -33,7 +34,7 @@ from ae_import.redact import redact_url
 
 from .migrations import MIGRATIONS, refuse_foreign
 
-__all__ = ["ALL_STATUSES", "DISMISSED", "MIGRATIONS", "STATUSES", "Ledger"]
+__all__ = ["ALL_STATUSES", "DISMISSED", "MIGRATIONS", "STATUSES", "Ledger", "StagedCopy"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -42,6 +43,17 @@ STATUSES = ("pending", "created", "existing", "failed", "invalid", "retryable")
 DISMISSED = "dismissed"
 ALL_STATUSES = (*STATUSES, DISMISSED)
 _LOOKUP_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class StagedCopy:
+    """A staged object: its size, the source file's mtime, checksum, reference and type."""
+
+    size: int
+    mtime_ns: int | None
+    sha256: str
+    ref: str
+    content_type: str
 
 
 def _now() -> str:
@@ -447,6 +459,36 @@ class Ledger:
     def forget_media_checks(self, before: str) -> None:
         """Delete the media checks made before ``before`` (they are stale)."""
         self._db.execute("DELETE FROM media_checks WHERE checked_at < ?", (before,))
+
+    @_translated
+    def staged_copy(self, source: str) -> StagedCopy | None:
+        """Return what ``source`` was staged as (``staged`` table), or None."""
+        found = self._db.execute(
+            "SELECT size, mtime_ns, sha256, ref, content_type FROM staged WHERE source = ?",
+            (source,),
+        ).fetchone()
+        return None if found is None else StagedCopy(*found)
+
+    @_translated
+    def record_staged(self, source: str, copy: StagedCopy) -> None:
+        """Record that ``source`` is staged as ``copy`` (a reference, never a signed URL)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO staged VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (source, copy.size, copy.mtime_ns, copy.sha256, copy.ref, copy.content_type, _now()),
+        )
+
+    @_translated
+    def mark_staged(self, external_id: str, ref: str, sha256: str) -> None:
+        """Keep on a row the reference and checksum its media is sent as."""
+        self._db.execute(
+            "UPDATE rows SET staged_ref = ?, staged_sha256 = ? WHERE external_id = ?",
+            (ref, sha256, external_id),
+        )
+
+    @_translated
+    def forget_staged(self, ref: str) -> None:
+        """Forget the sources staged as ``ref`` (deleted by --stage-cleanup)."""
+        self._db.execute("DELETE FROM staged WHERE ref = ?", (ref,))
 
     EXPORT_COLUMNS = (
         "external_id",

@@ -96,6 +96,27 @@ def _m0006_media_checks(db: sqlite3.Connection) -> None:
     )
 
 
+def _m0007_staged(db: sqlite3.Connection) -> None:
+    # Staging (--stage-to): what each source was staged as, so a re-run neither hashes
+    # nor uploads again. ``source`` is "file:" + the real path, or "url:" + the sha256 of
+    # the URL (a URL may hold a secret); ``size`` and ``mtime_ns`` tell a changed file.
+    # A row keeps the reference and checksum its media was sent as; never a signed URL.
+    db.execute(
+        """CREATE TABLE staged (
+            source       TEXT PRIMARY KEY,
+            size         INTEGER NOT NULL,
+            mtime_ns     INTEGER,
+            sha256       TEXT NOT NULL,
+            ref          TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            staged_at    TEXT NOT NULL
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX staged_ref ON staged (ref)")
+    db.execute("ALTER TABLE rows ADD COLUMN staged_ref TEXT")
+    db.execute("ALTER TABLE rows ADD COLUMN staged_sha256 TEXT")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0001_rows", _m0001_rows),
     ("0002_meta", _m0002_meta),
@@ -103,6 +124,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("0004_runs", _m0004_runs),
     ("0005_dismissed", _m0005_dismissed),
     ("0006_media_checks", _m0006_media_checks),
+    ("0007_staged", _m0007_staged),
 ]
 
 

@@ -57,13 +57,14 @@ TOP_KEYS = (
     "defaults",
     "external_id_prefix",
     "manifest",
+    "media",
     "participants",
     "phone_region",
     "run",
     "timestamp_formats",
     "timezone",
 )
-_NOT_MAPPING = ("api", "run", "cloud")
+_NOT_MAPPING = ("api", "run", "cloud", "media")
 _READING_KEYS = ("delimiter", "encoding", "skip_lines")
 _FIELD_KEYS = ("ambiguous", "column", "default", "file", "format", "map", "timezone", "truncate")
 _PARTICIPANT_KEYS = ("items", "list", "owner", "separator")

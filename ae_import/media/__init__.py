@@ -7,6 +7,7 @@ the media check that asks each URL as the server would (``Prober``, ``MediaCheck
 
 from __future__ import annotations
 
+from .auth import ENV_NAME, HostAuth, MediaAuth, MissingCredential
 from .check import (
     CACHE_TTL_S,
     SEND_SLACK_S,
@@ -19,6 +20,7 @@ from .check import (
 )
 from .cloud import (
     CLOUD_FIXES,
+    MEDIA_TYPES,
     SCHEMES,
     AzureConfig,
     CloudConfig,
@@ -26,9 +28,12 @@ from .cloud import (
     Reference,
     S3Config,
     Signer,
+    StagedObject,
+    Store,
     check_reference,
     content_type_for,
     parse_reference,
+    store_for,
     validity,
 )
 from .presigned import RUN_EVERY_S, Forecast, expired, expires_at
@@ -38,8 +43,10 @@ from .urls import MAX_URL_LENGTH, check_media_url
 __all__ = [
     "CACHE_TTL_S",
     "CLOUD_FIXES",
+    "ENV_NAME",
     "MAX_REDIRECTS",
     "MAX_URL_LENGTH",
+    "MEDIA_TYPES",
     "RUN_EVERY_S",
     "SCHEMES",
     "SEND_SLACK_S",
@@ -48,14 +55,19 @@ __all__ = [
     "Forecast",
     "Found",
     "GcsConfig",
+    "HostAuth",
+    "MediaAuth",
     "MediaCache",
     "MediaCheck",
+    "MissingCredential",
     "Probe",
     "Prober",
     "Reference",
     "Resolve",
     "S3Config",
     "Signer",
+    "StagedObject",
+    "Store",
     "blocked",
     "check_all",
     "check_media_url",
@@ -67,5 +79,6 @@ __all__ = [
     "judge",
     "parse_reference",
     "refuse",
+    "store_for",
     "validity",
 ]

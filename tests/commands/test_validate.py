@@ -186,8 +186,8 @@ def test_stdin_manifest(runner: CliRunner) -> None:
             ["m.csv", "--config", "c.yaml"],
             {"m.csv": HEADER, "c.yaml": "colums: {}\n"},
             "c.yaml: unknown key 'colums' (did you mean 'columns'?); known keys: ambiguous, api, "
-            "cloud, columns, defaults, external_id_prefix, manifest, participants, phone_region, "
-            "run, timestamp_formats, timezone",
+            "cloud, columns, defaults, external_id_prefix, manifest, media, participants, "
+            "phone_region, run, timestamp_formats, timezone",
         ),
         (
             ["m.csv", "--config", "c.yaml"],
