@@ -73,7 +73,9 @@ class GcsStore:
         self.client: Any = storage.Client(
             project="-", credentials=credentials, client_options=options
         )
-        self.retry: Any = DEFAULT_RETRY.with_timeout(retry_s) if retry_s > 0 else None
+        # with_timeout in recent google-api-core; with_deadline, its older name, before it.
+        bounded = getattr(DEFAULT_RETRY, "with_timeout", None) or DEFAULT_RETRY.with_deadline
+        self.retry: Any = bounded(retry_s) if retry_s > 0 else None
 
     def _blob(self, reference: Reference, size: int | None = None) -> Any:
         """Return the library's blob; chunked (resumable) when the body is large or unsized."""
