@@ -4,8 +4,8 @@
 127.0.0.1 and an ephemeral port, with the bucket ``BUCKET``, and writes a throwaway
 service-account key (its RSA key kept to verify signatures). ``gcs_env`` points
 ``STORAGE_EMULATOR_HOST`` at it, as a user with an emulator would, so the store writes
-there without credentials; ``gcs_config`` is the ``cloud:`` section that signs with the
-throwaway key against the emulator's endpoint.
+there without credentials and the signer signs for it; ``GcsEmulator.config`` is the
+``cloud:`` section that signs with the throwaway key.
 
 What the emulator does and does not do: it serves an object at ``/<bucket>/<object>``
 for any query string, a V4 signed URL's too, with the object's stored content type;
@@ -38,8 +38,8 @@ class GcsEmulator:
     private_key: Any
 
     def config(self) -> CloudConfig:
-        """Return the ``cloud:`` section that signs with the key against the emulator."""
-        return CloudConfig(gs=GcsConfig(credentials_file=self.key_file, endpoint_url=self.endpoint))
+        """Return the ``cloud:`` section that signs with the key (for STORAGE_EMULATOR_HOST)."""
+        return CloudConfig(gs=GcsConfig(credentials_file=self.key_file))
 
 
 def write_service_account_key(path: Path, email: str = SIGNER_EMAIL) -> Any:

@@ -11,7 +11,15 @@ import httpx
 import pytest
 
 from ae_import.errors import CloudError
-from ae_import.media.cloud import GcsConfig, Reference, Signer, StagedObject, store_for, validity
+from ae_import.media.cloud import (
+    CloudConfig,
+    GcsConfig,
+    Reference,
+    Signer,
+    StagedObject,
+    store_for,
+    validity,
+)
 from ae_import.media.cloud.gcs_store import CHUNK_BYTES, GcsStore
 from tests.helpers.gcsemulator import BUCKET, SIGNER_EMAIL, GcsEmulator, gcs_emulator, gcs_env
 from tests.helpers.stores import CountingReader, check_round_trip, sized_body
@@ -111,3 +119,16 @@ def test_gcs_store_refuses_another_scheme(gcs_env: GcsEmulator) -> None:
     store = GcsStore(gcs_env.config().gs, {"STORAGE_EMULATOR_HOST": gcs_env.endpoint})
     with pytest.raises(CloudError, match="not a gs:// reference"):
         store.head("az://calls/a.mp3")
+
+
+def test_the_signed_url_goes_where_the_store_writes(gcs_emulator: GcsEmulator) -> None:
+    """STORAGE_EMULATOR_HOST is the endpoint of both, unless cloud.gs.endpoint_url names one."""
+    env = {"STORAGE_EMULATOR_HOST": gcs_emulator.endpoint.removeprefix("http://")}
+    reference = Reference("gs", BUCKET, "a.mp3")
+    url = Signer(gcs_emulator.config(), env=env).sign(reference, 60)
+    assert url.startswith(f"{gcs_emulator.endpoint}/{BUCKET}/a.mp3?")
+    named = GcsConfig(credentials_file=gcs_emulator.key_file, endpoint_url="https://gcs.test")
+    url = Signer(CloudConfig(gs=named), env=env).sign(reference, 60)
+    assert url.startswith(f"https://gcs.test/{BUCKET}/a.mp3?")
+    store = GcsStore(named, env)
+    assert store.client.api_endpoint == "https://gcs.test"

@@ -7,6 +7,7 @@ credentials without a key (a user login, workload or instance identity) sign thr
 the IAM signBlob API as ``cloud.gs.service_account`` (or the credentials' own
 account), which needs the Service Account Token Creator role on it, and costs one
 call to Google per URL. The endpoint is ``cloud.gs.endpoint_url``, else
+``STORAGE_EMULATOR_HOST`` (an emulator, which Google's own clients sign for too), else
 https://storage.googleapis.com. The URL's ``response-content-type`` is signed with it.
 """
 
@@ -23,7 +24,7 @@ from ae_import.errors import CloudError
 from . import GcsConfig, Reference
 from .residency import on_gcp
 
-__all__ = ["GcsSigner", "find_credentials"]
+__all__ = ["GcsSigner", "emulator_host", "find_credentials"]
 
 _SCOPES = ("https://www.googleapis.com/auth/devstorage.read_only",)
 _NO_CREDENTIALS = (
@@ -44,6 +45,14 @@ def _metadata_probe(*, allowed: bool) -> Iterator[None]:
         yield
     finally:
         os.environ.pop("NO_GCE_CHECK", None)
+
+
+def emulator_host(env: Mapping[str, str]) -> str | None:
+    """Return the URL of ``STORAGE_EMULATOR_HOST`` (an emulator, as Google's clients read it)."""
+    host = env.get("STORAGE_EMULATOR_HOST", "").strip()
+    if not host:
+        return None
+    return host if "://" in host else f"http://{host}"
 
 
 def find_credentials(
@@ -92,7 +101,9 @@ class GcsSigner:
         self.config = config
         self.credentials, self.origin = find_credentials(config, env, _SCOPES)
         self.client: Any = storage.Client(project="-", credentials=self.credentials)
-        self.endpoint = (config.endpoint_url or "https://storage.googleapis.com").rstrip("/")
+        self.endpoint = (
+            config.endpoint_url or emulator_host(env) or "https://storage.googleapis.com"
+        ).rstrip("/")
         self.local = hasattr(self.credentials, "sign_bytes") and hasattr(
             self.credentials, "signer_email"
         )

@@ -8,9 +8,10 @@ content type is set on the object and the content's sha256 kept as its metadata
 
 Credentials are the signer's (``gcs.find_credentials``: the key file of
 ``cloud.gs.credentials_file``, else Application Default Credentials), with the
-read-write scope; the endpoint is ``cloud.gs.endpoint_url``, else Google's. With
-``STORAGE_EMULATOR_HOST`` set (an emulator: gcp-storage-emulator, fake-gcs-server),
-the store writes there without credentials, as Google's own clients do.
+read-write scope; the endpoint is the signer's (``cloud.gs.endpoint_url``, else
+``STORAGE_EMULATOR_HOST``, else Google's). With ``STORAGE_EMULATOR_HOST`` set (an
+emulator: gcp-storage-emulator, fake-gcs-server) the store writes without credentials,
+as Google's own clients do.
 
 Each call is retried by the library for at most ``RETRY_S`` seconds (uploads too: the
 key is the content's hash, so writing it twice writes the same thing); what still
@@ -23,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 from . import SHA256_METADATA, CloudConfig, GcsConfig, Reference, StagedObject
-from .gcs import find_credentials
+from .gcs import emulator_host, find_credentials
 from .stores import reference_of, store_error
 
 __all__ = ["CHUNK_BYTES", "RETRY_S", "GcsStore", "make_store"]
@@ -61,11 +62,10 @@ class GcsStore:
         from google.cloud import storage
         from google.cloud.storage.retry import DEFAULT_RETRY
 
-        emulator = env.get("STORAGE_EMULATOR_HOST", "").strip()
-        endpoint = config.endpoint_url or None
+        emulator = emulator_host(env)
+        endpoint = config.endpoint_url or emulator
         credentials: Any
         if emulator:
-            endpoint = emulator if "://" in emulator else f"http://{emulator}"
             credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
         else:
             credentials, _ = find_credentials(config, env, _SCOPES)
