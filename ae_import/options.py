@@ -277,7 +277,7 @@ def parse_stage_to(text: Any) -> str:
     return f"{scheme}://{bucket}" + (f"/{prefix}" if prefix else "")
 
 
-_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_BYTE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 def parse_bytes_rate(text: Any) -> int:
@@ -286,7 +286,7 @@ def parse_bytes_rate(text: Any) -> int:
     found = re.fullmatch(r"([0-9]{1,9}(?:\.[0-9]{1,3})?)\s*([kmg]?)", word)
     if not found:
         raise ValueError(f"'{text}' is not a number of bytes per second, such as 10M or 512k")
-    value = int(float(found.group(1)) * _UNITS[found.group(2)])
+    value = int(float(found.group(1)) * _BYTE_UNITS[found.group(2)])
     if value and value < 1024:
         raise ValueError(f"'{text}' is under 1k per second; give at least 1k, or 0 for no cap")
     return value

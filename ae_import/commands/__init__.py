@@ -7,13 +7,13 @@ one-line error reporting and the declared options every command shares.
 
 from __future__ import annotations
 
-from . import dismiss, doctor, export, init, run, sandbox, status, validate
+from . import dismiss, doctor, export, init, run, sandbox, stage, status, validate
 from .common import app
 
 __all__ = ["app", "main"]
 
 # The order --help lists them in: the main job, the checks, then the ledger's tools.
-_ORDER = (validate, run, doctor, init, status, export, dismiss, sandbox)
+_ORDER = (validate, run, stage, doctor, init, status, export, dismiss, sandbox)
 app.registered_commands.sort(
     key=lambda info: [m.__name__ for m in _ORDER].index(getattr(info.callback, "__module__", ""))
 )

@@ -77,6 +77,14 @@ def sandbox(
             min=0.001, metavar="SECONDS", help="With --fetch-media: the download's time limit."
         ),
     ] = 30.0,
+    media_digest: Annotated[
+        bool,
+        typer.Option(
+            "--media-digest",
+            help="With --fetch-media: download each recording whole and keep its sha256, "
+            "size and type, served at /_sandbox/media (to check what staging uploaded).",
+        ),
+    ] = False,
 ) -> None:
     """Serve a local emulator of Create engagement at http://HOST:PORT/api. Ctrl-C stops it."""
     import os
@@ -91,6 +99,8 @@ def sandbox(
             raise UsageError("--retry-after takes 'seconds' or 'date'")
         if media_allow_private and not fetch_media:
             raise UsageError("--media-allow-private works with --fetch-media; add it")
+        if media_digest and not fetch_media:
+            raise UsageError("--media-digest works with --fetch-media; add it")
         pattern = DEFAULT_REJECT_MEDIA if reject_media is None else reject_media
         try:
             re.compile(pattern)
@@ -123,6 +133,7 @@ def sandbox(
             fetch_media=fetch_media,
             media_allow_private=media_allow_private,
             media_timeout_s=media_timeout,
+            media_digest=media_digest,
         )
 
         def announce(url: str) -> None:

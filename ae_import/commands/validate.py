@@ -69,6 +69,8 @@ def validate(
     no_proxy: Annotated[bool | None, declared("no_proxy")] = None,
     ca_bundle: Annotated[str | None, declared("ca_bundle")] = None,
     system_certs: Annotated[bool | None, declared("system_certs")] = None,
+    stage_to: Annotated[str | None, declared("stage_to")] = None,
+    stage_all: Annotated[bool | None, declared("stage_all")] = None,
 ) -> None:
     """Check every row locally and send nothing. Exit 0: all valid; 1: some invalid; 2: unusable.
 

@@ -21,7 +21,7 @@ from .config import (
     string_of,
 )
 from .mapper import Mapper, encode_body
-from .rowsource import RowSource, check_rows, shard_of
+from .rowsource import MediaRule, RowSource, check_rows, shard_of
 from .timestamps import ISO_FORM, TIMESTAMP_PATTERNS, check_zone
 from .validation import (
     PARTICIPANT_FIELDS,
@@ -43,6 +43,7 @@ __all__ = [
     "ItemsConfig",
     "Mapper",
     "MappingConfig",
+    "MediaRule",
     "OwnerColumns",
     "ParticipantsConfig",
     "RowSource",

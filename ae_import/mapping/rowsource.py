@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +24,11 @@ from .mapper import Mapped, Mapper
 from .seen import SeenIds
 from .validation import validate_body
 
-__all__ = ["RowSource", "check_rows", "shard_of"]
+__all__ = ["MediaRule", "RowSource", "check_rows", "shard_of"]
+
+# Staging's offline rule for a media value (``staging.MediaSources.claim``): None when the
+# value is left to the URL rules, else its (code, message) problems in their place.
+MediaRule = Callable[[str, Path, Sequence[Path]], list[tuple[str, str]] | None]
 
 
 def _utc_now() -> datetime:
@@ -60,6 +64,7 @@ class RowSource:
         *,
         fingerprints: bool = True,
         now: Callable[[], datetime] = _utc_now,
+        media_rule: MediaRule | None = None,
     ) -> None:
         """Check the header against the mapping; nothing else is read yet.
 
@@ -68,6 +73,7 @@ class RowSource:
         such problem is reported once. ``other_shards`` counts the rows passed over.
         With ``fingerprints``, each row comes with the fingerprint of its raw fields
         (a resumed run skips a done, unchanged row on it; ``validate`` needs none).
+        ``media_rule`` judges media that is staged (local files, credentialed hosts).
         """
         manifest.use(mapper.config.reading)
         if manifest.name != "<stdin>":
@@ -82,6 +88,7 @@ class RowSource:
         self._id_column = mapper.column_of("external_id")
         self.shard = shard
         self.other_shards = 0
+        self.media_rule = media_rule
         self._now = now
 
     def fingerprint(self, row: Row) -> str:
@@ -122,8 +129,14 @@ class RowSource:
         mapped = mapper.map(row.fields)
         problems = mapped.problems
         found = validate_body(mapped.body)
+        media = mapped.body.get("media_url")
+        staged = None
+        if self.media_rule is not None and isinstance(media, str):
+            staged = self.media_rule(media, mapper.base, mapper.roots)
         if found:
             converted = {p.field for p in problems}
+            if staged is not None:
+                converted.add("media_url")  # staged: the URL rules do not apply
             for problem in found:
                 if problem.field in converted:
                     continue
@@ -132,7 +145,9 @@ class RowSource:
                     message = mapper.explain_missing(problem.field, row.fields)
                 column = _column(mapper, mapped, problem.field)
                 problems.append(Problem(problem.field, problem.code, message, column))
-        media = mapped.body.get("media_url")
+        if staged:
+            column = _column(mapper, mapped, "media_url")
+            problems.extend(Problem("media_url", code, why, column) for code, why in staged)
         if isinstance(media, str) and REDACTED_QUERY in media:
             problems.append(
                 Problem(
@@ -173,9 +188,14 @@ class RowSource:
         return row
 
 
-def check_rows(manifest: Manifest, mapper: Mapper, seen: SeenIds | None = None) -> Iterator[Row]:
+def check_rows(
+    manifest: Manifest,
+    mapper: Mapper,
+    seen: SeenIds | None = None,
+    media_rule: MediaRule | None = None,
+) -> Iterator[Row]:
     """Yield every row of ``manifest`` checked; later repeats of an external_id are flagged."""
-    source = RowSource(manifest, mapper, seen, fingerprints=False)
+    source = RowSource(manifest, mapper, seen, fingerprints=False, media_rule=media_rule)
     check = source.check
     for row in source:
         yield check(row)

@@ -51,6 +51,7 @@ from ae_import.sending import (
     Progress,
     RunLog,
     Sleep,
+    StageGate,
     Summary,
     no_events,
 )
@@ -58,6 +59,7 @@ from ae_import.settings import read_token
 from ae_import.version import __version__
 
 from .signals import catch_stop_signals
+from .staging import media_sources, open_stager
 
 __all__ = ["RunResult", "format_duration", "run_import", "sandbox_state_path", "seconds_until"]
 
@@ -156,7 +158,11 @@ def _ending(summary: Summary, signals: list[str]) -> BaseException | None:
 
 
 async def _drive(
-    engine: Engine, source: RowSource, signals: list[str], media: MediaGate | None
+    engine: Engine,
+    source: RowSource,
+    signals: list[str],
+    media: MediaGate | None,
+    stage: StageGate | None = None,
 ) -> Summary:
     def on_signal(name: str) -> None:
         signals.append(name)
@@ -171,6 +177,8 @@ async def _drive(
             await engine.client.aclose()
         if media is not None:
             await media.aclose()
+        if stage is not None:
+            await stage.aclose()
 
 
 @dataclass(frozen=True)
@@ -242,7 +250,8 @@ def run_import(
             files_root=settings.files_root,
         )
         shard = (settings.shard.index, settings.shard.count) if settings.shard else None
-        source = RowSource(manifest, mapper, shard=shard)
+        sources = media_sources(config, settings, env)
+        source = RowSource(manifest, mapper, shard=shard, media_rule=sources.claim)
         target = stack.enter_context(_target(settings, env, ledger_path))
         shard_name = str(settings.shard) if settings.shard else None
         ledger: Ledger | None = None
@@ -255,7 +264,13 @@ def run_import(
         client: Client | None = None
         signer = Signer(config.cloud, env)
         media: MediaGate | None = None
+        stage: StageGate | None = None
         if not settings.dry_run:
+            stager = open_stager(sources, config, settings, env, network, ledger)
+            if stager is not None:
+                stage = StageGate(
+                    stager, mapper.base, mapper.roots, ledger=ledger, cleanup=settings.stage_cleanup
+                )
             if settings.check_media:
                 check = MediaCheck(
                     concurrency=settings.media_concurrency,
@@ -289,6 +304,7 @@ def run_import(
             clock=clock,
             sleep=sleep,
             media=media,
+            stage=stage,
         )
         run_id = None
         if ledger is not None and not settings.dry_run:
@@ -317,7 +333,7 @@ def run_import(
             )
         signals: list[str] = []
         try:
-            summary = asyncio.run(_drive(engine, source, signals, media))
+            summary = asyncio.run(_drive(engine, source, signals, media, stage))
         except BaseException as exc:
             code = exit_status(exc)[0]
             if ledger is not None and run_id is not None:

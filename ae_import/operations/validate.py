@@ -26,6 +26,7 @@ from ae_import.options import RunSettings
 from ae_import.reading import open_manifest
 from ae_import.records import Row
 from ae_import.redact import redact_url
+from ae_import.staging import MediaSources
 from ae_import.text import json_text
 
 __all__ = [
@@ -43,6 +44,7 @@ VALIDATE_OPTIONS = (
     *("check_media", "rate", "media_concurrency", "media_timeout", "media_allow_private"),
     *("max_rows", "limit", "max_duration", "files_root"),
     *("proxy", "no_proxy", "ca_bundle", "system_certs"),
+    *("stage_to", "stage_all"),
 )
 
 
@@ -207,7 +209,10 @@ def validate_manifest(
             strip_cells=source.format != "jsonl",
             files_root=settings.files_root if settings is not None else None,
         )
-        rows: Iterable[Row] = check_rows(source, mapper)
+        target = settings.stage_to if settings is not None else None
+        everything = settings.stage_all if settings is not None else False
+        sources = MediaSources(config.media_auth, env, target=target, stage_all=everything)
+        rows: Iterable[Row] = check_rows(source, mapper, media_rule=sources.claim)
         if limit is not None:
             rows = islice(rows, limit)
         if settings is not None and settings.check_media:

@@ -53,7 +53,7 @@ from ae_import.records import Problem
 from ae_import.sending import Clock, TokenBucket
 from ae_import.text import safe_text
 
-from .fetch import FetchSettings, MediaFetcher
+from .fetch import FetchSettings, MediaFetcher, MediaProblem
 from .state import Store
 
 __all__ = ["DEFAULT_REJECT_MEDIA", "SandboxSettings", "create_app"]
@@ -88,6 +88,7 @@ class SandboxSettings:
     fetch_media: bool = False
     media_allow_private: bool = False
     media_timeout_s: float = 30.0
+    media_digest: bool = False  # with fetch_media: download whole, keep sha256 (/_sandbox/media)
 
 
 def _problem(
@@ -157,8 +158,11 @@ class _Sandbox:
         self.document = resources.files(__package__).joinpath("openapi.json").read_bytes()
         self.fetcher: MediaFetcher | None = None
         if settings.fetch_media:
-            fetch = FetchSettings(settings.media_allow_private, settings.media_timeout_s)
+            fetch = FetchSettings(
+                settings.media_allow_private, settings.media_timeout_s, settings.media_digest
+            )
             self.fetcher = MediaFetcher(fetch)
+        self.media: dict[str, dict[str, object]] = {}  # external_id -> what its fetch got
 
     def _auth(self, request: Request, request_id: str) -> Response | None:
         header = request.headers.get("authorization", "")
@@ -293,6 +297,13 @@ class _Sandbox:
         if self.fetcher is None or self.store.get(body["external_id"]) is not None:
             return None
         problem = await self.fetcher.check(body["media_url"])
+        if problem is None and self.fetcher.settings.digest:
+            try:
+                self.media[str(body["external_id"])] = await self.fetcher.download(
+                    body["media_url"]
+                )
+            except (TimeoutError, OSError) as exc:
+                problem = MediaProblem("media_unreachable", f"the download failed: {exc!r}"[:200])
         if problem is None:
             return None
         errors = [{"field": "media_url", "code": problem.code, "message": problem.message}]
@@ -336,6 +347,10 @@ class _Sandbox:
         """Serve the OpenAPI document of what the sandbox implements."""
         return Response(self.document, media_type=JSON)
 
+    async def fetched(self, request: Request) -> Response:
+        """Serve what each --media-digest download got, by external_id (not in the spec)."""
+        return Response(json.dumps(self.media), media_type=JSON)
+
     async def stats(self, request: Request) -> Response:
         """Serve counts of answers by status and of stored engagements (not in the spec)."""
         body = {
@@ -360,6 +375,7 @@ def create_app(
             Route("/api/v2/engagements", sandbox.create, methods=["POST"]),
             Route("/api/openapi.json", sandbox.openapi, methods=["GET"]),
             Route("/_sandbox/stats", sandbox.stats, methods=["GET"]),
+            Route("/_sandbox/media", sandbox.fetched, methods=["GET"]),
         ]
     )
     app.state.sandbox = sandbox

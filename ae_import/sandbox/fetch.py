@@ -24,6 +24,7 @@ between (DNS rebinding) is not caught. Good enough for a test double.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,7 @@ class FetchSettings:
 
     allow_private: bool = False
     timeout_s: float = 30.0
+    digest: bool = False  # download each recording whole and keep its sha256 (``fetched``)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,20 @@ class MediaFetcher:
     async def check(self, url: str) -> MediaProblem | None:
         """Return why the server would refuse ``url``, or None when it serves audio or video."""
         return refusal(await self.prober.probe(url), self.settings.timeout_s)
+
+    async def download(self, url: str) -> dict[str, object]:
+        """GET a recording whole, as the server does; return its sha256, size and type."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        size = 0
+        async with asyncio.timeout(self.settings.timeout_s):
+            async with self.prober.client.stream("GET", url) as answer:
+                kind = answer.headers.get("content-type", "")
+                async for chunk in answer.aiter_bytes(1 << 20):
+                    digest.update(chunk)
+                    size += len(chunk)
+        return {"sha256": digest.hexdigest(), "size": size, "content_type": kind}
 
     async def aclose(self) -> None:
         """Close the client's connections."""

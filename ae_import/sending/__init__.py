@@ -14,6 +14,7 @@ from .engine import Engine
 from .mediagate import MediaGate
 from .policy import Backoff, Outcome, RetryPolicy, Step
 from .runlog import RunLog
+from .stagegate import StageGate
 from .summary import Events, Progress, RowEvent, Summary, no_events, no_progress
 from .throttle import Clock, Sleep, TokenBucket
 
@@ -33,6 +34,7 @@ __all__ = [
     "RowEvent",
     "RunLog",
     "Sleep",
+    "StageGate",
     "Step",
     "Summary",
     "TokenBucket",

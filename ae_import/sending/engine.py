@@ -52,6 +52,7 @@ from .throttle import Clock, Pacer, Throttle, Wakeup, wait_or_stop
 
 if TYPE_CHECKING:
     from .mediagate import MediaGate
+    from .stagegate import StageGate
 
 __all__ = ["Engine"]
 
@@ -82,6 +83,7 @@ class Engine:
         backoff: Backoff | None = None,
         grace: float = 30.0,
         chunk: int = 256,
+        stage: StageGate | None = None,
     ) -> None:
         """Prepare a run of ``manifest`` as ``settings`` say; ``client`` may be None for a dry run.
 
@@ -89,9 +91,11 @@ class Engine:
         ``progress`` also gets a "stopping" event (its note the line to show) on a first
         signal. ``media`` (``--check-media``) checks each row before its first attempt.
         Requests in flight at a stop get ``grace`` seconds; rows are read ``chunk`` at a time.
+        ``stage`` (``--stage-to``) stages each row's media before its first attempt.
         """
         self.client = client
         self._media = media
+        self._stage = stage
         self.ledger = ledger
         self.settings = settings
         self.manifest = manifest
@@ -353,7 +357,9 @@ class Engine:
             if self._halted():
                 return  # the rest stay open; run() releases them as left
             await self._claim(key(row))
-            if self._media is not None:
+            if self._stage is not None and self._stage.wants(row):
+                self._stage.start(row)
+            elif self._media is not None:
                 self._media.start(row)
             await queue.put(row)
 
@@ -383,6 +389,8 @@ class Engine:
                 self.abort()  # a bug, not a bad answer: end the run now; run() re-raises it
                 raise
             finally:
+                if self._stage is not None:
+                    self._stage.drop(row)
                 await self._release(key(row))
 
     def _wrong_url(self) -> None:
@@ -399,6 +407,9 @@ class Engine:
             # A repeat of an id this run finished already: pending again before it goes out.
             books.open.add(key(row))
             self.ledger.mark_pending([row], self.manifest)
+        stage = self._stage
+        if stage and not await stage.ready(row, books, self._decider.invalid, self.stop):
+            return  # its media could not be staged: invalid or retryable, never sent
         if self._media and await self._media.refused(row, books, self._decider.invalid, self.stop):
             return  # its media check failed: invalid, never sent
         attempts = 0
@@ -443,6 +454,8 @@ class Engine:
                             self._wrong_url()
                         return
                     books.finish(row, step.final, attempts, outcome, latency)
+                    if stage is not None:
+                        await stage.finished(row, step.final)
                     return
                 self._progress(
                     "retry", self.summary, row, str(outcome.http_status or outcome.error_code)

@@ -28,10 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ae_import.errors import CloudError
 from ae_import.ledger import StagedCopy
 from ae_import.media import StagedObject, Store
+from ae_import.redact import Scrubber
 
-from .sources import LocalMedia, MediaSources, RemoteMedia, StageRetry
+from .sources import LocalMedia, MediaSources, RemoteMedia, StageProblem, StageRetry
 from .transfer import MAX_STAGE_BYTES, ByteRate, PacedReader, hash_file, media_type, spool
 
 if TYPE_CHECKING:
@@ -108,9 +110,11 @@ class Stager:
         self.max_bytes = max_bytes
         self.env: Mapping[str, str] = env if env is not None else sources.env
         self.counts = StageCounts()
+        self._scrub = Scrubber(sources.auth.secrets(self.env))
         self._slots = asyncio.Semaphore(concurrency)
         self._busy: dict[str, tuple[asyncio.Lock, int]] = {}
         self._users: dict[str, int] = {}  # ref -> rows in flight sent with it
+        self._doomed: set[str] = set()  # refs to delete once their last row is done
 
     @contextlib.contextmanager
     def _owning(self, key: str) -> Iterator[asyncio.Lock]:
@@ -129,9 +133,17 @@ class Stager:
     async def stage(self, media: str, base: Path, roots: Sequence[Path] = ()) -> Staged:
         """Stage ``media`` (a row's media_url) and return its reference; see the module doc."""
         source = self.sources.resolve(media, base, roots)
-        with self._owning(source.key) as lock:
-            async with lock, self._slots:
-                return await self._stage(source)
+        try:
+            with self._owning(source.key) as lock:
+                async with lock, self._slots:
+                    return await self._stage(source)
+        except (StageProblem, StageRetry) as exc:
+            exc.message = self._scrub.text(exc.message)  # a host may echo a credential
+            raise
+        except CloudError as exc:
+            scrubbed = CloudError(self._scrub.text(exc.message))
+            scrubbed.transient = exc.transient
+            raise scrubbed from None
 
     async def _stage(self, source: LocalMedia | RemoteMedia) -> Staged:
         known = await self._known(source)
@@ -230,20 +242,30 @@ class Stager:
         """Count one more row in flight sent with ``ref`` (cleanup waits for the last)."""
         self._users[ref] = self._users.get(ref, 0) + 1
 
-    async def release(self, ref: str, delete: bool) -> bool:
-        """Count a row done with ``ref``; with ``delete``, delete it after the last; True if so."""
+    def done(self, ref: str, delete: bool) -> bool:
+        """Count a row done with ``ref`` (``delete``: it was created or existing).
+
+        Return True when the object is to be deleted now (``--stage-cleanup``): the last
+        row in flight with ``ref`` is done, and one of them asked for it.
+        """
+        if delete:
+            self._doomed.add(ref)
         left = self._users.get(ref, 1) - 1
         if left > 0:
             self._users[ref] = left
             return False
         self._users.pop(ref, None)
-        if not delete:
+        if ref not in self._doomed:
             return False
+        self._doomed.discard(ref)
+        return True
+
+    async def remove(self, ref: str) -> None:
+        """Delete a staged object and forget it in the ledger."""
         await asyncio.to_thread(self.store.delete, ref)
         if self.cache is not None:
             self.cache.forget_staged(ref)
         self.counts.deleted += 1
-        return True
 
     def close(self) -> None:
         """Close the URL client."""

@@ -29,7 +29,7 @@ def bash(runner: CliRunner, line: str) -> list[str]:
 def test_commands_complete(runner: CliRunner) -> None:
     """Every command, in --help's order; a prefix narrows them."""
     assert bash(runner, "ae-import ") == [
-        *("validate", "run", "doctor", "init", "status", "export", "dismiss", "sandbox")
+        *("validate", "run", "stage", "doctor", "init", "status", "export", "dismiss", "sandbox")
     ]
     assert bash(runner, "ae-import d") == ["doctor", "dismiss"]
 

@@ -85,8 +85,8 @@ def test_a_bound_is_the_same_from_flag_env_and_config(
         (["--timeout", "0"], "--timeout: '0' must be a number of seconds above zero"),
         (
             ["--concurency", "4"],
-            "no such option --concurency (did you mean --concurrency or --media-concurrency?); "
-            "see ae-import run --help",
+            "no such option --concurency (did you mean --concurrency or --media-concurrency "
+            "or --stage-concurrency?); see ae-import run --help",
         ),
         (["--max-attempts", "x"], "--max-attempts: 'x' is not a whole number"),
     ],

@@ -15,6 +15,7 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import trustme
 
@@ -91,6 +92,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._answer(False)
 
 
+class _TLSServer(http.server.ThreadingHTTPServer):
+    """Does each TLS handshake in the request's own thread, not in accept (one at a time)."""
+
+    context: ssl.SSLContext
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Wrap the connection in TLS, then handle it."""
+        try:
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        self.RequestHandlerClass(tls, client_address, self)  # type: ignore[arg-type]
+
+
 class AuthMediaHost:
     """The host: https on 127.0.0.1, files added with ``add``, requests kept in ``asked``."""
 
@@ -101,8 +116,8 @@ class AuthMediaHost:
         context.load_cert_chain(certfile, keyfile)
         self.state = _State()
         handler = type("Handler", (_Handler,), {"state": self.state})
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.server = _TLSServer(("127.0.0.1", 0), handler)
+        self.server.context = context
         self.port = int(self.server.server_address[1])
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()

@@ -256,7 +256,7 @@ def test_cleanup_deletes_after_the_last_row_sent_with_it(
     staged = asyncio.run(stager.stage("a.mp3", tmp_path))
     stager.hold(staged.ref)
     stager.hold(staged.ref)
-    assert asyncio.run(stager.release(staged.ref, delete=True)) is False
-    assert store_for(TARGET).head(staged.ref) is not None
-    assert asyncio.run(stager.release(staged.ref, delete=True)) is True
-    assert store_for(TARGET).head(staged.ref) is None
+    assert stager.done(staged.ref, delete=True) is False
+    assert stager.done(staged.ref, delete=False) is True  # the first row asked for it
+    asyncio.run(stager.remove(staged.ref))
+    assert store_for(TARGET).head(staged.ref) is None and stager.counts.deleted == 1
