@@ -106,9 +106,10 @@ def test_cleanup_deletes_after_the_last_row_sent_with_it(target: Target, tmp_pat
     store = store_for(target.prefix, target.config)
     stager.hold(staged.ref)
     stager.hold(staged.ref)
-    assert asyncio.run(stager.release(staged.ref, delete=True)) is False
+    assert stager.done(staged.ref, delete=True) is False
     assert store.head(staged.ref) is not None
-    assert asyncio.run(stager.release(staged.ref, delete=True)) is True
-    assert store.head(staged.ref) is None
+    assert stager.done(staged.ref, delete=True) is True
+    asyncio.run(stager.remove(staged.ref))
+    assert store.head(staged.ref) is None and stager.counts.deleted == 1
     assert fetch(target, staged.ref).status_code == 404
     stager.close()
