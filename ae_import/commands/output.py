@@ -91,7 +91,18 @@ def _finished(summary: Summary) -> int:
 
 def _counts(summary: Summary) -> str:
     parts = [f"{getattr(summary, name):,} {name}" for name in _OUTCOMES if getattr(summary, name)]
+    if summary.staged_files or summary.staged_found:
+        parts.append(_staged(summary))
     return ", ".join(parts) or "nothing yet"
+
+
+def _staged(summary: Summary) -> str:
+    """Say what staging did: files and megabytes uploaded, files found staged."""
+    megabytes = summary.staged_bytes / 1e6
+    return (
+        f"staged {summary.staged_files:,} files ({megabytes:,.1f} MB), "
+        f"{summary.staged_found:,} already staged"
+    )
 
 
 class RunReporter:
@@ -244,6 +255,8 @@ def write_run_summary(summary: Summary, console: Console, *, dry_run: bool = Fal
     _print_table(console, table)
     verb = "checked" if dry_run else "done"
     line = f"{verb} in {summary.duration_s:.1f} s"
+    if summary.staged_files or summary.staged_found:
+        line += f"; {_staged(summary)}"
     if summary.budget_reached:
         line += f"; budget reached, {summary.left:,} rows left ({summary.message}); re-run to go on"
     elif summary.stopped:

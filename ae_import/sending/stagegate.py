@@ -108,6 +108,9 @@ class StageGate:
                 row, "retryable", 0, Outcome("cloud", error_code=code, error_detail=exc.message)
             )
             return False
+        counts, summary = self.stager.counts, books.summary
+        summary.staged_files, summary.staged_bytes = counts.files, counts.bytes
+        summary.staged_found = counts.found
         assert row.body is not None
         row.encoded = encode_body({**row.body, "media_url": staged.ref})
         if self.ledger is not None:

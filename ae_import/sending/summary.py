@@ -44,6 +44,9 @@ class Summary:
     duration_s: float = 0.0
     stopped: str | None = None
     message: str | None = None
+    staged_files: int = 0  # --stage-to: files uploaded by this run
+    staged_bytes: int = 0  # and their bytes
+    staged_found: int = 0  # files found staged already (nothing uploaded)
 
     _KEYS = (
         "total",
@@ -70,6 +73,12 @@ class Summary:
             out["dismissed"] = self.dismissed
         if self.budget_reached:
             out["budget_reached"] = True
+        if self.staged_files or self.staged_found:
+            out["staged"] = {
+                "uploaded_files": self.staged_files,
+                "uploaded_bytes": self.staged_bytes,
+                "already_staged": self.staged_found,
+            }
         if self.stopped:
             out["rows_left"] = self.left
             out["stopped"] = self.stopped

@@ -66,6 +66,11 @@ def test_a_dialer_export_and_basic_auth_urls_are_staged_sent_and_cleaned_up(
     assert first.exit_code == 0, first.output
     summary = json.loads(first.stdout)
     assert (summary["created"], summary["total"]) == (FILES + AUTHED, FILES + AUTHED)
+    assert summary["staged"] == {
+        "uploaded_files": FILES + AUTHED,
+        "uploaded_bytes": sum(len(data) for data in sources.values()),
+        "already_staged": 0,
+    }
     fetched = httpx.get(server.base_url.removesuffix("/api") + "/_sandbox/media").json()
     assert set(fetched) == set(sources)
     for external_id, data in sources.items():
@@ -93,6 +98,7 @@ def test_a_dialer_export_and_basic_auth_urls_are_staged_sent_and_cleaned_up(
     cleaned = runner.invoke(app, [*args, "--ledger", str(fresh), "--stage-cleanup"], env=env)
     assert cleaned.exit_code == 0, cleaned.output
     assert json.loads(cleaned.stdout)["existing"] == FILES + AUTHED
+    assert json.loads(cleaned.stdout)["staged"]["already_staged"] == FILES + AUTHED
     assert puts == []  # every object was found by HEAD: nothing uploaded
     assert staged_keys(s3_env) == []
 
@@ -190,3 +196,6 @@ def test_stage_then_run_uploads_nothing_more(
     assert len(puts) == 55 and server.store.count() == 55
     text = runner.invoke(app, ["stage", str(index), *common], env=env)
     assert "55 already staged" in text.output
+    fresh = [*common[:4], "--ledger", str(tmp_path / "f.sqlite"), *common[6:]]
+    shown = runner.invoke(app, ["run", str(index), *fresh, "--base-url", server.base_url], env=env)
+    assert "staged 0 files (0.0 MB), 55 already staged" in shown.output
