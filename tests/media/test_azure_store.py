@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -139,3 +140,20 @@ def test_azure_token_credential_over_http_is_one_line(monkeypatch: pytest.Monkey
     config = AzureConfig(account="acct", endpoint_url="http://127.0.0.1:9/acct")
     with pytest.raises(CloudError, match=r"^az: endpoint http://127\.0\.0\.1:9/acct: Token"):
         AzureStore(AzureSigner(config, {}, lambda: None))  # type: ignore[arg-type,return-value]
+
+
+def test_without_node_or_azurite_the_tests_say_which(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The skip reason names what is missing and what to run."""
+    import tests.helpers.azurite as helper
+
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    assert helper.azurite_missing() == (
+        "node is not on PATH; the az:// store tests need it to run Azurite"
+    )
+    monkeypatch.setattr("shutil.which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(helper, "AZURITE_BLOB", tmp_path / "main.js")
+    assert helper.azurite_missing() == (
+        "Azurite is not installed; run: npm ci --prefix tests/node (scripts/check.py does)"
+    )
