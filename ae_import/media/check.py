@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, Protocol
@@ -51,6 +52,7 @@ from ae_import.net import Network
 from ae_import.records import Problem, Row
 from ae_import.redact import redact_url
 
+from .auth import MediaAuth, MissingCredential
 from .cloud import Signer, parse_reference, validity
 from .presigned import Forecast, expires_at, when
 from .probe import Probe, Prober, Resolve, getaddrinfo
@@ -141,6 +143,24 @@ def judge(probe: Probe, timeout_s: float) -> Found:
     return [("media_unreachable", f"cannot be fetched: {probe.detail}")]
 
 
+def _credentials(
+    auth: MediaAuth, env: Mapping[str, str] | None
+) -> Callable[[str], Mapping[str, str]]:
+    """Return the headers each URL is asked with: credentials for the hosts ``auth`` names."""
+    values: Mapping[str, str] = os.environ if env is None else env
+
+    def headers(url: str) -> Mapping[str, str]:
+        entry = auth.for_url(url)
+        if entry is None:
+            return {}
+        try:
+            return entry.headers(values)
+        except MissingCredential:
+            return {}  # the row's check says which variable is unset
+
+    return headers
+
+
 class MediaCheck:
     """Checks media URLs and references: expiry, the ledger's cache, signing, the probe."""
 
@@ -156,8 +176,14 @@ class MediaCheck:
         resolve: Resolve = getaddrinfo,
         transport: httpx.AsyncBaseTransport | None = None,
         network: Network | None = None,
+        auth: MediaAuth | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
-        """Prepare the probe; drop the ledger's checks older than ``CACHE_TTL_S``."""
+        """Prepare the probe; drop the ledger's checks older than ``CACHE_TTL_S``.
+
+        ``auth`` (``media.auth``, its variables read from ``env``) gives the hosts it names
+        their credentials, as staging fetches them.
+        """
         self.prober = Prober(
             allow_private=allow_private,
             timeout_s=timeout_s,
@@ -165,6 +191,7 @@ class MediaCheck:
             resolve=resolve,
             transport=transport,
             network=network,
+            credentials=_credentials(auth, env) if auth is not None and auth.hosts else None,
         )
         self.concurrency = concurrency
         self.timeout_s = timeout_s
@@ -179,7 +206,12 @@ class MediaCheck:
             ledger.forget_media_checks(_stamp(now() - timedelta(seconds=CACHE_TTL_S)))
 
     async def check(self, media: str, send_at: datetime | None = None) -> Found:
-        """Return the problems of ``media`` (a URL or a reference) if sent at ``send_at``."""
+        """Return the problems of ``media`` (a URL or a reference) if sent at ``send_at``.
+
+        A local path (staged before sending) is judged offline, by the row's check.
+        """
+        if "://" not in media or media.strip().lower().startswith("file:"):
+            return []
         now = self.now()
         try:
             reference = parse_reference(media)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -115,12 +115,15 @@ class Prober:
         resolve: Resolve = getaddrinfo,
         transport: httpx.AsyncBaseTransport | None = None,
         network: Network | None = None,
+        credentials: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         """Prepare the client (httpx follows no redirect: each hop is judged here).
 
         ``network`` routes each hop through its proxy with the command's TLS context
-        (``transport``, for tests, replaces it).
+        (``transport``, for tests, replaces it). ``credentials`` gives the headers a hop's
+        URL is asked with (``media.auth``: only the hosts it names get any).
         """
+        self.credentials = credentials
         import httpx
 
         self.allow_private = allow_private
@@ -209,12 +212,14 @@ class Prober:
 
     async def _ask(self, target: httpx.URL) -> httpx.Response:
         """HEAD; when that is not a media answer, GET the first byte (the answer decides)."""
-        head = await self.client.head(target)
+        extra = dict(self.credentials(str(target))) if self.credentials is not None else {}
+        head = await self.client.head(target, headers=extra)
         if 200 <= head.status_code < 300 and _is_media(_media_type(head)):
             return head
         if head.status_code in _REDIRECTS and head.headers.get("location"):
             return head
-        async with self.client.stream("GET", target, headers={"Range": "bytes=0-0"}) as answer:
+        ranged = {"Range": "bytes=0-0", **extra}
+        async with self.client.stream("GET", target, headers=ranged) as answer:
             return answer  # the body is not read: the status, type and size decide
 
     async def aclose(self) -> None:

@@ -27,7 +27,7 @@ from ae_import.net import network_for
 from ae_import.options import RunSettings
 from ae_import.reading import open_manifest
 from ae_import.records import Row
-from ae_import.staging import StageCounts, StageProblem, StageRetry
+from ae_import.staging import LOOKUPS, StageCounts, StageProblem, StageRetry
 
 from .staging import media_sources, open_stager
 
@@ -143,7 +143,7 @@ def stage_manifest(
                 progress(report)
 
         async def go() -> None:
-            window = asyncio.Semaphore(4 * settings.stage_concurrency)
+            window = asyncio.Semaphore(4 * settings.stage_concurrency + LOOKUPS)
             tasks: set[asyncio.Task[None]] = set()
             for row in rows:
                 if report.error is not None:

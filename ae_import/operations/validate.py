@@ -20,7 +20,7 @@ from typing import IO, Any
 from ae_import.config import Config
 from ae_import.ledger import Ledger
 from ae_import.mapping import Mapper, check_rows
-from ae_import.media import CloudConfig, Forecast, MediaCheck, Signer, check_all
+from ae_import.media import CloudConfig, Forecast, MediaAuth, MediaCheck, Signer, check_all
 from ae_import.net import network_for
 from ae_import.options import RunSettings
 from ae_import.reading import open_manifest
@@ -148,6 +148,7 @@ def check_manifest(
     cloud: CloudConfig,
     env: Mapping[str, str],
     column: str | None = None,
+    auth: MediaAuth | None = None,
 ) -> None:
     """``validate --check-media``: check every valid row's media, caching in run's ledger.
 
@@ -173,6 +174,8 @@ def check_manifest(
             ledger=ledger,
             signer=Signer(cloud, env),
             network=network,
+            auth=auth,
+            env=env,
         )
         try:
             await check_all(rows, check, forecast, add, column)
@@ -217,7 +220,7 @@ def validate_manifest(
             rows = islice(rows, limit)
         if settings is not None and settings.check_media:
             column = mapper.column_of("media_url")
-            check_manifest(rows, add, settings, config.cloud, env, column)
+            check_manifest(rows, add, settings, config.cloud, env, column, config.media_auth)
         else:
             for row in rows:
                 add(row)

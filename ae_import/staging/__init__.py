@@ -11,10 +11,11 @@ the bytes; ``stager`` ties them to the store (``media.Store``) and the ledger.
 from __future__ import annotations
 
 from .sources import LocalMedia, MediaSources, RemoteMedia, StageProblem, StageRetry
-from .stager import StageCache, StageCounts, Staged, Stager
+from .stager import LOOKUPS, StageCache, StageCounts, Staged, Stager
 from .transfer import MAX_STAGE_BYTES, ByteRate, PacedReader, hash_file, media_type, spool
 
 __all__ = [
+    "LOOKUPS",
     "MAX_STAGE_BYTES",
     "ByteRate",
     "LocalMedia",

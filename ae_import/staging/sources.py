@@ -86,6 +86,7 @@ class RemoteMedia:
 
 
 Media = LocalMedia | RemoteMedia
+_REMEMBERED = 4096  # paths resolved and kept (rows in hand between check and staging)
 
 
 def _is_url(text: str) -> bool:
@@ -117,6 +118,8 @@ class MediaSources:
         self.env = env
         self.target = target
         self.stage_all = stage_all
+        # The row's check resolves a path, then its staging: the second is remembered.
+        self._resolved: dict[tuple[str, Path, tuple[Path, ...]], LocalMedia] = {}
 
     def wanted(self, media: str) -> bool:
         """Tell whether ``media`` is staged (a local path, a credentialed host, --stage-all)."""
@@ -162,11 +165,17 @@ class MediaSources:
     def resolve(self, media: str, base: Path, roots: Sequence[Path]) -> Media:
         """Return where ``media``'s bytes come from; raise StageProblem when it cannot be read."""
         if _is_local(media):
-            try:
-                path = resolve_referenced(media, base, roots)
-            except FileRefusal as refusal:
-                raise StageProblem("stage_missing", str(refusal)) from None
-            return LocalMedia(path, media)
+            key = (media, base, tuple(roots))
+            found = self._resolved.get(key)
+            if found is None:
+                try:
+                    found = LocalMedia(resolve_referenced(media, base, roots), media)
+                except FileRefusal as refusal:
+                    raise StageProblem("stage_missing", str(refusal)) from None
+                if len(self._resolved) >= _REMEMBERED:
+                    self._resolved.pop(next(iter(self._resolved)))
+                self._resolved[key] = found
+            return found
         url = media.strip()
         entry = self.auth.for_url(url)
         if entry is not None:

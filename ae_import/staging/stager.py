@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ae_import.errors import CloudError
 from ae_import.ledger import StagedCopy
@@ -39,7 +41,10 @@ from .transfer import MAX_STAGE_BYTES, ByteRate, PacedReader, hash_file, media_t
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["StageCache", "StageCounts", "Staged", "Stager"]
+__all__ = ["LOOKUPS", "StageCache", "StageCounts", "Staged", "Stager"]
+
+LOOKUPS = 16  # HEADs of objects already staged, at once (a re-run is all lookups)
+T = TypeVar("T")
 
 
 class StageCache(Protocol):
@@ -112,6 +117,10 @@ class Stager:
         self.counts = StageCounts()
         self._scrub = Scrubber(sources.auth.secrets(self.env))
         self._slots = asyncio.Semaphore(concurrency)
+        self._looks = asyncio.Semaphore(LOOKUPS)
+        self._hashing = asyncio.Semaphore(concurrency)
+        # Its own threads: the loop's default pool has min(32, CPUs + 4), 6 on 2 cores.
+        self._pool = ThreadPoolExecutor(2 * concurrency + LOOKUPS, thread_name_prefix="ae-stage")
         self._busy: dict[str, tuple[asyncio.Lock, int]] = {}
         self._users: dict[str, int] = {}  # ref -> rows in flight sent with it
         self._doomed: set[str] = set()  # refs to delete once their last row is done
@@ -135,7 +144,12 @@ class Stager:
         source = self.sources.resolve(media, base, roots)
         try:
             with self._owning(source.key) as lock:
-                async with lock, self._slots:
+                async with lock:
+                    async with self._looks:  # many lookups at once: a HEAD is cheap
+                        known = await self._known(source)
+                    if known is not None:
+                        self.counts.found += 1
+                        return known
                     return await self._stage(source)
         except (StageProblem, StageRetry) as exc:
             exc.message = self._scrub.text(exc.message)  # a host may echo a credential
@@ -146,24 +160,22 @@ class Stager:
             raise scrubbed from None
 
     async def _stage(self, source: LocalMedia | RemoteMedia) -> Staged:
-        known = await self._known(source)
-        if known is not None:
-            self.counts.found += 1
-            return known
         if isinstance(source, LocalMedia):
-            sha256, size, mtime_ns = await asyncio.to_thread(hash_file, source, self.max_bytes)
+            async with self._hashing:  # ahead of the uploads, which wait for a slot
+                sha256, size, mtime_ns = await self._thread(hash_file, source, self.max_bytes)
             content_type, ext = media_type(source.path.name, None, source.shown)
             staged = await self._upload(source.path, sha256, size, content_type, ext)
         else:
-            spooled = await asyncio.to_thread(
-                spool,
-                source,
-                self._client(),
-                self._headers,
-                allow_private=self.allow_private,
-                directory=self.spool_dir,
-                max_bytes=self.max_bytes,
-            )
+            async with self._slots:  # a download is a transfer too
+                spooled = await self._thread(
+                    spool,
+                    source,
+                    self._client(),
+                    self._headers,
+                    allow_private=self.allow_private,
+                    directory=self.spool_dir,
+                    max_bytes=self.max_bytes,
+                )
             try:
                 content_type, ext = media_type(spooled.name, spooled.content_type, source.shown)
                 staged = await self._upload(
@@ -201,28 +213,37 @@ class Stager:
         ref = f"{self.target}/{sha256}.{ext}"
         with self._owning(ref) as lock:
             async with lock:
-                found = await self._head(ref)
+                async with self._looks:
+                    found = await self._head(ref)
                 if found is not None and found.size == size and found.sha256 in (None, sha256):
                     self.counts.found += 1
                     return Staged(ref, sha256, size, content_type, uploaded=False)
-                await self._put(ref, path, size, content_type, sha256)
+                async with self._slots:
+                    await self._put(ref, path, size, content_type, sha256)
         self.counts.files += 1
         self.counts.bytes += size
         return Staged(ref, sha256, size, content_type, uploaded=True)
 
     async def _head(self, ref: str) -> StagedObject | None:
-        return await asyncio.to_thread(self.store.head, ref)
+        return await self._thread(self.store.head, ref)
 
     async def _put(self, ref: str, path: Path, size: int, content_type: str, sha256: str) -> None:
         def put() -> None:
             with path.open("rb") as handle:
-                body: Any = PacedReader(handle, self.rate, self._sent)
+                body: Any = handle
+                if self.rate.bps:
+                    body = PacedReader(handle, self.rate, self._sent)
                 self.store.put(ref, body, size, content_type, sha256)
 
         try:
-            await asyncio.to_thread(put)
+            await self._thread(put)
         except OSError as exc:
             raise StageRetry("stage_missing", f"cannot read {path.name}: {exc.strerror}") from None
+
+    async def _thread(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking call in the stager's threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(call, *args, **kwargs))
 
     def _sent(self, count: int) -> None:
         self.counts.sent_bytes += count
@@ -262,12 +283,13 @@ class Stager:
 
     async def remove(self, ref: str) -> None:
         """Delete a staged object and forget it in the ledger."""
-        await asyncio.to_thread(self.store.delete, ref)
+        await self._thread(self.store.delete, ref)
         if self.cache is not None:
             self.cache.forget_staged(ref)
         self.counts.deleted += 1
 
     def close(self) -> None:
-        """Close the URL client."""
+        """Close the URL client and the threads."""
         if self.client is not None:
             self.client.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -199,3 +199,37 @@ def test_stage_then_run_uploads_nothing_more(
     fresh = [*common[:4], "--ledger", str(tmp_path / "f.sqlite"), *common[6:]]
     shown = runner.invoke(app, ["run", str(index), *fresh, "--base-url", server.base_url], env=env)
     assert "staged 0 files (0.0 MB), 55 already staged" in shown.output
+
+
+def test_validate_check_media_asks_credentialed_hosts_with_their_credentials(
+    auth_media: AuthMediaHost,
+    runner: CliRunner,
+    ca_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Validate --check-media asks as staging would fetch: right credentials pass, wrong fail."""
+    (tmp_path / "a.mp3").write_bytes(b"ID3")
+    url = auth_media.add("/basic/check.mp3", recording(7))
+    index = tmp_path / "index.csv"
+    index.write_text(HEADER + f"CALL,A,d,a,a.mp3\nCALL,B,d,b,{url}\n")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "media:\n  auth:\n    - host: localhost\n"
+        "      basic: {user_env: TW_SID, password_env: TW_TOKEN}\n"
+    )
+    args = ["validate", str(index), "--config", str(config), "--check-media", "--json"]
+    args += ["--stage-to", f"s3://{BUCKET}/v", "--media-allow-private", "--ca-bundle", str(ca_file)]
+    monkeypatch.chdir(tmp_path)  # the ledger that caches good checks
+    auth_media.forget()
+    good = runner.invoke(app, args, env={"TW_SID": USER, "TW_TOKEN": PASSWORD})
+    assert good.exit_code == 0, good.output
+    assert [a.credentialed for a in auth_media.asked] and all(
+        a.credentialed for a in auth_media.asked
+    )
+    assert [a.method for a in auth_media.asked if a.method == "PUT"] == []
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path / "other")  # no cached good check
+    bad = runner.invoke(app, args, env={"TW_SID": USER, "TW_TOKEN": "wrong-password-x"})
+    assert bad.exit_code == 1
+    assert "401" in bad.stdout and PASSWORD not in bad.stdout

@@ -71,7 +71,11 @@ class S3Signer:
                 "s3",
                 region_name=region,
                 endpoint_url=self.endpoint,
-                config=Config(signature_version="s3v4", s3={"addressing_style": style}),
+                config=Config(
+                    signature_version="s3v4",
+                    s3={"addressing_style": style},
+                    max_pool_connections=50,  # staging: lookups and multipart parts at once
+                ),
             )
         except botocore.exceptions.ProfileNotFound:
             raise CloudError(
