@@ -39,11 +39,11 @@ ACCOUNT_KEY = (  # Azurite's published development key, not a secret
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 
-OURS_GS = """
-import hashlib, os, sys
+OURS = """
+import os, sys
 from ae_import.media.cloud import store_for
-path, digest = sys.argv[1], sys.argv[2]
-ref = f"gs://{os.environ['BENCH_BUCKET']}/ours/{digest}.mp4"
+path, digest, scheme = sys.argv[1:4]
+ref = f"{scheme}://{os.environ['BENCH_BUCKET']}/ours/{digest}.mp4"
 with open(path, "rb") as body:
     store_for(ref).put(ref, body, os.path.getsize(path), "video/mp4", digest)
 """
@@ -55,14 +55,6 @@ client = storage.Client(project="-", credentials=AnonymousCredentials(),
                         client_options={"api_endpoint": os.environ["STORAGE_EMULATOR_HOST"]})
 blob = client.bucket(os.environ["BENCH_BUCKET"]).blob(f"default/{sys.argv[2]}.mp4")
 blob.upload_from_filename(sys.argv[1], content_type="video/mp4")
-"""
-OURS_AZ = """
-import os, sys
-from ae_import.media.cloud import store_for
-path, digest = sys.argv[1], sys.argv[2]
-ref = f"az://{os.environ['BENCH_BUCKET']}/ours/{digest}.mp4"
-with open(path, "rb") as body:
-    store_for(ref).put(ref, body, os.path.getsize(path), "video/mp4", digest)
 """
 DEFAULT_AZ = """
 import os, sys
@@ -197,7 +189,7 @@ def main() -> None:
                 _, floor = child(IMPORT_ONLY, [f"gs://{BUCKET}/a.mp4"], env)
                 rows.append(floor_row("gs://, the store made, nothing sent", floor))
                 rows.append(row("gs://, our store (8 MiB chunks)", options.gs_mb,
-                                *child(OURS_GS, [str(path), digest], env)))  # fmt: skip
+                                *child(OURS, [str(path), digest, "gs"], env)))  # fmt: skip
                 rows.append(row("gs://, google-cloud-storage defaults", options.gs_mb,
                                 *child(DEFAULT_GS, [str(path), digest], env)))  # fmt: skip
             finally:
@@ -218,7 +210,7 @@ def main() -> None:
                 _, floor = child(IMPORT_ONLY, [f"az://{BUCKET}/a.mp4"], env)
                 rows.append(floor_row("az://, the store made, nothing sent", floor))
                 rows.append(row("az://, our store (8 MiB blocks, 4 threads)", options.az_mb,
-                                *child(OURS_AZ, [str(path), digest], env)))  # fmt: skip
+                                *child(OURS, [str(path), digest, "az"], env)))  # fmt: skip
                 rows.append(row("az://, azure-storage-blob defaults", options.az_mb,
                                 *child(DEFAULT_AZ, [str(path), digest], env)))  # fmt: skip
             finally:
