@@ -53,6 +53,28 @@ def docs_current() -> None:
         sys.exit(code)
 
 
+def azurite() -> None:
+    """Install Azurite into tests/node (npm ci) for the az:// store tests, unless it is there."""
+    import json
+    import shutil
+
+    node = ROOT / "tests" / "node"
+    wanted = json.loads((node / "package.json").read_text())["dependencies"]["azurite"]
+    installed = node / "node_modules" / "azurite" / "package.json"
+    if installed.is_file() and json.loads(installed.read_text()).get("version") == wanted:
+        print(f"==> Azurite {wanted}: installed in tests/node", flush=True)
+        return
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        print("==> Azurite: node or npm not found; the az:// store tests will skip", flush=True)
+        return
+    print(f"==> Azurite {wanted}: npm ci in tests/node", flush=True)
+    code = subprocess.call([npm, "ci"], cwd=node)
+    if code != 0:
+        print(f"npm ci in tests/node failed (exit {code})", file=sys.stderr)
+        sys.exit(code)
+
+
 def interpreters() -> tuple[dict[str, Path], list[str]]:
     """Return the other Pythons 3.11+ found (version: path), and the versions not found."""
     import shutil
@@ -133,6 +155,7 @@ def main() -> None:
     run("mypy --strict", "mypy")
     lint_imports()
     docs_current()
+    azurite()
     run("pytest", "pytest", *sys.argv[1:])
     browser()
     run(

@@ -15,7 +15,6 @@ import base64
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +24,7 @@ from ae_import.commands import app
 from ae_import.media.cloud import s3_store
 from tests.helpers import SANDBOX_TOKEN, Sandboxes
 from tests.helpers.cli import HEADER
+from tests.helpers.dialer import AUTH_YAML, ENV, count_puts, export, recording, run_args
 from tests.helpers.ledgerdb import ledger_row
 from tests.helpers.mediaserver import BASIC, PASSWORD, USER, AuthMediaHost
 from tests.helpers.s3server import BUCKET, S3Server, s3, s3_env
@@ -36,32 +36,6 @@ pytest.importorskip("s3transfer")
 PREFIX = "staged/e2e"
 FILES = 50
 AUTHED = 5
-
-
-def recording(number: int) -> bytes:
-    """Return distinct bytes for recording ``number`` (an MP3-ish header, then noise)."""
-    seed = hashlib.sha256(str(number).encode()).digest()
-    return b"ID3\x04" + seed * (64 + number * 8)
-
-
-def export(folder: Path, auth_media: AuthMediaHost) -> tuple[Path, dict[str, bytes]]:
-    """Write a dialer's export (calls/*.mp3, *.wav) and its index CSV; return it and the bytes."""
-    (folder / "calls").mkdir(parents=True)
-    sources: dict[str, bytes] = {}
-    lines = [HEADER.strip()]
-    for number in range(FILES):
-        name = f"calls/rec-{number:02d}.{'wav' if number % 5 == 0 else 'mp3'}"
-        (folder / name).write_bytes(recording(number))
-        sources[f"dial:{number}"] = recording(number)
-        lines.append(f"CALL,Call {number},dialer,dial:{number},{name}")
-    for number in range(AUTHED):
-        data = recording(100 + number)
-        url = auth_media.add(f"/basic/2010-04-01/Recordings/RE{number:04d}", data, "audio/mpeg")
-        sources[f"twilio:{number}"] = data
-        lines.append(f"CALL,Twilio {number},twilio,twilio:{number},{url}")
-    index = folder / "index.csv"
-    index.write_text("\n".join(lines) + "\n")
-    return index, sources
 
 
 def staged_keys(s3: S3Server) -> list[str]:
@@ -82,24 +56,13 @@ def test_a_dialer_export_and_basic_auth_urls_are_staged_sent_and_cleaned_up(
     """Every row created with the exact bytes; a re-run uploads nothing; cleanup empties it."""
     index, sources = export(tmp_path / "export", auth_media)
     config = tmp_path / "c.yaml"
-    config.write_text(
-        "media:\n  auth:\n    - host: localhost\n"
-        "      basic: {user_env: TW_SID, password_env: TW_TOKEN}\n"
-    )
-    puts: list[str] = []
-    put = s3_store.S3Store.put
-
-    def counting(self: Any, ref: str, *args: Any) -> None:
-        puts.append(ref)
-        put(self, ref, *args)
-
-    monkeypatch.setattr(s3_store.S3Store, "put", counting)
+    config.write_text(AUTH_YAML)
+    puts = count_puts(monkeypatch, s3_store.S3Store)
     server = sandboxes.start(fetch_media=True, media_allow_private=True, media_digest=True)
     ledger, log = tmp_path / "l.sqlite", tmp_path / "run.log"
-    env = {"AE_API_TOKEN": SANDBOX_TOKEN, "TW_SID": USER, "TW_TOKEN": PASSWORD}
-    args = ["run", str(index), "--config", str(config), "--base-url", server.base_url]
-    args += ["--stage-to", f"s3://{BUCKET}/{PREFIX}", "--media-allow-private"]
-    args += ["--ca-bundle", str(ca_file), "--log-file", str(log), "--json"]
+    env = ENV
+    args = run_args(index, config, server.base_url, f"s3://{BUCKET}/{PREFIX}", ca_file)
+    args += ["--log-file", str(log)]
     first = runner.invoke(app, [*args, "--ledger", str(ledger)], env=env)
     assert first.exit_code == 0, first.output
     summary = json.loads(first.stdout)
@@ -215,14 +178,7 @@ def test_stage_then_run_uploads_nothing_more(
         "media:\n  auth:\n    - host: localhost\n"
         "      basic: {user_env: TW_SID, password_env: TW_TOKEN}\n"
     )
-    puts: list[str] = []
-    put = s3_store.S3Store.put
-
-    def counting(self: Any, ref: str, *args: Any) -> None:
-        puts.append(ref)
-        put(self, ref, *args)
-
-    monkeypatch.setattr(s3_store.S3Store, "put", counting)
+    puts = count_puts(monkeypatch, s3_store.S3Store)
     env = {"AE_API_TOKEN": SANDBOX_TOKEN, "TW_SID": USER, "TW_TOKEN": PASSWORD}
     ledger = tmp_path / "l.sqlite"
     common = ["--config", str(config), "--stage-to", f"s3://{BUCKET}/pre", "--ledger", str(ledger)]

@@ -38,6 +38,8 @@ from ae_import.media.cloud import (
     parse_reference,
     validity,
 )
+from tests.helpers.azurite import no_azure_login
+from tests.helpers.gcsemulator import write_service_account_key
 from tests.helpers.s3server import AUDIO, BUCKET, FAKE_SECRET, S3Server, s3, s3_env
 
 __all__ = ["s3", "s3_env"]
@@ -306,27 +308,8 @@ def test_describe_names_the_credentials_source(s3_env: S3Server) -> None:
 @pytest.fixture(scope="module")
 def gcs_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     """Write a throwaway service-account key file; return it and its RSA key."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    info = {
-        "type": "service_account",
-        "project_id": "p",
-        "private_key_id": "1",
-        "private_key": pem,
-        "client_email": "signer@p.iam.gserviceaccount.com",
-        "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }
     path = tmp_path_factory.mktemp("gcs") / "key.json"
-    path.write_text(json.dumps(info))
-    return path, key
+    return path, write_service_account_key(path, "signer@p.iam.gserviceaccount.com")
 
 
 def test_gcs_url_is_v4_signed_with_the_response_type(gcs_key: tuple[Path, Any]) -> None:
@@ -489,20 +472,8 @@ def test_azure_without_credentials_fails_at_once_with_the_fix(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An account but no key or login, outside Azure: one CloudError, no managed-identity probe."""
-    import azure.identity
-
-    made: list[dict[str, Any]] = []
-    real = azure.identity.DefaultAzureCredential
-
-    def recording(**kwargs: Any) -> Any:
-        made.append(kwargs)
-        return real(**kwargs)
-
-    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", recording)
-    monkeypatch.setattr("ae_import.media.cloud.azure.on_azure", lambda env: False)
+    made = no_azure_login(monkeypatch)
     env = {"AZURE_STORAGE_ACCOUNT": "acct"}
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET"):
-        monkeypatch.delenv(name, raising=False)
     signer = Signer(env=env)
     with pytest.raises(CloudError) as refused:
         signer.sign(Reference("az", "recs", "a.mp3"), 600)

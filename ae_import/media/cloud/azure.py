@@ -87,7 +87,7 @@ class AzureSigner:
         from azure.storage.blob import BlobServiceClient
 
         now = self.clock()
-        credential = self._credential()
+        credential = self.credential()
         try:  # first: a missing credential is known in milliseconds, before any request
             credential.get_token(_SCOPE)
             service = BlobServiceClient(
@@ -99,11 +99,11 @@ class AzureSigner:
             )
             key = service.get_user_delegation_key(now - timedelta(minutes=5), now + _KEY_LIFE)
         except ClientAuthenticationError:
-            raise CloudError(self._no_credentials()) from None
+            raise CloudError(self.no_credentials()) from None
         self._delegation = key
         return key
 
-    def _credential(self) -> Any:
+    def credential(self) -> Any:
         """Return Azure's credential chain, asking managed identity only inside Azure.
 
         Outside Azure (``residency.on_azure``) the managed-identity probe of the instance
@@ -124,7 +124,7 @@ class AzureSigner:
             process_timeout=10,
         )
 
-    def _no_credentials(self) -> str:
+    def no_credentials(self) -> str:
         """Say that no credential signs for the account, and what to do."""
         return f"az: no Azure credentials for account {self.account}; {CLOUD_FIXES['az']}"
 
@@ -158,8 +158,8 @@ class AzureSigner:
             from azure.core.exceptions import ClientAuthenticationError
 
             try:
-                self._credential().get_token(_SCOPE)
+                self.credential().get_token(_SCOPE)
             except ClientAuthenticationError:
-                raise CloudError(self._no_credentials()) from None
+                raise CloudError(self.no_credentials()) from None
             how = "a user delegation key (DefaultAzureCredential)"
         return f"account {self.account}, signing with {how}, endpoint {self.endpoint}"

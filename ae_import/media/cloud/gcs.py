@@ -7,6 +7,7 @@ credentials without a key (a user login, workload or instance identity) sign thr
 the IAM signBlob API as ``cloud.gs.service_account`` (or the credentials' own
 account), which needs the Service Account Token Creator role on it, and costs one
 call to Google per URL. The endpoint is ``cloud.gs.endpoint_url``, else
+``STORAGE_EMULATOR_HOST`` (an emulator, which Google's own clients sign for too), else
 https://storage.googleapis.com. The URL's ``response-content-type`` is signed with it.
 """
 
@@ -23,7 +24,7 @@ from ae_import.errors import CloudError
 from . import GcsConfig, Reference
 from .residency import on_gcp
 
-__all__ = ["GcsSigner"]
+__all__ = ["GcsSigner", "emulator_host", "find_credentials"]
 
 _SCOPES = ("https://www.googleapis.com/auth/devstorage.read_only",)
 _NO_CREDENTIALS = (
@@ -46,41 +47,63 @@ def _metadata_probe(*, allowed: bool) -> Iterator[None]:
         os.environ.pop("NO_GCE_CHECK", None)
 
 
+def emulator_host(env: Mapping[str, str]) -> str | None:
+    """Return the URL of ``STORAGE_EMULATOR_HOST`` (an emulator, as Google's clients read it)."""
+    host = env.get("STORAGE_EMULATOR_HOST", "").strip()
+    if not host:
+        return None
+    return host if "://" in host else f"http://{host}"
+
+
+def find_credentials(
+    config: GcsConfig, env: Mapping[str, str], scopes: tuple[str, ...]
+) -> tuple[Any, str]:
+    """Return Google credentials for ``scopes`` and where they came from; CloudError if none.
+
+    ``cloud.gs.credentials_file`` (a service-account key), else Application Default
+    Credentials, which may ask the metadata server only inside Google Cloud.
+    """
+    import google.auth
+    import google.auth.exceptions
+    from google.oauth2.service_account import Credentials
+
+    if config.credentials_file is not None:
+        try:
+            found: Any = Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                str(config.credentials_file), scopes=scopes
+            )
+        except (OSError, ValueError, google.auth.exceptions.GoogleAuthError) as exc:
+            raise CloudError(
+                f"cloud.gs.credentials_file: cannot read a service-account key from "
+                f"{config.credentials_file}: {type(exc).__name__}"
+            ) from None
+        return found, "cloud.gs.credentials_file"
+    try:
+        with _metadata_probe(allowed=on_gcp(env)):
+            found, _ = google.auth.default(scopes=scopes)
+    except google.auth.exceptions.DefaultCredentialsError:
+        raise CloudError(_NO_CREDENTIALS) from None
+    origin = (
+        "GOOGLE_APPLICATION_CREDENTIALS"
+        if env.get("GOOGLE_APPLICATION_CREDENTIALS")
+        else "application default credentials"
+    )
+    return found, origin
+
+
 class GcsSigner:
     """Signs GCS V4 GET URLs with one storage client, made once (no network call)."""
 
     def __init__(self, config: GcsConfig, env: Mapping[str, str]) -> None:
         """Find the credentials (locally, or at the metadata server) and make the client."""
-        import google.auth
-        import google.auth.exceptions
         from google.cloud import storage
-        from google.oauth2.service_account import Credentials
 
         self.config = config
-        self.origin = "cloud.gs.credentials_file"
-        if config.credentials_file is not None:
-            try:
-                self.credentials: Any = Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-                    str(config.credentials_file), scopes=_SCOPES
-                )
-            except (OSError, ValueError, google.auth.exceptions.GoogleAuthError) as exc:
-                raise CloudError(
-                    f"cloud.gs.credentials_file: cannot read a service-account key from "
-                    f"{config.credentials_file}: {type(exc).__name__}"
-                ) from None
-        else:
-            try:
-                with _metadata_probe(allowed=on_gcp(env)):
-                    self.credentials, _ = google.auth.default(scopes=_SCOPES)
-            except google.auth.exceptions.DefaultCredentialsError:
-                raise CloudError(_NO_CREDENTIALS) from None
-            self.origin = (
-                "GOOGLE_APPLICATION_CREDENTIALS"
-                if env.get("GOOGLE_APPLICATION_CREDENTIALS")
-                else "application default credentials"
-            )
+        self.credentials, self.origin = find_credentials(config, env, _SCOPES)
         self.client: Any = storage.Client(project="-", credentials=self.credentials)
-        self.endpoint = (config.endpoint_url or "https://storage.googleapis.com").rstrip("/")
+        self.endpoint = (
+            config.endpoint_url or emulator_host(env) or "https://storage.googleapis.com"
+        ).rstrip("/")
         self.local = hasattr(self.credentials, "sign_bytes") and hasattr(
             self.credentials, "signer_email"
         )
