@@ -154,7 +154,8 @@ class ExcelSheet:
             str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         )
         return ManifestError(
-            f"{self.name}: Excel: cannot read the workbook ({why[:200]}); is it whole? {_FIX}"
+            f"{self.name}: Excel: cannot read the workbook ({why[:200]}); is it whole? "
+            f"If so, {_FIX}"
         )
 
     def _next(self) -> list[str] | None:

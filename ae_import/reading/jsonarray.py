@@ -156,8 +156,7 @@ class _Text:
                     if depth == 0:
                         return
                     continue
-                # keep a trailing backslash with the next chunk
-                self.advance(end - 1 if self.buf.endswith("\\") and end > self.pos else end)
+                self.advance(end)  # a trailing backslash waits for the next chunk
                 if not self.fill():
                     raise _Stop(
                         f"line {self.line}: a string never closes before the end of the file"
@@ -448,4 +447,3 @@ class JsonRecords:
 
 
 _REENCODE = "JSON is UTF-8: re-save the file as UTF-8"
-

@@ -308,8 +308,9 @@ def _open_path(
     raw: IO[bytes] | None = None,
 ) -> Manifest:
     """Open a manifest held in a file one can seek in: a workbook, Parquet, a zip, spooled JSON."""
-    if fmt == "zip" and forced is None:
-        fmt = _zip_kind(path)
+    named_zip = name.lower().removesuffix(".gz").endswith(".zip")
+    if fmt == "zip" and forced is None and not named_zip:
+        fmt = _zip_kind(path)  # found by its bytes: a workbook, or a zip of manifests
     if fmt == "zip":
         return _from_zip(name, path, forced, max_record, reading, cleanup)
     if fmt == "excel":
