@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
@@ -113,3 +113,81 @@ def test_a_cut_workbook_gives_one_message_from_every_command(
     assert "NUL" not in result.stderr
     assert "cannot tell the format" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _doc_block(after: str, lang: str) -> str:
+    """Return the first ``lang`` code block after the line holding ``after`` in docs/mapping.md."""
+    text = (Path(__file__).parents[2] / "docs" / "mapping.md").read_text(encoding="utf-8")
+    rest = text[text.index(after) :]
+    start = rest.index(f"```{lang}\n") + len(lang) + 4
+    return rest[start : rest.index("```", start)]
+
+
+def _requests(runner: CliRunner, manifest: Path, config: str) -> list[dict[str, object]]:
+    """Validate ``manifest`` with the mapping text ``config``; return the requests it builds."""
+    path = manifest.parent / "mapping.yaml"
+    path.write_text(config)
+    args = ["validate", str(manifest), "--config", str(path), "--json", "--show-requests", "9"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report_ = json.loads(result.stdout)
+    assert report_["invalid"] == 0, report_
+    return report_["requests"]  # type: ignore[no-any-return]
+
+
+def test_the_documented_excel_example(runner: CliRunner, tmp_path: Path) -> None:
+    """docs/mapping.md's Salesforce report example: ids whole, the date cell in Chicago time."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Calls"
+    for row in (
+        ["Calls with recordings"],
+        ["Filtered By: Call Type equals Outbound"],
+        [],
+        ["Call ID", "Subject", "Start", "Recording URL"],
+        [123456789012, "Renewal", datetime(2024, 3, 5, 14, 30), "https://cdn.example.com/a.mp3"],
+    ):
+        sheet.append(row)
+    book.save(tmp_path / "calls-report.xlsx")
+    config = _doc_block("A Salesforce report downloaded as", "yaml")
+    (request,) = _requests(runner, tmp_path / "calls-report.xlsx", config)
+    assert request["external_id"] == "123456789012"
+    assert request["start_at"] == "2024-03-05T14:30:00-06:00"
+
+
+def test_the_documented_json_example(runner: CliRunner, tmp_path: Path) -> None:
+    """docs/mapping.md's wrapped JSON example, with and without records:."""
+    (tmp_path / "calls.json").write_text(_doc_block("A JSON export wrapped in an object", "json"))
+    config = _doc_block("A JSON export wrapped in an object", "yaml")
+    requests = _requests(runner, tmp_path / "calls.json", config)
+    assert [r["type"] for r in requests] == ["CALL", "MEETING"]
+    assert requests[0]["external_id"] == "7782342274025937895"
+    found = _requests(runner, tmp_path / "calls.json", config.replace("records: calls", ""))
+    assert found == requests
+
+
+def test_the_documented_parquet_and_zip_examples(runner: CliRunner, tmp_path: Path) -> None:
+    """docs/mapping.md's Parquet example (a zoned timestamp, a struct owner), also zipped."""
+    import zipfile  # noqa: PLC0415
+
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    row = {
+        "call_id": "w-1",
+        "topic": "Quarterly review",
+        "started_at": datetime(2024, 3, 5, 14, 30, tzinfo=UTC),
+        "recording_url": "https://cdn.example.com/w1.mp4",
+        "owner": {"name": "Dana Whitfield", "email": "dana@example.com"},
+    }
+    pq.write_table(pa.Table.from_pylist([row]), tmp_path / "calls.parquet")
+    config = _doc_block("A Parquet file from a warehouse", "yaml")
+    (request,) = _requests(runner, tmp_path / "calls.parquet", config)
+    assert request["start_at"] == "2024-03-05T14:30:00+00:00"
+    assert request["participants"] == [
+        {"name": "Dana Whitfield", "email": "dana@example.com", "is_owner": True}
+    ]
+    with zipfile.ZipFile(tmp_path / "export.zip", "w") as archive:
+        archive.write(tmp_path / "calls.parquet", "calls/calls.parquet")
+    assert _requests(runner, tmp_path / "export.zip", config) == [request]
