@@ -169,10 +169,10 @@ def test_the_documented_json_example(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_the_documented_parquet_and_zip_examples(runner: CliRunner, tmp_path: Path) -> None:
     """docs/mapping.md's Parquet example (a zoned timestamp, a struct owner), also zipped."""
-    import zipfile  # noqa: PLC0415
+    import zipfile
 
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     row = {
         "call_id": "w-1",
