@@ -9,8 +9,8 @@ by regular expressions over 1 MB of text at a time (any namespace prefix, attrib
 any order, self-closing cells, inline strings, formulas' cached values).
 
 Shared strings (``sharedStrings.xml``) are read once, first; past ``SPILL_BYTES`` of XML
-they are written to a temporary file and read back by offset (``os.pread``), with the
-most recent ones cached, so memory holds 8 bytes per distinct string, not the strings.
+they are written to a temporary file, their offsets to another, and read back by offset
+(``os.pread``), with the most recent ones cached: memory holds neither, however many.
 Numbers stay exact text; a cell whose style is a date, time or duration format becomes
 that value (1900 or 1904 date system), as calamine gives it. ``.xls`` and ``.ods``, and any
 workbook this reader does not understand, are read by calamine instead (``excel``).
@@ -22,9 +22,9 @@ import codecs
 import html
 import os
 import re
+import struct
 import tempfile
 import zipfile
-from array import array
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
@@ -37,6 +37,8 @@ __all__ = ["SPILL_BYTES", "XlsxBook"]
 SPILL_BYTES = 16 << 20  # sharedStrings.xml larger than this goes to a temporary file
 MAX_ROW_CHARS = 16 << 20  # a row that does not end within this much text is refused
 _CHUNK = 1 << 20
+_OFFSET = struct.Struct("<Q")
+_BOUNDS = struct.Struct("<QQ")
 _CACHE = 65_536  # shared strings kept in memory once read back
 _P = r"(?:[\w.-]+:)?"  # any namespace prefix
 _ROW = re.compile(rf"<{_P}row\b([^>]*?)(?:/>|>(.*?)</{_P}row>)", re.DOTALL)
@@ -110,20 +112,21 @@ class _Strings:
         """Read ``member`` (None: no shared strings)."""
         self.list: list[str] = []
         self.spilled = False
-        self._offsets = array("Q", [0])
         self._fd: int | None = None
+        self._index_fd: int | None = None
         self.cache: dict[int, str] = {}
         if member is None:
             return
         info = archive.getinfo(member)
         self.spilled = info.file_size > SPILL_BYTES
-        out = None
-        if self.spilled:
-            fd, where = tempfile.mkstemp(prefix="ae-import-strings-")
-            os.unlink(where)  # gone when closed, whatever happens
-            self._fd = fd
-            out = os.fdopen(os.dup(fd), "wb", buffering=1 << 20)
+        out = index = None
+        if self.spilled:  # strings in one temporary file, their end offsets in another
+            self._fd, self._index_fd = _scratch(), _scratch()
+            out = os.fdopen(os.dup(self._fd), "wb", buffering=1 << 20)
+            index = os.fdopen(os.dup(self._index_fd), "wb", buffering=1 << 16)
+            index.write(_OFFSET.pack(0))
         try:
+            end = 0
             for item in _items(archive.open(info), _SI):
                 text = item.group(1) or ""
                 if text.startswith("<t") and text.count("<") == 2:  # one plain run: the usual
@@ -132,24 +135,28 @@ class _Strings:
                         value = _unescape(value)
                 else:
                     value = _unescape("".join(_TEXT.findall(_PHONETIC.sub("", text))))
-                if out is None:
+                if out is None or index is None:
                     self.list.append(value)
                 else:
                     data = value.encode("utf-8", "surrogatepass")
                     out.write(data)
-                    self._offsets.append(self._offsets[-1] + len(data))
+                    end += len(data)
+                    index.write(_OFFSET.pack(end))
         finally:
-            if out is not None:
-                out.close()
-        self.count = len(self.list) if out is None else len(self._offsets) - 1
+            for stream in (out, index):
+                if stream is not None:
+                    stream.close()
 
     def __getitem__(self, index: int) -> str:
         """Return shared string ``index``."""
-        if self._fd is None:
+        if self._fd is None or self._index_fd is None:
             return self.list[index]
         found = self.cache.get(index)
         if found is None:
-            start, end = self._offsets[index], self._offsets[index + 1]
+            bounds = os.pread(self._index_fd, 16, index * 8)
+            if len(bounds) < 16:
+                raise IndexError(index)
+            start, end = _BOUNDS.unpack(bounds)
             found = os.pread(self._fd, end - start, start).decode("utf-8", "surrogatepass")
             if len(self.cache) >= _CACHE:
                 self.cache.clear()
@@ -157,10 +164,18 @@ class _Strings:
         return found
 
     def close(self) -> None:
-        """Close the temporary file."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        """Close the temporary files."""
+        for fd in (self._fd, self._index_fd):
+            if fd is not None:
+                os.close(fd)
+        self._fd = self._index_fd = None
+
+
+def _scratch() -> int:
+    """Open a temporary file that is gone when closed, whatever happens; return its descriptor."""
+    fd, where = tempfile.mkstemp(prefix="ae-import-strings-")
+    os.unlink(where)
+    return fd
 
 
 def _items(
