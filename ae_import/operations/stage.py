@@ -25,7 +25,7 @@ from ae_import.ledger import Ledger, RunLock
 from ae_import.mapping import Mapper, RowSource
 from ae_import.net import network_for
 from ae_import.options import RunSettings
-from ae_import.reading import open_manifest
+from ae_import.reading import NESTED_FORMATS, open_manifest
 from ae_import.records import Row
 from ae_import.staging import LOOKUPS, StageCounts, StageProblem, StageRetry
 
@@ -110,7 +110,7 @@ def stage_manifest(
         manifest = stack.enter_context(open_manifest(manifest_name, fmt))
         mapper = Mapper(
             config.mapping,
-            strip_cells=manifest.format != "jsonl",
+            strip_cells=manifest.format not in NESTED_FORMATS,
             files_root=settings.files_root,
         )
         sources = media_sources(config, settings, env)
