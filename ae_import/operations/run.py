@@ -286,6 +286,7 @@ def run_import(
             deadline_reason=reason,
             progress=progress,
             events=log.row if log is not None else no_events,
+            on_cut=log.cut if log is not None else None,
             clock=clock,
             sleep=sleep,
             media=media,
