@@ -131,17 +131,22 @@ class Cut:
 class Throttle:
     """The run's rate controller: it finds the server's limit and sends just below it.
 
-    Without a 429 (or 503) nothing acts: no pacing, ``max_limit`` requests in flight.
-    After one, requests are paced at ``rate`` a second, and at most about ``rate`` x the
-    measured latency of requests (with headroom) are in flight: concurrency follows
-    from the rate, it is not halved blindly.
+    Until the first answer that is not a refusal, ``INITIAL`` requests are in flight (a
+    strict limiter would refuse the rest of a first burst); then, without a 429 (or 503),
+    nothing acts: no pacing, ``max_limit`` requests in flight. After one, requests are
+    paced at ``rate`` a second, and at most about ``rate`` x the measured latency of
+    requests (with headroom) are in flight: concurrency follows from the rate, it is not
+    halved blindly. Slots go to the workers waiting for one in the order they asked.
 
     - The cut, once per episode (a refusal of a request sent after the last cut): the
       rate falls from the rate the server refused (the paced rate, or the measured
       send rate if lower) to ``NEAR_BETA`` of it when that is within 15% of the last
       limit found (the limit held: a small step back), else to ``BETA`` of it (the
       first refusal, or a limit that moved), and to ``DIVE`` while no request sent
-      since the last cut has been accepted (far above the limit).
+      since the last cut has been accepted (far above the limit). The limit found is the
+      rate refused; lower when the server accepted much less than that over the last
+      2 s (a burst hid the limit), or when it was refused well under the last limit found
+      (CUBIC's fast convergence); in a dive, the rate the server accepted.
     - The climb back, in time since the cut, CUBIC-like: fast when far below the
       cruise rate (``MARGIN`` under the refused rate), reaching it after ``RECOVER``
       seconds; then slow near it, probing above on a cubic that adds 1% of the limit
