@@ -42,6 +42,7 @@ __all__ = [
     "parse_duration",
     "parse_proxy",
     "parse_rate",
+    "parse_rate_period",
     "parse_shard",
     "parse_stage_to",
     "parse_until",
@@ -164,6 +165,12 @@ _UNITS = {
 
 def parse_rate(text: str) -> float:
     """Read a rate such as ``5``, ``5/s``, ``300/m`` or ``5000/12h``; return requests per second."""
+    count, seconds = parse_rate_period(text)
+    return count / seconds
+
+
+def parse_rate_period(text: str) -> tuple[float, float]:
+    """Read a rate as ``parse_rate`` does; return its count and its period in seconds."""
     match = _RATE.match(text)
     if match is None:
         raise ValueError(f"'{text}' is not a rate; write it as 5/s, 300/m or 5000/12h")
@@ -179,7 +186,7 @@ def parse_rate(text: str) -> float:
     rate = float(count) / seconds
     if not 0 < rate < math.inf:
         raise ValueError(f"'{text}': a rate must be above zero and finite")
-    return rate
+    return float(count), seconds
 
 
 def _rate(text: Any) -> float:

@@ -38,7 +38,8 @@ from common import (
 )
 from excel import excel_section
 from generate import SHAPES, generate
-from peers import dry_run_section, peers_section, rate_limited_section
+from peers import dry_run_section, peers_section
+from ratelimit import FORMS, ratelimit_section
 
 CONFIG = ROOT / "samples" / "salesforce.yaml"
 TARGET_ROWS_S = 40_000  # issue 11: the guard users need (the old 50k was below-the-line tuning)
@@ -309,7 +310,7 @@ def main() -> None:
     parser.add_argument("--tries", type=int, default=3, help="runs per throughput figure")
     parser.add_argument("--requests", type=int, default=5000, help="POSTs in the load tests")
     parser.add_argument("--resume-rows", default="100000,1000000", help="sizes of the resume test")
-    parser.add_argument("--limited-rows", type=int, default=600, help="rows against 20/s")
+    parser.add_argument("--limited-rows", type=int, default=600, help="rows per limiter run")
     parser.add_argument("--peers", default="8,16,50", help="concurrencies of the peer table")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
@@ -321,7 +322,7 @@ def main() -> None:
             + sandbox_section(args.requests, work)
             + run_section(args.requests, work, args.tries)
             + peers_section(args.requests, work, tuple(int(c) for c in args.peers.split(",")))
-            + rate_limited_section(args.limited_rows, work)
+            + ratelimit_section(args.limited_rows, list(FORMS), work)
             + dry_run_section(sizes, work, args.tries)
             + resume_section([int(r) for r in args.resume_rows.split(",")], work, args.tries)
             + startup_section(args.repeat, work)

@@ -12,10 +12,10 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from common import ROOT, ae_import, best, run_argv, start_sandbox, target, timed_run
+from common import ROOT, ae_import, best, run_argv, start_sandbox
 from generate import generate
 
-__all__ = ["dry_run_section", "peers_section", "rate_limited_section"]
+__all__ = ["dry_run_section", "peers_section"]
 
 
 def _stats(url: str) -> dict[str, int]:
@@ -97,44 +97,6 @@ def peers_section(requests: int, work: Path, concurrencies: tuple[int, ...]) -> 
                 f"{cpu / requests * 1000:.2f} | {good:,} |"
             )
     return [*lines, ""]
-
-
-def rate_limited_section(rows: int, work: Path) -> list[str]:
-    """Run with default settings against a 20/s token bucket (burst 20): goodput and 429s."""
-    manifest = generate("api.csv", rows, work / "limited.csv")
-    env = {**os.environ, "AE_API_TOKEN": "bench"}
-    proc, url = start_sandbox("--latency", "100", "--rate", "20/s", "--burst", "20")
-    try:
-        argv = run_argv(manifest, url, work / "limited.sqlite")
-        seconds, _cpu, summary = timed_run(argv, env)
-        served = _stats(url)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    answered = sum(served.values())
-    limited = served.get("429", 0)
-    goodput = summary["created"] / summary["duration_s"]
-    target("rate-limited goodput (20/s)", f"{goodput / 20:.1%}", ">= 95%", goodput >= 19)
-    share = limited / answered
-    target("rate-limited, answers that were 429", f"{share:.1%}", "<= 5%", share <= 0.05)
-    return [
-        "## Rate-limited server",
-        "",
-        f"{rows:,} rows, `ae-import run` with default settings (concurrency 8, no `--rate`) "
-        "against `ae-import sandbox --latency 100 --rate 20/s --burst 20`, which answers 429 "
-        "with `Retry-After` past its token bucket. Goodput is rows created per second of the "
-        "run's own clock. Targets: at least 95% of the limit, at most 5% of answers 429.",
-        "",
-        "| measure | value | reference |",
-        "|---|---:|---:|",
-        f"| goodput, rows/s | {goodput:.2f} | limit 20/s |",
-        f"| share of the limit | {goodput / 20:.1%} | >= 95% |",
-        f"| answers that were 429 | {limited:,} of {answered:,} "
-        f"({limited / answered:.1%}) | <= 5% |",
-        f"| rows created | {summary['created']:,} of {rows:,} | |",
-        f"| wall time | {seconds:.1f} s | {rows / 20:.1f} s at exactly 20/s |",
-        "",
-    ]
 
 
 def dry_run_section(sizes: list[int], work: Path, tries: int) -> list[str]:

@@ -33,11 +33,28 @@ def sandbox(
     burst: Annotated[
         float | None, typer.Option(min=1, help="Token bucket size; default one second of R.")
     ] = None,
+    limiter: Annotated[
+        str,
+        typer.Option(
+            metavar="SHAPE",
+            help="How --rate is counted: token-bucket (with --burst), fixed-window (N per "
+            "period of R, reset on its edge: 1200/m resets on the minute) or sliding-window "
+            "(N in any period of R).",
+        ),
+    ] = "token-bucket",
+    max_in_flight: Annotated[
+        int | None,
+        typer.Option(min=1, metavar="K", help="Answer 429 past K requests in flight."),
+    ] = None,
     fail_rate: Annotated[
         float, typer.Option(min=0, max=1, metavar="P", help="Answer 500/503 with probability P.")
     ] = 0.0,
     retry_after: Annotated[
-        str, typer.Option(metavar="seconds|date", help="Form of Retry-After on 429.")
+        str,
+        typer.Option(
+            metavar="seconds|date|0|none",
+            help="Retry-After on 429: whole seconds (at least 1), an HTTP-date, 0, or none.",
+        ),
     ] = "seconds",
     reject_media: Annotated[
         str | None,
@@ -91,12 +108,21 @@ def sandbox(
     import re
 
     from ae_import.errors import UsageError
-    from ae_import.options import parse_rate
-    from ae_import.sandbox import DEFAULT_REJECT_MEDIA, SandboxSettings, parse_fault, serve
+    from ae_import.options import parse_rate_period
+    from ae_import.sandbox import (
+        DEFAULT_REJECT_MEDIA,
+        LIMITERS,
+        RETRY_AFTER_FORMS,
+        SandboxSettings,
+        parse_fault,
+        serve,
+    )
 
     def work() -> int:
-        if retry_after not in ("seconds", "date"):
-            raise UsageError("--retry-after takes 'seconds' or 'date'")
+        if retry_after not in RETRY_AFTER_FORMS:
+            raise UsageError(f"--retry-after takes one of {', '.join(RETRY_AFTER_FORMS)}")
+        if limiter not in LIMITERS[:3]:
+            raise UsageError(f"--limiter takes one of {', '.join(LIMITERS[:3])}")
         if media_allow_private and not fetch_media:
             raise UsageError("--media-allow-private works with --fetch-media; add it")
         if media_digest and not fetch_media:
@@ -107,9 +133,10 @@ def sandbox(
         except re.error as exc:
             raise UsageError(f"--reject-media: not a regular expression: {exc}") from None
         try:
-            per_second = parse_rate(rate) if rate is not None else None
+            count, period = parse_rate_period(rate) if rate is not None else (0.0, 1.0)
         except ValueError as exc:
             raise UsageError(f"--rate: {exc}") from None
+        per_second = count / period if rate is not None else None
         chosen: dict[str, float] = {}
         for text in fault or []:
             try:
@@ -134,6 +161,9 @@ def sandbox(
             media_allow_private=media_allow_private,
             media_timeout_s=media_timeout,
             media_digest=media_digest,
+            limiter=limiter,
+            window=period,
+            max_in_flight=max_in_flight,
         )
 
         def announce(url: str) -> None:

@@ -309,6 +309,7 @@ def run_import(
             deadline_reason=reason,
             progress=tee,
             events=log.row if log is not None else no_events,
+            on_cut=log.cut if log is not None else None,
             clock=clock,
             sleep=sleep,
             media=media,

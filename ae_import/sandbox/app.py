@@ -4,8 +4,9 @@ Behaviour, in the order a request meets it:
 
 1. Auth: ``Authorization: Bearer <token>`` (or the bare key, as NOTES.md says API keys
    may be sent); a missing or wrong token is 401, the read-only token 403.
-2. Rate: past ``rate`` (a token bucket) the answer is 429 with ``Retry-After``, in
-   seconds or as an HTTP-date.
+2. Rate: past ``rate`` (a token bucket by default; a fixed or sliding window of
+   ``window`` s, ``limits.py``) or past ``max_in_flight`` requests in flight, the answer
+   is 429 with ``Retry-After`` in seconds, as an HTTP-date, as 0, or none.
 3. Faults: with probability ``fail_rate`` the answer is 500 or 503.
 4. The body: not JSON is 400; anything ``validation.validate_body`` finds is 422 with
    ``errors[]`` (the very code the importer validates with); a media URL matching
@@ -28,10 +29,8 @@ error: the sandbox follows the contract.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import hmac
 import json
-import math
 import os
 import random
 import re
@@ -50,10 +49,11 @@ from starlette.routing import Route
 
 from ae_import.mapping import validate_body
 from ae_import.records import Problem
-from ae_import.sending import Clock, TokenBucket
+from ae_import.sending import Clock
 from ae_import.text import safe_text
 
 from .fetch import FetchSettings, MediaFetcher, MediaProblem
+from .limits import ConcurrencyLimit, Limiter, LimiterSpec, make_limiter, retry_after_value
 from .state import Store
 
 __all__ = ["DEFAULT_REJECT_MEDIA", "SandboxSettings", "create_app"]
@@ -89,6 +89,9 @@ class SandboxSettings:
     media_allow_private: bool = False
     media_timeout_s: float = 30.0
     media_digest: bool = False  # with fetch_media: download whole, keep sha256 (/_sandbox/media)
+    limiter: str = "token-bucket"  # the shape of ``rate``: limits.LIMITERS
+    window: float = 1.0  # the window of a fixed or sliding window limiter, in seconds
+    max_in_flight: int | None = None  # a concurrency limit: 429 beyond this many in flight
 
 
 def _problem(
@@ -152,7 +155,14 @@ class _Sandbox:
         self.clock = clock
         self.sleep = sleep
         self.rng = random.Random(settings.seed)
-        self.bucket = TokenBucket(settings.rate, settings.burst, clock) if settings.rate else None
+        self.limiter: Limiter | None = None
+        if settings.rate:
+            count = settings.rate * settings.window
+            spec = LimiterSpec(settings.limiter, count, settings.window, settings.burst)
+            # A fixed window resets on the wall clock's edge (on the minute), as servers do.
+            windowed = settings.limiter == "fixed-window"
+            self.limiter = make_limiter(spec, time.time if windowed else clock)
+        self.slots = ConcurrencyLimit(settings.max_in_flight) if settings.max_in_flight else None
         self.reject_media = re.compile(settings.reject_media) if settings.reject_media else None
         self.statuses: Counter[int] = Counter()
         self.document = resources.files(__package__).joinpath("openapi.json").read_bytes()
@@ -188,24 +198,30 @@ class _Sandbox:
             request_id,
         )
 
-    def _limited(self, request_id: str) -> Response | None:
-        if self.bucket is None:
-            return None
-        wait = self.bucket.try_acquire()
-        if wait <= 0:
-            return None
-        seconds = max(1, math.ceil(wait))
-        if self.settings.retry_after == "date":
-            value = email.utils.formatdate(time.time() + seconds + 1, usegmt=True)
+    def _limited(self, request_id: str) -> tuple[Response | None, bool]:
+        """Apply the rate limit, then the concurrency limit; say whether a slot was taken."""
+        wait = self.limiter.admit() if self.limiter is not None else None
+        slot = False
+        if wait is None and self.slots is not None:
+            wait = self.slots.admit()
+            slot = wait is None
+        if wait is None:
+            return None, slot
+        value = retry_after_value(self.settings.retry_after, wait)
+        if value is None or value == "0":
+            shown = "slow down"
         else:
-            value = str(seconds)
-        return _problem(
-            429,
-            "rate_limited",
-            "Too Many Requests",
-            f"rate limit exceeded; retry after {seconds} s",
-            request_id,
-            headers={"Retry-After": value},
+            shown = f"retry after {value} s" if value.isdigit() else f"retry after {value}"
+        return (
+            _problem(
+                429,
+                "rate_limited",
+                "Too Many Requests",
+                f"rate limit exceeded; {shown}",
+                request_id,
+                headers={"Retry-After": value} if value is not None else None,
+            ),
+            False,
         )
 
     def _fault(self, request_id: str) -> Response | None:
@@ -264,9 +280,29 @@ class _Sandbox:
         started = self.clock()
         request_id = "req_" + os.urandom(8).hex()
         external_id = ""
-        response = self._auth(request, request_id) or self._limited(request_id)
+        response = self._auth(request, request_id)
+        slot = False
         if response is None:
-            response = self._fault(request_id)
+            response, slot = self._limited(request_id)
+        try:
+            if response is None:
+                response, external_id = await self._answer(request, request_id)
+        finally:
+            if slot and self.slots is not None:
+                self.slots.release()
+        self.statuses[response.status_code] += 1
+        elapsed = (self.clock() - started) * 1000
+        shown = f" external_id={safe_text(external_id)}" if external_id else ""
+        self.log(
+            f"{_now()} POST {request.url.path} {response.status_code} "
+            f"{elapsed:.1f}ms {request_id}{shown}"
+        )
+        return response
+
+    async def _answer(self, request: Request, request_id: str) -> tuple[Response, str]:
+        """Answer a request the limits let through; return the answer and its external_id."""
+        external_id = ""
+        response = self._fault(request_id)
         if response is None:
             raw = await request.body()
             try:
@@ -283,14 +319,7 @@ class _Sandbox:
                 response = await self._fetched(body, request_id)
             if response is None:
                 response = await self._create(body, external_id, request_id)
-        self.statuses[response.status_code] += 1
-        elapsed = (self.clock() - started) * 1000
-        shown = f" external_id={safe_text(external_id)}" if external_id else ""
-        self.log(
-            f"{_now()} POST {request.url.path} {response.status_code} "
-            f"{elapsed:.1f}ms {request_id}{shown}"
-        )
-        return response
+        return response, external_id
 
     async def _fetched(self, body: dict[str, Any], request_id: str) -> Response | None:
         """Fetch a new engagement's media as the server does; a refusal is 422 with its cause."""

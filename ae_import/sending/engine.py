@@ -4,8 +4,10 @@ A producer reads rows in chunks and has the decider (``decider.py``) settle each
 against the ledger: skip it, report it changed or invalid, leave it failed, or send
 it. Rows to send are committed as pending, a chunk at a time, and go through a
 bounded queue (memory stays flat for any manifest) to ``concurrency`` workers that
-share one client, the throttle (429 pause and AIMD concurrency) and the pacer
-(``--rate``). At most one request is in flight for any one external_id.
+share one client, the throttle (the rate controller: pacing and requests in flight
+after a 429) and the pacer (``--rate``). At most one request is in flight for any one
+external_id. There are twice as many workers as requests allowed in flight: a row
+waiting out its Retry-After holds a worker, not the run.
 
 Stopping: ``stop()`` stops dispatching. ``--max-rows`` lets rows already retrying keep
 their waits; every other stop (a deadline, a first signal, a refused token, a spent retry
@@ -48,7 +50,7 @@ from .policy import Backoff, Outcome, RetryPolicy
 from .recorder import Recorder, answered_by_the_api
 from .recorder import external_id_of as key
 from .summary import Events, Progress, Summary, no_events, no_progress
-from .throttle import Clock, Pacer, Throttle, Wakeup, wait_or_stop
+from .throttle import Clock, Cut, Pacer, Throttle, Wakeup, wait_or_stop
 
 if TYPE_CHECKING:
     from .mediagate import MediaGate
@@ -84,6 +86,7 @@ class Engine:
         grace: float = 30.0,
         chunk: int = 256,
         stage: StageGate | None = None,
+        on_cut: Callable[[Cut], None] | None = None,
     ) -> None:
         """Prepare a run of ``manifest`` as ``settings`` say; ``client`` may be None for a dry run.
 
@@ -92,6 +95,7 @@ class Engine:
         signal. ``media`` (``--check-media``) checks each row before its first attempt.
         Requests in flight at a stop get ``grace`` seconds; rows are read ``chunk`` at a time.
         ``stage`` (``--stage-to``) stages each row's media before its first attempt.
+        ``on_cut`` hears each cut of the rate controller (the run log shows them).
         """
         self.client = client
         self._media = media
@@ -114,7 +118,7 @@ class Engine:
         self._policy = RetryPolicy(
             settings.max_attempts, settings.retry_budget, rng or random.Random(), backoff
         )
-        self._throttle = Throttle(settings.concurrency, clock, sleep)
+        self._throttle = Throttle(settings.concurrency, clock, sleep, on_cut)
         self._pacer = Pacer(settings.rate, clock, sleep) if settings.rate else None
         self._in_flight: set[str] = set()  # ids taken by a worker or queued
         self._books = Recorder(
@@ -125,6 +129,7 @@ class Engine:
             progress=progress,
             events=events,
         )
+        self._books.pace = lambda: self._throttle.rate
         self._freed = Wakeup()
         self._stop_event: asyncio.Event | None = None
         self._queue: asyncio.Queue[Row | None] | None = None
@@ -237,7 +242,8 @@ class Engine:
             []
             if self.settings.dry_run
             else [
-                asyncio.create_task(self._worker(queue)) for _ in range(self.settings.concurrency)
+                asyncio.create_task(self._worker(queue))
+                for _ in range(self.settings.concurrency * 2)
             ]
         )
         producer = asyncio.create_task(self._produce(rows, queue, len(workers)))
@@ -420,7 +426,9 @@ class Engine:
             return  # its media could not be staged: invalid or retryable, never sent
         if self._media and await self._media.refused(row, books, self._decider.invalid, self.stop):
             return  # its media check failed: invalid, never sent
-        attempts = 0
+        attempts = 0  # requests sent
+        tries = 0  # the row's own attempts: requests not answered 429
+        limited = 0  # 429s in a row
         reached = False  # an earlier attempt may have reached the server
         asking = False  # a request is in flight
         outcome: Outcome | None = None
@@ -448,13 +456,16 @@ class Engine:
                     await self._throttle.release()
                 if not books.target_ok and answered_by_the_api(outcome):
                     books.confirm()
-                step = self._policy.after(outcome, attempts, reached)
+                status = outcome.http_status
+                limited = limited + 1 if status == 429 else 0
+                tries += status != 429
+                step = self._policy.after(outcome, tries, reached, limited)
                 reached = step.reached
                 if step.pause is not None:
-                    self._throttle.rate_limited(step.pause, sent_at)
+                    self._throttle.rate_limited(step.pause, sent_at, status or 429)
                     self._progress("paused", self.summary, row, f"{step.pause:g}")
                 elif outcome.kind in ("created", "existing", "failed"):
-                    await self._throttle.answered()
+                    await self._throttle.answered(latency, sent_at)
                 if step.stop is not None:
                     self.stop(*step.stop)
                 if step.final is not None:
@@ -491,5 +502,5 @@ class Engine:
                 books.finish(row, "retryable", attempts, outcome)
             raise
         if outcome is not None:
-            books.give_up(row, attempts, outcome, latency)
+            books.give_up(row, attempts, outcome, latency, tries)
         # else never sent (halted before its first attempt): run() counts it left

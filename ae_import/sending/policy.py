@@ -6,11 +6,14 @@ finish the row, try it again (after how long, and whether every worker pauses), 
 it up, or stop the run.
 
 - 408, 5xx, connect errors, timeouts, resets and unparseable answers are retried,
-  up to ``max_attempts`` attempts in all for a row (every request is an attempt).
+  up to ``max_attempts`` attempts in all for a row: its own refusals and errors.
 - The wait is full-jitter exponential backoff: uniform(0, min(cap, base * 2**(n-1)))
-  after the n-th failed attempt, base 1 s, cap 60 s.
-- A 429 is retried after its ``Retry-After`` (seconds or an HTTP-date, capped at one
-  hour), never sooner; without a valid one, after the backoff wait.
+  after the n-th failed attempt, base 1 s, cap 60 s; a 503's ``Retry-After`` is its floor.
+- A 429 is a signal, not a failure: it never uses up an attempt, and the row is
+  retried until it goes through, bounded only by the run's budgets (``--max-duration``,
+  ``--until``, a stop). It waits its ``Retry-After`` (seconds or an HTTP-date, capped
+  at one hour), never less; without a valid one, the backoff wait of its n-th 429 in
+  a row. The throttle hears every 429 and 503 (``Step.pause``) and slows the run.
 - 400, 401, 403, 404, 409 and 422 are never retried.
 - A run whose last ``budget`` attempts in a row all failed stops: the server is down,
   and hammering it for hours helps no one.
@@ -146,7 +149,7 @@ class Step:
     final: str | None = None  # the row ends now with this status (created, existing, ...)
     retry: bool = False  # try the row again (after ``wait``), else give it up as retryable
     wait: float = 0.0  # this row's backoff before its next attempt
-    pause: float | None = None  # a 429: every worker pauses this long
+    pause: float | None = None  # a 429 or 503: the throttle slows down (its Retry-After)
     stop: tuple[str, str] | None = None  # (reason, message): the run stops dispatching
     reached: bool = False  # some attempt of this row may have reached the server
 
@@ -167,11 +170,14 @@ class RetryPolicy:
         self.backoff = backoff or Backoff()
         self._rng = rng
 
-    def after(self, outcome: Outcome, attempts: int, reached: bool = False) -> Step:
+    def after(
+        self, outcome: Outcome, attempts: int, reached: bool = False, limited: int = 1
+    ) -> Step:
         """Decide what follows ``outcome``, the answer to a row's ``attempts``-th attempt.
 
-        ``reached``: an earlier attempt of the row may have reached the server, so a 200
-        now is the run's own creation.
+        ``attempts`` counts the row's own attempts, not those answered 429; ``limited``
+        is how many 429s in a row this one makes. ``reached``: an earlier attempt of the
+        row may have reached the server, so a 200 now is the run's own creation.
         """
         kind = outcome.kind
         if kind in ("created", "existing", "failed"):
@@ -184,12 +190,12 @@ class RetryPolicy:
         reached = reached or may_have_reached(
             outcome.http_status, outcome.error_code, outcome.error_detail
         )
-        retry = attempts < self.max_attempts
         if outcome.http_status == 429:
             pause = outcome.retry_after
             if pause is None:
-                pause = self.backoff.delay(attempts, self._rng)
-            return Step(retry=retry, pause=pause, reached=reached)
+                pause = self.backoff.delay(limited, self._rng)
+            return Step(retry=True, wait=pause, pause=pause, reached=reached)
+        retry = attempts < self.max_attempts
         stop = None
         if self.budget.failure():
             stop = (
@@ -199,4 +205,7 @@ class RetryPolicy:
                 f"{outcome.error_detail}); the server seems down, re-run later",
             )
         wait = self.backoff.delay(attempts, self._rng)
+        if outcome.http_status == 503:
+            told = outcome.retry_after or 0.0
+            return Step(retry=retry, wait=max(wait, told), pause=told, stop=stop, reached=reached)
         return Step(retry=retry, wait=wait, stop=stop, reached=reached)

@@ -10,6 +10,7 @@ is wrong and leaves them retryable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from ae_import.ledger import Ledger
@@ -49,9 +50,15 @@ def external_id_of(row: Row) -> str:
 
 
 def _event(
-    row: Row, kind: str, status: str, attempt: int, o: Outcome, latency: float | None
+    row: Row,
+    kind: str,
+    status: str,
+    attempt: int,
+    o: Outcome,
+    latency: float | None,
+    rate: float | None = None,
 ) -> RowEvent:
-    """Return the log event of an answer to ``row``."""
+    """Return the log event of an answer to ``row``; ``rate``: the controller's, then."""
     return RowEvent(
         kind,
         row.external_id,
@@ -63,7 +70,12 @@ def _event(
         latency=latency,
         error_code=o.error_code,
         error_detail=o.error_detail,
+        rate=None if rate is None else round(rate, 2),
     )
+
+
+def _unpaced() -> float | None:
+    return None
 
 
 class Recorder:
@@ -91,10 +103,11 @@ class Recorder:
         self.answered: set[str] = set()  # ids the target answered in earlier runs
         self._held: list[tuple[Row, int, Outcome, float]] = []
         self._wrong: str | None = None  # why the base URL looks wrong, once said
+        self.pace: Callable[[], float | None] = _unpaced  # the controller's rate now
 
     def retry_event(self, row: Row, attempts: int, outcome: Outcome, latency: float) -> None:
         """Log one attempt that will be retried."""
-        self.events(_event(row, "retry", "retry", attempts, outcome, latency))
+        self.events(_event(row, "retry", "retry", attempts, outcome, latency, self.pace()))
 
     def finish(
         self,
@@ -126,11 +139,17 @@ class Recorder:
             code = o.error_code or (f"http_{o.http_status}" if o.http_status else counter)
             self.summary.count_problem([code], new=True)
         self.progress("row", self.summary, row, status)
-        self.events(_event(row, "row", counter, attempts, o, latency))
+        self.events(_event(row, "row", counter, attempts, o, latency, self.pace()))
 
-    def give_up(self, row: Row, attempts: int, outcome: Outcome, latency: float) -> None:
-        """Leave a row retryable: out of attempts, or the run stopped while it retried."""
-        left = attempts < self.max_attempts and self.summary.budget_reached
+    def give_up(
+        self, row: Row, attempts: int, outcome: Outcome, latency: float, tries: int | None = None
+    ) -> None:
+        """Leave a row retryable: out of attempts, or the run stopped while it retried.
+
+        ``tries``: the row's own attempts (not answered 429), ``attempts`` if not given.
+        """
+        own = attempts if tries is None else tries
+        left = own < self.max_attempts and self.summary.budget_reached
         self.finish(row, "retryable", attempts, outcome, latency, "left" if left else None)
 
     def close_message(self, cancelled: int, how: str, finished: int) -> None:

@@ -31,6 +31,7 @@ from ae_import.redact import redact_urls_in
 from ae_import.text import safe_text
 
 from .summary import RowEvent
+from .throttle import Cut
 
 __all__ = ["RunLog"]
 
@@ -44,6 +45,7 @@ _FIELDS = (
     "line",
     "error_code",
     "error_detail",
+    "rate",
 )
 # json.dumps leaves these as they are; some readers split lines on them.
 _LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
@@ -130,6 +132,20 @@ class RunLog:
         if not event.attempt:
             fields["attempt"] = None
         self.write(event.event, fields)
+
+    def cut(self, cut: Cut) -> None:
+        """Log a cut of the rate controller: the rate refused, the new rate, its ceiling."""
+        self.write(
+            "rate",
+            {
+                "http_status": cut.status,
+                "refused": round(cut.refused, 2),
+                "rate": round(cut.rate, 2),
+                "ceiling": round(cut.ceiling, 2),
+                "in_flight_limit": cut.limit,
+                "pause": round(cut.pause, 3) if cut.pause else None,
+            },
+        )
 
     @property
     def broken(self) -> str | None:

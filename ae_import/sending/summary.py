@@ -127,6 +127,7 @@ class RowEvent:
     latency: float | None = None
     error_code: str | None = None
     error_detail: str | None = None
+    rate: float | None = None  # the rate controller's requests/s at the answer; None: unpaced
 
 
 # progress(event, summary, row, note): events are "sent", "retry", "row" (a row is

@@ -1,18 +1,22 @@
-"""The run's pacing: the token bucket, ``--rate``'s pacer, and the brake after 429s.
+"""The run's pacing: the token bucket, ``--rate``'s pacer, and the rate controller.
 
-The clock and sleep are passed in, so tests never wait. The token bucket is shared
-with the sandbox, which answers 429 past its rate.
+The clock and sleep are passed in, so tests never wait: the controller's unit tests
+run it against the sandbox's limiter models (``sandbox/limits.py``) in simulated time.
+The token bucket is shared with the sandbox, which answers 429 past its rate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 __all__ = [
     "Clock",
+    "Cut",
     "Pacer",
     "Sleep",
     "Throttle",
@@ -112,97 +116,254 @@ class Wakeup:
                 self._condition.notify_all()
 
 
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """One decrease of the controller, as the run log shows it."""
+
+    refused: float  # the rate (requests/s) the server refused
+    rate: float  # the rate allowed right after the cut
+    ceiling: float  # the controller's estimate of the server's limit
+    limit: int  # requests allowed in flight after the cut
+    pause: float  # seconds every worker pauses (a long Retry-After), else 0
+    status: int  # 429 or 503
+
+
 class Throttle:
-    """The run's shared brake after 429s: a pause, a paced rate, and a concurrency limit.
+    """The run's rate controller: it finds the server's limit and sends just below it.
 
-    On a 429 every worker pauses until ``Retry-After`` has passed. The first 429 of an
-    episode (one whose request left after the last cut) also cuts two things, as TCP
-    and the AWS SDKs' adaptive retry mode do:
+    Until the first answer that is not a refusal, ``INITIAL`` requests are in flight (a
+    strict limiter would refuse the rest of a first burst); then, without a 429 (or 503),
+    nothing acts: no pacing, ``max_limit`` requests in flight. After one, requests are
+    paced at ``rate`` a second, and at most about ``rate`` x the measured latency of
+    requests (with headroom) are in flight: concurrency follows from the rate, it is not
+    halved blindly. Slots go to the workers waiting for one in the order they asked.
 
-    - the send rate: requests are paced at 0.7 of the rate they were sent at over the
-      last two seconds; each answer that is not a 429 raises it by 0.025 a second, so
-      it grows about 2.5% a second, probing for the server's limit again;
-    - the requests allowed in flight: halved (at least 1); each time as many answers
-      as the current limit come back without a 429, it grows by one, up to its maximum.
+    - The cut, once per episode (a refusal of a request sent after the last cut): the
+      rate falls from the rate the server refused (the paced rate, or the measured
+      send rate if lower) to ``NEAR_BETA`` of it when that is within 15% of the last
+      limit found (the limit held: a small step back), else to ``BETA`` of it (the
+      first refusal, or a limit that moved), and to ``DIVE`` while no request sent
+      since the last cut has been accepted (far above the limit). The limit found is the
+      rate refused; lower when the server accepted much less than that over the last
+      2 s (a burst hid the limit), or when it was refused well under the last limit found
+      (CUBIC's fast convergence); in a dive, the rate the server accepted.
+    - The climb back, in time since the cut, CUBIC-like: fast when far below the
+      cruise rate (``MARGIN`` under the refused rate), reaching it after ``RECOVER``
+      seconds; then slow near it, probing above on a cubic that adds 1% of the limit
+      in ``PROBE`` x 0.22 s and doubles it in ``PROBE`` s (a limit that was raised is
+      found again).
+    - ``Retry-After`` is a floor: the refused row never goes again before it (the
+      engine waits); one longer than ``LONG_WAIT`` (a spent quota, a closed window:
+      every request would be refused) pauses every worker. A shorter one cuts the rate
+      and nothing more: a token bucket's ``Retry-After: 1`` often means 50 ms, and a
+      whole second of silence from every worker would waste 20 requests at 20/s.
 
-    Without 429s none of this acts: no pacing, full concurrency. Every wait ends early
-    when the run stops (``acquire``'s ``stop``): a one-hour pause never outlives a deadline.
+    Every wait ends early when the run stops (``acquire``'s ``stop``): a one-hour pause
+    never outlives a deadline. ``rate`` (None when unpaced) and ``paused_until`` are
+    read by the run's monitors; ``cuts`` counts the decreases and ``on_cut`` hears each.
     """
 
-    BETA = 0.7  # multiplicative decrease of the rate on a 429
-    STEP = 0.025  # rate increase per good answer (about 2.5% a second)
-    WINDOW = 2.0  # seconds of sends the rate is measured over
+    BETA = 0.7  # the cut from a rate far from the last limit found (CUBIC's beta)
+    NEAR_BETA = 0.9  # the cut from a rate within 15% of the last limit found
+    DIVE = 0.5  # the cut while nothing sent since the last cut was accepted
+    MARGIN = 0.03  # cruise this far below the rate the server refused
+    RECOVER = 1.0  # seconds from a cut back to the cruise rate (CUBIC's K)
+    PROBE = 60.0  # seconds of probing above cruise that double the rate, at a known limit
+    PROBE_FAST = 10.0  # the same while the limit is an estimate, not yet refused twice
+    WINDOW = 1.0  # seconds the send rate and the accepted rate are measured over
     MIN_RATE = 0.1
+    LONG_WAIT = 2.0  # a longer Retry-After pauses every worker
+    HEADROOM = 1.5  # requests in flight: rate x latency x HEADROOM, plus one
+    INITIAL = 2  # requests in flight until the first answer comes
 
-    def __init__(self, limit: int, clock: Clock, sleep: Sleep) -> None:
-        """Allow ``limit`` requests in flight, unpaced."""
+    def __init__(
+        self,
+        limit: int,
+        clock: Clock,
+        sleep: Sleep,
+        on_cut: Callable[[Cut], None] | None = None,
+    ) -> None:
+        """Allow ``limit`` requests in flight, unpaced; tell ``on_cut`` of each cut."""
         self.max_limit = limit
-        self.limit = limit
+        self.limit = min(limit, self.INITIAL)
         self.in_flight = 0
         self.paused_until = 0.0
-        self.rate: float | None = None
+        self.ceiling: float | None = None  # the last rate the server refused
+        self.cuts = 0
+        self.latency: float | None = None  # a moving average of accepted requests' latency
+        self._on_cut = on_cut
+        self._paced = False
+        self._known = False  # refused twice near the same rate: the limit is known
+        self._base = 0.0  # the rate right after the last cut
+        self._cut_at = -math.inf
+        self._accepted_since_cut = False
         self._next_send = 0.0
         self._sends: deque[float] = deque()
-        self._last_cut = -1.0
+        self._accepted: deque[float] = deque()  # send times of accepted requests
+        self._first_send: float | None = None
         self._clock = clock
         self._sleep = sleep
-        self._good = 0
-        self._changed = Wakeup()
+        self._queue: deque[asyncio.Future[None]] = deque()  # waiting for a slot, in order
+
+    @property
+    def rate(self) -> float | None:
+        """Return the requests a second allowed now, or None while unpaced."""
+        if not self._paced:
+            return None
+        return self._rate_at(self._clock())
+
+    def _rate_at(self, now: float) -> float:
+        assert self.ceiling is not None
+        cruise = self.ceiling * (1 - self.MARGIN)
+        since = now - self._cut_at
+        if since < self.RECOVER:
+            # Concave: most of the way back in the first third of RECOVER.
+            return cruise - (cruise - self._base) * (1 - since / self.RECOVER) ** 3
+        probe = self.PROBE if self._known else self.PROBE_FAST
+        return cruise + self.ceiling * ((since - self.RECOVER) / probe) ** 3
 
     async def acquire(self, stop: asyncio.Event | None = None) -> float | None:
-        """Wait for the pause, a free slot and the pacer; take the slot; return the send time.
+        """Take a slot (first come, first served), then wait out the pause and the pacer.
 
-        Return None, holding no slot, as soon as ``stop`` is set.
+        Return the send time, holding the slot; or None, holding none, as soon as
+        ``stop`` is set.
         """
+        if self.in_flight < self.limit and not self._queue:
+            self.in_flight += 1
+        else:
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._queue.append(turn)
+            await wait_or_stop(turn, stop)
+            if not turn.done() or turn.cancelled():
+                return None  # stopped while waiting for a slot
         while True:
             if stop is not None and stop.is_set():
+                self._give_back()
                 return None
             now = self._clock()
             if now < self.paused_until:
                 await wait_or_stop(self._sleep(self.paused_until - now), stop)
                 continue
-            if self.rate is not None and now < self._next_send:
+            if self._paced and now < self._next_send:
                 await wait_or_stop(self._sleep(self._next_send - now), stop)
                 continue
-            if self.in_flight < self.limit:
+            break
+        if self._paced:
+            # Spaced from the last send, not from a schedule: a late wake-up is never
+            # followed by a short gap (a strict limiter would refuse it).
+            self._next_send = max(now, self._next_send) + 1.0 / self._rate_at(now)
+        if self._first_send is None:
+            self._first_send = now
+        sends = self._sends
+        sends.append(now)
+        while sends and sends[0] < now - self.WINDOW:
+            sends.popleft()
+        return now
+
+    def _give_back(self) -> None:
+        """Free a slot and hand free slots to the first waiters."""
+        self.in_flight -= 1
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        queue = self._queue
+        while queue and self.in_flight < self.limit:
+            turn = queue.popleft()
+            if not turn.done():  # not given up (stopped)
                 self.in_flight += 1
-                if self.rate is not None:
-                    self._next_send = max(now, self._next_send) + 1.0 / self.rate
-                sends = self._sends
-                sends.append(now)
-                while sends and sends[0] < now - self.WINDOW:
-                    sends.popleft()
-                return now
-            await wait_or_stop(self._changed.wait(), stop)
+                turn.set_result(None)
 
     async def release(self) -> None:
         """Give back a slot."""
-        self.in_flight -= 1
-        await self._changed.notify()
+        self._give_back()
 
-    def rate_limited(self, wait: float, sent_at: float | None = None) -> None:
-        """Record a 429: pause everyone for ``wait`` s; cut rate and limit once per episode."""
+    def _send_rate(self, now: float) -> float:
+        """Return the rate requests were sent at over the last ``WINDOW`` seconds."""
+        sends = self._sends
+        while sends and sends[0] < now - self.WINDOW:
+            sends.popleft()
+        if not sends:
+            return self.MIN_RATE
+        # A burst of sends at one instant is measured over at least 50 ms.
+        return len(sends) / min(self.WINDOW, max(now - sends[0], 0.05))
+
+    def _accepted_rate(self, now: float, shortest: float) -> float | None:
+        """Return the rate of accepted requests, by send time, over the last 2 answered s."""
+        if self._first_send is None or self.latency is None:
+            return None
+        end = now - self.latency  # requests sent later may not be answered yet
+        start = max(end - 2 * self.WINDOW, self._first_send)
+        if end - start < shortest:
+            return None  # too short to tell the limit from a burst
+        accepted = self._accepted
+        while accepted and accepted[0] < start:
+            accepted.popleft()
+        return sum(1 for sent in accepted if sent <= end) / (end - start)
+
+    def rate_limited(self, wait: float, sent_at: float | None = None, status: int = 429) -> None:
+        """Record a 429 (or 503) whose ``Retry-After`` is ``wait`` s; cut once per episode."""
         now = self._clock()
-        self.paused_until = max(self.paused_until, now + wait)
-        if sent_at is not None and sent_at < self._last_cut:
+        pause = wait if wait > self.LONG_WAIT else 0.0
+        if sent_at is not None and sent_at < self._cut_at:
+            self._pause(now, pause)
             return  # sent before the last cut: the same episode
-        self._last_cut = now
-        span = min(self.WINDOW, max(now - self._sends[0], 0.05)) if self._sends else self.WINDOW
-        measured = len(self._sends) / span
-        current = measured if self.rate is None else min(self.rate, measured)
-        self.rate = max(self.MIN_RATE, current * self.BETA)
-        self._next_send = self.paused_until
-        self.limit = max(1, self.limit // 2)
-        self._good = 0
+        sent = self._send_rate(now)
+        refused = min(self._rate_at(now), sent) if self._paced else sent
+        last = self.ceiling
+        if last is not None and not self._accepted_since_cut:
+            # Refused again before anything sent since the last cut came back accepted:
+            # the refused rate says little (a closed window refuses any rate); the rate
+            # the server accepted says where its limit is.
+            beta = self.DIVE
+            found = self._accepted_rate(now, 0.05) or refused
+        else:
+            near = last is not None and abs(refused - last) <= 0.15 * last
+            beta = self.NEAR_BETA if near else self.BETA
+            found = refused
+            if last is not None and refused < last * (1 - 2 * self.MARGIN):
+                # Refused well below the limit found: it was too high (a burst hid the
+                # limit), and is lower still (CUBIC's fast convergence).
+                found = refused * (1 + self.NEAR_BETA) / 2
+            accepted = self._accepted_rate(now, self.WINDOW)
+            if accepted is not None and accepted < found * self.NEAR_BETA:
+                # Far above the limit: the server accepted much less than was sent.
+                found = max(accepted, refused * self.BETA)
+        self._known = beta == self.NEAR_BETA and abs(refused - (last or 0)) <= 0.05 * refused
+        self.ceiling = max(self.MIN_RATE, found)
+        self._base = max(self.MIN_RATE, refused * beta)
+        self._cut_at = now
+        self._paced = True
+        self._accepted_since_cut = False
+        self._pause(now, pause)
+        self._next_send = max(self._next_send, now + 1.0 / self._base, self.paused_until)
+        self._set_limit(self._base)
+        self.cuts += 1
+        if self._on_cut is not None:
+            self._on_cut(Cut(refused, self._base, self.ceiling, self.limit, pause, status))
 
-    async def answered(self) -> None:
-        """Record an answer that was not a 429: raise the rate and the limit gradually."""
-        if self.rate is not None:
-            self.rate += self.STEP
-        if self.limit >= self.max_limit:
+    def _pause(self, now: float, pause: float) -> None:
+        if pause > 0:
+            self.paused_until = max(self.paused_until, now + pause)
+
+    def _set_limit(self, rate: float) -> None:
+        """Allow about ``rate`` x latency requests in flight, with headroom (all, unpaced)."""
+        if not self._paced or self.latency is None:
             return
-        self._good += 1
-        if self._good >= self.limit:
-            self._good = 0
-            self.limit += 1
-            await self._changed.notify()
+        wanted = math.ceil(rate * self.latency * self.HEADROOM) + 1
+        self.limit = max(1, min(self.max_limit, wanted))
+
+    async def answered(self, latency: float | None = None, sent_at: float | None = None) -> None:
+        """Record an answer that was not a 429 (nor a 503), ``latency`` s after its send."""
+        if latency is not None:
+            self.latency = latency if self.latency is None else 0.8 * self.latency + 0.2 * latency
+        if sent_at is None or sent_at >= self._cut_at:
+            self._accepted_since_cut = True
+        if sent_at is not None:
+            self._accepted.append(sent_at)
+            while self._accepted and self._accepted[0] < sent_at - 2 * self.WINDOW - 1:
+                self._accepted.popleft()
+        if self._paced:
+            self._set_limit(self._rate_at(self._clock()))
+        else:
+            self.limit = self.max_limit  # the first answer: no limit in sight
+        self._hand_over()

@@ -91,7 +91,14 @@ def test_busy_port_is_one_line_exit_2(busy_port: int) -> None:
             ["--rate", "fast"],
             "ae-import: error: --rate: 'fast' is not a rate; write it as 5/s, 300/m or 5000/12h\n",
         ),
-        (["--retry-after", "never"], "ae-import: error: --retry-after takes 'seconds' or 'date'\n"),
+        (
+            ["--retry-after", "never"],
+            "ae-import: error: --retry-after takes one of seconds, date, 0, none\n",
+        ),
+        (
+            ["--limiter", "leaky"],
+            "ae-import: error: --limiter takes one of token-bucket, fixed-window, sliding-window\n",
+        ),
         (["--reject-media", "("], "ae-import: error: --reject-media: not a regular expression: "),
     ],
 )

@@ -180,6 +180,37 @@ def test_rate_limit_retry_after_as_http_date(sandboxes: Sandboxes) -> None:
     assert when > datetime.now(UTC)
 
 
+def test_fixed_window_and_retry_after_forms(sandboxes: Sandboxes) -> None:
+    """A fixed window of 1 per 100 s refuses the second; Retry-After 0 or left out as asked."""
+    zero = sandboxes.start(rate=0.01, limiter="fixed-window", window=100.0, retry_after="0")
+    post(zero, BODY)
+    refused = post(zero, BODY)
+    problem(refused, 429)
+    assert refused.headers["retry-after"] == "0"
+    silent = sandboxes.start(rate=0.01, limiter="sliding-window", window=100.0, retry_after="none")
+    post(silent, BODY)
+    refused = post(silent, BODY)
+    problem(refused, 429)
+    assert "retry-after" not in refused.headers
+
+
+def test_concurrency_limit_refuses_beyond_k_in_flight(sandboxes: Sandboxes) -> None:
+    """With max_in_flight 1 and slow answers, of three requests at once two are refused."""
+    server = sandboxes.start(latency_ms=1000, max_in_flight=1)
+    results: list[int] = []
+
+    def send(n: int) -> None:
+        results.append(post(server, {**BODY, "external_id": f"sf:c{n}"}).status_code)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [201, 429, 429]
+    assert post(server, {**BODY, "external_id": "sf:after"}).status_code == 201  # slot freed
+
+
 def test_fail_rate_injects_500_and_503(sandboxes: Sandboxes) -> None:
     """With fail_rate 1 every answer is a 500 or a 503, and both occur."""
     server = sandboxes.start(fail_rate=1.0, seed=3)

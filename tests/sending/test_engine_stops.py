@@ -183,7 +183,7 @@ def test_an_hour_of_retry_after_ends_at_the_deadline(ledger: Ledger) -> None:
     assert ended - START <= 3.0 + 30.0  # the deadline, plus the grace at most
     assert ended - START < 4.0  # nothing was in flight: no grace needed
     assert summary.stopped == "deadline"
-    assert len(client.calls) == 4  # the first four; the rest waited in the pause
+    assert len(client.calls) == 2  # the first two (Throttle.INITIAL); the rest waited
     assert (summary.retryable, summary.left) == (0, 20)
     assert summary.clean
     assert statuses(ledger, 20).get("pending", 0) == 0
@@ -200,9 +200,9 @@ def test_a_first_signal_ends_an_hour_of_retry_after_at_once(ledger: Ledger) -> N
     assert summary.stopped == "interrupted"
     assert summary.message == "interrupted by SIGINT"  # no "requests in flight finished"
     assert ("stopping", "stopping: no requests in flight; press Ctrl-C again to abort") in notes
-    assert summary.retryable == 4  # tried once, answered 429
-    assert summary.left == 16  # never tried: not retryable after 0 attempts
-    assert summary.as_json()["rows_left"] == 16
+    assert summary.retryable == 2  # tried once (Throttle.INITIAL in flight), answered 429
+    assert summary.left == 18  # never tried: not retryable after 0 attempts
+    assert summary.as_json()["rows_left"] == 18
 
 
 def test_a_silent_server_is_cut_at_the_deadline_plus_grace(ledger: Ledger) -> None:
@@ -220,12 +220,12 @@ def test_a_silent_server_is_cut_at_the_deadline_plus_grace(ledger: Ledger) -> No
     assert summary.stopped == "deadline"
     assert summary.message is not None
     assert summary.message == (
-        "--max-duration 5s reached; 4 requests in flight cancelled after the 30 s grace, "
+        "--max-duration 5s reached; 2 requests in flight cancelled after the 30 s grace, "
         "left retryable"
     )
     assert "finished" not in summary.message
-    assert summary.retryable == 4
-    assert summary.left == 16
+    assert summary.retryable == 2  # Throttle.INITIAL in flight until a first answer
+    assert summary.left == 18
     assert not summary.clean  # cut requests are retryable: exit 1
     cut = ledger_row(ledger, "1")
     assert cut is not None
@@ -234,7 +234,7 @@ def test_a_silent_server_is_cut_at_the_deadline_plus_grace(ledger: Ledger) -> No
 
 
 def test_a_signal_waits_for_requests_in_flight_and_says_so(ledger: Ledger) -> None:
-    """A signal with 4 slow requests in flight: says so at once, they finish, the rest are left."""
+    """A signal with 2 slow requests in flight: says so at once, they finish, the rest are left."""
     notes: list[tuple[str, str]] = []
     client = Client(latency=10.0)
     summary, ended = run_rows(
@@ -242,13 +242,13 @@ def test_a_signal_waits_for_requests_in_flight_and_says_so(ledger: Ledger) -> No
     )
     stopping = [note for event, note in notes if event == "stopping"]
     assert stopping == [
-        "stopping: waiting for 4 requests in flight (up to 30 s); press Ctrl-C again to abort"
+        "stopping: waiting for 2 requests in flight (up to 30 s); press Ctrl-C again to abort"
     ]
     assert ended - START == pytest.approx(10.0)
-    assert (summary.created, summary.retryable, summary.left) == (4, 0, 16)
-    assert summary.message == "interrupted by SIGINT; the 4 requests in flight finished"
+    assert (summary.created, summary.retryable, summary.left) == (2, 0, 18)
+    assert summary.message == "interrupted by SIGINT; the 2 requests in flight finished"
     report = summary.as_json()
-    assert (report["stopped"], report["rows_left"]) == ("interrupted", 16)
+    assert (report["stopped"], report["rows_left"]) == ("interrupted", 18)
 
 
 def test_a_signal_with_a_silent_server_cuts_after_the_grace(ledger: Ledger) -> None:

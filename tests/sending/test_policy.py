@@ -12,7 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ae_import.sending.client import EngagementClient
-from ae_import.sending.policy import MAX_RETRY_AFTER, Backoff, RetryBudget, parse_retry_after
+from ae_import.sending.policy import (
+    MAX_RETRY_AFTER,
+    Backoff,
+    Outcome,
+    RetryBudget,
+    RetryPolicy,
+    parse_retry_after,
+)
 
 
 def test_full_jitter_backoff_bounds() -> None:
@@ -150,3 +157,31 @@ def test_retry_budget_counts_failures_in_a_row() -> None:
     assert budget.failure() is False
     budget.success()
     assert [budget.failure() for _ in range(3)] == [False, False, True]
+
+
+def test_a_429_never_uses_up_an_attempt() -> None:
+    """A 429 is retried whatever the attempts; its Retry-After is the row's wait and pause."""
+    policy = RetryPolicy(max_attempts=1, retry_budget=3, rng=random.Random(1))
+    limited = Outcome("retry", 429, retry_after=7.0)
+    for _ in range(10):
+        step = policy.after(limited, attempts=1)
+        assert (step.retry, step.wait, step.pause, step.final) == (True, 7.0, 7.0, None)
+    assert policy.budget.failures_in_a_row == 0  # nor the run's budget of failures
+    gone = policy.after(Outcome("retry", 500), attempts=1)
+    assert gone.retry is False  # the row's own error: max_attempts 1 is spent
+
+
+def test_a_429_without_retry_after_backs_off_by_its_own_count() -> None:
+    """Without Retry-After the wait is the backoff of the row's n-th 429 in a row."""
+    policy = RetryPolicy(max_attempts=5, retry_budget=3, rng=random.Random(1))
+    waits = [policy.after(Outcome("retry", 429), 1, limited=n).wait for n in range(1, 8)]
+    assert all(0 <= w <= 2 ** (n - 1) for n, w in enumerate(waits, start=1))
+    assert max(waits) > 1.0  # grows with the 429s in a row, not with attempts
+
+
+def test_a_503_tells_the_throttle_and_its_retry_after_is_a_floor() -> None:
+    """A 503 uses an attempt, waits at least its Retry-After, and slows the run."""
+    policy = RetryPolicy(max_attempts=3, retry_budget=9, rng=random.Random(1))
+    step = policy.after(Outcome("retry", 503, retry_after=20.0), attempts=1)
+    assert step.retry and step.wait >= 20.0 and step.pause == 20.0
+    assert policy.after(Outcome("retry", 503), attempts=3).retry is False

@@ -83,7 +83,7 @@ class Fake:
 
 
 def test_throttle_paces_only_after_a_429() -> None:
-    """Unthrottled until a 429; then 0.7 of the measured send rate, probing up per answer."""
+    """Unthrottled until a 429; then BETA of the measured send rate, once per episode."""
     import asyncio
 
     from ae_import.sending.throttle import Throttle
@@ -102,27 +102,25 @@ def test_throttle_paces_only_after_a_429() -> None:
         for _ in range(80):  # 40 requests a second for two seconds: no pacing at all
             sends.append(await take())
             await throttle.release()
+            await throttle.answered(0.1, sends[-1])
             time.now += 0.025
         assert throttle.rate is None
+        assert throttle.limit == 100  # the first answer opened every slot
         throttle.rate_limited(1.0, sent_at=sends[-1])
-        assert throttle.rate == pytest.approx(40 * 0.7, rel=0.02)
-        assert throttle.limit == 50
-        cut_at = time.now
+        assert throttle.rate == pytest.approx(40 * Throttle.BETA, rel=0.03)
+        assert throttle.ceiling == pytest.approx(40, rel=0.03)
+        assert throttle.paused_until == 0.0  # a 1 s Retry-After: the row's floor only
         throttle.rate_limited(1.0, sent_at=sends[-2])  # same episode: no second cut
-        assert throttle.rate == pytest.approx(28, rel=0.02)
-        assert throttle.limit == 50
+        assert throttle.cuts == 1
         paced = []
         for _ in range(10):
             paced.append(await take())
             await throttle.release()
-            await throttle.answered()
-        assert paced[0] >= cut_at + 1.0  # Retry-After first
+            await throttle.answered(0.1, paced[-1])
         gaps = [b - a for a, b in itertools.pairwise(paced)]
-        assert min(gaps) >= 1 / 28.5
-        assert throttle.rate == pytest.approx(28 + 10 * Throttle.STEP, rel=0.02)
+        assert min(gaps) >= 1 / 40
         throttle.rate_limited(1.0, sent_at=paced[-1])  # a new episode cuts again
-        assert throttle.rate is not None
-        assert throttle.rate < 28 * 0.75
+        assert throttle.cuts == 2
         return paced
 
     asyncio.run(scenario())
