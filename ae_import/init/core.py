@@ -80,8 +80,15 @@ def _manifest_lines(sample: Sample) -> list[Line]:
     return lines
 
 
-def _timezone_line(stamps: Stamps | None, column: str | None, timezone: str | None) -> Line | None:
+def _timezone_line(
+    stamps: Stamps | None, column: str | None, timezone: str | None, zone: str | None = None
+) -> Line | None:
     naive = stamps is not None and stamps.naive and not stamps.utc
+    if naive and zone is not None:
+        default = timezone or "UTC"
+        why = f"each row's zone is in {zone}; {column} has no UTC offset"
+        why += "; rows without one: --timezone" if timezone else "; rows without one are UTC"
+        return Line("timezone", {"column": zone, "default": default}, why)
     if timezone is not None:
         why = f"{column} has no UTC offset" if naive else "for timestamps without an offset"
         return Line("timezone", timezone, f"--timezone; {why}")
@@ -154,7 +161,7 @@ def mapping_text(
     top = [
         line
         for line in (
-            _timezone_line(stamps, start, timezone),
+            _timezone_line(stamps, start, timezone, guess.start.zone),
             _ambiguous_line(sample, start, stamps, timezone) if timezone else None,
             _phone_line(people.phones),
         )
@@ -235,7 +242,10 @@ def _config_name(manifest: str, output: Path | None) -> str:
     if output is not None:
         return output.name
     name = Path(manifest).name
-    for ext in (".gz", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".txt"):
+    for ext in (
+        *(".gz", ".zip", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".txt"),
+        *(".xlsx", ".xlsm", ".xls", ".ods", ".parquet"),
+    ):
         name = name.removesuffix(ext)
     return f"{name or 'mapping'}.yaml"
 

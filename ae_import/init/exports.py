@@ -186,7 +186,7 @@ EXPORTS: tuple[Export, ...] = (
             "external_id": ("id", "activity id", "task id"),
             "title": ("subject",),
             "type": ("call type",),
-            "start_at": ("created date", "activity date", "date"),
+            "start_at": ("activity date time", "activity date", "date", "created date"),
             "owner.name": ("owner name", "assigned"),
             "owner.email": ("owner email",),
             "owner.phone": ("owner phone",),

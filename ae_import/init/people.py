@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ae_import.reading import Sample
 
+from .cells import is_addressed, person_of, share
 from .exports import Export
 from .guess import Line
 from .values import is_email, is_phone, is_url, words
@@ -57,7 +59,18 @@ _LIST_NAMES = (
     "people",
     "speakers",
 )
-_ITEM_PATHS = ("parties", "participants", "attendees", "invitees", "speakers", "people", "guests")
+_UPN = ("user principal name", "upn", "mail", "email", "email address", "e mail")
+_ITEM_PATHS = (
+    "parties",
+    "participants",
+    "attendees",
+    "invitees",
+    "speakers",
+    "people",
+    "guests",
+    "calendar invitees",
+    "meeting attendees",
+)
 
 
 @dataclass
@@ -125,23 +138,54 @@ def _flow(columns: dict[str, str]) -> dict[str, str]:
     return {attr: columns[attr] for attr in _ATTRS if attr in columns}
 
 
+def _leaves(item: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, Any]:
+    """Return an item's scalar values by key path (``user.displayName``), two levels deep."""
+    found: dict[str, Any] = {}
+    for key, value in item.items():
+        if isinstance(value, dict) and depth < 2:
+            found.update(_leaves(value, f"{prefix}{key}.", depth + 1))
+        elif not isinstance(value, dict | list):
+            found[f"{prefix}{key}"] = value
+    return found
+
+
+def _attr_of(path: str) -> str | None:
+    """Return the participant attribute a key path names (``phone.id`` is a phone)."""
+    parts = [words(p) for p in path.split(".")]
+    last, parent = parts[-1], (parts[-2] if len(parts) > 1 else "")
+    if last in _UPN or last.endswith(" email") or last.endswith(" email address"):
+        return "email"
+    if last in ("id", "number", "value", "e164") and parent in ("phone", "telephone", "caller"):
+        return "phone"
+    return next((a for a, names in _ATTRS.items() if last in names), None)
+
+
 def _items(sample: Sample, export: Export | None) -> tuple[str, dict[str, str]] | None:
-    """Find a JSON list of participant objects: its path and attribute -> key."""
+    """Find a JSON list of participant objects: its path and attribute -> key path."""
     wanted = export.prefer.get("items", ()) if export else ()
     candidates = []
     for index, column in enumerate(sample.columns):
+        if "[" in column:
+            continue
         lists = [v for v in sample.values(column) if isinstance(v, list)]
-        objects = [item for value in lists for item in value if isinstance(item, dict)]
+        objects = [_leaves(item) for value in lists for item in value if isinstance(item, dict)]
         if not objects:
             continue
         keys: dict[str, None] = {}
         for item in objects:
-            keys.update(dict.fromkeys(k for k, v in item.items() if not isinstance(v, dict | list)))
+            keys.update(dict.fromkeys(item))
         found: dict[str, str] = {}
-        for key in keys:
-            attr = next((a for a, names in _ATTRS.items() if words(key) in names), None)
-            if attr is not None and attr not in found:
-                found[attr] = key
+        for key in sorted(keys, key=lambda k: k.count(".")):
+            attr = _attr_of(key)
+            if attr is None or attr in found:
+                continue
+            present = [o[key] for o in objects if o.get(key) not in (None, "")]
+            test = {"email": is_email, "phone": is_phone}.get(attr)
+            if test is not None and (not present or share(present, test) < 0.8):
+                continue
+            if attr == "name" and any(is_email(v) for v in present):
+                continue
+            found[attr] = key
         if not {"name", "email", "phone"} & set(found):
             continue
         text = words(column)
@@ -151,6 +195,36 @@ def _items(sample: Sample, export: Export | None) -> tuple[str, dict[str, str]] 
         return None
     _rank, column, found = max(candidates)
     return column, found
+
+
+def _person_column(sample: Sample, roles: Sequence[str], taken: set[str]) -> str | None:
+    """Find one column whose cells are people with an address (``Name (email)``)."""
+    for role in roles:
+        for column in sample.columns:
+            if column in taken or "[" in column:
+                continue
+            text = words(column)
+            if text != role and text not in (f"{role} name", f"{role} email", f"{role}s"):
+                continue
+            values = sample.values(column)
+            if not values or share(values, lambda v: person_of(v) is not None) < 0.9:
+                continue
+            if share(values, is_addressed) >= 0.5 and not all(is_email(v) for v in values):
+                return column
+    return None
+
+
+def _string_list(sample: Sample, taken: set[str]) -> str | None:
+    """Find a JSON array of people written as strings (emails, ``Name <email>``)."""
+    for column in sample.columns:
+        if column in taken or "[" in column or words(column) not in _LIST_NAMES:
+            continue
+        values = sample.values(column)
+        items = [i for v in values if isinstance(v, list) for i in v]
+        every = bool(values and items) and all(isinstance(v, list) for v in values)
+        if every and all(isinstance(i, str) for i in items) and share(items, is_addressed) >= 0.8:
+            return column
+    return None
 
 
 def _list_column(sample: Sample, taken: set[str]) -> tuple[str, str] | None:
@@ -171,6 +245,11 @@ def _list_column(sample: Sample, taken: set[str]) -> tuple[str, str] | None:
     return None
 
 
+def _cell_phones(sample: Sample, column: str) -> list[str]:
+    found = (person_of(v) for v in sample.values(column))
+    return [p[2] for p in found if p is not None and p[2]]
+
+
 def _phones_of(sample: Sample, columns: Sequence[str]) -> list[str]:
     return [str(v) for c in columns for v in sample.values(c) if is_phone(v)]
 
@@ -178,20 +257,36 @@ def _phones_of(sample: Sample, columns: Sequence[str]) -> list[str]:
 def find_people(sample: Sample, export: Export | None) -> People:
     """Find the owner, a contact or list cell, and JSON participant lists of ``sample``."""
     people = People()
-    owner = _preferred(sample, export, "owner")
-    if not owner:
+    owner_cell = _person_column(sample, _OWNER_ROLES, set())
+    owner = _preferred(sample, export, "owner") if owner_cell is None else {}
+    if not owner and owner_cell is None:
         _role, owner = _role_columns(sample, _OWNER_ROLES, set())
-    if owner:
+    if owner_cell is not None:
+        why = "the owner: cells such as Name (email), sent once with is_owner: true"
+        people.lines.append(Line("owner", owner_cell, why))
+        people.phones += _cell_phones(sample, owner_cell)
+        owner = {"name": owner_cell}
+    elif owner:
         why = "the owner: sent once, with is_owner: true"
         people.lines.append(Line("owner", _flow(owner), why))
         people.phones += _phones_of(sample, [owner[a] for a in ("phone",) if a in owner])
     taken = set(owner.values())
-    listed = _list_column(sample, taken)
+    joined = _string_list(sample, taken)
+    contact_cell = _person_column(sample, _CONTACT_ROLES, taken)
+    listed = _list_column(sample, taken) if joined is None else None
     contact = _preferred(sample, export, "contact")
     contact = {a: c for a, c in contact.items() if c not in taken}
     if not contact:
         _role, contact = _role_columns(sample, _CONTACT_ROLES, taken)
-    if listed is not None:
+    if joined is not None:
+        form = {"join": joined, "with": ";"}
+        people.lines.append(Line("list", form, f"each string of {joined} is a participant"))
+    elif contact_cell is not None and listed is None:
+        why = "the contact: cells such as Name (email)"
+        people.lines.append(Line("list", contact_cell, why))
+        people.phones += _cell_phones(sample, contact_cell)
+        contact = {"name": contact_cell}
+    elif listed is not None:
         column, separator = listed
         reason = "entries such as Name <email>; an entry repeating the owner is dropped"
         people.lines.append(Line("list", column, reason))
@@ -211,11 +306,11 @@ def find_people(sample: Sample, export: Export | None) -> People:
         people.lines.append(Line("items", form, f"each object of {path} is a participant"))
         if "phone" in keys:
             people.phones += [
-                str(item[keys["phone"]])
+                str(phone)
                 for value in sample.values(path)
                 if isinstance(value, list)
                 for item in value
-                if isinstance(item, dict) and is_phone(item.get(keys["phone"]))
+                if isinstance(item, dict) and is_phone(phone := _leaves(item).get(keys["phone"]))
             ]
     return people
 

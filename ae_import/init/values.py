@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -57,6 +57,7 @@ _EPOCH_S = (946_684_800, 4_102_444_800)  # 2000-01-01 to 2100-01-01
 _EPOCH_MS = (_EPOCH_S[0] * 1000, _EPOCH_S[1] * 1000)
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 _EMAIL = re.compile(r"^[^@\s<>(),;]+@[^@\s<>(),;]+\.[^@\s<>(),;]+$")
+_DATE_LIKE = re.compile(r"\d{1,4}[-/. ]\d{1,2}[-/. ,]|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}")
 _PHONE = re.compile(r"^\+?[\d\s().\-/]+$")
 
 _CALL_WORDS = frozenset(
@@ -78,11 +79,47 @@ _CALL_WORDS = frozenset(
         "callback",
         "in",
         "out",
+        "pstn",
+        "voip",
+        "dialed",
+        "answered",
+        "anruf",
+        "eingehend",
+        "ausgehend",
+        "appel",
+        "entrant",
+        "sortant",
+        "llamada",
+        "entrante",
+        "saliente",
     ]
-) | {"phone call", "cold call", "log a call"}
+) | {"phone call", "cold call", "log a call", "peer to peer", "inbound call", "outbound call"}
 _MEETING_WORDS = frozenset(
-    ["meeting", "meetings", "conference", "video", "webinar", "event", "zoom", "teams", "demo"]
-) | {"video call", "google meet", "online meeting", "video conference"}
+    [
+        "meeting",
+        "meetings",
+        "conference",
+        "video",
+        "webinar",
+        "event",
+        "zoom",
+        "teams",
+        "demo",
+        "besprechung",
+        "reunion",
+        "reunión",
+        "réunion",
+    ]
+) | {
+    "video call",
+    "google meet",
+    "online meeting",
+    "video conference",
+    "group call",
+    "scheduled meeting",
+    "instant meeting",
+    "recurring meeting",
+}
 
 
 def words(header: str) -> str:
@@ -102,6 +139,13 @@ class Stamps:
     naive: bool  # no offset: read in the mapping's timezone
     timed: bool  # they carry a time of day, not only a date
     ambiguous: bool = False  # day/month would parse every value too
+    more: tuple[str, ...] = ()  # further patterns some values need (mixed formats)
+    cells: bool = False  # spreadsheet date cells, read as they are: no pattern needed
+
+    @property
+    def formats(self) -> list[str]:
+        """Return every pattern the values need, the first one first."""
+        return [f for f in (self.format, *self.more) if f is not None]
 
     @property
     def utc(self) -> bool:
@@ -147,9 +191,18 @@ def _day_month_swapped(pattern: str) -> str | None:
 
 
 def read_stamps(values: Sequence[Any]) -> Stamps | None:
-    """Return how every one of ``values`` reads as a timestamp, or None when some do not."""
+    """Return how every one of ``values`` reads as a timestamp, or None when some do not.
+
+    Spreadsheet date cells (``datetime``) read as they are; ISO 8601 texts need no
+    pattern; the rest take the first pattern that reads them all, else (mixed formats,
+    as exports merged from two systems have) the fewest patterns that read each one.
+    """
     if not values:
         return None
+    if all(isinstance(v, datetime | date) for v in values):
+        timed = any(isinstance(v, datetime) and (v.hour or v.minute or v.second) for v in values)
+        naive = any(not isinstance(v, datetime) or v.tzinfo is None for v in values)
+        return Stamps(None, naive=naive, timed=timed, cells=True)
     epoch = _epoch(values)
     if epoch is not None:
         return Stamps(epoch, naive=False, timed=True)
@@ -161,14 +214,42 @@ def read_stamps(values: Sequence[Any]) -> Stamps | None:
         naive = any(m is not None and m.group(5) is None for m in matches)
         timed = any(len(t) > 10 for t in texts)
         return Stamps(None, naive=naive, timed=timed)
+    rest = [t for t, m in zip(texts, matches, strict=True) if m is None]
+    iso_naive = any(m is not None and m.group(5) is None for m in matches)
+    iso_timed = any(m is not None and len(t) > 10 for t, m in zip(texts, matches, strict=True))
     for pattern in TIMESTAMP_PATTERNS:
-        if _parses(pattern, texts):
-            swapped = _day_month_swapped(pattern)
-            ambiguous = swapped is not None and _parses(swapped, texts)
-            aware = "%z" in pattern or pattern.endswith(" UTC")
-            timed = "%H" in pattern or "%I" in pattern
-            return Stamps(pattern, naive=not aware, timed=timed, ambiguous=ambiguous)
-    return None
+        if _parses(pattern, rest):
+            return _stamps((pattern,), rest, iso_naive, iso_timed)
+    return _mixed(rest, iso_naive, iso_timed)
+
+
+def _stamps(patterns: tuple[str, ...], texts: Sequence[str], naive: bool, timed: bool) -> Stamps:
+    first = patterns[0]
+    swapped = _day_month_swapped(first)
+    ambiguous = swapped is not None and _parses(swapped, texts)
+    aware = all("%z" in p or p.endswith(" UTC") for p in patterns)
+    timed = timed or any("%H" in p or "%I" in p for p in patterns)
+    return Stamps(
+        first, naive=naive or not aware, timed=timed, ambiguous=ambiguous, more=patterns[1:]
+    )
+
+
+def _mixed(texts: Sequence[str], naive: bool, timed: bool) -> Stamps | None:
+    """Return the stamps of texts no one pattern reads: at most 3 patterns, each one needed."""
+    if not all(_DATE_LIKE.search(t) for t in texts):  # cheap: titles and names stop here
+        return None
+    left = list(texts)
+    chosen: list[str] = []
+    while left and len(chosen) < 3:
+        best = max(TIMESTAMP_PATTERNS, key=lambda p: sum(_parses(p, [t]) for t in left))
+        read = [t for t in left if _parses(best, [t])]
+        if not read:
+            return None
+        chosen.append(best)
+        left = [t for t in left if t not in read]
+    if left:
+        return None
+    return _stamps(tuple(chosen), texts, naive, timed)
 
 
 def dst_edge(values: Sequence[Any], stamps: Stamps, zone: tzinfo) -> str | None:

@@ -80,7 +80,8 @@ def read_sample(name: str, forced_format: str | None = None, limit: int = SAMPLE
             if row.problems:
                 sample.unreadable += 1
                 continue
-            fields = flatten(row.fields) if manifest.format == "jsonl" else row.fields
+            nested = manifest.format in ("jsonl", "json")
+            fields = flatten(row.fields) if nested else row.fields
             seen.update(dict.fromkeys(fields))
             sample.rows.append(fields)
         sample.encoding, sample.encoding_reason = manifest.codec, manifest.encoding_reason
