@@ -72,8 +72,8 @@ def person_of(value: Any) -> tuple[str, str, str] | None:
         return None
     if is_email(text):
         return "", text, ""
-    if is_phone(text):
-        return "", "", text
+    if is_phone(text) and (text.startswith("+") or re.search(r"[\s().-]", text)):
+        return "", "", text  # bare digits are more often ids than numbers
     for form in (_PAREN, _ANGLE):
         match = form.match(text)
         if match is not None:

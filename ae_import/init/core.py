@@ -175,17 +175,13 @@ def mapping_text(
         defaults.append(Line("source_system", export.source_system, "the recognised export"))
         prefix = export.prefix
     else:
-        prefix = ""
-        defaults.append(
-            Line(
-                "source_system",
-                None,
-                "no known export recognised; name where these recordings come from "
-                "(defaults.source_system: dialer, or a columns.source_system: COLUMN), and "
-                'set external_id_prefix: "dialer:" to keep their ids apart',
-                todo=True,
-            )
+        slug = _slug(Path(_config_name(sample.name, None)).stem)
+        prefix = f"{slug}:"
+        why = (
+            "no known export recognised: named after the file; change it to the system "
+            "these recordings come from (dialer, crm...), and the prefix with it"
         )
+        defaults.append(Line("source_system", slug, why))
     if prefix:
         why = "ids are unique workspace-wide: this keeps the source's apart"
         top.append(Line("external_id_prefix", prefix, why))

@@ -164,17 +164,27 @@ class Guesser:
             return unique(column) and repeats(column) == 0 and len(values(column)) == len(rows)
 
         names = dict(ID_NAMES)
-        for column in self.sample.columns:
+        id_words = ("id", "sid", "uuid", "guid", "key", "nr", "no", "number", "ref")
+        for index, column in enumerate(self.sample.columns):
             text = words(column)
-            last = text.split()[-1] if text else ""
-            if last in ("id", "sid", "uuid", "guid", "key", "nr", "no", "number") and not any(
-                w in NOT_OWN_ID for w in text.split()[:-1]
-            ):
-                names.setdefault(text, 2.0 if last != "number" else 1.0)
+            found_words = text.split()
+            if any(w in NOT_OWN_ID for w in found_words):
+                continue
+            if found_words and found_words[-1] in id_words:
+                names.setdefault(text, 2.0 if found_words[-1] != "number" else 1.0)
+            elif set(found_words) & {"id", "sid", "uuid", "guid"}:
+                names.setdefault(text, 1.5)
+            else:  # no header says id: the leftmost unique column of digit-bearing tokens
+                names.setdefault(text, 0.5 - index / 1000)
         prefer = self.prefer("external_id")
-        found = pick(self.sample.columns, names, wholly, prefer)
+
+        def keyed(column: str) -> bool:
+            named = names.get(words(column), 0.0) >= 1.0
+            return named or all(any(c.isdigit() for c in str(v)) for v in values(column))
+
+        found = pick(self.sample.columns, names, lambda c: wholly(c) and keyed(c), prefer)
         if found is None:
-            found = pick(self.sample.columns, names, unique, prefer)
+            found = pick(self.sample.columns, names, lambda c: unique(c) and keyed(c), prefer)
         if found is None:
             self.repeated_id(names)
             return
@@ -292,7 +302,10 @@ class Guesser:
             known = [v for v in distinct if call_or_meeting(v) is not None]
             return bool(distinct) and len(known) * 2 >= len(distinct)
 
-        found = pick(self.sample.columns, TYPE_NAMES, says, self.prefer("type"))
+        names = dict(TYPE_NAMES)
+        for column in self.sample.columns:  # any header, when its values say it
+            names.setdefault(words(column), 0.5)
+        found = pick(self.sample.columns, names, says, self.prefer("type"))
         if found is not None:
             self.type_from(found)
             return

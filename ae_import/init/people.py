@@ -36,15 +36,70 @@ _OWNER_ROLES = (
     "user",
     "agent",
     "rep",
+    "zugewiesen an",
+    "zugewiesen",
+    "inhaber",
+    "besitzer",
+    "eigentümer",
+    "attribué à",
+    "propriétaire",
+    "responsable",
+    "propietario",
+    "asignado a",
+    "asignado",
+    "proprietario",
+    "assegnato a",
+    "eigenaar",
 )
-_CONTACT_ROLES = ("who", "contact", "customer", "prospect", "lead", "client", "callee", "external")
-_BARE_NAME_ROLES = ("host", "owner", "organizer", "organiser", "assigned", "assigned to")
+_CONTACT_ROLES = (
+    "who",
+    "contact",
+    "customer",
+    "prospect",
+    "lead",
+    "client",
+    "callee",
+    "external",
+    "kontakt",
+    "kunde",
+    "cliente",
+    "contacto",
+    "contatto",
+    "klant",
+)
+_BARE_NAME_ROLES = (
+    "host",
+    "owner",
+    "organizer",
+    "organiser",
+    "assigned",
+    "assigned to",
+    "zugewiesen",
+    "zugewiesen an",
+    "inhaber",
+    "attribué à",
+    "propriétaire",
+    "propietario",
+    "asignado a",
+    "proprietario",
+)
 _ATTRS = {
     "name": ("name", "full name", "display name"),
     "first_name": ("first name", "firstname", "given name"),
     "last_name": ("last name", "lastname", "surname", "family name"),
-    "email": ("email", "email address", "e mail", "mail"),
-    "phone": ("phone", "phone number", "number", "mobile", "tel", "telephone"),
+    "email": (
+        "email",
+        "email address",
+        "e mail",
+        "mail",
+        "correo",
+        "correo electrónico",
+        "courriel",
+    ),
+    "phone": (
+        *("phone", "phone number", "number", "mobile", "tel", "telephone", "telefon"),
+        *("téléphone", "teléfono", "telefono", "telefoonnummer", "rufnummer", "numéro"),
+    ),
 }
 _LIST_NAMES = (
     "participants",
@@ -59,6 +114,12 @@ _LIST_NAMES = (
     "people",
     "speakers",
 )
+# Headers of people who are not a call's participants: the record's own stamps, our numbers.
+_NOT_PEOPLE = frozenset(
+    ["created", "modified", "updated", "last", "deleted", "by", "from", "caller", "company"]
+)
+_ID_WORDS = frozenset(["id", "ids", "sid", "uuid", "guid", "key", "ref"])
+_OF_WORDS = frozenset(["of", "de", "del", "du", "des", "von", "der", "di", "da", "do", "della"])
 _UPN = ("user principal name", "upn", "mail", "email", "email address", "e mail")
 _ITEM_PATHS = (
     "parties",
@@ -111,6 +172,12 @@ def _role_columns(
                 attr = "name"
             elif text.startswith(role + " "):
                 rest = text[len(role) + 1 :]
+                attr = next((a for a, names in _ATTRS.items() if rest in names), None)
+            elif text.endswith(" " + role):  # the attribute first: Correo del propietario
+                head = text[: -len(role) - 1].split()
+                if head and head[-1] in _OF_WORDS:
+                    head = head[:-1]
+                rest = " ".join(head)
                 attr = next((a for a, names in _ATTRS.items() if rest in names), None)
             if attr is not None and attr not in found and _fits(sample, column, attr):
                 found[attr] = column
@@ -197,14 +264,22 @@ def _items(sample: Sample, export: Export | None) -> tuple[str, dict[str, str]] 
     return column, found
 
 
-def _person_column(sample: Sample, roles: Sequence[str], taken: set[str]) -> str | None:
-    """Find one column whose cells are people with an address (``Name (email)``)."""
-    for role in roles:
+def _person_column(sample: Sample, roles: Sequence[str] | None, taken: set[str]) -> str | None:
+    """Find one column whose cells are people with an address (``Name (email)``).
+
+    ``roles`` None: any header that names no contact and no record stamp (Created By).
+    """
+    for role in roles if roles is not None else ("",):
         for column in sample.columns:
             if column in taken or "[" in column:
                 continue
             text = words(column)
-            if text != role and text not in (f"{role} name", f"{role} email", f"{role}s"):
+            if roles is None:
+                if set(text.split()) & (_NOT_PEOPLE | _ID_WORDS) or any(
+                    r in text for r in _CONTACT_ROLES
+                ):
+                    continue
+            elif text != role and text not in (f"{role} name", f"{role} email", f"{role}s"):
                 continue
             values = sample.values(column)
             if not values or share(values, lambda v: person_of(v) is not None) < 0.9:
@@ -212,6 +287,22 @@ def _person_column(sample: Sample, roles: Sequence[str], taken: set[str]) -> str
             if share(values, is_addressed) >= 0.5 and not all(is_email(v) for v in values):
                 return column
     return None
+
+
+def _addresses(sample: Sample, taken: set[str]) -> dict[str, str]:
+    """Return bare email and phone columns no header role explains: the other party."""
+    found: dict[str, str] = {}
+    for column in sample.columns:
+        text = set(words(column).split())
+        if column in taken or "[" in column or text & (_NOT_PEOPLE | _ID_WORDS):
+            continue
+        for attr in ("email", "phone"):
+            if attr not in found and _fits(sample, column, attr):
+                values = sample.values(column)
+                if attr == "phone" and not all(person_of(v) for v in values):
+                    continue  # bare digits without a phone's header: ids, counts
+                found[attr] = column
+    return found
 
 
 def _string_list(sample: Sample, taken: set[str]) -> str | None:
@@ -258,6 +349,12 @@ def find_people(sample: Sample, export: Export | None) -> People:
     """Find the owner, a contact or list cell, and JSON participant lists of ``sample``."""
     people = People()
     owner_cell = _person_column(sample, _OWNER_ROLES, set())
+    if (
+        owner_cell is None
+        and not _preferred(sample, export, "owner")
+        and not _role_columns(sample, _OWNER_ROLES, set())[1]
+    ):
+        owner_cell = _person_column(sample, None, set())
     owner = _preferred(sample, export, "owner") if owner_cell is None else {}
     if not owner and owner_cell is None:
         _role, owner = _role_columns(sample, _OWNER_ROLES, set())
@@ -278,6 +375,8 @@ def find_people(sample: Sample, export: Export | None) -> People:
     contact = {a: c for a, c in contact.items() if c not in taken}
     if not contact:
         _role, contact = _role_columns(sample, _CONTACT_ROLES, taken)
+    if not contact and contact_cell is None and listed is None and joined is None:
+        contact = _addresses(sample, taken)
     if joined is not None:
         form = {"join": joined, "with": ";"}
         people.lines.append(Line("list", form, f"each string of {joined} is a participant"))

@@ -58,6 +58,7 @@ _EPOCH_MS = (_EPOCH_S[0] * 1000, _EPOCH_S[1] * 1000)
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 _EMAIL = re.compile(r"^[^@\s<>(),;]+@[^@\s<>(),;]+\.[^@\s<>(),;]+$")
 _DATE_LIKE = re.compile(r"\d{1,4}[-/. ]\d{1,2}[-/. ,]|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}")
+_DATE_SHAPE = re.compile(r"^\d{1,4}([./-])\d{1,2}\1\d{1,4}$")
 _PHONE = re.compile(r"^\+?[\d\s().\-/]+$")
 
 _CALL_WORDS = frozenset(
@@ -128,7 +129,7 @@ def words(header: str) -> str:
     text = re.sub(r"\[\d+\]", " ", text)
     text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
-    return " ".join(re.sub(r"[^0-9A-Za-z]+", " ", text).lower().split())
+    return " ".join(re.sub(r"[\W_]+", " ", text).lower().split())
 
 
 @dataclass(frozen=True)
@@ -308,6 +309,8 @@ def _digits(text: str) -> str:
 def is_phone(value: Any) -> bool:
     """Tell whether ``value`` looks like a phone number (7 to 15 digits, usual punctuation)."""
     if not isinstance(value, str) or not _PHONE.match(value.strip()):
+        return False
+    if _DATE_SHAPE.match(value.strip()):  # 03.11.2025, 2025-11-03: a date, not a number
         return False
     return 7 <= len(_digits(value)) <= 15
 

@@ -1,0 +1,547 @@
+"""Writes the held-out exports of ``bench/init_eval.py`` and the values each row must become.
+
+Six invented vendors' layouts, none of them on init's list of known exports and none used
+while tuning its guesses: a German, a French and a Spanish Salesforce-like report, a
+wrapped JSON call log, a JSONL of Teams-like meetings, and a US dialer CSV. Each row is
+written from one truth (id, type, instant, media URL, emails, phones, transcript) so the
+expected values cannot drift from the files. Messy as real exports are: title lines, a
+row exported twice, mixed date formats, ``Name (email)`` cells, empty cells, local phones.
+
+    python bench/init_eval/heldout.py   # rewrites bench/init_eval/heldout/
+"""
+
+# ruff: noqa: E501  (one truth a line: the rows read best unwrapped)
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+HERE = Path(__file__).parent / "heldout"
+
+
+def _utc(local: str, zone: str) -> str:
+    moment = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(zone))
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _csv(rows: list[list[str]], delimiter: str = ",", head: str = "") -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerows(rows)
+    return head + out.getvalue()
+
+
+def _truth(
+    id_: str,
+    kind: str,
+    instant: str,
+    url: str,
+    emails: list[str],
+    phones: list[str],
+    transcript: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "type": kind,
+        "start": instant,
+        "media_url": url,
+        "emails": sorted(emails),
+        "phones": sorted(phones),
+        "transcript": transcript,
+    }
+
+
+def german() -> tuple[str, list[dict[str, Any]], str]:
+    """Write a German Salesforce-like report: title lines, ';', dd.mm.yyyy, time and zone columns."""
+    people = [
+        ("Jonas Weber", "jonas.weber@example.de"),
+        ("Lea Schmidt", "lea.schmidt@example.de"),
+    ]
+    header = [
+        "Aktivitäts-ID",
+        "Betreff",
+        "Anruftyp",
+        "Datum",
+        "Uhrzeit",
+        "Zeitzone",
+        "Zugewiesen",
+        "Kontakt",
+        "Telefon",
+        "Aufzeichnung URL",
+    ]
+    rows, truths = [header], []
+    data = [
+        (
+            "00T1A0000001",
+            "Erstgespräch",
+            "Ausgehend",
+            "2025-11-03 09:15",
+            "Europe/Berlin",
+            0,
+            "Max Braun",
+            "+49 30 1234567",
+        ),
+        (
+            "00T1A0000002",
+            "Angebot",
+            "Eingehend",
+            "2025-11-03 14:40",
+            "Europe/Berlin",
+            1,
+            "Anna Roth",
+            "+49 89 7654321",
+        ),
+        (
+            "00T1A0000003",
+            "Nachfassen",
+            "Ausgehend",
+            "2025-11-04 08:05",
+            "Europe/Vienna",
+            0,
+            "Paul Klein",
+            "+43 1 5123456",
+        ),
+        (
+            "00T1A0000004",
+            "Demo",
+            "Ausgehend",
+            "2025-11-05 16:30",
+            "Europe/Zurich",
+            1,
+            "Eva Huber",
+            "+41 44 2345678",
+        ),
+        (
+            "00T1A0000005",
+            "Vertrag",
+            "Eingehend",
+            "2025-11-06 11:00",
+            "Europe/Berlin",
+            0,
+            "Tim Wolf",
+            "+49 40 3456789",
+        ),
+        (
+            "00T1A0000006",
+            "Rückruf",
+            "Ausgehend",
+            "2025-11-07 10:20",
+            "Europe/Berlin",
+            1,
+            "Ida Lang",
+            "+49 221 456789",
+        ),
+    ]
+    for id_, subject, kind, local, zone, who, contact, phone in data:
+        day, clock = local.split()
+        y, m, d = day.split("-")
+        url = f"https://aufnahmen.example-cdn.de/{id_}.mp3"
+        name, email = people[who]
+        rows.append(
+            [
+                id_,
+                subject,
+                kind,
+                f"{d}.{m}.{y}",
+                clock,
+                zone,
+                f"{name} ({email})",
+                contact,
+                phone,
+                url,
+            ]
+        )
+        truths.append(
+            _truth(id_, "CALL", _utc(local, zone), url, [email], [phone.replace(" ", "")])
+        )
+    rows.append(rows[3])  # a row exported twice
+    head = "Anrufe dieser Woche\r\nErstellt von: Jonas Weber\r\n\r\n"
+    return _csv(rows, ";", head), truths, "Europe/Berlin"
+
+
+def french() -> tuple[str, list[dict[str, Any]], str]:
+    """Write a French Salesforce-like report: its own words, Windows zone names, a mixed date."""
+    header = [
+        "ID de l'activité",
+        "Objet",
+        "Type d'appel",
+        "Date de début",
+        "Fuseau horaire",
+        "Attribué à",
+        "E-mail du contact",
+        "Enregistrement",
+    ]
+    rows, truths = [header], []
+    data = [
+        (
+            "a0F7Q000001",
+            "Découverte",
+            "Sortant",
+            "2025-10-14 09:00",
+            "Romance Standard Time",
+            "Europe/Paris",
+            "claire@client.fr",
+        ),
+        (
+            "a0F7Q000002",
+            "Relance",
+            "Entrant",
+            "2025-10-15 15:30",
+            "Romance Standard Time",
+            "Europe/Paris",
+            "luc@client.fr",
+        ),
+        (
+            "a0F7Q000003",
+            "Démo",
+            "Sortant",
+            "2025-10-16 10:45",
+            "W. Europe Standard Time",
+            "Europe/Berlin",
+            "nina@client.be",
+        ),
+        (
+            "a0F7Q000004",
+            "Devis",
+            "Sortant",
+            "2025-10-17 17:10",
+            "Romance Standard Time",
+            "Europe/Paris",
+            "marc@client.fr",
+        ),
+        (
+            "a0F7Q000005",
+            "Signature",
+            "Entrant",
+            "2025-10-20 08:30",
+            "Romance Standard Time",
+            "Europe/Paris",
+            "sofia@client.fr",
+        ),
+    ]
+    for n, (id_, subject, kind, local, win, zone, email) in enumerate(data):
+        day, clock = local.split()
+        y, m, d = day.split("-")
+        written = f"{d}/{m}/{y} {clock}" if n != 2 else f"{y}-{m}-{d} {clock}"
+        url = f"https://enregistrements.example-cdn.fr/{id_}.wav"
+        rows.append(
+            [
+                id_,
+                subject,
+                kind,
+                written,
+                win,
+                "Camille Martin <camille.martin@example.fr>",
+                email,
+                url,
+            ]
+        )
+        truths.append(
+            _truth(
+                id_,
+                "CALL",
+                _utc(local, zone),
+                url,
+                sorted(["camille.martin@example.fr", email]),
+                [],
+            )
+        )
+    return _csv(rows, ","), truths, "Europe/Paris"
+
+
+def spanish() -> tuple[str, list[dict[str, Any]], str]:
+    """Write a Spanish report: no zone column, naive times, an empty contact cell."""
+    header = [
+        "Id",
+        "Asunto",
+        "Tipo",
+        "Fecha",
+        "Hora",
+        "Propietario",
+        "Correo del propietario",
+        "Teléfono del cliente",
+        "URL de la grabación",
+    ]
+    rows, truths = [header], []
+    zone = "Europe/Madrid"
+    data = [
+        ("LLM-2001", "Primera llamada", "Llamada", "2025-09-01 10:00", "+34 911 234 567"),
+        ("LLM-2002", "Seguimiento", "Llamada", "2025-09-02 12:30", "+34 932 345 678"),
+        ("LLM-2003", "Reunión de cierre", "Reunión", "2025-09-03 16:00", ""),
+        ("LLM-2004", "Demo", "Reunión", "2025-09-04 09:45", "+34 954 456 789"),
+        ("LLM-2005", "Renovación", "Llamada", "2025-09-05 13:15", "+34 963 567 890"),
+    ]
+    for id_, subject, kind, local, phone in data:
+        day, clock = local.split()
+        y, m, d = day.split("-")
+        url = f"https://grabaciones.example-cdn.es/{id_.lower()}.mp4"
+        rows.append(
+            [
+                id_,
+                subject,
+                kind,
+                f"{d}/{m}/{y}",
+                clock,
+                "Lucía García",
+                "lucia.garcia@example.es",
+                phone,
+                url,
+            ]
+        )
+        truth_kind = "MEETING" if kind == "Reunión" else "CALL"
+        truths.append(
+            _truth(
+                id_,
+                truth_kind,
+                _utc(local, zone),
+                url,
+                ["lucia.garcia@example.es"],
+                [phone.replace(" ", "")] if phone else [],
+            )
+        )
+    return _csv(rows, ","), truths, zone
+
+
+def callharbor() -> tuple[str, list[dict[str, Any]], str]:
+    """Write a wrapped JSON call log: epoch milliseconds, nested agent, sentence objects."""
+    items, truths = [], []
+    data = [
+        (
+            "ch_7f3a01",
+            "voice",
+            "2025-08-11T15:02:00",
+            "Ray Ortiz",
+            "ray@harbor-client.com",
+            "+1 415 555 0101",
+        ),
+        (
+            "ch_7f3a02",
+            "video",
+            "2025-08-11T18:30:00",
+            "Mia Chen",
+            "mia@harbor-client.com",
+            "+1 212 555 0102",
+        ),
+        (
+            "ch_7f3a03",
+            "voice",
+            "2025-08-12T13:45:00",
+            "Ray Ortiz",
+            "ray@harbor-client.com",
+            "+1 312 555 0103",
+        ),
+        (
+            "ch_7f3a04",
+            "voice",
+            "2025-08-13T20:10:00",
+            "Mia Chen",
+            "mia@harbor-client.com",
+            "+1 646 555 0104",
+        ),
+        (
+            "ch_7f3a05",
+            "video",
+            "2025-08-14T16:00:00",
+            "Ray Ortiz",
+            "ray@harbor-client.com",
+            "+1 415 555 0105",
+        ),
+    ]
+    for id_, kind, utc, agent, email, phone in data:
+        moment = datetime.fromisoformat(utc).replace(tzinfo=UTC)
+        url = f"https://media.callharbor.example/rec/{id_}.mp3"
+        said = [
+            {"who": agent, "said": "Hello, thanks for taking the call."},
+            {"who": "Customer", "said": "Happy to talk."},
+        ]
+        items.append(
+            {
+                "callUuid": id_,
+                "kind": kind,
+                "begunAt": int(moment.timestamp() * 1000),
+                "durationSec": 600,
+                "recordingLink": url,
+                "agent": {"fullName": agent, "mail": email},
+                "counterpart": {"label": "Customer", "number": phone},
+                "utterances": said,
+            }
+        )
+        text = "\n".join(f"{s['who']}: {s['said']}" for s in said)
+        truths.append(
+            _truth(
+                id_,
+                "MEETING" if kind == "video" else "CALL",
+                moment.isoformat().replace("+00:00", "Z"),
+                url,
+                [email],
+                [phone.replace(" ", "")],
+                text,
+            )
+        )
+    body = {"meta": {"page": 1, "count": len(items)}, "data": {"calls": items}}
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n", truths, "UTC"
+
+
+def meetloop() -> tuple[str, list[dict[str, Any]], str]:
+    """Write JSONL meetings: groupCall/peerToPeer, offsets, nested user and phone identities."""
+    lines, truths = [], []
+    data = [
+        (
+            "ml-0001",
+            "groupCall",
+            "2025-07-01T09:00:00+02:00",
+            ["ana@loop.example", "ben@loop.example"],
+            [],
+        ),
+        (
+            "ml-0002",
+            "peerToPeer",
+            "2025-07-01T11:30:00+02:00",
+            ["ana@loop.example"],
+            ["+14155550111"],
+        ),
+        (
+            "ml-0003",
+            "groupCall",
+            "2025-07-02T15:00:00-04:00",
+            ["cy@loop.example", "dee@loop.example"],
+            [],
+        ),
+        (
+            "ml-0004",
+            "peerToPeer",
+            "2025-07-03T08:15:00+01:00",
+            ["ben@loop.example"],
+            ["+442079460958"],
+        ),
+        (
+            "ml-0005",
+            "groupCall",
+            "2025-07-03T17:45:00+02:00",
+            ["ana@loop.example", "cy@loop.example"],
+            ["+14155550112"],
+        ),
+    ]
+    for id_, kind, start, emails, phones in data:
+        members: list[dict[str, Any]] = [
+            {"user": {"displayName": e.split("@")[0].title(), "userPrincipalName": e}}
+            for e in emails
+        ]
+        members += [{"phone": {"id": p}} for p in phones]
+        url = f"https://video.loop.example/recordings/{id_}.mp4"
+        lines.append(
+            json.dumps(
+                {
+                    "session_key": id_,
+                    "format": kind,
+                    "opened": start,
+                    "closed": start,
+                    "video": {"url": url},
+                    "members": members,
+                    "transcript": f"Notes of {id_}.",
+                }
+            )
+        )
+        utc = datetime.fromisoformat(start).astimezone(UTC).isoformat().replace("+00:00", "Z")
+        truths.append(
+            _truth(
+                id_,
+                "MEETING" if kind == "groupCall" else "CALL",
+                utc,
+                url,
+                emails,
+                phones,
+                f"Notes of {id_}.",
+            )
+        )
+    return "\n".join(lines) + "\n", truths, "UTC"
+
+
+def dialwave() -> tuple[str, list[dict[str, Any]], str]:
+    """Write a US dialer CSV: US dates, 12-hour times, a TZ column of offsets, national numbers."""
+    header = [
+        "Call SID",
+        "Direction",
+        "Call Date",
+        "Call Time",
+        "TZ",
+        "Rep",
+        "Customer Phone",
+        "Disposition",
+        "Recording",
+        "Created On",
+    ]
+    rows, truths = [header], []
+    data = [
+        ("CA1001", "outbound", "2025-06-02 09:05", "-05:00", "(415) 555-0199"),
+        ("CA1002", "inbound", "2025-06-02 13:40", "-05:00", "(212) 555-0142"),
+        ("CA1003", "outbound", "2025-06-03 10:15", "-07:00", "(312) 555-0170"),
+        ("CA1004", "outbound", "2025-06-04 15:55", "-04:00", "(646) 555-0123"),
+        ("CA1005", "inbound", "2025-06-05 08:30", "-05:00", "(303) 555-0188"),
+        ("CA1006", "outbound", "2025-06-05 11:20", "-06:00", "(617) 555-0155"),
+    ]
+    for id_, kind, local, offset, phone in data:
+        day, clock = local.split()
+        y, m, d = day.split("-")
+        hour, minute = (int(x) for x in clock.split(":"))
+        twelve = f"{(hour - 1) % 12 + 1}:{minute:02d} {'AM' if hour < 12 else 'PM'}"
+        url = f"https://recordings.dialwave.example/{id_}.mp3"
+        rows.append(
+            [
+                id_,
+                kind,
+                f"{m}/{d}/{y}",
+                twelve,
+                offset,
+                "Sam Lee <sam.lee@dialwave-customer.com>",
+                phone,
+                "Connected",
+                url,
+                "2025-06-30T00:00:00Z",
+            ]
+        )
+        moment = datetime.fromisoformat(f"{local}:00{offset}").astimezone(UTC)
+        digits = "".join(c for c in phone if c.isdigit())
+        truths.append(
+            _truth(
+                id_,
+                "CALL",
+                moment.isoformat().replace("+00:00", "Z"),
+                url,
+                ["sam.lee@dialwave-customer.com"],
+                [f"+1{digits}"],
+            )
+        )
+    rows.append(rows[2])  # a row exported twice
+    return _csv(rows, ","), truths, "America/Chicago"
+
+
+FILES = {
+    "sf-report-de.csv": german,
+    "sf-report-fr.csv": french,
+    "sf-report-es.csv": spanish,
+    "callharbor.json": callharbor,
+    "meetloop.jsonl": meetloop,
+    "dialwave.csv": dialwave,
+}
+
+
+def main() -> None:
+    """Write each held-out file and heldout/expected.json."""
+    HERE.mkdir(exist_ok=True)
+    expected = {}
+    for name, make in FILES.items():
+        text, truths, zone = make()
+        (HERE / name).write_bytes(text.encode("utf-8"))
+        expected[name] = {"timezone": zone, "rows": truths}
+    text = json.dumps(expected, indent=1, ensure_ascii=False) + "\n"
+    (HERE / "expected.json").write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
