@@ -51,6 +51,8 @@ CREDENTIAL_HOSTS = (
     ("platform.ringcentral.com", "", "RingCentral recording content"),
     ("media.ringcentral.com", "", "RingCentral recording content"),
     ("api.gong.io", "", "Gong API media"),
+    ("drive.google.com", "", "Google Drive files"),
+    ("api.talkdeskapp.com", "", "Talkdesk API recordings"),
 )
 
 

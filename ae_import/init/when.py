@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from ae_import.mapping import ISO_FORM
 from ae_import.reading import Sample
 
 from .cells import is_zone, share, time_pattern
@@ -216,6 +217,8 @@ def _day_of(value: Any, stamps: Stamps) -> date | None:
     if isinstance(value, date):
         return value
     text = str(value).strip()
+    if ISO_FORM.match(text):
+        return datetime.fromisoformat(text[:10]).date()
     for pattern in stamps.formats or [""]:
         try:
             if pattern in ("", "epoch", "epoch_ms"):
