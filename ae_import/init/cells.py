@@ -17,6 +17,8 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from ae_import.mapping import ISO_FORM
+
 from .values import is_email, is_phone, is_url
 
 __all__ = [
@@ -145,7 +147,7 @@ def id_shaped(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     text = value.strip()
-    if not _ID_SHAPE.match(text) or is_url(text) or is_email(text):
+    if not _ID_SHAPE.match(text) or is_url(text) or is_email(text) or ISO_FORM.match(text):
         return False
     return not re.fullmatch(r"\d{1,4}([-/.])\d{1,2}\1\d{1,4}", text)
 

@@ -178,13 +178,20 @@ class Guesser:
                 names.setdefault(text, 0.5 - index / 1000)
         prefer = self.prefer("external_id")
 
-        def keyed(column: str) -> bool:
-            named = names.get(words(column), 0.0) >= 1.0
-            return named or all(any(c.isdigit() for c in str(v)) for v in values(column))
+        def named(column: str) -> bool:
+            return names.get(words(column), 0.0) >= 1.0
 
-        found = pick(self.sample.columns, names, lambda c: wholly(c) and keyed(c), prefer)
-        if found is None:
-            found = pick(self.sample.columns, names, lambda c: unique(c) and keyed(c), prefer)
+        def keyed(column: str) -> bool:
+            return all(any(c.isdigit() for c in str(v)) for v in values(column))
+
+        found = None
+        for test in (
+            lambda c: wholly(c) and named(c),
+            lambda c: unique(c) and named(c),
+            lambda c: wholly(c) and keyed(c),
+            lambda c: unique(c) and keyed(c),
+        ):
+            found = found or pick(self.sample.columns, names, test, prefer)
         if found is None:
             self.repeated_id(names)
             return
