@@ -8,7 +8,7 @@ from ae_import.ledger.db import Ledger
 from ae_import.mapping import EMPTY_MAPPING, MappingConfig
 from ae_import.mapping.mapper import Mapper
 from ae_import.mapping.rowsource import RowSource
-from ae_import.reading.manifest import open_manifest
+from ae_import.reading import open_manifest
 from ae_import.sending.decision import encode
 
 __all__ = ["prefill"]

@@ -287,7 +287,11 @@ def typed_options(ctx: typer.Context, names: tuple[str, ...] | None = None) -> d
 
 
 ManifestArg = Annotated[
-    str, typer.Argument(metavar="MANIFEST", help="CSV, TSV or JSONL manifest; - for stdin.")
+    str,
+    typer.Argument(
+        metavar="MANIFEST",
+        help="CSV, TSV, JSONL, JSON, Excel or Parquet manifest (.gz, .zip); - for stdin.",
+    ),
 ]
 ConfigOpt = Annotated[
     Path | None,
@@ -295,7 +299,11 @@ ConfigOpt = Annotated[
 ]
 FormatOpt = Annotated[
     str | None,
-    typer.Option("--format", "-f", help="csv, tsv or jsonl; default: from the file extension."),
+    typer.Option(
+        "--format",
+        "-f",
+        help="csv, tsv, jsonl, json, excel or parquet; default: from the file extension.",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 LedgerOpt = Annotated[

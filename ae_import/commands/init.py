@@ -16,7 +16,10 @@ __all__ = ["init"]
 @app.command()
 def init(
     manifest: Annotated[
-        str, typer.Argument(metavar="MANIFEST", help="The CSV, TSV or JSONL export to map.")
+        str,
+        typer.Argument(
+            metavar="MANIFEST", help="The export to map: CSV, TSV, JSONL, JSON, Excel or Parquet."
+        ),
     ],
     output: Annotated[
         Path | None,

@@ -77,6 +77,10 @@ def _manifest_lines(sample: Sample) -> list[Line]:
         lines.append(Line("delimiter", sample.delimiter, sample.delimiter_reason))
     if sample.skip_lines:
         lines.append(Line("skip_lines", sample.skip_lines, "title lines before the header"))
+    if sample.sheet is not None:
+        lines.append(Line("sheet", sample.sheet, "the workbook's first visible sheet"))
+    if sample.records:
+        lines.append(Line("records", sample.records, sample.records_note or "the records' array"))
     return lines
 
 

@@ -64,7 +64,7 @@ TOP_KEYS = (
     "timezone",
 )
 _NOT_MAPPING = ("api", "run", "cloud")
-_READING_KEYS = ("delimiter", "encoding", "skip_lines")
+_READING_KEYS = ("delimiter", "encoding", "skip_lines", "sheet", "records")
 _FIELD_KEYS = ("ambiguous", "column", "default", "file", "format", "map", "timezone", "truncate")
 _PARTICIPANT_KEYS = ("items", "list", "owner", "separator")
 _LIST_KEYS = ("column", "separator")
@@ -338,6 +338,13 @@ def _reading(src: str, raw: Any) -> ReadingConfig:
             got = shown(skip)
             raise ConfigError(f"{src}: manifest.skip_lines must be a whole number, got {got}")
         found["skip_lines"] = skip
+    for key in ("sheet", "records"):
+        if data.get(key) is not None:
+            text = string_of(src, f"manifest.{key}", data[key]).strip()
+            if not text or (key == "records" and "" in text.split(".")):
+                what = "a sheet's name" if key == "sheet" else "a key path such as data.items"
+                raise ConfigError(f"{src}: manifest.{key} must be {what}, got {shown(data[key])}")
+            found[key] = text
     return ReadingConfig(**found)
 
 

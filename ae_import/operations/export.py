@@ -43,7 +43,12 @@ from ae_import.errors import UsageError
 from ae_import.ledger import ALL_STATUSES, STATUSES, Ledger
 from ae_import.mapping import Mapper, RowSource
 from ae_import.options import parse_shard
-from ae_import.reading import EXPORT_ERROR_COLUMN, escape_formula, open_manifest
+from ae_import.reading import (
+    EXPORT_ERROR_COLUMN,
+    NESTED_FORMATS,
+    escape_formula,
+    open_manifest,
+)
 from ae_import.records import Row
 from ae_import.redact import redact_urls_in
 from ae_import.settings import ledger_settings
@@ -211,7 +216,9 @@ def _picked(
         files_root = ledger_settings({}, os.environ, config, "files_root").files_root
         with open_manifest(path) as source:
             mapper = Mapper(
-                config.mapping, strip_cells=source.format != "jsonl", files_root=files_root
+                config.mapping,
+                strip_cells=source.format not in NESTED_FORMATS,
+                files_root=files_root,
             )
             rows = RowSource(
                 source,
@@ -268,8 +275,8 @@ def export_manifest(
             formats.append(source.format)
             columns += [c for c in source.columns or () if c not in columns]
     if fmt is None:
-        fmt = "jsonl" if formats and all(f == "jsonl" for f in formats) else "csv"
-    flat = fmt == "csv" and "jsonl" in formats
+        fmt = "jsonl" if formats and all(f in NESTED_FORMATS for f in formats) else "csv"
+    flat = fmt == "csv" and any(f in NESTED_FORMATS for f in formats)
     if flat:  # the CSV header needs every field of the records first
         for name, item, _error in _picked(ledger, sources, wanted, statuses):
             columns += [c for c in _flatten(name, item) if c not in columns]

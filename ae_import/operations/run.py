@@ -40,7 +40,7 @@ from ae_import.mapping import Mapper, RowSource
 from ae_import.media import MediaCheck, Signer
 from ae_import.net import network_for
 from ae_import.options import RunSettings
-from ae_import.reading import Manifest, open_manifest
+from ae_import.reading import NESTED_FORMATS, Manifest, open_manifest
 from ae_import.redact import redact_url
 from ae_import.sending import (
     Client,
@@ -238,7 +238,7 @@ def run_import(
         mapper = Mapper(
             config.mapping,
             run_workflows=settings.run_workflows,
-            strip_cells=manifest.format != "jsonl",
+            strip_cells=manifest.format not in NESTED_FORMATS,
             files_root=settings.files_root,
         )
         shard = (settings.shard.index, settings.shard.count) if settings.shard else None

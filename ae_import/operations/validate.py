@@ -23,7 +23,7 @@ from ae_import.mapping import Mapper, check_rows
 from ae_import.media import CloudConfig, Forecast, MediaCheck, Signer, check_all
 from ae_import.net import network_for
 from ae_import.options import RunSettings
-from ae_import.reading import open_manifest
+from ae_import.reading import NESTED_FORMATS, open_manifest
 from ae_import.records import Row
 from ae_import.redact import redact_url
 from ae_import.text import json_text
@@ -204,7 +204,7 @@ def validate_manifest(
         mapper = Mapper(
             config.mapping,
             run_workflows=run_workflows,
-            strip_cells=source.format != "jsonl",
+            strip_cells=source.format not in NESTED_FORMATS,
             files_root=settings.files_root if settings is not None else None,
         )
         rows: Iterable[Row] = check_rows(source, mapper)

@@ -14,7 +14,7 @@ from ae_import.records import Problem, Row
 
 from .encoding import Lines, TooLarge, bad_text
 
-__all__ = ["jsonl_rows"]
+__all__ = ["has_surrogate", "jsonl_rows"]
 
 _LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -64,7 +64,7 @@ def _records(lines: Lines, hint: Callable[[], str]) -> Iterator[Row]:
             message = "JSON nested too deeply to read; a record is an object of plain values"
             yield Row(number, {}, (Problem("", "bad_json", message),))
             continue
-        if "\\u" in text and _LONE_SURROGATE.search(text) and _has_surrogate(value):
+        if "\\u" in text and _LONE_SURROGATE.search(text) and has_surrogate(value):
             # \ud800 alone decodes to a character no UTF-8 request can carry
             message = "this line holds a lone UTF-16 surrogate escape (\\ud800-\\udfff)"
             yield Row(number, {}, (Problem("", "bad_encoding", message),))
@@ -81,7 +81,7 @@ def _records(lines: Lines, hint: Callable[[], str]) -> Iterator[Row]:
         yield Row(number, value)
 
 
-def _has_surrogate(value: object) -> bool:
+def has_surrogate(value: object) -> bool:
     """Tell whether a decoded JSON value holds a lone surrogate anywhere (a pair decodes whole)."""
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")

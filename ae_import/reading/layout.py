@@ -25,7 +25,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["DELIMITERS", "MAX_TITLE_LINES", "SEP_LINE", "Layout", "delimiter_name", "find_layout"]
+__all__ = [
+    "DELIMITERS",
+    "MAX_TITLE_LINES",
+    "SEP_LINE",
+    "Layout",
+    "delimiter_name",
+    "find_layout",
+    "title_rows",
+]
 
 DELIMITERS = (",", ";", "\t", "|")
 MAX_TITLE_LINES = 10
@@ -71,13 +79,35 @@ def _usual_width(records: list[list[str]]) -> tuple[int, int]:
     return Counter(body).most_common(1)[0]
 
 
+def _is_header(width: int, usual: int, seen: int) -> bool:
+    """Tell whether a line of ``width`` fields heads rows mostly ``usual`` wide (``seen`` of them).
+
+    A title line has one to three fields over rows of at least twice as many.
+    """
+    return not (width <= 3 and usual >= 3 and seen >= 3 and width * 2 <= usual)
+
+
 def _title_lines(lines: Sequence[str], delimiter: str) -> int:
     """Count the lines above the header: blank, or with far fewer fields than the rows below."""
     for index, line in enumerate(lines[: MAX_TITLE_LINES + 1]):
         width = _width(line, delimiter)
         if width >= 2:
             usual, seen = _usual_width(_records(lines[index + 1 :], delimiter))
-            if not (width <= 3 and usual >= 3 and seen >= 3 and width * 2 <= usual):
+            if _is_header(width, usual, seen):
+                return index
+    return 0
+
+
+def title_rows(widths: Sequence[int]) -> int:
+    """Count a sheet's rows above its header, by the rule of title lines (``widths``: filled cells).
+
+    A row's width is the place of its last filled cell (0 for a blank row).
+    """
+    for index, width in enumerate(widths[: MAX_TITLE_LINES + 1]):
+        if width >= 2:
+            body = [w for w in widths[index + 1 :] if w]
+            usual, seen = Counter(body).most_common(1)[0] if body else (0, 0)
+            if _is_header(width, usual, seen):
                 return index
     return 0
 

@@ -21,12 +21,10 @@ column and have formula-like cells escaped with a leading ``'`` (spreadsheets ru
 from __future__ import annotations
 
 import csv
-import gzip
 import itertools
 import os
 import re
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -35,18 +33,17 @@ from ae_import.errors import ManifestError
 from ae_import.records import Problem, Row
 
 from .encoding import REENCODE, Lines, TooLarge, bad_text
+from .excel import ExcelSheet
+from .jsonarray import JsonRecords
 from .jsonl import jsonl_rows
 from .layout import SEP_LINE, Layout, find_layout
 
 __all__ = [
     "EXPORT_ERROR_COLUMN",
-    "FORMATS",
     "MAX_RECORD_BYTES",
     "Manifest",
     "ReadingConfig",
-    "detect_format",
     "escape_formula",
-    "open_manifest",
     "unescape_formula",
 ]
 
@@ -75,9 +72,6 @@ def unescape_formula(cell: str) -> str:
     return cell
 
 
-FORMATS = ("csv", "tsv", "jsonl")
-_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_SNIFF_BYTES = 512  # bytes looked at to tell the format when the name does not
 _PEEK_LINES = 64  # lines read ahead to find the header and the delimiter
 _PEEK_BYTES = 1 << 20
 
@@ -91,6 +85,12 @@ characters, so that four-byte characters cannot make a record take four times as
 
 
 csv.field_size_limit(2**31 - 1)
+_STRUCTURED = ("json", "excel", "parquet")  # not read as lines of text
+_NOT_TEXT = {
+    "json": "JSON is UTF-8 text",
+    "excel": "a workbook holds cells, not bytes of text",
+    "parquet": "Parquet holds typed columns",
+}
 
 
 @dataclass(frozen=True)
@@ -100,40 +100,8 @@ class ReadingConfig:
     encoding: str = "auto"  # a Python codec, or auto: BOM, UTF-16, UTF-8, else cp1252
     delimiter: str | None = None  # None: Excel's sep= line, else found (reading.layout)
     skip_lines: int | None = None  # lines before the header or first record; None: found
-
-
-def sniff_format(head: bytes) -> str:
-    """Tell a manifest's format from its first bytes: JSONL when it starts with ``{``, else CSV.
-
-    Byte-order marks, NUL bytes (UTF-16) and blank space before the first character are
-    passed over.
-    """
-    text = head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")
-    return "jsonl" if text.startswith(b"{") else "csv"
-
-
-def detect_format(name: str, forced: str | None, head: bytes | None = None) -> str:
-    """Return the format of manifest ``name``: ``forced`` when given, else from the extension.
-
-    With ``head`` (the file's first bytes), a name that does not say is read by content.
-    """
-    if forced is not None:
-        fmt = forced.lower()
-        if fmt == "ndjson":
-            fmt = "jsonl"
-        if fmt not in FORMATS:
-            raise ManifestError(f"unknown --format '{forced}'; use csv, tsv or jsonl")
-        return fmt
-    suffixes = [s.lower() for s in Path(name).suffixes]
-    if suffixes and suffixes[-1] == ".gz":
-        suffixes.pop()
-    if suffixes and suffixes[-1] in _EXTENSIONS:
-        return _EXTENSIONS[suffixes[-1]]
-    if head is not None:
-        return sniff_format(head)
-    raise ManifestError(
-        f"{name}: cannot tell the format from the file name; pass --format csv, tsv or jsonl"
-    )
+    sheet: str | None = None  # a workbook's sheet; None: the first visible one
+    records: str | None = None  # JSON: the dotted path to the records' array; None: found
 
 
 def _size(cap: int) -> str:
@@ -156,11 +124,23 @@ class Manifest:
         owned: bool,
         max_record: int | None = None,
         reading: ReadingConfig | None = None,
+        *,
+        path: Path | None = None,
+        reopen: Callable[[], IO[bytes]] | None = None,
+        cleanup: list[Callable[[], None]] | None = None,
     ) -> None:
         """Keep the stream; with ``reading`` (encoding, delimiter, skip_lines), start at once.
 
-        ``max_record`` is the most bytes one record may hold (``MAX_RECORD_BYTES``).
+        ``max_record`` is the most bytes one record may hold (``MAX_RECORD_BYTES``). A
+        workbook or Parquet file is read from ``path``; ``reopen`` gives the stream again
+        from its start (a JSON object searched for its records); ``cleanup`` runs on close.
         """
+        self._path = path
+        self._reopen = reopen
+        self._cleanup = cleanup or []
+        self._source: Any = None  # the reader of a workbook, a JSON document or Parquet
+        self.sheet: str | None = None  # the sheet read, for a workbook
+        self.title_rows = 0  # a workbook's rows above its header
         self.name = name
         self.format = fmt
         self._stream = stream
@@ -185,8 +165,18 @@ class Manifest:
 
     def use(self, reading: ReadingConfig) -> None:
         """Read the file as ``reading`` says, unless reading has already begun."""
-        if self._lines is None:
+        if self._lines is None and self._source is None:
             self._reading = reading
+
+    @property
+    def records_path(self) -> str | None:
+        """Return where a JSON document's records were found ('' the top level), once read."""
+        return getattr(self._source, "path", None)
+
+    @property
+    def records_note(self) -> str:
+        """Say which array of a wrapping JSON object was taken, and which others there are."""
+        return getattr(self._source, "note", "")
 
     @property
     def columns(self) -> tuple[str, ...] | None:
@@ -204,14 +194,16 @@ class Manifest:
     def codec(self) -> str:
         """Return the codec read so far, as ``manifest: encoding:`` would name it."""
         self._start()
-        assert self._lines is not None
+        if self._lines is None:
+            return str(getattr(self._source, "codec", "utf-8"))
         return self._lines.codec
 
     @property
     def encoding_reason(self) -> str:
         """Say why that codec was chosen."""
         self._start()
-        assert self._lines is not None
+        if self._lines is None:
+            return _NOT_TEXT.get(self.format, "")
         return self._lines.reason
 
     @property
@@ -221,7 +213,10 @@ class Manifest:
 
     def _start(self) -> None:
         """Open the text layer, skip the lines before the header, and read the header."""
-        if self._lines is not None:
+        if self._lines is not None or self._source is not None:
+            return
+        if self.format in _STRUCTURED:
+            self._open_structured()
             return
         encoding = self._reading.encoding if self._reading is not None else "auto"
         self._lines = Lines(
@@ -240,6 +235,26 @@ class Manifest:
             ) from None
         if self.format in ("csv", "tsv"):
             self._open_csv()
+
+    def _open_structured(self) -> None:
+        """Open the reader of a workbook, a JSON document or a Parquet file."""
+        reading = self._reading or ReadingConfig()
+        if self.format == "excel":
+            assert self._path is not None
+            sheet = ExcelSheet(self.name, self._path, reading.sheet, reading.skip_lines)
+            self._source, self._columns = sheet, sheet.columns
+            self.sheet, self.title_rows = sheet.sheet, sheet.title_rows
+            self._header_line = sheet.title_rows + 1
+        elif self.format == "json":
+            assert self._reopen is not None
+            self._source = JsonRecords(
+                self.name, self._stream, self._cap, reading.records, _size(self._cap), self._reopen
+            )
+        else:
+            from .parquet import ParquetRows
+
+            assert self._path is not None
+            self._source = ParquetRows(self.name, self._path)
 
     def _find_layout(self) -> Layout:
         """Find the delimiter and the title lines from the first lines (``reading.layout``)."""
@@ -337,15 +352,21 @@ class Manifest:
         self.close()
 
     def close(self) -> None:
-        """Close the underlying file unless it is stdin."""
+        """Close the underlying file unless it is stdin; remove any temporary copy."""
         if self._lines is not None:
             self._lines.close()
         elif self._owned:
             self._stream.close()
+        if self._source is not None and hasattr(self._source, "close"):
+            self._source.close()
+        while self._cleanup:
+            self._cleanup.pop()()
 
     def __iter__(self) -> Iterator[Row]:
         """Yield the records one by one, in file order, each as a new Row."""
         self._start()
+        if self._source is not None:
+            return iter(self._source)
         if self.format == "jsonl":
             return self._jsonl()
         return self._csv()
@@ -446,45 +467,3 @@ class Manifest:
     def _jsonl(self) -> Iterator[Row]:
         assert self._lines is not None
         return jsonl_rows(self._lines, _size(self._cap), self._encoding_hint)
-
-
-def open_manifest(
-    name: str,
-    forced_format: str | None = None,
-    *,
-    max_record: int | None = None,
-    reading: ReadingConfig | None = None,
-) -> Manifest:
-    """Open the manifest ``name`` (``-`` for stdin; ``.gz`` is read through gzip).
-
-    ``max_record`` is the most bytes one record may hold (``MAX_RECORD_BYTES``);
-    ``reading`` is the mapping's ``manifest:`` section (else ``RowSource`` gives it, or
-    the file is read with the defaults: encoding auto, delimiter detected).
-    """
-    if name == "-":
-        stream: IO[bytes] = sys.stdin.buffer
-        peek = getattr(stream, "peek", None)
-        head = peek(_SNIFF_BYTES)[:_SNIFF_BYTES] if peek is not None else b""
-        fmt = detect_format("-", forced_format, head)
-        return Manifest("<stdin>", fmt, stream, False, max_record, reading)
-    path = Path(name)
-    try:
-        raw: IO[bytes] = path.open("rb")
-    except FileNotFoundError:
-        raise ManifestError(f"{name}: no such file; check the manifest path") from None
-    except IsADirectoryError:
-        raise ManifestError(f"{name}: is a directory; pass a CSV or JSONL file") from None
-    except OSError as exc:
-        raise ManifestError(f"{name}: cannot read the manifest: {exc.strerror}") from None
-    if name.lower().endswith(".gz"):
-        raw = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
-    try:
-        head = raw.peek(_SNIFF_BYTES)[:_SNIFF_BYTES]  # type: ignore[attr-defined]
-        fmt = detect_format(name, forced_format, head)
-        return Manifest(name, fmt, raw, True, max_record, reading)
-    except (OSError, EOFError) as exc:
-        raw.close()
-        raise ManifestError(f"{name}: cannot read the manifest: {exc}") from None
-    except ManifestError:
-        raw.close()
-        raise

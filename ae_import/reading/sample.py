@@ -2,7 +2,7 @@
 
 ``read_sample`` is a loop over ``open_manifest``, the reader of every command: the same
 format rule, encoding, title lines, delimiter and record limits, so ``init`` samples
-exactly the rows ``validate`` reads. JSONL objects are flattened to dotted paths
+exactly the rows ``validate`` reads. JSONL, JSON and Parquet records are flattened to dotted paths
 (``metaData.id``); a list of objects is kept whole under its path (for
 ``participants.items``) and its first item's fields are also given as ``path[0].key``.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from ae_import.errors import ManifestError
 
-from .manifest import open_manifest
+from .opening import NESTED_FORMATS, open_manifest
 
 __all__ = ["SAMPLE_ROWS", "Sample", "flatten", "read_sample"]
 
@@ -37,6 +37,9 @@ class Sample:
     columns: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     unreadable: int = 0  # sampled records that could not be read (bad JSON, not an object)
+    sheet: str | None = None  # a workbook's sheet that was read
+    records: str | None = None  # where a JSON document's records are ('' the top level)
+    records_note: str = ""  # which array of a wrapping object was taken, and the others
 
     def values(self, column: str) -> list[Any]:
         """Return the present values of ``column`` in the sampled rows (empty cells left out)."""
@@ -80,7 +83,7 @@ def read_sample(name: str, forced_format: str | None = None, limit: int = SAMPLE
             if row.problems:
                 sample.unreadable += 1
                 continue
-            nested = manifest.format in ("jsonl", "json")
+            nested = manifest.format in NESTED_FORMATS
             fields = flatten(row.fields) if nested else row.fields
             seen.update(dict.fromkeys(fields))
             sample.rows.append(fields)
@@ -90,7 +93,15 @@ def read_sample(name: str, forced_format: str | None = None, limit: int = SAMPLE
             sample.delimiter_reason = manifest.layout.delimiter_reason
             sample.skip_lines = manifest.layout.skip_lines
             sample.sep_line = manifest.sep_line
+        if manifest.format == "excel":
+            sample.sheet, sample.skip_lines = manifest.sheet, manifest.title_rows
+        sample.records, sample.records_note = manifest.records_path, manifest.records_note
     if not sample.rows and manifest.format == "jsonl":
         raise ManifestError(f"{name}: no JSON object in its first lines; is it JSONL?")
+    if not sample.rows and manifest.format == "json":
+        raise ManifestError(
+            f"{name}: JSON: no object among its first records; a JSON manifest is an array "
+            "of objects, one per record"
+        )
     sample.columns = [c for c in seen if c]
     return sample

@@ -155,7 +155,7 @@ def test_stdin_manifest(runner: CliRunner) -> None:
         (
             ["m.dat", "--format", "xml"],
             {"m.dat": "a\n"},
-            "unknown --format 'xml'; use csv, tsv or jsonl",
+            "unknown --format 'xml'; use csv, tsv, jsonl, json, excel or parquet",
         ),
         (
             ["m.csv"],

@@ -23,7 +23,7 @@ from ae_import.mapping.mapper import Mapper
 from ae_import.mapping.rowsource import check_rows
 from ae_import.mapping.validation import REQUEST_FIELDS, validate_body
 from ae_import.reading import encoding as lines
-from ae_import.reading.manifest import open_manifest
+from ae_import.reading import open_manifest
 
 TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40).filter(
     lambda s: s.strip() != ""

@@ -15,7 +15,7 @@ from ae_import.config import load_config
 from ae_import.mapping.mapper import Mapper
 from ae_import.mapping.rowsource import check_rows
 from ae_import.mapping.validation import PARTICIPANT_FIELDS, REQUEST_FIELDS, REQUIRED_FIELDS, TYPES
-from ae_import.reading.manifest import open_manifest
+from ae_import.reading import open_manifest
 from tests.helpers import ROOT, SAMPLES, SPEC_DIR
 
 SCHEMA_PATH = ROOT / "ae_import" / "schema" / "create_request.schema.json"

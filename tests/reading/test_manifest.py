@@ -13,8 +13,7 @@ from ae_import.errors import ManifestError
 from ae_import.mapping import parse_mapping
 from ae_import.mapping.mapper import Mapper
 from ae_import.mapping.rowsource import check_rows
-from ae_import.reading import ReadingConfig
-from ae_import.reading.manifest import Manifest, detect_format, open_manifest
+from ae_import.reading import Manifest, ReadingConfig, detect_format, open_manifest
 from ae_import.records import Row
 from tests.helpers import Writer
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ae_import.errors import ManifestError
-from ae_import.reading.manifest import MAX_RECORD_BYTES, open_manifest
+from ae_import.reading import MAX_RECORD_BYTES, open_manifest
 from ae_import.records import Row
 from tests.helpers import Writer
 
