@@ -8,19 +8,23 @@ forms (``docs/mapping.md``):
   ``skip_lines``;
 - ``timezone``, ``timestamp_formats``, ``ambiguous``, ``phone_region``: how timestamps and
   phones are read;
+- ``timezone`` may be ``{column: Timezone, default: America/Chicago}``: each row's zone;
 - ``columns:`` per API field a source (a column, a JSONL key path, a ``{column}``
-  template), or a mapping of the source with its options (``map``, ``default``,
-  ``format``, ``timezone``, ``ambiguous``, ``truncate``, or ``file`` for
-  ``transcript_text``);
+  template), or a mapping of the source (``column`` or ``template``; ``join`` with
+  ``item`` and ``with`` for an array made one text; ``file`` for ``transcript_text``)
+  with its options (``map``, ``default``, ``format``, ``timezone``, ``ambiguous``,
+  ``truncate``);
 - ``defaults:`` per API field a value for rows that have none;
-- ``participants:`` ``owner`` columns, a ``list`` cell, JSONL ``items``.
+- ``participants:`` (``people_config``) the ``owner``, a ``list``, JSONL ``items``.
+
+The mapping decides (``MappingConfig.decides``): once it maps columns or participants, a
+column or key that merely shares an API field's name is data, never sent unless mapped.
 """
 
 from __future__ import annotations
 
 import codecs
 import datetime
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,10 +35,27 @@ from ae_import.options import parse_bool
 from ae_import.reading import ReadingConfig
 from ae_import.text import shown
 
+from .checks import (
+    ambiguous_of,
+    check_keys,
+    formats_of,
+    mapping_of,
+    source_of,
+    string_of,
+    zones_of,
+)
+from .join import Join
+from .people_config import ItemsConfig, OwnerColumns, ParticipantsConfig, parse_participants
 from .phones import is_region
-from .sources import Source, parse_source
-from .timestamps import check_format, check_zone
-from .validation import FIELDS, OWN_VALUE_FIELDS, PARTICIPANT_FIELDS, REQUEST_FIELDS, TYPES
+from .sources import Source
+from .validation import (
+    FIELDS,
+    LENGTHS,
+    OWN_VALUE_FIELDS,
+    REQUEST_FIELDS,
+    TRANSCRIPT_MAX_CHARS,
+    TYPES,
+)
 
 __all__ = [
     "EMPTY_MAPPING",
@@ -66,11 +87,10 @@ TOP_KEYS = (
 _NOT_MAPPING = ("api", "run", "cloud")
 _READING_KEYS = ("delimiter", "encoding", "skip_lines", "sheet", "records")
 _FIELD_KEYS = ("ambiguous", "column", "default", "file", "format", "map", "timezone", "truncate")
-_PARTICIPANT_KEYS = ("items", "list", "owner", "separator")
-_LIST_KEYS = ("column", "separator")
-_OWNER_KEYS = tuple(f for f in PARTICIPANT_FIELDS if f != "is_owner")
-_ITEMS_KEYS = ("path", *_OWNER_KEYS)
-_AMBIGUOUS = ("earlier", "later")
+# Every key of a field's mapping: join's, and template (column's synonym) besides.
+_FORM_KEYS = (*_FIELD_KEYS, "item", "join", "template", "with")
+_SOURCE_KEYS = ("column", "template", "file", "join")  # a field reads exactly one of them
+_JOIN_FIELDS = ("title", "source_system", "transcript_text")
 _DELIMITER_WORDS = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
 
@@ -86,46 +106,15 @@ class FieldSpec:
     timezone: str | None = None  # start_at: its own zone
     ambiguous: str | None = None  # start_at: its own rule for DST gaps and folds
     truncate: bool = False  # title, transcript_text: cut at the limit instead of refusing
+    join: Join | None = None  # an array joined into one text ({join: path, item:, with:})
+    zone_column: Source | None = None  # start_at: each row's zone ({column:, default:})
 
     @property
     def text(self) -> str:
         """Return the source as the config writes it."""
-        found = self.source or self.file
+        found = self.source or self.file or (self.join.path if self.join else None)
         assert found is not None
         return found.text
-
-
-@dataclass(frozen=True)
-class OwnerColumns:
-    """The manifest columns that describe the owner (host) of an engagement."""
-
-    name: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-
-    def items(self) -> list[tuple[str, str]]:
-        """Return (participant field, column) for every column that is set."""
-        return [(f, c) for f in _OWNER_KEYS if (c := getattr(self, f)) is not None]
-
-
-@dataclass(frozen=True)
-class ItemsConfig:
-    """JSONL participants: a list of objects at ``path``, and the key of each field in them."""
-
-    path: str
-    keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-
-
-@dataclass(frozen=True)
-class ParticipantsConfig:
-    """How participants are read from rows: owner columns, a list cell, JSONL items."""
-
-    owner: OwnerColumns | None = None
-    list_column: str | None = None  # a column or a template
-    separator: str = ";"
-    items: ItemsConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -142,81 +131,31 @@ class MappingConfig:
     timestamp_formats: tuple[str, ...] = ()
     phone_region: str | None = None
     ambiguous: str | None = None
+    zone_column: Source | None = None  # timezone: {column: ...}: each row's zone, else timezone
 
     def column_for(self, api_field: str) -> str:
         """Return the manifest column that feeds ``api_field`` (its own name when unmapped)."""
         return self.columns.get(api_field, api_field)
 
+    @property
+    def decides(self) -> bool:
+        """Tell whether the mapping decides every source: it maps columns or participants.
+
+        Then a column or key that merely shares an API field's name is data, never passed
+        on unless mapped; only a mapping that maps nothing passes API-named keys through.
+        """
+        parts = self.participants
+        return bool(self.fields) or any(
+            (
+                parts.owner is not None,
+                parts.owner_person is not None,
+                parts.list_column is not None,
+                parts.items is not None,
+            )
+        )
+
 
 EMPTY_MAPPING = MappingConfig()
-
-
-def _suggest(key: str, known: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"{hint}; known keys: {', '.join(known)}"
-
-
-def check_keys(src: str, where: str, data: Mapping[str, Any], known: tuple[str, ...]) -> None:
-    """Refuse a key of ``data`` not in ``known``, naming the one probably meant."""
-    for key in data:
-        if key not in known:
-            place = f" under {where}" if where else ""
-            raise ConfigError(f"{src}: unknown key '{key}'{place}{_suggest(str(key), known)}")
-
-
-def mapping_of(src: str, where: str, value: Any) -> Mapping[str, Any]:
-    """Return ``value`` as a mapping (None is empty); refuse anything else."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        got = shown(value)
-        raise ConfigError(f"{src}: '{where}' must be a mapping of keys to values, got {got}")
-    return value
-
-
-def string_of(src: str, where: str, value: Any) -> str:
-    """Return ``value`` as a non-empty string; refuse anything else."""
-    if not isinstance(value, str) or not value:
-        raise ConfigError(
-            f"{src}: '{where}' must be a non-empty string, got {shown(value)}; quote it in the YAML"
-        )
-    return value
-
-
-def _source(src: str, where: str, value: Any) -> Source:
-    try:
-        return parse_source(string_of(src, where, value))
-    except ValueError as exc:
-        raise ConfigError(f"{src}: {where}: {exc}") from None
-
-
-def _zone(src: str, where: str, value: Any) -> str:
-    name = string_of(src, where, value)
-    wrong = check_zone(name)
-    if wrong is not None:
-        raise ConfigError(f"{src}: {where}: {wrong}")
-    return name
-
-
-def _ambiguous(src: str, where: str, value: Any) -> str:
-    if value not in _AMBIGUOUS:
-        raise ConfigError(f"{src}: {where} must be earlier or later, got {shown(value)}")
-    return str(value)
-
-
-def _formats(src: str, where: str, value: Any) -> tuple[str, ...]:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
-        raise ConfigError(
-            f"{src}: {where} must be a list of strftime patterns (or epoch, epoch_ms), "
-            f"got {shown(value)}; quote each pattern"
-        )
-    for item in items:
-        wrong = check_format(item)
-        if wrong is not None:
-            raise ConfigError(f"{src}: {where}: {wrong}")
-    return tuple(items)
 
 
 def field_value(name: str, value: Any) -> tuple[Any, str | None]:
@@ -261,6 +200,7 @@ def _only_for(src: str, name: str, data: Mapping[str, Any]) -> None:
         (("format", "timezone", "ambiguous"), ("start_at",)),
         (("file",), ("transcript_text",)),
         (("truncate",), ("title", "transcript_text")),
+        (("join", "item", "with"), _JOIN_FIELDS),
     )
     for keys, fields in rules:
         for key in keys:
@@ -273,20 +213,46 @@ def _only_for(src: str, name: str, data: Mapping[str, Any]) -> None:
             raise ConfigError(f"{src}: columns.{name}: '{key}' cannot be used for {name}")
 
 
+def _join(src: str, where: str, name: str, raw: Mapping[str, Any]) -> Join:
+    """Read ``{join: PATH, item: TEMPLATE, with: TEXT}`` of field ``name``."""
+    path = source_of(src, f"{where}.join", raw["join"])
+    if path.is_template:
+        raise ConfigError(
+            f"{src}: {where}.join names the array (a column or key path such as sentences), "
+            "not a template; the template of each element goes in item"
+        )
+    item = source_of(src, f"{where}.item", raw["item"]) if "item" in raw else None
+    separator = raw.get("with", "\n")
+    if not isinstance(separator, str):
+        raise ConfigError(f"{src}: {where}.with must be text, got {shown(separator)}; quote it")
+    limit = TRANSCRIPT_MAX_CHARS if name == "transcript_text" else LENGTHS[name][1]
+    return Join(path, item, separator, limit)
+
+
 def _field(src: str, name: str, raw: Any) -> FieldSpec:
     where = f"columns.{name}"
     if not isinstance(raw, dict):
-        return FieldSpec(source=_source(src, where, raw))
-    check_keys(src, where, raw, _FIELD_KEYS)
+        return FieldSpec(source=source_of(src, where, raw))
+    check_keys(src, where, raw, _FORM_KEYS)
     _only_for(src, name, raw)
-    if ("column" in raw) == ("file" in raw):
-        want = "column (or file)" if name == "transcript_text" else "column"
-        raise ConfigError(f"{src}: {where} needs {want}: the column it is read from")
+    given = [key for key in _SOURCE_KEYS if key in raw]
+    if len(given) != 1:
+        want = "column (or template)"
+        if name in _JOIN_FIELDS:
+            want = "column (or template, join" + (", file)" if name == "transcript_text" else ")")
+        reason = "needs" if not given else f"has {' and '.join(given)}: give only one, as"
+        raise ConfigError(f"{src}: {where} {reason} {want}: where its value is read from")
+    for key in ("item", "with"):
+        if key in raw and "join" not in raw:
+            raise ConfigError(f"{src}: {where}.{key} applies only with join: the array to join")
     spec: dict[str, Any] = {}
-    if "column" in raw:
-        spec["source"] = _source(src, f"{where}.column", raw["column"])
+    for key in ("column", "template"):
+        if key in raw:
+            spec["source"] = source_of(src, f"{where}.{key}", raw[key])
+    if "join" in raw:
+        spec["join"] = _join(src, where, name, raw)
     if "file" in raw:
-        spec["file"] = _source(src, f"{where}.file", raw["file"])
+        spec["file"] = source_of(src, f"{where}.file", raw["file"])
     if "map" in raw:
         spec["value_map"] = _value_map(src, f"{where}.map", name, raw["map"])
     if "default" in raw:
@@ -294,11 +260,11 @@ def _field(src: str, name: str, raw: Any) -> FieldSpec:
         if wrong is not None:
             raise ConfigError(f"{src}: {where}.default: {wrong}")
     if "format" in raw:
-        spec["formats"] = _formats(src, f"{where}.format", raw["format"])
+        spec["formats"] = formats_of(src, f"{where}.format", raw["format"])
     if "timezone" in raw:
-        spec["timezone"] = _zone(src, f"{where}.timezone", raw["timezone"])
+        spec["timezone"], spec["zone_column"] = zones_of(src, f"{where}.timezone", raw["timezone"])
     if "ambiguous" in raw:
-        spec["ambiguous"] = _ambiguous(src, f"{where}.ambiguous", raw["ambiguous"])
+        spec["ambiguous"] = ambiguous_of(src, f"{where}.ambiguous", raw["ambiguous"])
     if "truncate" in raw:
         if not isinstance(raw["truncate"], bool):
             raise ConfigError(f"{src}: {where}.truncate must be true or false")
@@ -348,47 +314,6 @@ def _reading(src: str, raw: Any) -> ReadingConfig:
     return ReadingConfig(**found)
 
 
-def _participants(src: str, raw: Any) -> ParticipantsConfig:
-    data = mapping_of(src, "participants", raw)
-    check_keys(src, "participants", data, _PARTICIPANT_KEYS)
-    owner = None
-    if data.get("owner") is not None:
-        owner_raw = mapping_of(src, "participants.owner", data["owner"])
-        check_keys(src, "participants.owner", owner_raw, _OWNER_KEYS)
-        owner = OwnerColumns(
-            **{k: _source(src, f"participants.owner.{k}", v).text for k, v in owner_raw.items()}
-        )
-    separator = string_of(src, "participants.separator", data.get("separator", ";"))
-    list_column = None
-    listed = data.get("list")
-    if isinstance(listed, dict):
-        check_keys(src, "participants.list", listed, _LIST_KEYS)
-        listed = dict(listed)
-        if "separator" in listed:
-            separator = string_of(src, "participants.list.separator", listed["separator"])
-        listed = listed.get("column")
-        if listed is None:
-            raise ConfigError(f"{src}: participants.list needs column: the cell of entries")
-    if listed is not None:
-        list_column = _source(src, "participants.list", listed).text
-    items = None
-    if data.get("items") is not None:
-        items_raw = mapping_of(src, "participants.items", data["items"])
-        check_keys(src, "participants.items", items_raw, _ITEMS_KEYS)
-        if "path" not in items_raw:
-            raise ConfigError(f"{src}: participants.items needs path: the list of objects")
-        keys = {
-            k: string_of(src, f"participants.items.{k}", v)
-            for k, v in items_raw.items()
-            if k != "path"
-        }
-        path = string_of(src, "participants.items.path", items_raw["path"])
-        items = ItemsConfig(path=path, keys=MappingProxyType(keys))
-    return ParticipantsConfig(
-        owner=owner, list_column=list_column, separator=separator, items=items
-    )
-
-
 def _defaults(src: str, raw: Any) -> dict[str, Any]:
     defaults = dict(mapping_of(src, "defaults", raw))
     check_keys(src, "defaults", defaults, REQUEST_FIELDS)
@@ -419,10 +344,13 @@ def parse_mapping(src: str, data: Mapping[str, Any]) -> MappingConfig:
     fields = {name: _field(src, name, raw) for name, raw in columns.items()}
     prefix = data.get("external_id_prefix")
     prefix = "" if prefix is None else string_of(src, "external_id_prefix", prefix)
-    tz = "UTC" if data.get("timezone") is None else _zone(src, "timezone", data["timezone"])
+    tz: str | None = "UTC"
+    zone_column = None
+    if data.get("timezone") is not None:
+        tz, zone_column = zones_of(src, "timezone", data["timezone"])
     formats: tuple[str, ...] = ()
     if data.get("timestamp_formats") is not None:
-        formats = _formats(src, "timestamp_formats", data["timestamp_formats"])
+        formats = formats_of(src, "timestamp_formats", data["timestamp_formats"])
     region = None
     if data.get("phone_region") is not None:
         region = string_of(src, "phone_region", data["phone_region"]).upper()
@@ -433,16 +361,17 @@ def parse_mapping(src: str, data: Mapping[str, Any]) -> MappingConfig:
             )
     ambiguous = None
     if data.get("ambiguous") is not None:
-        ambiguous = _ambiguous(src, "ambiguous", data["ambiguous"])
+        ambiguous = ambiguous_of(src, "ambiguous", data["ambiguous"])
     return MappingConfig(
         columns=MappingProxyType({name: spec.text for name, spec in fields.items()}),
         defaults=MappingProxyType(_defaults(src, data.get("defaults"))),
         external_id_prefix=prefix,
-        timezone=tz,
-        participants=_participants(src, data.get("participants")),
+        timezone=tz or "UTC",
+        participants=parse_participants(src, data.get("participants")),
         fields=MappingProxyType(fields),
         reading=_reading(src, data.get("manifest")),
         timestamp_formats=formats,
         phone_region=region,
         ambiguous=ambiguous,
+        zone_column=zone_column,
     )

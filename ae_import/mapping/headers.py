@@ -35,7 +35,9 @@ def _one_missing(
     source: str, where: str, text: str, column: str, listed: str, close: str | None
 ) -> str:
     meant = f"did you mean '{close}'? " if close else ""
-    if where.startswith("columns."):
+    if where.startswith("timezone") or where.endswith(".timezone"):
+        what = f"the config reads each row's time zone from column '{column}'"
+    elif where.startswith("columns."):
         field = where.split(".")[1]
         if text != column:
             what = f"the config's {where} template '{text}' names column '{column}'"
@@ -49,7 +51,11 @@ def _one_missing(
     )
 
 
-def _required(source: str, fields: list[str], columns: tuple[str, ...], listed: str) -> str:
+def _required(
+    source: str, fields: list[str], columns: tuple[str, ...], listed: str, decides: bool
+) -> str:
+    if decides:
+        return _unmapped(source, fields, listed)
     hints = []
     for name in fields:
         close = suggest(name, columns)
@@ -76,6 +82,20 @@ def _required(source: str, fields: list[str], columns: tuple[str, ...], listed: 
         f"{source}: no column for required fields {_names(fields)} (columns: {listed}); add "
         "a column named like each field, or in --config map one or set a default: "
         f"{'; '.join(hints)}{one_column}"
+    )
+
+
+def _unmapped(source: str, fields: list[str], listed: str) -> str:
+    """Say that the config, which maps sources, maps none to required ``fields``."""
+    hints = [
+        f"columns.{name}" + ("" if name in OWN_VALUE_FIELDS else f" or defaults.{name}")
+        for name in fields
+    ]
+    what = f"field '{fields[0]}'" if len(fields) == 1 else f"fields {_names(fields)}"
+    return (
+        f"{source}: the config maps no source to required {what} (columns: {listed}); "
+        "a config that maps columns uses a column only when it maps it, even one named "
+        f"like the field: add {'; '.join(hints)} to the config"
     )
 
 
@@ -109,10 +129,11 @@ def check_header(mapper: Mapper, source: str, columns: tuple[str, ...]) -> None:
             f"(columns: {listed}); fix them in the config"
         )
     fields = mapper.config.fields
+    decides = mapper.config.decides  # then a column named like a field is data, not a source
     lacking = [
         name
         for name in REQUIRED_FIELDS
-        if name not in fields and name not in have and not mapper.has_default(name)
+        if name not in fields and (decides or name not in have) and not mapper.has_default(name)
     ]
     if lacking:
-        raise ManifestError(_required(source, lacking, columns, listed))
+        raise ManifestError(_required(source, lacking, columns, listed, decides))

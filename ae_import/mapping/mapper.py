@@ -23,10 +23,11 @@ from ae_import.records import Problem
 from ae_import.text import shown
 
 from .config import FieldSpec, MappingConfig
+from .join import Join
 from .participants import People
 from .sources import MISSING, Source, key_paths, lookup, parse_source, suggest, text_of
 from .textcut import cut
-from .timestamps import StampReader
+from .timestamps import StampReader, check_zone, find_zone
 from .transcripts import read_transcript
 from .validation import (
     FIELDS,
@@ -40,7 +41,9 @@ from .validation import (
 __all__ = ["Mapped", "Mapper", "encode_body", "parse_timestamp"]
 
 # How the mapper treats each field; _PLAIN strings pass through as they are.
-_PLAIN, _CONVERT, _TRANSCRIPT, _PARTICIPANTS = range(4)
+_PLAIN, _CONVERT, _TRANSCRIPT, _PARTICIPANTS, _ZONED = range(5)
+# The source of a field the mapping does not map: it reads nothing (a template of no names).
+_NOTHING = Source("", (), (), ("",))
 
 
 def parse_timestamp(text: str, zone: Any, formats: tuple[str, ...] = ()) -> str | None:
@@ -69,6 +72,7 @@ class _Plan:
     strip: bool
     spec: FieldSpec | None
     label: str  # the source as problems name it
+    join: Join | None = None  # an array joined into one text: read through it
 
 
 class Mapper:
@@ -98,6 +102,8 @@ class Mapper:
             start.formats if start and start.formats is not None else config.timestamp_formats,
             (start.ambiguous if start else None) or config.ambiguous,
         )
+        self._zones = self._zone_column(start)  # each row's zone, when a column gives it
+        self._readers: dict[str, StampReader | str] = {}  # a zone cell: its reader, or why not
         self._plans = {name: self._plan_of(name) for name in FIELDS}
         self._plan = list(self._plans.values())
         self._defaults: dict[str, Any] = {}
@@ -114,7 +120,8 @@ class Mapper:
         if run_workflows:
             self._defaults["run_workflows"] = True
         self._defaults.setdefault("run_workflows", False)
-        self._people = People(config, strip_cells, self._plans["participants"].source)
+        native = self._plans["participants"].source
+        self._people = People(config, strip_cells, None if native is _NOTHING else native)
         # What map() walks, per field: name, plain key, kind, strip, value when empty, plan.
         self._loop = [
             (p.name, p.key, p.kind, p.strip, self._fallback(p), p) for p in self._plans.values()
@@ -130,16 +137,22 @@ class Mapper:
 
     def _plan_of(self, name: str) -> _Plan:
         spec = self.config.fields.get(name)
+        join = spec.join if spec is not None else None
         source = (spec.source or spec.file) if spec is not None else None
+        if join is not None:
+            source = join.path
         if source is None:
-            source = parse_source(name)
-        plain = not source.is_template and len(source.steps[0]) == 1
+            # The mapping decides: once it maps anything, a key named like the field is data.
+            source = _NOTHING if self.config.decides else parse_source(name)
+        plain = not source.is_template and len(source.steps[0]) == 1 and join is None
         rule = FIELDS[name].kind
         kind = _PLAIN
         if rule == "people":
             kind = _PARTICIPANTS
         elif rule == "transcript":
             kind = _TRANSCRIPT
+        elif name == "start_at" and self._zone_column(spec) is not None:
+            kind = _ZONED
         elif (
             rule in ("enum", "timestamp", "boolean")
             or (spec is not None and (spec.value_map is not None or spec.truncate))
@@ -153,8 +166,17 @@ class Mapper:
             kind,
             self.strip_cells or spec is not None,
             spec,
-            source.text,
+            join.text if join is not None else source.text,
+            join,
         )
+
+    def _zone_column(self, spec: FieldSpec | None) -> Source | None:
+        """Return the source of each row's zone for start_at: its own, else the mapping's."""
+        if spec is not None and spec.zone_column is not None:
+            return spec.zone_column
+        if spec is not None and spec.timezone is not None:
+            return None  # start_at's own fixed zone outranks the mapping's zone column
+        return self.config.zone_column
 
     def _check_defaults(self) -> None:
         """Refuse a default that no row could send: every row would get the same problem."""
@@ -196,12 +218,19 @@ class Mapper:
         """Return (where in the config, source text, column) for every column the config names."""
         found = []
         for name, spec in self.config.fields.items():
-            for src in (spec.source, spec.file):
+            for src in (spec.source, spec.file, spec.join.path if spec.join else None):
                 if src is not None:
                     found += [(f"columns.{name}", src.text, column) for column in src.names]
+            if spec.zone_column is not None:
+                zone = spec.zone_column
+                found += [(f"columns.{name}.timezone", zone.text, c) for c in zone.names]
+        if self.config.zone_column is not None and self._zones is self.config.zone_column:
+            zone = self.config.zone_column
+            found += [("timezone.column", zone.text, c) for c in zone.names]
         people = self._people
         for field, src in people.owner:
-            found += [(f"participants.owner.{field}", src.text, c) for c in src.names]
+            where = f"participants.owner.{field}" if field else "participants.owner"
+            found += [(where, src.text, c) for c in src.names]
         if people.listed is not None:
             found += [("participants.list", people.listed.text, c) for c in people.listed.names]
         if people.items is not None:
@@ -217,6 +246,12 @@ class Mapper:
         """Say why required ``field`` is absent from ``row`` and how to give it one."""
         plan = self._plans[field]
         if field not in self.config.fields:
+            if self.config.decides:
+                default = "" if field in OWN_VALUE_FIELDS else f", or set defaults.{field}"
+                return (
+                    f"is required: the config maps no source to it; map one with "
+                    f"columns.{field}{default}"
+                )
             return "is required"  # a key named like the field: the field says it all
         default = "" if field in OWN_VALUE_FIELDS else f", or set defaults.{field}"
         fix = f"columns.{field}{default}"
@@ -249,10 +284,7 @@ class Mapper:
                     f"'{value}' is not a boolean; use true/false, yes/no or 1/0",
                 )
         if name == "start_at":
-            stamp, wrong = self._stamps.read(value)
-            if wrong is not None:
-                return None, Problem(name, wrong[0], wrong[1])
-            return stamp, None
+            return self._stamp(self._stamps, value)
         if value.__class__ is not str:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return value, None  # validation names the wrong type
@@ -267,6 +299,35 @@ class Mapper:
         if plan.spec is not None and plan.spec.truncate and name in LENGTHS:
             return cut(value, LENGTHS[name][1]), None
         return value, None
+
+    def _stamp(self, reader: StampReader, value: Any) -> tuple[Any, Problem | None]:
+        """Read a start_at value with ``reader``: RFC 3339 text, or a problem."""
+        stamp, wrong = reader.read(value)
+        if wrong is not None:
+            return None, Problem("start_at", wrong[0], wrong[1])
+        return stamp, None
+
+    def _zoned(self, plan: _Plan, value: Any, row: Mapping[str, Any]) -> tuple[Any, Problem | None]:
+        """Read start_at in the row's own zone (its zone column), else the mapping's zone."""
+        assert self._zones is not None
+        cell = text_of(self._zones.read(row))
+        if not cell:
+            return self._stamp(self._stamps, value)
+        reader = self._readers.get(cell)
+        if reader is None:
+            zone = find_zone(cell)
+            if zone is None:
+                reader = f"{check_zone(cell)}; fix the row, or map another zone column"
+            else:
+                stamps = self._stamps
+                reader = StampReader(zone, stamps.formats, stamps.ambiguous)
+                reader.zone_name = cell
+            if len(self._readers) >= 512:
+                self._readers.clear()
+            self._readers[cell] = reader
+        if isinstance(reader, str):
+            return None, Problem(plan.name, "bad_timezone", reader, self._zones.text)
+        return self._stamp(reader, value)
 
     def _mapped(self, plan: _Plan, value: Any) -> tuple[Any, Problem | None]:
         """Look a value up in the field's value map (exactly, then in any case)."""
@@ -312,7 +373,15 @@ class Mapper:
                 if people is not None:
                     body[name] = people
                 continue
-            raw = get(key) if key is not None else plan.source.read(row)
+            if key is not None:
+                raw = get(key)
+            elif plan.join is None:
+                raw = plan.source.read(row)
+            else:
+                raw, wrong = plan.join.read(row)
+                if wrong is not None:
+                    problems.append(Problem(name, "bad_join", wrong, plan.label))
+                    continue
             if isinstance(raw, str):
                 if strip:  # a transcript is kept exactly, unless it is only spaces
                     stripped = raw.strip()
@@ -328,10 +397,13 @@ class Mapper:
                 continue
             if kind == _TRANSCRIPT:
                 value, problem = self._transcript(plan, raw)
+            elif kind == _ZONED:
+                value, problem = self._zoned(plan, raw, row)
             else:
                 value, problem = self._convert(plan, raw)
             if problem is not None:
-                problems.append(Problem(problem.field, problem.code, problem.message, plan.label))
+                column = problem.column or plan.label
+                problems.append(Problem(problem.field, problem.code, problem.message, column))
             else:
                 body[name] = value
         return Mapped(body=body, problems=problems, participant_columns=sources)

@@ -1,33 +1,36 @@
-"""Participants from a row: the owner's columns, a list cell, JSONL items, a JSON array.
+"""Participants from a row: the owner, a list cell or array, JSONL items, a JSON array.
 
-Pure. The owner (``participants.owner``) is sent first, with ``is_owner: true``. A list
-cell (``participants.list``) holds entries split on the separator: ``Name <email>``,
-``Name (email)``, ``Name <phone>``, a bare email, a phone, or a bare name. JSONL
-``items`` are a list of objects, each a participant. An entry repeating the owner's
-email or phone is dropped (exports list the host among the attendees). Phones become
-E.164 through ``phones.to_e164`` with the mapping's ``phone_region``; one that cannot
-is a ``bad_phone`` problem, the entry kept as written so the others keep their places.
+Pure. The owner (``participants.owner``: a cell holding a person, or the owner's
+columns) is sent first, with ``is_owner: true``. A list cell (``participants.list``)
+holds entries split on the separator; a list that is an array (JSONL, or ``join`` with an
+``item`` template) gives one entry per element. Every entry is read by
+``persons.read_person``: ``Name <email>``, ``Name (email)``, ``Name <phone>``, a bare
+email, a phone, or a bare name; so is a ``name`` cell of the owner's columns or of an
+item that carries an address. JSONL ``items`` are a list of objects, each a participant,
+their keys read as paths (``user.displayName``, ``phone.id``). An entry repeating the
+owner's email or phone is dropped (exports list the host among the attendees). Phones
+become E.164 through ``phones.to_e164`` with the mapping's ``phone_region``; one that
+cannot is a ``bad_phone`` problem, the entry kept as written so the others keep their
+places.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from ae_import.records import Problem
 
 from .config import MappingConfig
-from .phones import looks_like_phone, to_e164
+from .join import as_array, items_of
+from .persons import Entry, has_address, read_person, split_entries
+from .phones import to_e164
 from .sources import MISSING, Source, lookup, parse_source, text_of
 
 __all__ = ["People"]
 
-_NAME_ANGLE = re.compile(r"^(.*?)\s*<([^<>]*)>$")
-_NAME_PAREN = re.compile(r"^(.*?)\s*\(([^()]*)\)$")
 _CACHE_SIZE = 4096
-Entry = tuple[dict[str, Any], str | None]  # a participant, and what is wrong with its phone
 
 
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
@@ -37,48 +40,42 @@ def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
     cache[key] = value
 
 
-def _address(entry: dict[str, Any], addr: str, region: str | None) -> str | None:
-    """Put an email or phone in ``entry``; return what is wrong with a phone, if anything."""
-    if "@" in addr:
-        entry["email"] = addr
-        return None
-    phone, wrong = to_e164(addr, region)
-    entry["phone"] = phone if phone is not None else addr
-    return wrong
-
-
-def read_entry(text: str, region: str | None) -> Entry:
-    """Read one list entry: 'Name <addr>', 'Name (addr)', an email, a phone, or a name."""
-    match = _NAME_ANGLE.match(text) if "<" in text else None
-    if match is None and text.endswith(")"):
-        match = _NAME_PAREN.match(text)
-        if match is not None:
-            inner = match.group(2).strip()
-            if not match.group(1).strip() or ("@" not in inner and not looks_like_phone(inner)):
-                match = None
+def _person(cells: list[tuple[str, str]], region: str | None) -> Entry:
+    """Build a participant from (field, cell) pairs; a name cell may carry an address."""
     entry: dict[str, Any] = {}
-    if match is not None:
-        name, addr = match.group(1).strip().strip('"').strip(), match.group(2).strip()
-        if name:
-            entry["name"] = name
-        return entry, (_address(entry, addr, region) if addr else None)
-    if "@" in text or looks_like_phone(text):
-        return entry, _address(entry, text, region)
-    return {"name": text}, None
+    wrong = None
+    for field, cell in cells:
+        if field == "phone":
+            phone, wrong = to_e164(cell, region)
+            entry[field] = phone if phone is not None else cell
+        elif field == "name" and has_address(cell):  # Host: "Jane Doe (jane@x.com)"
+            person, address_wrong = read_person(cell, region)
+            for key, value in person.items():
+                entry.setdefault(key, value)
+            wrong = wrong or address_wrong
+        else:
+            entry[field] = cell
+    return entry, wrong
 
 
 class People:
     """Builds the ``participants`` of a row, following one MappingConfig."""
 
-    def __init__(self, config: MappingConfig, strip: bool, native: Source) -> None:
+    def __init__(self, config: MappingConfig, strip: bool, native: Source | None) -> None:
         """Compile the owner, list and items sources; ``native`` is the participants field's."""
         parts = config.participants
         self.region = config.phone_region
         self.strip = strip
         owner = parts.owner.items() if parts.owner else []
+        if parts.owner_person is not None:
+            owner = [("", parts.owner_person)]  # one cell holding the whole person
         self.owner = [(field, parse_source(text)) for field, text in owner]
         self.owner_labels: Mapping[str, str] = {f: s.text for f, s in self.owner}
+        if parts.owner_person is not None:
+            label = self.owner[0][1].text
+            self.owner_labels = {f: label for f in ("", "name", "email", "phone")}
         self.listed = parse_source(parts.list_column) if parts.list_column else None
+        self.list_item = parse_source(parts.list_item) if parts.list_item else None
         self.list_labels: Mapping[str, str] = {"": self.listed.text if self.listed else ""}
         self.separator = parts.separator
         self.items = None
@@ -89,7 +86,7 @@ class People:
         self.sources = [s for _f, s in self.owner]
         self.sources += [self.listed] if self.listed else []
         self.sources += [self.items[0]] if self.items else []
-        self.sources.append(native)
+        self.sources += [native] if native is not None else []
         self._keys = [
             (n, s) for src in self.sources for n, s in zip(src.names, src.steps, strict=True)
         ]
@@ -132,17 +129,11 @@ class People:
         cells = tuple(self._text(src.read(row)) for _field, src in self.owner)
         cached = self._owners.get(cells)
         if cached is None:
-            owner: dict[str, Any] = {}
-            wrong = None
-            for (field, _src), cell in zip(self.owner, cells, strict=True):
-                if not cell:
-                    continue
-                if field == "phone":
-                    phone, wrong = to_e164(cell, self.region)
-                    owner[field] = phone if phone is not None else cell
-                else:
-                    owner[field] = cell
-            cached = (owner, wrong)
+            if self.owner[0][0] == "":  # owner: COLUMN, one person in one cell
+                cached = read_person(cells[0], self.region) if cells[0] else ({}, None)
+            else:
+                filled = [(f, c) for (f, _src), c in zip(self.owner, cells, strict=True) if c]
+                cached = _person(filled, self.region)
             _remember(self._owners, cells, cached)
         return dict(cached[0]), cached[1]
 
@@ -162,7 +153,7 @@ class People:
             labels.append(label)
             if wrong is not None:
                 place = f"participants[{len(people)}].phone"
-                column = label.get("phone") or label.get("")
+                column = label.get("phone") or label.get("name") or label.get("")
                 problems.append(Problem(place, "bad_phone", wrong, column))
 
         if self.owner:
@@ -172,26 +163,32 @@ class People:
                 people.append(owner)
                 labels.append(self.owner_labels)
                 if wrong is not None:
-                    label = self.owner_labels["phone"]
+                    label = self.owner_labels.get("phone") or self.owner_labels.get("name")
                     problems.append(Problem("participants[1].phone", "bad_phone", wrong, label))
                 owner_email = str(owner.get("email") or "").casefold()
                 owner_phone = str(owner.get("phone") or "")
         if self.listed is not None:
-            cell = self.listed.read(row)
-            if isinstance(cell, str):
-                for raw_part in cell.split(self.separator):
-                    part = raw_part.strip()
-                    if not part:
-                        continue
-                    known = self._entries.get(part)
-                    if known is None:
-                        known = read_entry(part, self.region)
-                        _remember(self._entries, part, known)
-                    add(dict(known[0]), known[1], self.list_labels)
+            for part in self._listed(row, problems):
+                known = self._entries.get(part)
+                if known is None:
+                    known = read_person(part, self.region)
+                    _remember(self._entries, part, known)
+                add(dict(known[0]), known[1], self.list_labels)
         if self.items is not None:
             self._items(row, add, problems)
         self._native(row, people, labels, problems)
         return (people or None), labels
+
+    def _listed(self, row: Mapping[str, Any], problems: list[Problem]) -> list[str]:
+        """Return the entries of the list: a cell split on the separator, or an array's."""
+        assert self.listed is not None
+        cell = as_array(self.listed.read(row))
+        if isinstance(cell, str):  # a cell of entries (not a JSON array): split it
+            return list(split_entries(cell, self.separator))
+        texts, wrong = items_of(cell, self.list_item, "read as people")
+        if wrong is not None:
+            problems.append(Problem("participants", "bad_participant", wrong, self.listed.text))
+        return [t.strip() for t in texts or () if t.strip()]
 
     def _items(self, row: Mapping[str, Any], add: Any, problems: list[Problem]) -> None:
         """Add each object of the JSONL list at ``items.path`` as a participant."""
@@ -210,19 +207,15 @@ class People:
                 message = f"item {index} is not an object"
                 problems.append(Problem("participants", "bad_participant", message, path.text))
                 continue
-            entry: dict[str, Any] = {}
             label: dict[str, str] = {}
-            wrong = None
+            cells: list[tuple[str, str]] = []
             for field, key in keys:
                 value = self._text(key.read(item))
                 if not value:
                     continue
                 label[field] = f"{path.text}[{index}].{key.text}"
-                if field == "phone":
-                    phone, wrong = to_e164(value, self.region)
-                    entry[field] = phone if phone is not None else value
-                else:
-                    entry[field] = value
+                cells.append((field, value))
+            entry, wrong = _person(cells, self.region)
             if entry:
                 add(entry, wrong, label)
 
@@ -234,6 +227,8 @@ class People:
         problems: list[Problem],
     ) -> None:
         """Add a JSON array of participant objects: a native JSONL array or a CSV cell."""
+        if self.native is None:
+            return
         column = self.native.text
         native = self.native.read(row)
         if isinstance(native, str):

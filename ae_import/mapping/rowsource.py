@@ -45,7 +45,7 @@ def _column(mapper: Mapper, mapped: Mapped, field: str) -> str | None:
         except (ValueError, IndexError):
             return None
         return source.get(sub) or source.get("")
-    return mapper.column_of(top.split("[", 1)[0])
+    return mapper.column_of(top.split("[", 1)[0]) or None  # "" for a field nothing maps
 
 
 class RowSource:

@@ -8,7 +8,11 @@ Pure. Tried in this order: RFC 3339 and ISO 8601 forms (``2024-03-05T14:30:00Z``
 ``11/05/2025`` is month-first in one country and day-first in another: it needs a pattern,
 and the problem for it names the patterns that would read it.
 
-Times without an offset are read in the mapping's zone (``zoneinfo``). A wall-clock time
+Times without an offset are read in the mapping's zone (``zoneinfo``), or in a row's own
+zone (``timezone: {column: ...}``). ``find_zone`` is the one reader of a zone: an IANA name
+(in any case), an offset (``UTC-5``, ``GMT+01:00``, ``+0530``: fixed, no daylight saving)
+or a Windows zone name (``Eastern Standard Time``, through tzlocal's copy of CLDR's
+windowsZones table). A wall-clock time
 that a daylight-saving change skips or repeats is a ``timestamp_ambiguous`` problem unless
 ``ambiguous: earlier`` or ``later`` says which of its two instants to take.
 """
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from ae_import.text import safe_text
@@ -33,6 +37,7 @@ __all__ = [
     "StampReader",
     "check_format",
     "check_zone",
+    "find_zone",
     "parse_timestamp",
 ]
 
@@ -80,15 +85,75 @@ _SUGGEST_CACHE: dict[str, str] = {}
 _MIN_YEAR, _MAX_YEAR = 1970, 2100
 _HOURS_KEPT = 4096
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A zone written as an offset: UTC, GMT or Z alone, or a sign and hours (UTC-5, +02:00, +0530).
+_OFFSET_ZONE = re.compile(r"^(?i:(UTC|GMT|Z))?\s*(?:([+-])\s*(\d{1,2})(?::?(\d{2}))?)?$")
+_MAX_OFFSET_HOURS = 18
+_ZONES: dict[str, tzinfo | None] = {}  # zone cells seen, resolved once each
+_ZONES_KEPT = 4096
+_FOLDED: dict[str, str] = {}  # every IANA name by its casefold
+
+
+def _offset_zone(text: str) -> tzinfo | None:
+    """Return the fixed zone of ``UTC-5``, ``GMT+01:00``, ``+0530`` (sign and hours), else None."""
+    match = _OFFSET_ZONE.match(text)
+    if match is None:
+        return None
+    sign = match.group(2)
+    if not sign:
+        return UTC if match.group(1) else None
+    hours, minutes = int(match.group(3)), int(match.group(4) or 0)
+    if hours > _MAX_OFFSET_HOURS or minutes >= 60:
+        return None
+    delta = timedelta(hours=hours, minutes=minutes)
+    return timezone(-delta if sign == "-" else delta)
+
+
+def _folded_zone(text: str) -> str | None:
+    """Return the IANA name ``text`` writes in another case (``america/chicago``), else None."""
+    if not _FOLDED:  # read once, on the first name not found as written
+        _FOLDED.update((name.casefold(), name) for name in zoneinfo.available_timezones())
+    return _FOLDED.get(text.casefold())
+
+
+def _find_zone(text: str) -> tzinfo | None:
+    """Resolve an IANA name (any case), an offset, or a Windows zone name; None if none."""
+    name = text.strip()
+    if not name or len(name) > 64:
+        return None
+    fixed = _offset_zone(name)
+    if fixed is not None:
+        return fixed
+    from tzlocal.windows_tz import win_tz  # CLDR's windowsZones table, Windows name to IANA
+
+    candidates = (name, win_tz.get(name), _folded_zone(name) if "/" in name else None)
+    for candidate in candidates:
+        if candidate:
+            try:
+                return zoneinfo.ZoneInfo(candidate)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+                continue
+    return None
+
+
+def find_zone(text: str) -> tzinfo | None:
+    """Return the zone a config or a cell names (IANA, offset, Windows name), else None."""
+    if text in _ZONES:
+        return _ZONES[text]
+    found = _find_zone(text)
+    if len(_ZONES) >= _ZONES_KEPT:
+        _ZONES.clear()
+    _ZONES[text] = found
+    return found
 
 
 def check_zone(name: str) -> str | None:
     """Say what is wrong with a time zone name, if anything: the one check and its message."""
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+    if find_zone(name) is None:
         shown = safe_text(name)[:60]
-        return f"unknown time zone '{shown}'; use an IANA name such as UTC or America/New_York"
+        return (
+            f"unknown time zone '{shown}'; use an IANA name such as UTC or America/New_York, "
+            "an offset such as UTC-5 or +02:00, or a Windows name such as Eastern Standard Time"
+        )
     return None
 
 
@@ -160,7 +225,10 @@ class StampReader:
         self, zone: str | tzinfo, formats: tuple[str, ...] = (), ambiguous: str | None = None
     ) -> None:
         """Prepare for ``zone`` (an IANA name), the configured ``formats`` and ``ambiguous``."""
-        self.zone: tzinfo = zoneinfo.ZoneInfo(zone) if isinstance(zone, str) else zone
+        found = find_zone(zone) if isinstance(zone, str) else zone
+        if found is None:
+            raise ValueError(check_zone(str(zone)))
+        self.zone: tzinfo = found
         self.zone_name = str(zone)
         self.ambiguous = ambiguous
         self.formats = formats

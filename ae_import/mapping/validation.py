@@ -33,6 +33,8 @@ bad_encoding                a line the file's encoding cannot read, or a lone su
 record_too_large            a record over 16 MB of UTF-8 (``manifest.MAX_RECORD_BYTES``)
 unmapped_value              a value a ``map:`` does not name, and no ``default``
 timestamp_ambiguous         a naive time in a DST gap or fold, without ``ambiguous:``
+bad_timezone                a row's zone cell (``timezone: {column: ...}``) that is no zone
+bad_join                    a ``join`` of an object, or of elements it cannot render
 transcript_file             a ``transcript_text: {file: ...}`` that cannot be read
 cloud_reference / ...       an ``s3://``, ``gs://`` or ``az://`` reference (see ``cloud``)
 ==========================  ==========================================================

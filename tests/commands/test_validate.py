@@ -371,7 +371,9 @@ def test_every_request_field_as_a_column(
     header, row = _manifest_without(field)
     rows = [f"{header},Source", f"{row},{_cell(good)}", f"{row.replace('e-1', 'e-2')},{_cell(bad)}"]
     Path("m.csv").write_text("\n".join(rows) + "\n")
-    Path("c.yaml").write_text(f"columns:\n  {field}: Source\n")
+    # The mapping decides: the other columns, named like their fields, are mapped too.
+    others = "".join(f"  {name}: {name}\n" for name in header.split(","))
+    Path("c.yaml").write_text(f"columns:\n  {field}: Source\n{others}")
     args = ["m.csv", "-c", "c.yaml"]
     result = runner.invoke(app, ["validate", *args, "--json", "--show-requests", "1"])
     assert "Traceback" not in result.output

@@ -252,7 +252,8 @@ def test_init_never_writes_over_its_manifest(runner: CliRunner, write: Writer) -
         (
             ["--timezone", "Mars/Olympus"],
             "--timezone: unknown time zone 'Mars/Olympus'; use an IANA name such as UTC or "
-            "America/New_York",
+            "America/New_York, an offset such as UTC-5 or +02:00, or a Windows name such as "
+            "Eastern Standard Time",
         ),
         (["--source-system", " "], "--source-system: give a name of 1 to 100 characters"),
     ],

@@ -83,13 +83,13 @@ def test_columns_defaults_prefix_and_type_case() -> None:
     """Configured columns, defaults for empty cells, the id prefix and type case all apply."""
     mapper = Mapper(
         mapping(
-            columns={"external_id": "Id", "title": "Subject", "type": "Kind"},
+            columns={"external_id": "Id", "title": "Subject", "type": "Kind", "media_url": "Url"},
             defaults={"type": "meeting", "source_system": "crm", "title": "Untitled"},
             external_id_prefix="crm:",
         )
     )
     body = mapper.map(
-        {"Id": " 42 ", "Subject": "  ", "Kind": "call", "media_url": BASE["media_url"]}
+        {"Id": " 42 ", "Subject": "  ", "Kind": "call", "Url": BASE["media_url"]}
     ).body
     assert body == {
         "type": "CALL",
@@ -99,7 +99,7 @@ def test_columns_defaults_prefix_and_type_case() -> None:
         "media_url": BASE["media_url"],
         "run_workflows": False,
     }
-    assert mapper.map({"Id": "43", "media_url": "x"}).body["type"] == "MEETING"
+    assert mapper.map({"Id": "43", "Url": "x"}).body["type"] == "MEETING"
 
 
 def test_unconvertible_values_are_problems_with_their_column() -> None:
