@@ -218,8 +218,11 @@ def joined_form(column: str, values: Sequence[Any]) -> dict[str, Any] | None:
     text = next(
         (k for k in _TEXT_KEYS if all(isinstance(_key_path(i, k), str) for i in items)), None
     )
-    if text is None:
-        return None
+    strings = [k for k in items[0] if all(isinstance(i.get(k), str) for i in items)]
+    if text is None:  # unnamed: the key with the longest values holds what was said
+        text = max(strings, key=lambda k: sum(len(i[k]) for i in items), default=None)
+        if text is None or sum(len(i[text]) for i in items) < 8 * len(items):
+            return None
     speaker = next(
         (
             k
@@ -228,5 +231,14 @@ def joined_form(column: str, values: Sequence[Any]) -> dict[str, Any] | None:
         ),
         None,
     )
+    if speaker is None:  # unnamed: a short key whose values repeat (names of a few people)
+        short = [
+            k
+            for k in strings
+            if k != text
+            and sum(len(i[k]) for i in items) <= 40 * len(items)
+            and len({i[k] for i in items}) < len(items)
+        ]
+        speaker = short[0] if short else None
     item = f"{{{speaker}}}: {{{text}}}" if speaker else f"{{{text}}}"
     return {"join": column, "item": item, "with": "\n"}

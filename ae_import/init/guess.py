@@ -456,7 +456,10 @@ class Guesser:
         reason = f"parses each of the {have} sampled values, such as {found.example}"
         if len(found.formats) > 1:
             reason = f"{len(found.formats)} formats read each of the {have} sampled values"
-        if stamps.ambiguous:
+        if stamps.ambiguous and found.day_first:
+            reason += "; read day first, as the headers' language writes dates: check one "
+            reason += "whose day is over 12"
+        elif stamps.ambiguous:
             reason += "; day/month would too: check one whose day is over 12"
         self.set("start_at", form, reason + others, column=chosen)
         return stamps

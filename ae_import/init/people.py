@@ -378,8 +378,8 @@ def find_people(sample: Sample, export: Export | None) -> People:
     if not contact and contact_cell is None and listed is None and joined is None:
         contact = _addresses(sample, taken)
     if joined is not None:
-        form = {"join": joined, "with": ";"}
-        people.lines.append(Line("list", form, f"each string of {joined} is a participant"))
+        why = f"each string of the array {joined} is a participant"
+        people.lines.append(Line("list", joined, why))
     elif contact_cell is not None and listed is None:
         why = "the contact: cells such as Name (email)"
         people.lines.append(Line("list", contact_cell, why))

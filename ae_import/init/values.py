@@ -191,7 +191,7 @@ def _day_month_swapped(pattern: str) -> str | None:
     return None
 
 
-def read_stamps(values: Sequence[Any]) -> Stamps | None:
+def read_stamps(values: Sequence[Any], day_first: bool = False) -> Stamps | None:
     """Return how every one of ``values`` reads as a timestamp, or None when some do not.
 
     Spreadsheet date cells (``datetime``) read as they are; ISO 8601 texts need no
@@ -220,7 +220,11 @@ def read_stamps(values: Sequence[Any]) -> Stamps | None:
     iso_timed = any(m is not None and len(t) > 10 for t, m in zip(texts, matches, strict=True))
     for pattern in TIMESTAMP_PATTERNS:
         if _parses(pattern, rest):
-            return _stamps((pattern,), rest, iso_naive, iso_timed)
+            swapped = _day_month_swapped(pattern)
+            chosen = pattern
+            if day_first and swapped and pattern.startswith("%m") and _parses(swapped, rest):
+                chosen = swapped  # the headers' language writes the day first
+            return _stamps((chosen,), rest, iso_naive, iso_timed)
     return _mixed(rest, iso_naive, iso_timed)
 
 

@@ -126,6 +126,17 @@ _NOT_START = frozenset(
         "actualizado",
     ]
 )
+# Header words of languages that write dates day first (German, French, Spanish, Italian,
+# Dutch, Portuguese): with them, a date whose day and month both read is read day first.
+_DAY_FIRST_WORDS = frozenset(
+    [
+        *("fecha", "hora", "asunto", "tipo", "teléfono", "telefono", "grabación", "llamada"),
+        *("datum", "uhrzeit", "zeitzone", "betreff", "telefon", "aufnahme", "anruf", "dauer"),
+        *("heure", "objet", "téléphone", "enregistrement", "appel", "fuseau", "durée", "début"),
+        *("oggetto", "durata", "chiamata", "registrazione", "gesprek", "onderwerp", "duração"),
+        *("propietario", "inhaber", "propriétaire", "contacto", "kunde", "zugewiesen"),
+    ]
+)
 _TIME_WORDS = frozenset(["time", "hour", "uhrzeit", "zeit", "heure", "hora", "ora", "clock"])
 _ZONE_WORDS = frozenset(["zone", "timezone", "tz", "zeitzone", "fuseau", "zona", "huso"])
 
@@ -142,6 +153,7 @@ class Start:
     columns: tuple[str, ...] = ()  # the columns the source reads
     zone: str | None = None  # a column of zone names for naive times
     dated: str | None = None  # the activity's date-only column a same-day timed one replaced
+    day_first: bool = False  # the headers' language writes the day before the month
 
 
 def _meaning(column: str) -> float:
@@ -150,6 +162,8 @@ def _meaning(column: str) -> float:
     found = set(text.split())
     if found & _NOT_START:
         return -4.0
+    if text.endswith((" at", " on")) or text in ("at", "on"):  # startedAt, Created On
+        found.add("date")
     score = START_NAMES.get(text, 0.0)
     if found & _ACTIVITY:
         score = max(score, 3.0)
@@ -249,17 +263,24 @@ def _same_day_timed(
     return None
 
 
+def day_first(columns: Sequence[str]) -> bool:
+    """Tell whether the headers are in a language that writes the day before the month."""
+    found = {w for c in columns for w in words(c).split()}
+    return bool(found & _DAY_FIRST_WORDS)
+
+
 def find_start(sample: Sample, prefer: Sequence[str] = ()) -> Start:
     """Guess the start: the recognised export's column, else the best-meaning timestamps."""
     stamps: dict[str, Stamps] = {}
+    dmy = day_first(sample.columns)
     for column in sample.columns:
-        found = read_stamps(sample.values(column))
+        found = read_stamps(sample.values(column), day_first=dmy)
         if found is None:
             continue
         if found.format in ("epoch", "epoch_ms") and _meaning(column) < 2.0:
             continue  # numbers in the epoch range, named like nothing dated: ids, counts
         stamps[column] = found
-    start = Start(zone=_zone_column(sample))
+    start = Start(zone=_zone_column(sample), day_first=dmy)
     candidates: list[tuple[float, int, str, tuple[str, ...], Stamps, list[str]]] = []
     for index, (column, found) in enumerate(stamps.items()):
         score = _meaning(column) + (1.0 if found.timed else 0.0)

@@ -245,7 +245,7 @@ def test_sentence_arrays_become_a_joined_transcript() -> None:
         "item": "{speaker_name}: {text}",
         "with": "\n",
     }
-    assert loaded["participants"]["list"] == {"join": "participants", "with": ";"}
+    assert loaded["participants"]["list"] == "participants"
 
 
 @pytest.mark.parametrize(
