@@ -30,6 +30,7 @@ from .when import Start, find_start
 
 __all__ = ["Guesser", "Line", "pick"]
 
+_NOT_TEXT = frozenset(["id", "uuid", "url", "uri", "link", "language", "status", "ready", "count"])
 _TRANSCRIPT_WORDS = frozenset(
     [
         "transcript",
@@ -499,8 +500,13 @@ class Guesser:
                 reason = "file names: read relative to the manifest (.vtt, .srt as Speaker: text)"
                 self.set("transcript_text", {"file": column}, reason, column=column)
                 return
-            if not any(is_url(v) for v in values):
-                self.set("transcript_text", column, "named like a transcript")
+            if set(words(column).split()) & _NOT_TEXT:
+                continue
+            prose = sum(len(v) for v in values) >= 20 * len(values) and any(
+                " " in v for v in values
+            )
+            if prose and not any(is_url(v) for v in values):
+                self.set("transcript_text", column, "named like a transcript, and holds text")
                 return
 
     def set(self, key: str, value: Any, comment: str, column: str | None = None) -> None:

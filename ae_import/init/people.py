@@ -284,6 +284,8 @@ def _person_column(sample: Sample, roles: Sequence[str] | None, taken: set[str])
             values = sample.values(column)
             if not values or share(values, lambda v: person_of(v) is not None) < 0.9:
                 continue
+            if roles is None and share(values, _named_and_addressed) < 0.5:
+                continue  # bare numbers or emails under an unknown header: not an owner
             if share(values, is_addressed) >= 0.5 and not all(is_email(v) for v in values):
                 return column
     return None
@@ -303,6 +305,11 @@ def _addresses(sample: Sample, taken: set[str]) -> dict[str, str]:
                     continue  # bare digits without a phone's header: ids, counts
                 found[attr] = column
     return found
+
+
+def _named_and_addressed(value: Any) -> bool:
+    person = person_of(value)
+    return person is not None and bool(person[0]) and bool(person[1] or person[2])
 
 
 def _string_list(sample: Sample, taken: set[str]) -> str | None:
