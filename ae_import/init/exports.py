@@ -181,6 +181,13 @@ EXPORTS: tuple[Export, ...] = (
             _sig("subject", "call duration in seconds"),
             _sig("subject", "who name"),
             _sig("subject", "who id", "activity date"),
+            # report labels in other locales: subject and call type
+            _sig("betreff", "anruftyp"),
+            _sig("objet", "type d appel"),
+            _sig("asunto", "tipo de llamada"),
+            _sig("oggetto", "tipo di chiamata"),
+            _sig("assunto", "tipo de chamada"),
+            _sig("onderwerp", "gesprekstype"),
         ),
         {
             "external_id": ("id", "activity id", "task id"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,40 @@ def test_each_mapping_validates_as_written(name: str, tmp_path: Path) -> None:
     config.write_text(mapping_text(sample, timezone=_zone(source)).text, encoding="utf-8")
     checked = check_mapping(str(EXPORTS / name), sample.format, config)
     assert checked.invalid == invalid, checked.top
+
+
+def test_a_salesforce_report_workbook_in_german_with_title_rows(tmp_path: Path) -> None:
+    """A report .xlsx: title rows skipped, German labels recognised, date cells read, valid."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Bericht"
+    sheet.append(["Anrufe – alle Aktivitäten"])
+    sheet.append(["Erstellt am 05.11.2025"])
+    sheet.append([])
+    sheet.append(
+        ["Aktivitäts-ID", "Betreff", "Anruftyp", "Datum", "Erstellt am", "Zugewiesen",
+         "E-Mail", "Aufzeichnung"]
+    )  # fmt: skip
+    for n in range(5):
+        sheet.append(
+            [f"00T8c00001AbCd{n}EAF", f"Anruf {n}", "Ausgehend" if n % 2 else "Eingehend",
+             datetime.date(2025, 11, 3 + n), datetime.datetime(2025, 11, 3 + n, 9 + n, 15),
+             "Jonas Weber", f"k{n}@kunde.example", f"https://aufnahmen.example-cdn.de/{n}.mp3"]
+        )  # fmt: skip
+    path = tmp_path / "Anrufe.xlsx"
+    book.save(path)
+    sample = read_sample(str(path))
+    written = mapping_text(sample, timezone="Europe/Berlin")
+    loaded = yaml.safe_load(written.text)
+    assert loaded["manifest"]["skip_lines"] == 3
+    assert loaded["defaults"]["source_system"] == "salesforce"
+    assert loaded["columns"]["external_id"] == "Aktivitäts-ID"
+    assert loaded["columns"]["start_at"] == "Erstellt am"
+    assert written.todos == []
+    config = tmp_path / "mapping.yaml"
+    config.write_text(written.text, encoding="utf-8")
+    assert check_mapping(str(path), sample.format, config).invalid == 0
 
 
 def _bodies(name: str, tmp_path: Path) -> list[dict[str, Any]]:
