@@ -531,16 +531,315 @@ FILES = {
 }
 
 
+# --- set B: written after init's guesses were frozen, run once to measure -------------------
+
+
+def italian() -> tuple[str, list[dict[str, Any]], str]:
+    """Write an Italian CRM report: ';', day-first date and time in one cell, no zone column."""
+    header = [
+        "Codice chiamata",
+        "Oggetto",
+        "Tipo",
+        "Data e ora",
+        "Operatore",
+        "Email operatore",
+        "Numero cliente",
+        "Registrazione",
+    ]
+    rows, truths = [header], []
+    zone = "Europe/Rome"
+    data = [
+        ("CH-7701", "Primo contatto", "Chiamata", "2025-04-03 10:00", "+39 06 1234 5678"),
+        ("CH-7702", "Offerta", "Chiamata", "2025-04-14 15:20", "+39 02 8765 4321"),
+        ("CH-7703", "Riunione di avvio", "Riunione", "2025-04-22 09:30", ""),
+        ("CH-7704", "Rinnovo", "Chiamata", "2025-05-02 11:45", "+39 011 234 5678"),
+        ("CH-7705", "Verifica", "Riunione", "2025-05-19 16:00", ""),
+    ]
+    for id_, subject, kind, local, phone in data:
+        day, clock = local.split()
+        y, m, d = day.split("-")
+        url = f"https://registrazioni.example-cdn.it/{id_}.mp3"
+        rows.append(
+            [
+                id_,
+                subject,
+                kind,
+                f"{d}/{m}/{y} {clock}",
+                "Giulia Russo",
+                "giulia.russo@example.it",
+                phone,
+                url,
+            ]
+        )
+        truths.append(
+            _truth(
+                id_,
+                "MEETING" if kind == "Riunione" else "CALL",
+                _utc(local, zone),
+                url,
+                ["giulia.russo@example.it"],
+                [phone.replace(" ", "")] if phone else [],
+            )
+        )
+    return _csv(rows, ";"), truths, zone
+
+
+def voxly() -> tuple[str, list[dict[str, Any]], str]:
+    """Write a top-level JSON array: channel phone/video, nested caller and callee, href media."""
+    items, truths = [], []
+    data = [
+        ("VX-20250403-01", "phone", "2025-04-03T10:00:00-05:00", "+1 415 555 2671"),
+        ("VX-20250403-02", "video", "2025-04-03T13:30:00-05:00", "+1 212 555 0142"),
+        ("VX-20250404-01", "phone", "2025-04-04T09:10:00-05:00", "+1 312 555 0170"),
+        ("VX-20250407-01", "video", "2025-04-07T16:45:00-04:00", "+1 646 555 0123"),
+    ]
+    for id_, channel, when, phone in data:
+        url = f"https://cdn.voxly.example/a/{id_}.m4a"
+        items.append(
+            {
+                "ref": id_,
+                "channel": channel,
+                "when": when,
+                "audio": {"href": url},
+                "caller": {"name": "Nora Blake", "email": "nora@voxly-customer.example"},
+                "callee": {"name": "Prospect", "phone": phone},
+                "notes": "Follow up next week.",
+            }
+        )
+        utc = datetime.fromisoformat(when).astimezone(UTC).isoformat().replace("+00:00", "Z")
+        truths.append(
+            _truth(
+                id_,
+                "MEETING" if channel == "video" else "CALL",
+                utc,
+                url,
+                ["nora@voxly-customer.example"],
+                [phone.replace(" ", "")],
+            )
+        )
+    return json.dumps(items, indent=1) + "\n", truths, "UTC"
+
+
+def huddle() -> tuple[str, list[dict[str, Any]], str]:
+    """Write JSONL meetings: attendees as Name <email> strings, a transcript of speaker/line."""
+    lines, truths = [], []
+    data = [
+        (
+            "hd_01HX1",
+            "2025-03-10T14:00:00Z",
+            ["Ivy Park <ivy@huddle-co.example>", "Jon Ames <jon@client.example>"],
+        ),
+        (
+            "hd_01HX2",
+            "2025-03-11T15:30:00Z",
+            ["Ivy Park <ivy@huddle-co.example>", "Kai Lund <kai@client.example>"],
+        ),
+        (
+            "hd_01HX3",
+            "2025-03-12T09:00:00Z",
+            [
+                "Ola Berg <ola@huddle-co.example>",
+                "Jon Ames <jon@client.example>",
+                "Pia Roth <pia@client.example>",
+            ],
+        ),
+    ]
+    for id_, start, attendees in data:
+        url = f"https://files.huddle-co.example/rec/{id_}.webm"
+        said = [
+            {"speaker": attendees[0].split(" <")[0], "line": "Shall we begin with the agenda?"},
+            {"speaker": attendees[1].split(" <")[0], "line": "Yes, the pricing first please."},
+        ]
+        lines.append(
+            json.dumps(
+                {
+                    "meetingKey": id_,
+                    "kind": "meeting",
+                    "scheduledStart": start,
+                    "actualStart": start,
+                    "recordingFile": url,
+                    "attendees": attendees,
+                    "summaryTranscript": said,
+                }
+            )
+        )
+        emails = [a.split("<")[1].rstrip(">") for a in attendees]
+        text = "\n".join(f"{s['speaker']}: {s['line']}" for s in said)
+        truths.append(_truth(id_, "MEETING", start, url, emails, [], text))
+    return "\n".join(lines) + "\n", truths, "UTC"
+
+
+def dutch() -> tuple[str, list[dict[str, Any]], str]:
+    """Write a Dutch export: dd-mm-yyyy, a time column, a zone column, Name (email) cells."""
+    header = [
+        "Gesprek ID",
+        "Onderwerp",
+        "Richting",
+        "Datum",
+        "Tijd",
+        "Tijdzone",
+        "Medewerker",
+        "Klant telefoon",
+        "Opname",
+    ]
+    rows, truths = [header], []
+    data = [
+        (
+            "G-5501",
+            "Kennismaking",
+            "uitgaand",
+            "2025-02-03 09:00",
+            "Europe/Amsterdam",
+            "+31 20 123 4567",
+        ),
+        (
+            "G-5502",
+            "Offerte",
+            "inkomend",
+            "2025-02-04 14:15",
+            "Europe/Amsterdam",
+            "+31 10 765 4321",
+        ),
+        ("G-5503", "Demo", "uitgaand", "2025-02-05 11:30", "Europe/Brussels", "+32 2 234 56 78"),
+        (
+            "G-5504",
+            "Contract",
+            "uitgaand",
+            "2025-02-06 16:45",
+            "Europe/Amsterdam",
+            "+31 30 234 5678",
+        ),
+        ("G-5505", "Nazorg", "inkomend", "2025-02-07 10:05", "Europe/Amsterdam", "+31 40 345 6789"),
+    ]
+    for id_, subject, direction, local, zone, phone in data:
+        day, clock = local.split()
+        y, m, d = day.split("-")
+        url = f"https://opnames.example-cdn.nl/{id_}.wav"
+        rows.append(
+            [
+                id_,
+                subject,
+                direction,
+                f"{d}-{m}-{y}",
+                clock,
+                zone,
+                "Sanne de Vries (sanne@example.nl)",
+                phone,
+                url,
+            ]
+        )
+        truths.append(
+            _truth(
+                id_, "CALL", _utc(local, zone), url, ["sanne@example.nl"], [phone.replace(" ", "")]
+            )
+        )
+    rows.append(rows[1])  # a row exported twice
+    return _csv(rows, ","), truths, "Europe/Amsterdam"
+
+
+def callbook() -> tuple[str, list[dict[str, Any]], str]:
+    """Write a US CSV: "Mar 4, 2025 2:05 PM" activity times beside later logged stamps."""
+    header = [
+        "Call Key",
+        "Logged At",
+        "Occurred",
+        "Kind",
+        "Agent Email",
+        "Prospect Email",
+        "Prospect Phone",
+        "Audio Link",
+    ]
+    rows, truths = [header], []
+    zone = "America/Los_Angeles"
+    data = [
+        ("cb-1001", "2025-03-04 14:05", "Phone Call", "pat@prospect.example", "(415) 555-2671"),
+        ("cb-1002", "2025-03-05 09:40", "Phone Call", "lou@prospect.example", "(206) 555-0147"),
+        ("cb-1003", "2025-03-06 11:00", "Video Meeting", "kim@prospect.example", ""),
+        ("cb-1004", "2025-03-07 16:20", "Phone Call", "", "(503) 555-0199"),
+        ("cb-1005", "2025-03-10 08:55", "Video Meeting", "ray@prospect.example", ""),
+    ]
+    for id_, local, kind, email, phone in data:
+        moment = datetime.fromisoformat(local)
+        hour = moment.hour % 12 or 12
+        shown = f"{moment:%b} {moment.day}, {moment.year} {hour}:{moment:%M} {'AM' if moment.hour < 12 else 'PM'}"
+        url = f"https://audio.callbook.example/{id_}.mp3"
+        rows.append(
+            [
+                id_,
+                "2025-03-20T18:00:00Z",
+                shown,
+                kind,
+                "sam@callbook-customer.example",
+                email,
+                phone,
+                url,
+            ]
+        )
+        digits = "".join(c for c in phone if c.isdigit())
+        emails = ["sam@callbook-customer.example"] + ([email] if email else [])
+        truths.append(
+            _truth(
+                id_,
+                "MEETING" if "Meeting" in kind else "CALL",
+                _utc(local, zone),
+                url,
+                emails,
+                [f"+1{digits}"] if phone else [],
+            )
+        )
+    return _csv(rows, ","), truths, zone
+
+
+def portuguese() -> tuple[str, list[dict[str, Any]], str]:
+    """Write a Brazilian report: dd/mm/yyyy and a time column, Saída/Entrada, a new role word."""
+    header = [
+        "ID",
+        "Assunto",
+        "Tipo de chamada",
+        "Data",
+        "Hora",
+        "Responsável",
+        "E-mail do contato",
+        "Gravação",
+    ]
+    rows, truths = [header], []
+    zone = "America/Sao_Paulo"
+    data = [
+        ("BR-301", "Apresentação", "Saída", "2025-01-06 10:00", "ana.souza@cliente.example"),
+        ("BR-302", "Proposta", "Entrada", "2025-01-08 14:30", "bruno.lima@cliente.example"),
+        ("BR-303", "Negociação", "Saída", "2025-01-09 09:15", "carla.dias@cliente.example"),
+        ("BR-304", "Fechamento", "Saída", "2025-01-13 16:40", "davi.rocha@cliente.example"),
+    ]
+    for id_, subject, kind, local, email in data:
+        day, clock = local.split()
+        y, m, d = day.split("-")
+        url = f"https://gravacoes.example-cdn.com.br/{id_}.mp3"
+        rows.append([id_, subject, kind, f"{d}/{m}/{y}", clock, "Marina Costa", email, url])
+        truths.append(_truth(id_, "CALL", _utc(local, zone), url, [email], []))
+    return _csv(rows, ","), truths, zone
+
+
+FILES_B = {
+    "ringo-it.csv": italian,
+    "voxly.json": voxly,
+    "huddle.jsonl": huddle,
+    "nl-export.csv": dutch,
+    "callbook.csv": callbook,
+    "pt-relatorio.csv": portuguese,
+}
+
+
 def main() -> None:
-    """Write each held-out file and heldout/expected.json."""
-    HERE.mkdir(exist_ok=True)
-    expected = {}
-    for name, make in FILES.items():
-        text, truths, zone = make()
-        (HERE / name).write_bytes(text.encode("utf-8"))
-        expected[name] = {"timezone": zone, "rows": truths}
-    text = json.dumps(expected, indent=1, ensure_ascii=False) + "\n"
-    (HERE / "expected.json").write_text(text, encoding="utf-8")
+    """Write each held-out set (heldout/, heldout-b/) and its expected.json."""
+    for folder, files in ((HERE, FILES), (HERE.with_name("heldout-b"), FILES_B)):
+        folder.mkdir(exist_ok=True)
+        expected = {}
+        for name, make in files.items():
+            text, truths, zone = make()
+            (folder / name).write_bytes(text.encode("utf-8"))
+            expected[name] = {"timezone": zone, "rows": truths}
+        text = json.dumps(expected, indent=1, ensure_ascii=False) + "\n"
+        (folder / "expected.json").write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
