@@ -8,27 +8,28 @@ explains it. A required field nothing fills becomes a TODO line.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ae_import.reading import Sample
 
-from .cells import credential_host, id_shaped, joined_form, media_path, share
+from .cells import credential_host, id_shaped, joined_form, share
 from .exports import Export
+from .media import media_column
 from .names import (
     BOOLEAN_WORDS,
     ID_NAMES,
-    MEDIA_NAMES,
     NOT_OWN_ID,
     PRIVATE_NAMES,
     TITLE_NAMES,
     TYPE_NAMES,
+    pick,
 )
 from .values import call_or_meeting, is_url, media_extension, words
 from .when import Start, find_start
 
-__all__ = ["Guesser", "Line", "pick"]
+__all__ = ["Guesser", "Line"]
 
 _NOT_TEXT = frozenset(["id", "uuid", "url", "uri", "link", "language", "status", "ready", "count"])
 _TRANSCRIPT_WORDS = frozenset(
@@ -59,35 +60,14 @@ class Line:
     section: str = "columns"
 
 
-def _score(column: str, names: Mapping[str, float]) -> float:
-    """Score a header against a table of names: the whole header, else its last path segment."""
-    whole = words(column)
-    last = words(column.rsplit(".", 1)[-1])
-    score = max(names.get(whole, 0.0), names.get(last, 0.0) * 0.9)
-    return score * (0.8 if "[" in column else 1.0)
+_TYPE_WORDS = frozenset(
+    ["type", "kind", "channel", "medium", "tipo", "typ", "art", "soort", "canal", "categoria"]
+)
 
 
-def pick(
-    columns: Sequence[str],
-    names: Mapping[str, float],
-    accept: Callable[[str], bool],
-    prefer: Sequence[str] = (),
-) -> str | None:
-    """Return the first accepted column of ``prefer``, else the best-named accepted one."""
-    by_words: dict[str, str] = {}
-    for column in columns:
-        by_words.setdefault(words(column), column)
-    for wanted in prefer:
-        found = by_words.get(wanted)
-        if found is not None and accept(found):
-            return found
-    scored = [(_score(c, names), -i, c) for i, c in enumerate(columns)]
-    for score, _i, column in sorted(scored, reverse=True):
-        if score <= 0:
-            break
-        if accept(column):
-            return column
-    return None
+def _typed(column: str) -> bool:
+    """Tell whether a header names a kind of engagement (Type, Kind, Tipo, Channel...)."""
+    return bool(set(words(column).split()) & _TYPE_WORDS)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -307,8 +287,11 @@ class Guesser:
             distinct = {str(v) for v in values if isinstance(v, str)}
             if not distinct or len(distinct) > 12:
                 return False
-            known = [v for v in distinct if call_or_meeting(v) is not None]
-            return bool(distinct) and len(known) * 2 >= len(distinct)
+            loose = _typed(column)
+            known = [v for v in distinct if call_or_meeting(v, loose) is not None]
+            if words(column) not in TYPE_NAMES and not loose:  # any header: every value says it
+                return len(known) == len(distinct)
+            return len(known) * 2 >= len(distinct)
 
         names = dict(TYPE_NAMES)
         for column in self.sample.columns:  # any header, when its values say it
@@ -336,7 +319,7 @@ class Guesser:
     def type_from(self, column: str) -> None:
         """Map ``column``'s values to CALL and MEETING (plain when they already are)."""
         values = sorted({str(v) for v in self.sample.values(column)})
-        mapped = {v: call_or_meeting(v) for v in values}
+        mapped = {v: call_or_meeting(v, _typed(column)) for v in values}
         if all(words(v) in ("call", "meeting") for v in values):
             self.set("type", column, "its values are CALL and MEETING")
             return
@@ -388,36 +371,7 @@ class Guesser:
 
     def media_column(self) -> tuple[str | None, str]:
         """Return the media URL column and why, or (None, "")."""
-
-        def media_share(column: str) -> tuple[int, int]:
-            values = self.sample.values(column)
-            return sum(media_extension(v) is not None for v in values), len(values)
-
-        candidates = []
-        for index, column in enumerate(self.sample.columns):
-            hits, have = media_share(column)
-            if hits and hits * 10 >= have * 8:
-                preferred = words(column) in self.prefer("media_url")
-                candidates.append((hits, preferred, _score(column, MEDIA_NAMES), -index, column))
-        if candidates:
-            hits, _p, _s, _i, column = max(candidates)
-            exts = sorted({str(media_extension(v)) for v in self.sample.values(column)} - {"None"})
-            return column, f"{hits} of {self.count} values are URLs ending in {'/'.join(exts)}"
-
-        def urls(column: str) -> bool:
-            values = self.sample.values(column)
-            return bool(values) and all(is_url(v) for v in values)
-
-        found = pick(self.sample.columns, MEDIA_NAMES, urls, self.prefer("media_url"))
-        if found is not None:
-            reason = "URLs without an audio or video extension, named like recordings: the server "
-            return found, reason + "checks their content type"
-        for column in self.sample.columns:
-            values = self.sample.values(column)
-            if urls(column) and share(values, media_path) >= 0.8:
-                reason = "URLs whose paths name a recording or media download: the server "
-                return column, reason + "checks their content type"
-        return None, ""
+        return media_column(self.sample, self.prefer("media_url"))
 
     def start_at(self) -> Any:
         """Pick the start (a column, or a date+time template); return its Stamps or None."""
@@ -502,7 +456,7 @@ class Guesser:
                 return
             if set(words(column).split()) & _NOT_TEXT:
                 continue
-            prose = sum(len(v) for v in values) >= 20 * len(values) and any(
+            prose = sum(len(v) for v in values) >= 10 * len(values) and any(
                 " " in v for v in values
             )
             if prose and not any(is_url(v) for v in values):

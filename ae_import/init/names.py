@@ -6,7 +6,11 @@ Pure data. A header is compared as ``init_values.words`` writes it (``CallType``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+
 from ae_import.options import FALSE_WORDS, TRUE_WORDS
+
+from .values import words
 
 __all__ = [
     "BOOLEAN_WORDS",
@@ -18,6 +22,8 @@ __all__ = [
     "START_NAMES",
     "TITLE_NAMES",
     "TYPE_NAMES",
+    "pick",
+    "score",
 ]
 
 BOOLEAN_WORDS = TRUE_WORDS | FALSE_WORDS  # the words options.parse_bool reads
@@ -170,3 +176,34 @@ NOT_START = frozenset(
     ]
 )
 PRIVATE_NAMES = {"is private": 5.0, "private": 5.0, "confidential": 3.0}
+
+
+def score(column: str, names: Mapping[str, float]) -> float:
+    """Return a header's score in a table of names: the whole header, else its last segment."""
+    whole = words(column)
+    last = words(column.rsplit(".", 1)[-1])
+    points = max(names.get(whole, 0.0), names.get(last, 0.0) * 0.9)
+    return points * (0.8 if "[" in column else 1.0)
+
+
+def pick(
+    columns: Sequence[str],
+    names: Mapping[str, float],
+    accept: Callable[[str], bool],
+    prefer: Sequence[str] = (),
+) -> str | None:
+    """Return the first accepted column of ``prefer``, else the best-named accepted one."""
+    by_words: dict[str, str] = {}
+    for column in columns:
+        by_words.setdefault(words(column), column)
+    for wanted in prefer:
+        found = by_words.get(wanted)
+        if found is not None and accept(found):
+            return found
+    scored = [(score(c, names), -i, c) for i, c in enumerate(columns)]
+    for points, _i, column in sorted(scored, reverse=True):
+        if points <= 0:
+            break
+        if accept(column):
+            return column
+    return None

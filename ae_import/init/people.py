@@ -50,6 +50,22 @@ _OWNER_ROLES = (
     "proprietario",
     "assegnato a",
     "eigenaar",
+    "operatore",
+    "agente",
+    "vendedor",
+    "vendeur",
+    "commerciale",
+    "mitarbeiter",
+    "medewerker",
+    "verkoper",
+    "atendente",
+    "consultor",
+    "responsável",
+    "responsavel",
+    "responsabile",
+    "usuario",
+    "utilisateur",
+    "benutzer",
 )
 _CONTACT_ROLES = (
     "who",
@@ -99,6 +115,7 @@ _ATTRS = {
     "phone": (
         *("phone", "phone number", "number", "mobile", "tel", "telephone", "telefon"),
         *("téléphone", "teléfono", "telefono", "telefoonnummer", "rufnummer", "numéro"),
+        *("numero", "número", "nummer", "telefone"),
     ),
 }
 _LIST_NAMES = (

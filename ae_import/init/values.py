@@ -93,6 +93,22 @@ _CALL_WORDS = frozenset(
         "llamada",
         "entrante",
         "saliente",
+        "chiamata",
+        "telefonata",
+        "entrata",
+        "uscita",
+        "inkomend",
+        "uitgaand",
+        "gesprek",
+        "telefoongesprek",
+        "chamada",
+        "ligação",
+        "entrada",
+        "saída",
+        "telefon",
+        "telefonat",
+        "téléphone",
+        "telefono",
     ]
 ) | {"phone call", "cold call", "log a call", "peer to peer", "inbound call", "outbound call"}
 _MEETING_WORDS = frozenset(
@@ -110,6 +126,13 @@ _MEETING_WORDS = frozenset(
         "reunion",
         "reunión",
         "réunion",
+        "riunione",
+        "videochiamata",
+        "vergadering",
+        "reunião",
+        "videoconferencia",
+        "videokonferenz",
+        "visio",
     ]
 ) | {
     "video call",
@@ -332,8 +355,11 @@ def is_nanp(value: Any) -> bool:
     return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
 
 
-def call_or_meeting(value: Any) -> str | None:
-    """Return CALL or MEETING for a value that says which (Inbound, Conference...), else None."""
+def call_or_meeting(value: Any, loose: bool = False) -> str | None:
+    """Return CALL or MEETING for a value that says which (Inbound, Conference...), else None.
+
+    ``loose`` (a column named like a type): a word of the value may say it (Video Meeting).
+    """
     if not isinstance(value, str):
         return None
     text = words(value)
@@ -343,4 +369,11 @@ def call_or_meeting(value: Any) -> str | None:
         return "CALL"
     if text in _MEETING_WORDS:
         return "MEETING"
+    found = text.split()  # "Video Meeting", "Phone Call": a word of the value says it
+    if not loose or len(found) > 4 or is_url(value) or "@" in value:
+        return None
+    meeting = any(w in _MEETING_WORDS for w in found)
+    call = any(w in _CALL_WORDS and w not in ("in", "out") for w in found)
+    if meeting != call:
+        return "MEETING" if meeting else "CALL"
     return None

@@ -137,6 +137,9 @@ _DAY_FIRST_WORDS = frozenset(
         *("propietario", "inhaber", "propriétaire", "contacto", "kunde", "zugewiesen"),
     ]
 )
+_DURATION_WORDS = frozenset(
+    ["duration", "talk", "hold", "wait", "length", "dauer", "duur", "durata", "durée", "duración"]
+)
 _TIME_WORDS = frozenset(["time", "hour", "uhrzeit", "zeit", "heure", "hora", "ora", "clock"])
 _ZONE_WORDS = frozenset(["zone", "timezone", "tz", "zeitzone", "fuseau", "zona", "huso"])
 
@@ -187,8 +190,10 @@ def _date_time_pairs(sample: Sample, stamps: dict[str, Stamps]) -> list[tuple[st
         if found.timed or found.more or found.cells or found.format in ("epoch", "epoch_ms"):
             continue
         day_format = found.format or "%Y-%m-%d"
-        for clock in sample.columns:
-            if clock == day or not set(words(clock).split()) & _TIME_WORDS:
+        named = [c for c in sample.columns if set(words(c).split()) & _TIME_WORDS]
+        rest = [c for c in sample.columns if c not in named]
+        for clock in named + rest:  # named like a time first; any column of times of day next
+            if clock == day or set(words(clock).split()) & _DURATION_WORDS:
                 continue
             pattern = time_pattern(sample.values(clock))
             if pattern is None:
