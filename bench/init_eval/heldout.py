@@ -829,9 +829,250 @@ FILES_B = {
 }
 
 
+# --- set C: written after the fixes set B led to, run once to measure ----------------------
+
+
+def swedish() -> tuple[str, list[dict[str, Any]], str]:
+    """Write a Swedish report: words init has no list of, ';', date and time apart, a zone."""
+    header = [
+        "Samtals-ID",
+        "Ämne",
+        "Typ",
+        "Datum",
+        "Klockslag",
+        "Tidszon",
+        "Handläggare",
+        "Kundens telefon",
+        "Inspelning",
+    ]
+    rows, truths = [header], []
+    data = [
+        (
+            "S-9001",
+            "Första kontakt",
+            "Samtal",
+            "2025-03-03 09:30",
+            "Europe/Stockholm",
+            "+46 8 123 456 78",
+        ),
+        ("S-9002", "Offert", "Samtal", "2025-03-04 13:00", "Europe/Stockholm", "+46 31 123 45 67"),
+        ("S-9003", "Uppstart", "Möte", "2025-03-05 10:15", "Europe/Oslo", ""),
+        (
+            "S-9004",
+            "Förnyelse",
+            "Samtal",
+            "2025-03-14 15:45",
+            "Europe/Stockholm",
+            "+46 40 123 45 67",
+        ),
+    ]
+    for id_, subject, kind, local, zone, phone in data:
+        day, clock = local.split()
+        url = f"https://inspelningar.example-cdn.se/{id_}.mp3"
+        rows.append(
+            [id_, subject, kind, day, clock, zone, "Elin Berg (elin.berg@example.se)", phone, url]
+        )
+        truths.append(
+            _truth(
+                id_,
+                "MEETING" if kind == "Möte" else "CALL",
+                _utc(local, zone),
+                url,
+                ["elin.berg@example.se"],
+                [phone.replace(" ", "")] if phone else [],
+            )
+        )
+    return _csv(rows, ";"), truths, "Europe/Stockholm"
+
+
+def meetbase() -> tuple[str, list[dict[str, Any]], str]:
+    """Write a wrapped JSON object: sessions under result, a host cell, guests, captions."""
+    sessions, truths = [], []
+    data = [
+        ("ses_41a", "video", "2025-02-10T15:00:00Z", [("Al Moss", "al@guest.example")]),
+        ("ses_41b", "audio", "2025-02-11T16:30:00Z", [("Bea Ng", "bea@guest.example")]),
+        (
+            "ses_41c",
+            "video",
+            "2025-02-12T14:45:00Z",
+            [("Al Moss", "al@guest.example"), ("Cy Fox", "cy@guest.example")],
+        ),
+    ]
+    for id_, mode, start, guests in data:
+        url = f"https://media.meetbase.example/{id_}.mp4"
+        captions = [
+            {"by": "Host", "content": "Welcome to the session."},
+            {"by": guests[0][0], "content": "Thanks, good to be here."},
+        ]
+        sessions.append(
+            {
+                "sessionId": id_,
+                "mode": mode,
+                "startsAt": start,
+                "mediaUrl": url,
+                "host": "Dee Host <dee@meetbase-customer.example>",
+                "guests": [{"fullName": n, "emailAddress": e} for n, e in guests],
+                "captions": captions,
+            }
+        )
+        emails = ["dee@meetbase-customer.example"] + [e for _n, e in guests]
+        text = "\n".join(f"{c['by']}: {c['content']}" for c in captions)
+        truths.append(
+            _truth(id_, "MEETING" if mode == "video" else "CALL", start, url, emails, [], text)
+        )
+    body = {"ok": True, "result": {"count": len(sessions), "sessions": sessions}}
+    return json.dumps(body, indent=1) + "\n", truths, "UTC"
+
+
+def dialerpro() -> tuple[str, list[dict[str, Any]], str]:
+    """Write a US dialer CSV: an id header with no id word, local naive times, end times."""
+    header = [
+        "Interaction #",
+        "Start (Local)",
+        "End (Local)",
+        "Call Direction",
+        "User",
+        "User E-mail",
+        "Dialed Number",
+        "Recording Link",
+    ]
+    rows, truths = [header], []
+    zone = "America/Denver"
+    data = [
+        ("880001", "2025-05-06 14:03:22", "Outbound", "(720) 555-0131"),
+        ("880002", "2025-05-06 15:10:05", "Inbound", "(303) 555-0190"),
+        ("880003", "2025-05-07 09:45:00", "Outbound", "(970) 555-0112"),
+        ("880004", "2025-05-08 11:20:47", "Outbound", "(719) 555-0168"),
+    ]
+    for id_, local, direction, phone in data:
+        url = f"https://rec.dialerpro.example/{id_}.wav"
+        rows.append(
+            [
+                id_,
+                local,
+                local.replace(" 1", " 2", 1),
+                direction,
+                "Max Hale",
+                "max.hale@dialerpro-customer.example",
+                phone,
+                url,
+            ]
+        )
+        digits = "".join(c for c in phone if c.isdigit())
+        truths.append(
+            _truth(
+                id_,
+                "CALL",
+                _utc(local.replace(" ", "T"), zone),
+                url,
+                ["max.hale@dialerpro-customer.example"],
+                [f"+1{digits}"],
+            )
+        )
+    return _csv(rows, ","), truths, zone
+
+
+def activities() -> tuple[str, list[dict[str, Any]], str]:
+    """Write JSONL CRM activities: nested activity, owner, contact and attachment objects."""
+    lines, truths = [], []
+    data = [
+        ("act-501", "call", "2025-06-09T14:00:00+00:00", "+14155550123"),
+        ("act-502", "meeting", "2025-06-10T16:30:00+00:00", "+12125550187"),
+        ("act-503", "call", "2025-06-11T13:15:00+00:00", "+13125550144"),
+    ]
+    for id_, kind, when, phone in data:
+        url = f"https://files.crm.example/att/{id_}.mp3"
+        lines.append(
+            json.dumps(
+                {
+                    "activity": {"id": id_, "kind": kind, "occurred_at": when},
+                    "owner": {"email": "owen@crm-customer.example"},
+                    "contact": {"name": "Client Person", "phone": phone},
+                    "attachments": {"recording": url},
+                    "created_at": "2025-06-30T00:00:00+00:00",
+                }
+            )
+        )
+        utc = datetime.fromisoformat(when).astimezone(UTC).isoformat().replace("+00:00", "Z")
+        truths.append(
+            _truth(
+                id_,
+                "MEETING" if kind == "meeting" else "CALL",
+                utc,
+                url,
+                ["owen@crm-customer.example"],
+                [phone],
+            )
+        )
+    return "\n".join(lines) + "\n", truths, "UTC"
+
+
+def mexican() -> tuple[str, list[dict[str, Any]], str]:
+    """Write a Mexican report: Folio ids, Canal phone/video call, a date-time cell."""
+    header = [
+        "Folio",
+        "Motivo",
+        "Canal",
+        "Fecha y hora",
+        "Ejecutivo",
+        "Correo ejecutivo",
+        "Teléfono cliente",
+        "Audio",
+    ]
+    rows, truths = [header], []
+    zone = "America/Mexico_City"
+    data = [
+        ("F-10021", "Cotización", "Teléfono", "2025-07-01 10:00", "+52 55 1234 5678"),
+        ("F-10022", "Seguimiento", "Videollamada", "2025-07-15 12:30", ""),
+        ("F-10023", "Cierre", "Teléfono", "2025-07-22 17:45", "+52 33 1234 5678"),
+        ("F-10024", "Soporte", "Teléfono", "2025-08-05 09:05", "+52 81 1234 5678"),
+    ]
+    for id_, reason, channel, local, phone in data:
+        day, clock = local.split()
+        y, m, d = day.split("-")
+        url = f"https://audios.example-cdn.mx/{id_}.mp3"
+        rows.append(
+            [
+                id_,
+                reason,
+                channel,
+                f"{d}/{m}/{y} {clock}",
+                "Rosa Vega",
+                "rosa.vega@example.mx",
+                phone,
+                url,
+            ]
+        )
+        truths.append(
+            _truth(
+                id_,
+                "MEETING" if channel == "Videollamada" else "CALL",
+                _utc(local, zone),
+                url,
+                ["rosa.vega@example.mx"],
+                [phone.replace(" ", "")] if phone else [],
+            )
+        )
+    return _csv(rows, ","), truths, zone
+
+
+FILES_C = {
+    "swe-rapport.csv": swedish,
+    "meetbase.json": meetbase,
+    "dialer-pro.csv": dialerpro,
+    "crm-activities.jsonl": activities,
+    "mx-reporte.csv": mexican,
+}
+
+
 def main() -> None:
-    """Write each held-out set (heldout/, heldout-b/) and its expected.json."""
-    for folder, files in ((HERE, FILES), (HERE.with_name("heldout-b"), FILES_B)):
+    """Write each held-out set (heldout/, heldout-b/, heldout-c/) and its expected.json."""
+    sets = (
+        (HERE, FILES),
+        (HERE.with_name("heldout-b"), FILES_B),
+        (HERE.with_name("heldout-c"), FILES_C),
+    )
+    for folder, files in sets:
         folder.mkdir(exist_ok=True)
         expected = {}
         for name, make in files.items():
