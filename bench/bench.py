@@ -36,6 +36,7 @@ from common import (
     target,
     timed_run,
 )
+from excel import excel_section
 from generate import SHAPES, generate
 from peers import dry_run_section, peers_section, rate_limited_section
 
@@ -324,6 +325,7 @@ def main() -> None:
             + dry_run_section(sizes, work, args.tries)
             + resume_section([int(r) for r in args.resume_rows.split(",")], work, args.tries)
             + startup_section(args.repeat, work)
+            + excel_section([s for s in sizes if s >= 100_000] or sizes, work, args.tries)
         )
     head = [
         "# Benchmarks",

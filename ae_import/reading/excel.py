@@ -18,6 +18,7 @@ booleans as ``true``/``false``. A record's ``line`` is its row in the sheet.
 from __future__ import annotations
 
 import math
+import zipfile
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -29,6 +30,7 @@ from ae_import.records import Row
 from ae_import.text import safe_text
 
 from .layout import MAX_TITLE_LINES, title_rows
+from .xlsx import XlsxBook
 
 __all__ = ["ExcelSheet", "cell_text"]
 
@@ -75,6 +77,53 @@ def _width(cells: Sequence[str]) -> int:
     return 0
 
 
+class _CalamineBook:
+    """A workbook read by python-calamine (.xls, .ods, and what the streaming reader refuses)."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        """Open the workbook; calamine's errors become one Excel error."""
+        try:
+            import python_calamine  # a compiled module, loaded when used
+        except ImportError:  # pragma: no cover - a core dependency
+            raise ManifestError(
+                f"{name}: Excel: python-calamine is not installed; pip install python-calamine"
+            ) from None
+        self._book = python_calamine.CalamineWorkbook.from_path(str(path))
+        self.sheets = [
+            (
+                m.name,
+                str(m.typ).endswith("WorkSheet") and str(m.visible).endswith(".Visible"),
+                m.name,
+            )
+            for m in self._book.sheets_metadata
+        ]
+
+    def rows(self, member: str) -> Iterator[tuple[int, list[Any]]]:
+        """Yield (row number, cells) of the sheet named ``member``."""
+        sheet = self._book.get_sheet_by_name(member)
+        first = sheet.start[0] + 1 if sheet.start is not None else 1
+        yield from enumerate(sheet.iter_rows(), start=first)
+
+    def close(self) -> None:
+        """Close the workbook."""
+        self._book.close()
+
+
+def _open_book(name: str, path: Path) -> _CalamineBook | XlsxBook:
+    """Open an .xlsx/.xlsm with the streaming reader, anything else with calamine."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return _CalamineBook(name, path)  # .xls (OLE2), or a cut workbook: calamine says so
+    try:
+        if "xl/workbook.xml" in archive.namelist():
+            return XlsxBook(name, archive)
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, UnicodeError):
+        pass  # a part this reader does not understand: calamine tries
+    archive.close()
+    return _CalamineBook(name, path)
+
+
 class ExcelSheet:
     """One sheet of a workbook: its header, and its rows as ``Row``s."""
 
@@ -83,105 +132,109 @@ class ExcelSheet:
 
         ``skip`` is ``manifest: skip_lines`` (rows above the header), None to find them.
         """
-        try:
-            import python_calamine
-        except ImportError:  # pragma: no cover - a core dependency
-            raise ManifestError(
-                f"{name}: Excel: python-calamine is not installed; pip install python-calamine"
-            ) from None
         self.name = name
+        self._book: _CalamineBook | XlsxBook | None = None
         try:
-            book = python_calamine.CalamineWorkbook.from_path(str(path))
-            names = list(book.sheet_names)
-        except Exception as exc:
+            self._book = book = _open_book(name, path)
+            names = [n for n, _visible, _member in book.sheets]
+        except ManifestError:
+            raise
+        except Exception as exc:  # calamine's errors are many kinds
             raise self._unreadable(exc) from None
         if sheet is None:
-            visible = [
-                m.name
-                for m in book.sheets_metadata
-                if str(m.typ).endswith("WorkSheet") and str(m.visible).endswith(".Visible")
-            ]
-            if not visible and not names:
+            visible = [entry for entry in book.sheets if entry[1]] or book.sheets
+            if not visible:
                 raise ManifestError(f"{name}: Excel: the workbook has no sheet; {_FIX}")
-            chosen = (visible or names)[0]
-        elif sheet in names:
-            chosen = sheet
+            chosen = visible[0]
         else:
-            have = ", ".join(f"'{safe_text(n)}'" for n in names[:20])
-            raise ManifestError(
-                f"{name}: Excel: no sheet '{safe_text(sheet)}' (manifest: sheet); "
-                f"the workbook has {have}"
-            )
-        self.sheet = chosen
+            named = next((entry for entry in book.sheets if entry[0] == sheet), None)
+            if named is None:
+                have = ", ".join(f"'{safe_text(n)}'" for n in names[:20])
+                raise ManifestError(
+                    f"{name}: Excel: no sheet '{safe_text(sheet)}' (manifest: sheet); "
+                    f"the workbook has {have}"
+                )
+            chosen = named
+        self.sheet = chosen[0]
         try:
-            rows = book.get_sheet_by_name(chosen).iter_rows()
+            self._rows = book.rows(chosen[2])
         except Exception as exc:
             raise self._unreadable(exc) from None
-        self._rows = rows
-        self._number = 0  # the sheet's row number of the last row read
-        head: list[list[str]] = []
-        for _ in range(_LOOK_AHEAD):
-            cells = self._next()
-            if cells is None:
+        head: list[tuple[int, list[str]]] = []
+        number = 0
+        while len(head) < _LOOK_AHEAD:
+            found = self._next()
+            if found is None:
                 break
-            head.append(cells)
-        self.title_rows = skip if skip is not None else title_rows([_width(c) for c in head])
-        if self.title_rows >= len(head):
+            while number + 1 < found[0] and len(head) < _LOOK_AHEAD:  # rows left out: blank
+                number += 1
+                head.append((number, []))
+            number = found[0]
+            head.append(found)
+        widths = [_width(cells) for _n, cells in head]
+        self.title_rows = skip if skip is not None else title_rows(widths)
+        if self.title_rows >= len(head) or not widths[self.title_rows]:
             raise ManifestError(
-                f"{name}: Excel: sheet '{safe_text(chosen)}' has no header row"
+                f"{name}: Excel: sheet '{safe_text(self.sheet)}' has no header row"
                 + (f" below {self.title_rows} skipped rows (manifest: skip_lines)" if skip else "")
                 + "; the first row of a manifest names its columns"
             )
-        header = head[self.title_rows]
+        header_line, header = head[self.title_rows]
         width = _width(header)
-        names_seen: dict[str, int] = {}
+        seen: dict[str, int] = {}
         columns = [c.strip() for c in header[:width]]
         for index, column in enumerate(columns, start=1):
-            if column and column in names_seen:
+            if column and column in seen:
                 raise ManifestError(
-                    f"{name}: Excel: row {self.title_rows + 1}: column '{safe_text(column)}' "
-                    f"appears twice in the header (columns {names_seen[column]} and {index}); "
+                    f"{name}: Excel: row {header_line}: column '{safe_text(column)}' "
+                    f"appears twice in the header (columns {seen[column]} and {index}); "
                     "rename one"
                 )
-            names_seen[column] = index
+            seen[column] = index
         self.columns = tuple(columns)
+        self.header_line = header_line
         self._head = head[self.title_rows + 1 :]
-        self._first = self.title_rows + 2  # the sheet row of the first record
 
     def _unreadable(self, exc: BaseException) -> ManifestError:
         """Say that the workbook cannot be read, why, and what to do."""
-        why = safe_text(
-            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        )
+        text = str(exc).strip()
+        why = safe_text(text.splitlines()[0] if text else type(exc).__name__)
         return ManifestError(
             f"{self.name}: Excel: cannot read the workbook ({why[:200]}); is it whole? "
             f"If so, {_FIX}"
         )
 
-    def _next(self) -> list[str] | None:
-        """Return the next row's cells as text, or None at the end of the sheet."""
+    def _next(self) -> tuple[int, list[str]] | None:
+        """Return the next row's number and cells as text, or None at the end of the sheet."""
         try:
-            cells = next(self._rows, None)
+            found = next(self._rows, None)
+        except ManifestError as exc:
+            raise ManifestError(f"{self.name}: {exc}") from None
         except Exception as exc:
             raise self._unreadable(exc) from None
-        if cells is None:
+        if found is None:
             return None
-        self._number += 1
-        return [cell_text(c) for c in cells]
+        number, cells = found
+        return number, [c if c.__class__ is str else cell_text(c) for c in cells]
 
     def __iter__(self) -> Iterator[Row]:
         """Yield each row under the header that has a filled cell, keyed by column."""
         columns = self.columns
         width = len(columns)
-        number = self._first - 1
-        for cells in self._head:
-            number += 1
+        for number, cells in self._head:
             if "".join(cells).strip():
                 yield Row(number, dict(zip(columns, cells[:width], strict=False)))
         self._head = []
         while True:
-            line = self._next()
-            if line is None:
+            found = self._next()
+            if found is None:
                 return
+            number, line = found
             if "".join(line).strip():
-                yield Row(self._number, dict(zip(columns, line[:width], strict=False)))
+                yield Row(number, dict(zip(columns, line[:width], strict=False)))
+
+    def close(self) -> None:
+        """Close the workbook (and any temporary file of its strings)."""
+        if self._book is not None:
+            self._book.close()
+            self._book = None

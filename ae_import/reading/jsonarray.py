@@ -225,6 +225,13 @@ class JsonRecords:
         self.note = ""
         self.codec = "utf-8"
         self._decode = json.JSONDecoder().raw_decode
+        self._again: IO[bytes] | None = None  # the stream opened again after the search
+
+    def close(self) -> None:
+        """Close the stream opened again for a wrapping object (the manifest closes its own)."""
+        if self._again is not None:
+            self._again.close()
+            self._again = None
 
     def _fail(self, message: str) -> ManifestError:
         return ManifestError(f"{self.name}: JSON: {message}")
@@ -251,7 +258,8 @@ class JsonRecords:
         wanted = self._wanted
         if wanted is None:
             wanted = self._search(text)
-            text = _Text(self._rewind())
+            self._again = self._rewind()
+            text = _Text(self._again)
             if wanted is None:  # objects one after another (JSONL saved as .json), or one
                 yield from self._objects(text)
                 return

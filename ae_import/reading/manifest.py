@@ -244,7 +244,7 @@ class Manifest:
             sheet = ExcelSheet(self.name, self._path, reading.sheet, reading.skip_lines)
             self._source, self._columns = sheet, sheet.columns
             self.sheet, self.title_rows = sheet.sheet, sheet.title_rows
-            self._header_line = sheet.title_rows + 1
+            self._header_line = sheet.header_line
         elif self.format == "json":
             assert self._reopen is not None
             self._source = JsonRecords(

@@ -191,3 +191,24 @@ def test_the_documented_parquet_and_zip_examples(runner: CliRunner, tmp_path: Pa
     with zipfile.ZipFile(tmp_path / "export.zip", "w") as archive:
         archive.write(tmp_path / "calls.parquet", "calls/calls.parquet")
     assert _requests(runner, tmp_path / "export.zip", config) == [request]
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ("records: 'data..items'", "manifest.records must be a key path such as data.items"),
+        ("sheet: ''", "'manifest.sheet' must be a non-empty string"),
+        ("sheets: Calls", "unknown key 'sheets'"),
+    ],
+)
+def test_bad_sheet_or_records_keys_are_config_errors(
+    runner: CliRunner, tmp_path: Path, manifest: str, message: str
+) -> None:
+    """A records: path with an empty step, or an empty sheet: name, is exit 2 naming the key."""
+    path = tmp_path / "calls.json"
+    path.write_text(json.dumps(API_ROWS))
+    config = tmp_path / "m.yaml"
+    config.write_text(f"manifest:\n  {manifest}\n")
+    result = runner.invoke(app, ["validate", str(path), "--config", str(config)])
+    assert result.exit_code == 2
+    assert message in result.stderr
