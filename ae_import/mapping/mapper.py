@@ -44,6 +44,7 @@ __all__ = ["Mapped", "Mapper", "encode_body", "parse_timestamp"]
 _PLAIN, _CONVERT, _TRANSCRIPT, _PARTICIPANTS, _ZONED = range(5)
 # The source of a field the mapping does not map: it reads nothing (a template of no names).
 _NOTHING = Source("", (), (), ("",))
+_NO_KEY: Any = object()  # a "key" no row has (keys are text): as fast as an absent column
 
 
 def parse_timestamp(text: str, zone: Any, formats: tuple[str, ...] = ()) -> str | None:
@@ -159,9 +160,12 @@ class Mapper:
             or (name == "external_id" and self.config.external_id_prefix)
         ):
             kind = _CONVERT
+        key = source.names[0] if plain else None
+        if source is _NOTHING:
+            key = _NO_KEY
         return _Plan(
             name,
-            source.names[0] if plain else None,
+            key,
             source,
             kind,
             self.strip_cells or spec is not None,
@@ -324,7 +328,8 @@ class Mapper:
                 reader.zone_name = cell
             if len(self._readers) >= 512:
                 self._readers.clear()
-            self._readers[cell] = reader
+            if len(cell) <= 64:  # a longer cell is no zone: never kept
+                self._readers[cell] = reader
         if isinstance(reader, str):
             return None, Problem(plan.name, "bad_timezone", reader, self._zones.text)
         return self._stamp(reader, value)

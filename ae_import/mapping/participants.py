@@ -156,7 +156,15 @@ class People:
                 column = label.get("phone") or label.get("name") or label.get("")
                 problems.append(Problem(place, "bad_phone", wrong, column))
 
-        if self.owner:
+        field, source = self.owner[0] if self.owner else ("-", None)
+        if field == "" and source is not None and isinstance(source.read(row), dict | list):
+            key = source.text
+            message = (
+                f"is an object, not a person cell; map its keys: owner: {{name: {key}.name, "
+                f"email: {key}.email}}"
+            )
+            problems.append(Problem("participants", "bad_participant", message, key))
+        elif self.owner:
             owner, wrong = self._owner(row)
             if owner:
                 owner["is_owner"] = True

@@ -90,6 +90,7 @@ _OFFSET_ZONE = re.compile(r"^(?i:(UTC|GMT|Z))?\s*(?:([+-])\s*(\d{1,2})(?::?(\d{2
 _MAX_OFFSET_HOURS = 18
 _ZONES: dict[str, tzinfo | None] = {}  # zone cells seen, resolved once each
 _ZONES_KEPT = 4096
+_ZONE_CHARS = 64  # the longest IANA name is 32 characters, the longest Windows name 31
 _FOLDED: dict[str, str] = {}  # every IANA name by its casefold
 
 
@@ -118,7 +119,7 @@ def _folded_zone(text: str) -> str | None:
 def _find_zone(text: str) -> tzinfo | None:
     """Resolve an IANA name (any case), an offset, or a Windows zone name; None if none."""
     name = text.strip()
-    if not name or len(name) > 64:
+    if not name:
         return None
     fixed = _offset_zone(name)
     if fixed is not None:
@@ -137,6 +138,8 @@ def _find_zone(text: str) -> tzinfo | None:
 
 def find_zone(text: str) -> tzinfo | None:
     """Return the zone a config or a cell names (IANA, offset, Windows name), else None."""
+    if len(text) > _ZONE_CHARS:
+        return None  # no zone name is this long: refused, and never kept
     if text in _ZONES:
         return _ZONES[text]
     found = _find_zone(text)

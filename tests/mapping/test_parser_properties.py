@@ -14,18 +14,12 @@ from hypothesis import strategies as st
 from ae_import.errors import ConfigError
 from ae_import.mapping import Mapper, parse_mapping
 from ae_import.mapping.sources import parse_source
+from tests.helpers.strategies import JSON
 
 SOURCE_TEXT = st.lists(
     st.one_of(st.sampled_from(["{", "}", "{{", "}}", ".", "[0]", "[", "]", " ", "a"]), st.text()),
     max_size=12,
 ).map("".join)
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=12,
-)
 YAMLISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
     lambda inner: (

@@ -138,3 +138,15 @@ def test_a_list_template_builds_one_entry_from_several_columns() -> None:
     mapper = Mapper(mapping({"list": {"template": "{Who.Name} <{Who.Phone}>"}}))
     body = mapper.map(row(**{"Who.Name": "Lee Park", "Who.Phone": "(415) 555-2671"})).body
     assert body["participants"] == [{"name": "Lee Park", "phone": "+14155552671"}]
+
+
+def test_an_owner_key_holding_an_object_says_to_map_its_keys() -> None:
+    """owner: host where host is a JSON object: one bad_participant problem with the fix."""
+    mapper = Mapper(mapping({"owner": "host"}))
+    [problem] = mapper.map(row(host={"name": "Ann", "email": "ann@x.io"})).problems
+    assert (problem.code, problem.column, problem.message) == (
+        "bad_participant",
+        "host",
+        "is an object, not a person cell; map its keys: owner: {name: host.name, "
+        "email: host.email}",
+    )
