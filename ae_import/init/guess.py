@@ -178,7 +178,7 @@ class Guesser:
             return
         column = found
         dropped = self.count - len(rows)
-        twice = f" ({dropped} sampled rows exported twice left out)" if dropped else ""
+        twice = f" ({_plural(dropped, 'row')} exported twice left out)" if dropped else ""
         count = repeats(column)
         if count:
             reason = (
