@@ -382,6 +382,9 @@ def find_people(sample: Sample, export: Export | None) -> People:
     owner = _preferred(sample, export, "owner") if owner_cell is None else {}
     if not owner and owner_cell is None:
         _role, owner = _role_columns(sample, _OWNER_ROLES, set())
+    if not owner and owner_cell is None:  # the calling side with an email is the user's
+        _role, caller = _role_columns(sample, ("caller", "from", "sender"), set())
+        owner = caller if "email" in caller else {}
     if owner_cell is not None:
         why = "the owner: cells such as Name (email), sent once with is_owner: true"
         people.lines.append(Line("owner", owner_cell, why))
