@@ -41,6 +41,8 @@ _TRANSCRIPT_WORDS = frozenset(
         "utterances",
         "monologues",
         "segments",
+        "captions",
+        "subtitles",
         "transkript",
         "transkription",
         "transcripcion",
@@ -462,6 +464,26 @@ class Guesser:
             if prose and not any(is_url(v) for v in values):
                 self.set("transcript_text", column, "named like a transcript, and holds text")
                 return
+        self.spoken_arrays()
+
+    def spoken_arrays(self) -> None:
+        """Pick, under any header, arrays of objects that each say who spoke and what."""
+        for column in self.sample.columns:
+            values = self.sample.values(column)
+            if "[" in column or not values or not all(isinstance(v, list) for v in values):
+                continue
+            form = joined_form(column, values)
+            if form is None or ": " not in str(form.get("item", "")):
+                continue  # without a speaker, an array of texts may be anything
+            key = str(form["item"]).rsplit(": {", 1)[1].rstrip("}")
+            said = [i.get(key) for v in values for i in v if isinstance(i, dict)]
+            texts = [t for t in said if isinstance(t, str)]
+            if len(texts) < 0.8 * len(said) or sum(len(t.split()) for t in texts) < 3 * len(said):
+                continue  # what was said runs to sentences; emails, ids and names do not
+            count = sum(len(v) for v in values)
+            reason = f"arrays of {count} objects saying who spoke and what, joined one a line"
+            self.set("transcript_text", form, reason, column=column)
+            return
 
     def set(self, key: str, value: Any, comment: str, column: str | None = None) -> None:
         """Record a guess for API field ``key``."""

@@ -319,3 +319,29 @@ def test_an_unknown_export_is_named_after_its_file_not_a_todo() -> None:
     assert loaded["defaults"]["source_system"] == "q4-dialer-export"
     assert loaded["external_id_prefix"] == "q4-dialer-export:"
     assert written.todos == []
+
+
+def test_arrays_saying_who_spoke_what_are_the_transcript_under_any_header() -> None:
+    """[{by, content}] under "dialogue": joined; an array of people with names is not."""
+    rows = [
+        {
+            "id": f"d-{n}",
+            "date": f"2025-10-0{n + 1}T10:00:00Z",
+            "audio_url": f"https://cdn.example.com/{n}.mp3",
+            "people": [
+                {"fullName": "Annabel Leeworth", "side": "host"},
+                {"fullName": "Bonaventure Parkinson", "side": "guest"},
+            ],
+            "dialogue": [
+                {"by": "Ann", "content": "Shall we start with pricing?"},
+                {"by": "Bo", "content": "Yes, pricing first please."},
+            ],
+        }
+        for n in range(3)
+    ]
+    loaded, _text = _mapping(_sample(rows, "d.jsonl", nested=True))
+    assert loaded["columns"]["transcript_text"] == {
+        "join": "dialogue",
+        "item": "{by}: {content}",
+        "with": "\n",
+    }
