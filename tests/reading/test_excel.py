@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from ae_import.errors import ManifestError
-from ae_import.reading import ReadingConfig, open_manifest, read_sample
+from ae_import.reading import ReadingConfig, excel, open_manifest, read_sample
 from ae_import.reading.excel import cell_text
 from ae_import.records import Row
 
@@ -145,3 +145,17 @@ def test_a_sheet_with_only_titles_has_no_header(tmp_path: Path) -> None:
     path = workbook(tmp_path / "e.xlsx", {"Empty": []})
     with pytest.raises(ManifestError, match="has no header row"):
         records(path)
+
+
+def test_calamine_reads_what_the_streaming_reader_cannot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A workbook the streaming reader refuses (as .xls and .ods are) reads alike by calamine."""
+    path = workbook(tmp_path / "report.xlsx", {"Report": REPORT})
+    streamed = records(path)
+
+    def refuse(name: str, archive: object) -> None:
+        raise ValueError("not understood")
+
+    monkeypatch.setattr(excel, "XlsxBook", refuse)
+    assert records(path) == streamed
