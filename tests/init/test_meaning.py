@@ -102,9 +102,19 @@ def test_one_cell_in_another_format_keeps_the_activity_date() -> None:
 
 def test_mixed_patterns_are_written_as_a_list() -> None:
     """Two non-ISO forms in one column: both patterns are written, the first one first."""
-    stamps = read_stamps(["10/30/2025 09:12 AM", "30.10.2025 14:00", "10/31/2025 10:00 AM"])
+    values = ["10/30/2025 09:12 AM", "30.10.2025 14:00", "10/31/2025 10:00 AM"]
+    stamps = read_stamps(values)
     assert stamps is not None
     assert stamps.formats == ["%m/%d/%Y %I:%M %p", "%d.%m.%Y %H:%M"]
+    rows = [
+        {"Id": f"c{n}", "Recording": f"https://cdn.example.com/{n}.mp3", "Start": value}
+        for n, value in enumerate(values)
+    ]
+    loaded, _text = _mapping(_sample(rows), timezone="UTC")
+    assert loaded["columns"]["start_at"] == {
+        "column": "Start",
+        "format": ["%m/%d/%Y %I:%M %p", "%d.%m.%Y %H:%M"],
+    }
 
 
 def test_a_date_only_activity_date_takes_the_time_of_a_same_day_created_stamp() -> None:
