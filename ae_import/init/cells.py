@@ -30,6 +30,7 @@ __all__ = [
     "is_zone",
     "joined_form",
     "media_path",
+    "mostly",
     "person_of",
     "share",
     "time_pattern",
@@ -61,6 +62,20 @@ CREDENTIAL_HOSTS = (
 def share(values: Sequence[Any], test: Any) -> float:
     """Return the share of ``values`` that pass ``test`` (0 for none)."""
     return sum(1 for v in values if test(v)) / len(values) if values else 0.0
+
+
+def mostly(values: Sequence[Any], test: Any, floor: float) -> bool:
+    """Tell whether at least ``floor`` of ``values`` pass ``test``; stop once they cannot."""
+    if not values:
+        return False
+    allowed = len(values) - floor * len(values)
+    failed = 0
+    for value in values:
+        if not test(value):
+            failed += 1
+            if failed > allowed:
+                return False
+    return True
 
 
 def person_of(value: Any) -> tuple[str, str, str] | None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from ae_import.reading import Sample
 
-from .cells import credential_host, id_shaped, joined_form, share
+from .cells import credential_host, id_shaped, joined_form, mostly
 from .exports import Export
 from .media import media_column
 from .names import (
@@ -123,6 +124,7 @@ class Guesser:
         """
         rows = self.distinct_rows()
 
+        @cache
         def values(column: str) -> list[Any]:
             return [
                 v.strip() if isinstance(v, str) else v
@@ -134,13 +136,14 @@ class Guesser:
             found = values(column)
             return len(found) - len({str(v) for v in found})
 
+        @cache
         def unique(column: str) -> bool:
             found = values(column)
             return (
-                self.scalar(column)
-                and len(found) >= 0.95 * len(rows)
+                len(found) >= 0.95 * len(rows)
                 and len({str(v) for v in found}) >= 0.95 * len(rows)
-                and share(found, id_shaped) >= 0.95
+                and self.scalar(column)
+                and mostly(found, id_shaped, 0.95)
             )
 
         def wholly(column: str) -> bool:

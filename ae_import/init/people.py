@@ -16,7 +16,7 @@ from typing import Any
 
 from ae_import.reading import Sample
 
-from .cells import is_addressed, person_of, share
+from .cells import is_addressed, mostly, person_of, share
 from .exports import Export
 from .guess import Line
 from .values import is_email, is_phone, is_url, words
@@ -299,7 +299,7 @@ def _person_column(sample: Sample, roles: Sequence[str] | None, taken: set[str])
             elif text != role and text not in (f"{role} name", f"{role} email", f"{role}s"):
                 continue
             values = sample.values(column)
-            if not values or share(values, lambda v: person_of(v) is not None) < 0.9:
+            if not mostly(values, lambda v: person_of(v) is not None, 0.9):
                 continue
             if roles is None and share(values, _named_and_addressed) < 0.5:
                 continue  # bare numbers or emails under an unknown header: not an owner

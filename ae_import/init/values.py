@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -57,7 +58,9 @@ _EPOCH_S = (946_684_800, 4_102_444_800)  # 2000-01-01 to 2100-01-01
 _EPOCH_MS = (_EPOCH_S[0] * 1000, _EPOCH_S[1] * 1000)
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 _EMAIL = re.compile(r"^[^@\s<>(),;]+@[^@\s<>(),;]+\.[^@\s<>(),;]+$")
-_DATE_LIKE = re.compile(r"\d{1,4}[-/. ]\d{1,2}[-/. ,]|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}")
+_DATE_LIKE = re.compile(
+    r"\d{1,4}[-/. ]\d{1,2}[-/. ,:]|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4}"
+)
 _DATE_SHAPE = re.compile(r"^\d{1,4}([./-])\d{1,2}\1\d{1,4}$")
 _PHONE = re.compile(r"^\+?[\d\s().\-/]+$")
 
@@ -146,6 +149,7 @@ _MEETING_WORDS = frozenset(
 }
 
 
+@lru_cache(maxsize=4096)
 def words(header: str) -> str:
     """Return a header as lower-case words: ``metaData.isPrivate`` -> ``meta data is private``."""
     text = re.sub(r"__c$", "", header)  # a Salesforce custom field's suffix
@@ -239,6 +243,8 @@ def read_stamps(values: Sequence[Any], day_first: bool = False) -> Stamps | None
         timed = any(len(t) > 10 for t in texts)
         return Stamps(None, naive=naive, timed=timed)
     rest = [t for t, m in zip(texts, matches, strict=True) if m is None]
+    if not all(_DATE_LIKE.search(t) for t in rest):  # cheap: names and titles stop here
+        return None
     iso_naive = any(m is not None and m.group(5) is None for m in matches)
     iso_timed = any(m is not None and len(t) > 10 for t, m in zip(texts, matches, strict=True))
     for pattern in TIMESTAMP_PATTERNS:
@@ -301,7 +307,7 @@ def dst_edge(values: Sequence[Any], stamps: Stamps, zone: tzinfo) -> str | None:
 
 def media_extension(value: Any) -> str | None:
     """Return the audio or video extension a media URL's path ends in (``.mp4``), if any."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "://" not in value:
         return None
     try:
         parts = urlsplit(value.strip())
@@ -318,7 +324,7 @@ def media_extension(value: Any) -> str | None:
 
 def is_url(value: Any) -> bool:
     """Tell whether ``value`` is an http(s) or cloud URL."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "://" not in value:  # cheap: most cells stop here
         return False
     parts = urlsplit(value.strip())
     return parts.scheme.lower() in _MEDIA_SCHEMES and bool(parts.netloc)

@@ -18,7 +18,7 @@ from typing import Any
 from ae_import.mapping import ISO_FORM
 from ae_import.reading import Sample
 
-from .cells import is_zone, share, time_pattern
+from .cells import is_zone, mostly, time_pattern
 from .names import START_NAMES
 from .values import Stamps, read_stamps, words
 
@@ -186,6 +186,7 @@ def _spread(values: Sequence[Any]) -> float:
 def _date_time_pairs(sample: Sample, stamps: dict[str, Stamps]) -> list[tuple[str, str, str]]:
     """Return (date column, time column, format) pairs whose joined values all parse."""
     pairs = []
+    clocks: dict[str, str | None] = {}  # each column's time-of-day pattern, asked once
     for day, found in stamps.items():
         if found.timed or found.more or found.cells or found.format in ("epoch", "epoch_ms"):
             continue
@@ -195,7 +196,9 @@ def _date_time_pairs(sample: Sample, stamps: dict[str, Stamps]) -> list[tuple[st
         for clock in named + rest:  # named like a time first; any column of times of day next
             if clock == day or set(words(clock).split()) & _DURATION_WORDS:
                 continue
-            pattern = time_pattern(sample.values(clock))
+            if clock not in clocks:
+                clocks[clock] = time_pattern(sample.values(clock))
+            pattern = clocks[clock]
             if pattern is None:
                 continue
             fmt = f"{day_format} {pattern}"
@@ -220,7 +223,7 @@ def _zone_column(sample: Sample) -> str | None:
     found = []
     for index, column in enumerate(sample.columns):
         values = sample.values(column)
-        if not values or share(values, is_zone) < 0.9:
+        if not mostly(values, is_zone, 0.9):
             continue
         named = bool(set(words(column).split()) & _ZONE_WORDS)
         iana = any(isinstance(v, str) and "/" in v for v in values)
