@@ -84,8 +84,15 @@ def _manifest_lines(sample: Sample) -> list[Line]:
     return lines
 
 
-def _timezone_line(stamps: Stamps | None, column: str | None, timezone: str | None) -> Line | None:
+def _timezone_line(
+    stamps: Stamps | None, column: str | None, timezone: str | None, zone: str | None = None
+) -> Line | None:
     naive = stamps is not None and stamps.naive and not stamps.utc
+    if naive and zone is not None:
+        default = timezone or "UTC"
+        why = f"each row's zone is in {zone}; {column} has no UTC offset"
+        why += "; rows without one: --timezone" if timezone else "; rows without one are UTC"
+        return Line("timezone", {"column": zone, "default": default}, why)
     if timezone is not None:
         why = f"{column} has no UTC offset" if naive else "for timestamps without an offset"
         return Line("timezone", timezone, f"--timezone; {why}")
@@ -158,7 +165,7 @@ def mapping_text(
     top = [
         line
         for line in (
-            _timezone_line(stamps, start, timezone),
+            _timezone_line(stamps, start, timezone, guess.start.zone),
             _ambiguous_line(sample, start, stamps, timezone) if timezone else None,
             _phone_line(people.phones),
         )
@@ -172,17 +179,13 @@ def mapping_text(
         defaults.append(Line("source_system", export.source_system, "the recognised export"))
         prefix = export.prefix
     else:
-        prefix = ""
-        defaults.append(
-            Line(
-                "source_system",
-                None,
-                "no known export recognised; name where these recordings come from "
-                "(defaults.source_system: dialer, or a columns.source_system: COLUMN), and "
-                'set external_id_prefix: "dialer:" to keep their ids apart',
-                todo=True,
-            )
+        slug = _slug(Path(_config_name(sample.name, None)).stem)
+        prefix = f"{slug}:"
+        why = (
+            "no known export recognised: named after the file; change it to the system "
+            "these recordings come from (dialer, crm...), and the prefix with it"
         )
+        defaults.append(Line("source_system", slug, why))
     if prefix:
         why = "ids are unique workspace-wide: this keeps the source's apart"
         top.append(Line("external_id_prefix", prefix, why))
@@ -239,7 +242,10 @@ def _config_name(manifest: str, output: Path | None) -> str:
     if output is not None:
         return output.name
     name = Path(manifest).name
-    for ext in (".gz", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".txt"):
+    for ext in (
+        *(".gz", ".zip", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".txt"),
+        *(".xlsx", ".xlsm", ".xls", ".ods", ".parquet"),
+    ):
         name = name.removesuffix(ext)
     return f"{name or 'mapping'}.yaml"
 

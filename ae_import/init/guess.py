@@ -8,27 +8,48 @@ explains it. A required field nothing fills becomes a TODO line.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from ae_import.reading import Sample
 
+from .cells import credential_host, id_shaped, joined_form, mostly
 from .exports import Export
+from .media import media_column
 from .names import (
     BOOLEAN_WORDS,
     ID_NAMES,
-    MEDIA_NAMES,
     NOT_OWN_ID,
-    NOT_START,
     PRIVATE_NAMES,
-    START_NAMES,
     TITLE_NAMES,
     TYPE_NAMES,
+    pick,
 )
-from .values import call_or_meeting, is_url, media_extension, read_stamps, words
+from .values import call_or_meeting, is_url, media_extension, words
+from .when import Start, find_start
 
-__all__ = ["Guesser", "Line", "pick"]
+__all__ = ["Guesser", "Line"]
+
+_NOT_TEXT = frozenset(["id", "uuid", "url", "uri", "link", "language", "status", "ready", "count"])
+_TRANSCRIPT_WORDS = frozenset(
+    [
+        "transcript",
+        "transcription",
+        "transcripts",
+        "sentences",
+        "utterances",
+        "monologues",
+        "segments",
+        "captions",
+        "subtitles",
+        "transkript",
+        "transkription",
+        "transcripcion",
+        "trascrizione",
+    ]
+)
 
 
 @dataclass
@@ -42,35 +63,14 @@ class Line:
     section: str = "columns"
 
 
-def _score(column: str, names: Mapping[str, float]) -> float:
-    """Score a header against a table of names: the whole header, else its last path segment."""
-    whole = words(column)
-    last = words(column.rsplit(".", 1)[-1])
-    score = max(names.get(whole, 0.0), names.get(last, 0.0) * 0.9)
-    return score * (0.8 if "[" in column else 1.0)
+_TYPE_WORDS = frozenset(
+    ["type", "kind", "channel", "medium", "tipo", "typ", "art", "soort", "canal", "categoria"]
+)
 
 
-def pick(
-    columns: Sequence[str],
-    names: Mapping[str, float],
-    accept: Callable[[str], bool],
-    prefer: Sequence[str] = (),
-) -> str | None:
-    """Return the first accepted column of ``prefer``, else the best-named accepted one."""
-    by_words: dict[str, str] = {}
-    for column in columns:
-        by_words.setdefault(words(column), column)
-    for wanted in prefer:
-        found = by_words.get(wanted)
-        if found is not None and accept(found):
-            return found
-    scored = [(_score(c, names), -i, c) for i, c in enumerate(columns)]
-    for score, _i, column in sorted(scored, reverse=True):
-        if score <= 0:
-            break
-        if accept(column):
-            return column
-    return None
+def _typed(column: str) -> bool:
+    """Tell whether a header names a kind of engagement (Type, Kind, Tipo, Channel...)."""
+    return bool(set(words(column).split()) & _TYPE_WORDS)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -85,6 +85,7 @@ class Guesser:
     export: Export | None
     lines: dict[str, Line] = field(default_factory=dict)
     used: dict[str, str] = field(default_factory=dict)  # API field -> column
+    start: Start = field(default_factory=Start)
 
     @property
     def count(self) -> int:
@@ -108,28 +109,91 @@ class Guesser:
 
     # --- the fields ---------------------------------------------------------------
 
-    def external_id(self) -> None:
-        """Pick a column whose values are present and unique in every sampled row."""
+    def distinct_rows(self) -> list[dict[str, Any]]:
+        """Return the sampled rows with exact duplicates (a row exported twice) left out."""
+        seen: dict[str, dict[str, Any]] = {}
+        for row in self.sample.rows:
+            seen.setdefault(repr(sorted((k, repr(v)) for k, v in row.items())), row)
+        return list(seen.values())
 
+    def external_id(self) -> None:
+        """Pick an id-shaped column unique in at least 95% of the (distinct) sampled rows.
+
+        A row exported twice does not count against a column; a few repeats left are
+        validate's to report (duplicate_external_id), not a reason to refuse the column.
+        """
+        rows = self.distinct_rows()
+
+        @cache
+        def values(column: str) -> list[Any]:
+            return [
+                v.strip() if isinstance(v, str) else v
+                for r in rows
+                if (v := r.get(column)) is not None and (not isinstance(v, str) or v.strip())
+            ]
+
+        def repeats(column: str) -> int:
+            found = values(column)
+            return len(found) - len({str(v) for v in found})
+
+        @cache
         def unique(column: str) -> bool:
-            values = self.sample.values(column)
+            found = values(column)
             return (
-                self.scalar(column)
-                and len(values) == self.count
-                and len({str(v) for v in values}) == len(values)
+                len(found) >= 0.95 * len(rows)
+                and len({str(v) for v in found}) >= 0.95 * len(rows)
+                and self.scalar(column)
+                and mostly(found, id_shaped, 0.95)
             )
 
+        def wholly(column: str) -> bool:
+            return unique(column) and repeats(column) == 0 and len(values(column)) == len(rows)
+
         names = dict(ID_NAMES)
-        for column in self.sample.columns:
+        id_words = ("id", "sid", "uuid", "guid", "key", "nr", "no", "number", "ref")
+        for index, column in enumerate(self.sample.columns):
             text = words(column)
-            if text.endswith(" id") and not any(w in NOT_OWN_ID for w in text.split()[:-1]):
-                names.setdefault(text, 2.0)
-        found = pick(self.sample.columns, names, unique, self.prefer("external_id"))
+            found_words = text.split()
+            if any(w in NOT_OWN_ID for w in found_words):
+                continue
+            if found_words and found_words[-1] in id_words:
+                names.setdefault(text, 2.0 if found_words[-1] != "number" else 1.0)
+            elif set(found_words) & {"id", "sid", "uuid", "guid"}:
+                names.setdefault(text, 1.5)
+            else:  # no header says id: the leftmost unique column of digit-bearing tokens
+                names.setdefault(text, 0.5 - index / 1000)
+        prefer = self.prefer("external_id")
+
+        def named(column: str) -> bool:
+            return names.get(words(column), 0.0) >= 1.0
+
+        def keyed(column: str) -> bool:
+            return all(any(c.isdigit() for c in str(v)) for v in values(column))
+
+        found = None
+        for test in (
+            lambda c: wholly(c) and named(c),
+            lambda c: unique(c) and named(c),
+            lambda c: wholly(c) and keyed(c),
+            lambda c: unique(c) and keyed(c),
+        ):
+            found = found or pick(self.sample.columns, names, test, prefer)
         if found is None:
             self.repeated_id(names)
             return
         column = found
-        reason = f"present and unique in each of the {self.count} sampled rows"
+        dropped = self.count - len(rows)
+        twice = f" ({_plural(dropped, 'row')} exported twice left out)" if dropped else ""
+        count = repeats(column)
+        if count:
+            reason = (
+                f"unique in {len(rows) - count} of the {len(rows)} distinct sampled rows{twice}; "
+                "validate reports the repeats"
+            )
+        elif dropped:
+            reason = f"present and unique in each of the {len(rows)} distinct sampled rows{twice}"
+        else:
+            reason = f"present and unique in each of the {self.count} sampled rows"
         if any(isinstance(v, int | float) for v in self.sample.values(column)):
             reason += "; numbers are sent as text"
         self.set("external_id", column, reason)
@@ -184,6 +248,16 @@ class Guesser:
                 template = f"{kind} with {{{label}}}"
                 self.set("title", template, f"no title column: a template with {label}")
                 return
+            when = self.used.get("start_at")
+            start = self.lines.get("start_at")
+            if start is not None and isinstance(start.value, dict) and "template" in start.value:
+                when = str(start.value["template"])
+            elif when is not None and "{" not in when:
+                when = f"{{{when}}}"
+            if when is not None:
+                template = f"{kind} on {when}"
+                self.set("title", template, "no title column nor contact: who and when")
+                return
             self.lines["title"] = Line(
                 "title",
                 None,
@@ -218,10 +292,16 @@ class Guesser:
             distinct = {str(v) for v in values if isinstance(v, str)}
             if not distinct or len(distinct) > 12:
                 return False
-            known = [v for v in distinct if call_or_meeting(v) is not None]
-            return bool(distinct) and len(known) * 2 >= len(distinct)
+            loose = _typed(column)
+            known = [v for v in distinct if call_or_meeting(v, loose) is not None]
+            if words(column) not in TYPE_NAMES and not loose:  # any header: every value says it
+                return len(known) == len(distinct)
+            return len(known) * 2 >= len(distinct)
 
-        found = pick(self.sample.columns, TYPE_NAMES, says, self.prefer("type"))
+        names = dict(TYPE_NAMES)
+        for column in self.sample.columns:  # any header, when its values say it
+            names.setdefault(words(column), 0.5)
+        found = pick(self.sample.columns, names, says, self.prefer("type"))
         if found is not None:
             self.type_from(found)
             return
@@ -244,7 +324,7 @@ class Guesser:
     def type_from(self, column: str) -> None:
         """Map ``column``'s values to CALL and MEETING (plain when they already are)."""
         values = sorted({str(v) for v in self.sample.values(column)})
-        mapped = {v: call_or_meeting(v) for v in values}
+        mapped = {v: call_or_meeting(v, _typed(column)) for v in values}
         if all(words(v) in ("call", "meeting") for v in values):
             self.set("type", column, "its values are CALL and MEETING")
             return
@@ -272,83 +352,77 @@ class Guesser:
         return kind, f"no column says it; the media are {shown}: change it if that is wrong"
 
     def media_url(self) -> None:
-        """Pick the column of https URLs ending in an audio or video extension (else by name)."""
-
-        def media_share(column: str) -> tuple[int, int]:
-            values = self.sample.values(column)
-            return sum(media_extension(v) is not None for v in values), len(values)
-
-        candidates = []
-        for index, column in enumerate(self.sample.columns):
-            hits, have = media_share(column)
-            if hits and hits * 10 >= have * 8:
-                preferred = words(column) in self.prefer("media_url")
-                candidates.append((hits, preferred, _score(column, MEDIA_NAMES), -index, column))
-        if candidates:
-            hits, _p, _s, _i, column = max(candidates)
-            exts = sorted({str(media_extension(v)) for v in self.sample.values(column)} - {"None"})
-            reason = f"{hits} of {self.count} values are URLs ending in {'/'.join(exts)}"
-            self.set("media_url", column, reason)
+        """Pick the column of media URLs: an audio or video extension, else named or shaped so."""
+        column, reason = self.media_column()
+        if column is None:
+            note = self.export.note if self.export else ""
+            extra = f"; {note}" if "URL" in note else ""
+            self.lines["media_url"] = Line(
+                "media_url",
+                None,
+                f"no column holds https links to audio or video files{extra}. Set "
+                "columns.media_url: COLUMN, or defaults.media_url: URL",
+                todo=True,
+            )
             return
+        needs = credential_host(self.sample.values(column))
+        if needs is not None:
+            host, what = needs
+            reason += (
+                f"; {host} ({what}) needs your account's credentials, so the server cannot "
+                "fetch them: stage them with run --stage-to (docs/cloud.md)"
+            )
+        self.set("media_url", column, reason)
 
-        def urls(column: str) -> bool:
-            values = self.sample.values(column)
-            return bool(values) and all(is_url(v) for v in values)
-
-        found = pick(self.sample.columns, MEDIA_NAMES, urls, self.prefer("media_url"))
-        if found is not None:
-            column = found
-            reason = "URLs without an audio or video extension, named like recordings: the server "
-            self.set("media_url", column, reason + "checks their content type")
-            return
-        note = self.export.note if self.export else ""
-        extra = f"; {note}" if "URL" in note else ""
-        self.lines["media_url"] = Line(
-            "media_url",
-            None,
-            f"no column holds https links to audio or video files{extra}. Set "
-            "columns.media_url: COLUMN, or defaults.media_url: URL",
-            todo=True,
-        )
+    def media_column(self) -> tuple[str | None, str]:
+        """Return the media URL column and why, or (None, "")."""
+        return media_column(self.sample, self.prefer("media_url"))
 
     def start_at(self) -> Any:
-        """Pick the start time column; return how its values read (init_values.Stamps) or None."""
-        stamps = {c: read_stamps(self.sample.values(c)) for c in self.sample.columns}
-
-        def scored(column: str) -> float:
-            found = stamps[column]
-            if found is None:
-                return -1.0
-            text = set(words(column).split())
-            base = _score(column, START_NAMES) or 1.0
-            return base + (1.0 if found.timed else 0.0) - (4.0 if text & NOT_START else 0.0)
-
-        preferred = [c for c in self.sample.columns if words(c) in self.prefer("start_at")]
-        preferred.sort(key=lambda c: self.prefer("start_at").index(words(c)))
-        chosen = next((c for c in preferred if stamps[c] is not None), None)
-        if chosen is None:
-            ranked = sorted(self.sample.columns, key=scored, reverse=True)
-            chosen = ranked[0] if ranked and scored(ranked[0]) > 0 else None
-        if chosen is None:
+        """Pick the start (a column, or a date+time template); return its Stamps or None."""
+        found = find_start(self.sample, self.prefer("start_at"))
+        self.start = found
+        if found.source is None or found.stamps is None:
             return None
-        found = stamps[chosen]
-        assert found is not None
+        stamps = found.stamps
+        others = ""
+        if found.dated is not None:
+            others = (
+                f"; {found.dated} holds the activity's date alone, and {found.source} is on "
+                "that same day with its time"
+            )
+            found.others = [c for c in found.others if c != found.dated]
+        if found.others:
+            shown = ", ".join(found.others[:3]) + ("..." if len(found.others) > 3 else "")
+            others += f"; other dates: {shown}"
+        if len(found.columns) == 2:
+            day, clock = found.columns
+            form: dict[str, Any] = {"template": found.source, "format": found.formats[0]}
+            reason = f"the date in {day} and the time of day in {clock}, such as {found.example}"
+            self.set("start_at", form, reason + others, column=day)
+            return stamps
+        chosen = found.source
         have = len(self.sample.values(chosen))
-        if found.format is None:
-            reason = f"{have} timestamps in ISO 8601"
-            reason += ", without an offset" if found.naive else ", with their offsets"
-            self.set("start_at", chosen, reason)
-            return found
-        form: dict[str, Any] = {"column": chosen, "format": found.format}
-        if found.format.endswith(" UTC"):
+        if not found.formats:
+            kind = "date cells" if stamps.cells else "timestamps in ISO 8601"
+            reason = f"{have} {kind}"
+            reason += ", without an offset" if stamps.naive else ", with their offsets"
+            self.set("start_at", chosen, reason + others)
+            return stamps
+        fmt: Any = found.formats[0] if len(found.formats) == 1 else found.formats
+        form = {"column": chosen, "format": fmt}
+        if found.formats[0].endswith(" UTC"):
             form["timezone"] = "UTC"
-        reason = (
-            f"parses each of the {have} sampled values, such as {self.sample.values(chosen)[0]}"
-        )
-        if found.ambiguous:
+        reason = f"parses each of the {have} sampled values, such as {found.example}"
+        if len(found.formats) > 1:
+            reason = f"{len(found.formats)} formats read each of the {have} sampled values"
+        if stamps.ambiguous and found.day_first:
+            reason += "; read day first, as the headers' language writes dates: check one "
+            reason += "whose day is over 12"
+        elif stamps.ambiguous:
             reason += "; day/month would too: check one whose day is over 12"
-        self.set("start_at", form, reason, column=chosen)
-        return found
+        self.set("start_at", form, reason + others, column=chosen)
+        return stamps
 
     def is_private(self) -> None:
         """Pick a column of booleans named like private."""
@@ -366,20 +440,53 @@ class Guesser:
             self.set("is_private", column, "true/false values")
 
     def transcript_text(self) -> None:
-        """Pick a transcript column: its text, or files (.txt, .vtt, .srt) it names."""
+        """Pick a transcript: its text, files (.txt, .vtt, .srt) it names, or an array to join."""
         for column in self.sample.columns:
-            if "transcript" not in words(column).split():
+            if "[" in column or not set(words(column).split()) & _TRANSCRIPT_WORDS:
                 continue
             values = self.sample.values(column)
+            if values and all(isinstance(v, list) for v in values):
+                form = joined_form(column, values)
+                if form is not None:
+                    count = sum(len(v) for v in values)
+                    reason = f"arrays of {count} sentences in the sample, joined one a line"
+                    self.set("transcript_text", form, reason, column=column)
+                    return
+                continue
             if not values or not all(isinstance(v, str) for v in values):
                 continue
             if all(v.lower().endswith((".txt", ".vtt", ".srt")) and not is_url(v) for v in values):
                 reason = "file names: read relative to the manifest (.vtt, .srt as Speaker: text)"
                 self.set("transcript_text", {"file": column}, reason, column=column)
                 return
-            if not any(is_url(v) for v in values):
-                self.set("transcript_text", column, "named like a transcript")
+            if set(words(column).split()) & _NOT_TEXT:
+                continue
+            prose = sum(len(v) for v in values) >= 10 * len(values) and any(
+                " " in v for v in values
+            )
+            if prose and not any(is_url(v) for v in values):
+                self.set("transcript_text", column, "named like a transcript, and holds text")
                 return
+        self.spoken_arrays()
+
+    def spoken_arrays(self) -> None:
+        """Pick, under any header, arrays of objects that each say who spoke and what."""
+        for column in self.sample.columns:
+            values = self.sample.values(column)
+            if "[" in column or not values or not all(isinstance(v, list) for v in values):
+                continue
+            form = joined_form(column, values)
+            if form is None or ": " not in str(form.get("item", "")):
+                continue  # without a speaker, an array of texts may be anything
+            key = str(form["item"]).rsplit(": {", 1)[1].rstrip("}")
+            said = [i.get(key) for v in values for i in v if isinstance(i, dict)]
+            texts = [t for t in said if isinstance(t, str)]
+            if len(texts) < 0.8 * len(said) or sum(len(t.split()) for t in texts) < 3 * len(said):
+                continue  # what was said runs to sentences; emails, ids and names do not
+            count = sum(len(v) for v in values)
+            reason = f"arrays of {count} objects saying who spoke and what, joined one a line"
+            self.set("transcript_text", form, reason, column=column)
+            return
 
     def set(self, key: str, value: Any, comment: str, column: str | None = None) -> None:
         """Record a guess for API field ``key``."""

@@ -6,7 +6,11 @@ Pure data. A header is compared as ``init_values.words`` writes it (``CallType``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+
 from ae_import.options import FALSE_WORDS, TRUE_WORDS
+
+from .values import words
 
 __all__ = [
     "BOOLEAN_WORDS",
@@ -18,6 +22,8 @@ __all__ = [
     "START_NAMES",
     "TITLE_NAMES",
     "TYPE_NAMES",
+    "pick",
+    "score",
 ]
 
 BOOLEAN_WORDS = TRUE_WORDS | FALSE_WORDS  # the words options.parse_bool reads
@@ -71,6 +77,20 @@ TITLE_NAMES = {
     "call subject": 5.0,
     "meeting name": 4.0,
     "call name": 4.0,
+    "betreff": 5.0,
+    "titel": 5.0,
+    "thema": 4.0,
+    "objet": 5.0,
+    "titre": 5.0,
+    "sujet": 4.5,
+    "asunto": 5.0,
+    "titulo": 5.0,
+    "título": 5.0,
+    "tema": 4.0,
+    "oggetto": 5.0,
+    "titolo": 5.0,
+    "onderwerp": 5.0,
+    "assunto": 5.0,
 }
 TYPE_NAMES = {
     "type": 5.0,
@@ -94,6 +114,21 @@ MEDIA_NAMES = {
     "recording content uri": 4.0,
     "content uri": 3.5,
     "asset": 2.0,
+    "recording uri": 4.0,
+    "recording content url": 4.0,
+    "recording file": 4.0,
+    "recording download url": 4.5,
+    "recordings": 3.5,
+    "record": 2.0,
+    "media": 3.0,
+    "audio": 3.0,
+    "video": 3.0,
+    "mp3": 3.0,
+    "file url": 3.0,
+    "aufnahme": 4.0,
+    "aufzeichnung": 4.0,
+    "enregistrement": 4.0,
+    "grabacion": 4.0,
 }
 START_NAMES = {
     "start time": 5.0,
@@ -141,3 +176,34 @@ NOT_START = frozenset(
     ]
 )
 PRIVATE_NAMES = {"is private": 5.0, "private": 5.0, "confidential": 3.0}
+
+
+def score(column: str, names: Mapping[str, float]) -> float:
+    """Return a header's score in a table of names: the whole header, else its last segment."""
+    whole = words(column)
+    last = words(column.rsplit(".", 1)[-1])
+    points = max(names.get(whole, 0.0), names.get(last, 0.0) * 0.9)
+    return points * (0.8 if "[" in column else 1.0)
+
+
+def pick(
+    columns: Sequence[str],
+    names: Mapping[str, float],
+    accept: Callable[[str], bool],
+    prefer: Sequence[str] = (),
+) -> str | None:
+    """Return the first accepted column of ``prefer``, else the best-named accepted one."""
+    by_words: dict[str, str] = {}
+    for column in columns:
+        by_words.setdefault(words(column), column)
+    for wanted in prefer:
+        found = by_words.get(wanted)
+        if found is not None and accept(found):
+            return found
+    scored = [(score(c, names), -i, c) for i, c in enumerate(columns)]
+    for points, _i, column in sorted(scored, reverse=True):
+        if points <= 0:
+            break
+        if accept(column):
+            return column
+    return None

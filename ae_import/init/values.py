@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -57,6 +58,10 @@ _EPOCH_S = (946_684_800, 4_102_444_800)  # 2000-01-01 to 2100-01-01
 _EPOCH_MS = (_EPOCH_S[0] * 1000, _EPOCH_S[1] * 1000)
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 _EMAIL = re.compile(r"^[^@\s<>(),;]+@[^@\s<>(),;]+\.[^@\s<>(),;]+$")
+_DATE_LIKE = re.compile(
+    r"\d{1,4}[-/. ]\d{1,2}[-/. ,:]|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4}"
+)
+_DATE_SHAPE = re.compile(r"^\d{1,4}([./-])\d{1,2}\1\d{1,4}$")
 _PHONE = re.compile(r"^\+?[\d\s().\-/]+$")
 
 _CALL_WORDS = frozenset(
@@ -78,20 +83,80 @@ _CALL_WORDS = frozenset(
         "callback",
         "in",
         "out",
+        "pstn",
+        "voip",
+        "dialed",
+        "answered",
+        "anruf",
+        "eingehend",
+        "ausgehend",
+        "appel",
+        "entrant",
+        "sortant",
+        "llamada",
+        "entrante",
+        "saliente",
+        "chiamata",
+        "telefonata",
+        "entrata",
+        "uscita",
+        "inkomend",
+        "uitgaand",
+        "gesprek",
+        "telefoongesprek",
+        "chamada",
+        "ligação",
+        "entrada",
+        "saída",
+        "telefon",
+        "telefonat",
+        "téléphone",
+        "telefono",
     ]
-) | {"phone call", "cold call", "log a call"}
+) | {"phone call", "cold call", "log a call", "peer to peer", "inbound call", "outbound call"}
 _MEETING_WORDS = frozenset(
-    ["meeting", "meetings", "conference", "video", "webinar", "event", "zoom", "teams", "demo"]
-) | {"video call", "google meet", "online meeting", "video conference"}
+    [
+        "meeting",
+        "meetings",
+        "conference",
+        "video",
+        "webinar",
+        "event",
+        "zoom",
+        "teams",
+        "demo",
+        "besprechung",
+        "reunion",
+        "reunión",
+        "réunion",
+        "riunione",
+        "videochiamata",
+        "vergadering",
+        "reunião",
+        "videoconferencia",
+        "videokonferenz",
+        "visio",
+    ]
+) | {
+    "video call",
+    "google meet",
+    "online meeting",
+    "video conference",
+    "group call",
+    "scheduled meeting",
+    "instant meeting",
+    "recurring meeting",
+}
 
 
+@lru_cache(maxsize=4096)
 def words(header: str) -> str:
     """Return a header as lower-case words: ``metaData.isPrivate`` -> ``meta data is private``."""
     text = re.sub(r"__c$", "", header)  # a Salesforce custom field's suffix
     text = re.sub(r"\[\d+\]", " ", text)
     text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
-    return " ".join(re.sub(r"[^0-9A-Za-z]+", " ", text).lower().split())
+    return " ".join(re.sub(r"[\W_]+", " ", text).lower().split())
 
 
 @dataclass(frozen=True)
@@ -102,6 +167,13 @@ class Stamps:
     naive: bool  # no offset: read in the mapping's timezone
     timed: bool  # they carry a time of day, not only a date
     ambiguous: bool = False  # day/month would parse every value too
+    more: tuple[str, ...] = ()  # further patterns some values need (mixed formats)
+    cells: bool = False  # spreadsheet date cells, read as they are: no pattern needed
+
+    @property
+    def formats(self) -> list[str]:
+        """Return every pattern the values need, the first one first."""
+        return [f for f in (self.format, *self.more) if f is not None]
 
     @property
     def utc(self) -> bool:
@@ -146,10 +218,19 @@ def _day_month_swapped(pattern: str) -> str | None:
     return None
 
 
-def read_stamps(values: Sequence[Any]) -> Stamps | None:
-    """Return how every one of ``values`` reads as a timestamp, or None when some do not."""
+def read_stamps(values: Sequence[Any], day_first: bool = False) -> Stamps | None:
+    """Return how every one of ``values`` reads as a timestamp, or None when some do not.
+
+    Spreadsheet date cells (``datetime``) read as they are; ISO 8601 texts need no
+    pattern; the rest take the first pattern that reads them all, else (mixed formats,
+    as exports merged from two systems have) the fewest patterns that read each one.
+    """
     if not values:
         return None
+    if all(isinstance(v, datetime | date) for v in values):
+        timed = any(isinstance(v, datetime) and (v.hour or v.minute or v.second) for v in values)
+        naive = any(not isinstance(v, datetime) or v.tzinfo is None for v in values)
+        return Stamps(None, naive=naive, timed=timed, cells=True)
     epoch = _epoch(values)
     if epoch is not None:
         return Stamps(epoch, naive=False, timed=True)
@@ -161,14 +242,48 @@ def read_stamps(values: Sequence[Any]) -> Stamps | None:
         naive = any(m is not None and m.group(5) is None for m in matches)
         timed = any(len(t) > 10 for t in texts)
         return Stamps(None, naive=naive, timed=timed)
+    rest = [t for t, m in zip(texts, matches, strict=True) if m is None]
+    if not all(_DATE_LIKE.search(t) for t in rest):  # cheap: names and titles stop here
+        return None
+    iso_naive = any(m is not None and m.group(5) is None for m in matches)
+    iso_timed = any(m is not None and len(t) > 10 for t, m in zip(texts, matches, strict=True))
     for pattern in TIMESTAMP_PATTERNS:
-        if _parses(pattern, texts):
+        if _parses(pattern, rest):
             swapped = _day_month_swapped(pattern)
-            ambiguous = swapped is not None and _parses(swapped, texts)
-            aware = "%z" in pattern or pattern.endswith(" UTC")
-            timed = "%H" in pattern or "%I" in pattern
-            return Stamps(pattern, naive=not aware, timed=timed, ambiguous=ambiguous)
-    return None
+            chosen = pattern
+            if day_first and swapped and pattern.startswith("%m") and _parses(swapped, rest):
+                chosen = swapped  # the headers' language writes the day first
+            return _stamps((chosen,), rest, iso_naive, iso_timed)
+    return _mixed(rest, iso_naive, iso_timed)
+
+
+def _stamps(patterns: tuple[str, ...], texts: Sequence[str], naive: bool, timed: bool) -> Stamps:
+    first = patterns[0]
+    swapped = _day_month_swapped(first)
+    ambiguous = swapped is not None and _parses(swapped, texts)
+    aware = all("%z" in p or p.endswith(" UTC") for p in patterns)
+    timed = timed or any("%H" in p or "%I" in p for p in patterns)
+    return Stamps(
+        first, naive=naive or not aware, timed=timed, ambiguous=ambiguous, more=patterns[1:]
+    )
+
+
+def _mixed(texts: Sequence[str], naive: bool, timed: bool) -> Stamps | None:
+    """Return the stamps of texts no one pattern reads: at most 3 patterns, each one needed."""
+    if not all(_DATE_LIKE.search(t) for t in texts):  # cheap: titles and names stop here
+        return None
+    left = list(texts)
+    chosen: list[str] = []
+    while left and len(chosen) < 3:
+        best = max(TIMESTAMP_PATTERNS, key=lambda p: sum(_parses(p, [t]) for t in left))
+        read = [t for t in left if _parses(best, [t])]
+        if not read:
+            return None
+        chosen.append(best)
+        left = [t for t in left if t not in read]
+    if left:
+        return None
+    return _stamps(tuple(chosen), texts, naive, timed)
 
 
 def dst_edge(values: Sequence[Any], stamps: Stamps, zone: tzinfo) -> str | None:
@@ -192,7 +307,7 @@ def dst_edge(values: Sequence[Any], stamps: Stamps, zone: tzinfo) -> str | None:
 
 def media_extension(value: Any) -> str | None:
     """Return the audio or video extension a media URL's path ends in (``.mp4``), if any."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "://" not in value:
         return None
     try:
         parts = urlsplit(value.strip())
@@ -209,7 +324,7 @@ def media_extension(value: Any) -> str | None:
 
 def is_url(value: Any) -> bool:
     """Tell whether ``value`` is an http(s) or cloud URL."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "://" not in value:  # cheap: most cells stop here
         return False
     parts = urlsplit(value.strip())
     return parts.scheme.lower() in _MEDIA_SCHEMES and bool(parts.netloc)
@@ -228,6 +343,8 @@ def is_phone(value: Any) -> bool:
     """Tell whether ``value`` looks like a phone number (7 to 15 digits, usual punctuation)."""
     if not isinstance(value, str) or not _PHONE.match(value.strip()):
         return False
+    if _DATE_SHAPE.match(value.strip()):  # 03.11.2025, 2025-11-03: a date, not a number
+        return False
     return 7 <= len(_digits(value)) <= 15
 
 
@@ -244,8 +361,11 @@ def is_nanp(value: Any) -> bool:
     return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
 
 
-def call_or_meeting(value: Any) -> str | None:
-    """Return CALL or MEETING for a value that says which (Inbound, Conference...), else None."""
+def call_or_meeting(value: Any, loose: bool = False) -> str | None:
+    """Return CALL or MEETING for a value that says which (Inbound, Conference...), else None.
+
+    ``loose`` (a column named like a type): a word of the value may say it (Video Meeting).
+    """
     if not isinstance(value, str):
         return None
     text = words(value)
@@ -255,4 +375,11 @@ def call_or_meeting(value: Any) -> str | None:
         return "CALL"
     if text in _MEETING_WORDS:
         return "MEETING"
+    found = text.split()  # "Video Meeting", "Phone Call": a word of the value says it
+    if not loose or len(found) > 4 or is_url(value) or "@" in value:
+        return None
+    meeting = any(w in _MEETING_WORDS for w in found)
+    call = any(w in _CALL_WORDS and w not in ("in", "out") for w in found)
+    if meeting != call:
+        return "MEETING" if meeting else "CALL"
     return None

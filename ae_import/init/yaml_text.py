@@ -29,7 +29,7 @@ _ALIGN = 40
 
 
 def scalar(value: Any) -> str:
-    """Return ``value`` as a YAML scalar, or a flow mapping for a dict."""
+    """Return ``value`` as a YAML scalar, a flow mapping for a dict, a flow sequence for a list."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -37,6 +37,8 @@ def scalar(value: Any) -> str:
     if isinstance(value, dict):
         inner = ", ".join(f"{scalar(str(k))}: {scalar(v)}" for k, v in value.items())
         return "{" + inner + "}"
+    if isinstance(value, list):  # a flow sequence: start_at's patterns for mixed formats
+        return "[" + ", ".join(scalar(v) for v in value) + "]"
     text = str(value)
     return text if _plain(text) else json_text(text)
 

@@ -40,16 +40,28 @@ class Sample:
     sheet: str | None = None  # a workbook's sheet that was read
     records: str | None = None  # where a JSON document's records are ('' the top level)
     records_note: str = ""  # which array of a wrapping object was taken, and the others
+    _values: dict[str, list[Any]] = field(default_factory=dict, repr=False, compare=False)
+    _counted: int = field(default=-1, repr=False, compare=False)
 
     def values(self, column: str) -> list[Any]:
-        """Return the present values of ``column`` in the sampled rows (empty cells left out)."""
+        """Return the present values of ``column`` in the sampled rows (empty cells left out).
+
+        Kept per column once the rows are all read: init asks each column many times.
+        """
+        kept = self._values.get(column)
+        if kept is not None and self._counted == len(self.rows):
+            return list(kept)
         found = []
         for row in self.rows:
             value = row.get(column)
             if value is None or (isinstance(value, str) and not value.strip()):
                 continue
             found.append(value.strip() if isinstance(value, str) else value)
-        return found
+        if self._counted != len(self.rows):
+            self._values.clear()
+            self._counted = len(self.rows)
+        self._values[column] = found
+        return list(found)
 
 
 def flatten(

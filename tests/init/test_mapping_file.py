@@ -280,12 +280,18 @@ def test_init_on_a_missing_manifest_is_one_line_exit_2(runner: CliRunner, tmp_pa
 def test_unfilled_required_fields_are_commented_todos_naming_both_forms(
     runner: CliRunner, write: Writer
 ) -> None:
-    """Fields init cannot fill are TODO comments naming columns.X and defaults.X; exit 1."""
+    """Fields init cannot fill are TODO comments naming columns.X and defaults.X; exit 1.
+
+    The source is named after the file (data cannot tell it), never a TODO.
+    """
     manifest = write("export.csv", "Ref,Notes\nA1,hello\nA2,world\n")
     result = runner.invoke(app, ["init", str(manifest)])
     assert result.exit_code == 1
     text = result.stdout
-    assert yaml.safe_load(text)["defaults"] == {"run_workflows": False}
+    loaded = yaml.safe_load(text)
+    assert loaded["defaults"] == {"source_system": "export", "run_workflows": False}
+    assert loaded["external_id_prefix"] == "export:"
+    assert loaded["columns"] == {"external_id": "Ref"}
     for name in ("title", "type", "media_url"):
         todo = next(line for line in text.splitlines() if line.startswith(f"  # TODO {name}:"))
         block = (
@@ -295,9 +301,6 @@ def test_unfilled_required_fields_are_commented_todos_naming_both_forms(
         )
         assert f"columns.{name}" in block.replace("\n  #   ", " ")
         assert f"defaults.{name}" in block.replace("\n  #   ", " ")
-    assert "# TODO source_system:" in text
-    assert (
-        "ae-import: TODO in the mapping: source_system, external_id, title, type, media_url\n"
-        in result.stderr
-    )
+    assert "TODO source_system" not in text
+    assert "ae-import: TODO in the mapping: title, type, media_url\n" in result.stderr
     assert "ae-import: the mapping cannot be checked yet: " in result.stderr
