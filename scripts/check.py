@@ -156,13 +156,14 @@ def main() -> None:
     lint_imports()
     docs_current()
     azurite()
-    run("pytest", "pytest", *sys.argv[1:])
+    run("pytest", "pytest", "--hypothesis-profile=ci", *sys.argv[1:])
     browser()
     run(
         "pytest -m slow (real processes, signals, kill loops, bench smoke)",
         "pytest",
         "-m",
         "slow",
+        "--hypothesis-profile=ci",
         *sys.argv[1:],
     )
     other_pythons(sys.argv[1:])

@@ -19,7 +19,12 @@ from tests.helpers.proxies import MediaHost, ProxyPy
 from tests.helpers.secrets import PROXY_AUTH
 
 # Tests are never timed: a loaded CI machine must not fail a property test by its clock.
-settings.register_profile("ae-import", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Plain pytest (the developer's loop) tries 30 examples a property; scripts/check.py asks for
+# the "ci" profile (--hypothesis-profile ci), 200 examples, so CI searches harder.
+settings.register_profile(
+    "ae-import", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("ci", settings.get_profile("ae-import"), max_examples=200)
 settings.load_profile("ae-import")
 
 

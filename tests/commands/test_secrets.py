@@ -46,6 +46,10 @@ from tests.helpers.secrets import (
     manifest,
 )
 
+# Heavy: the secrets sweep: every command, child processes, real servers.
+# Run by scripts/check.py with the slow tests, not by plain pytest.
+pytestmark = pytest.mark.slow
+
 __all__ = ["s3", "s3_env"]
 
 

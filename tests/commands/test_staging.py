@@ -29,6 +29,10 @@ from tests.helpers.ledgerdb import ledger_row
 from tests.helpers.mediaserver import BASIC, PASSWORD, USER, AuthMediaHost
 from tests.helpers.s3server import BUCKET, S3Server, s3, s3_env
 
+# Heavy: real servers (moto, an https media host, a fetching sandbox) end to end.
+# Run by scripts/check.py with the slow tests, not by plain pytest.
+pytestmark = pytest.mark.slow
+
 __all__ = ["s3", "s3_env"]
 
 pytest.importorskip("s3transfer")

@@ -30,6 +30,10 @@ from tests.helpers.gcsemulator import BUCKET, GcsEmulator, gcs_emulator, gcs_env
 from tests.helpers.ledgerdb import ledger_row
 from tests.helpers.mediaserver import BASIC, PASSWORD, AuthMediaHost
 
+# Heavy: real emulators (gcp-storage-emulator, Azurite) and a fetching sandbox end to end.
+# Run by scripts/check.py with the slow tests, not by plain pytest.
+pytestmark = pytest.mark.slow
+
 __all__ = ["azurite", "azurite_env", "gcs_emulator", "gcs_env"]
 
 FILES = 12

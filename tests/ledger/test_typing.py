@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from mypy import api
+
+# Heavy: runs mypy over the ledger calls.
+# Run by scripts/check.py with the slow tests, not by plain pytest.
+pytestmark = pytest.mark.slow
 
 SNIPPET = """\
 from pathlib import Path

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.helpers import SANDBOX_TOKEN, Sandboxes
+
+# Heavy: schemathesis drives every sandbox answer.
+# Run by scripts/check.py with the slow tests, not by plain pytest.
+pytestmark = pytest.mark.slow
 
 
 def test_every_answer_conforms_to_the_document(sandboxes: Sandboxes) -> None:

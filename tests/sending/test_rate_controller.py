@@ -18,6 +18,10 @@ from ae_import.sending.throttle import Cut, Throttle
 from tests.helpers.engine import FakeTime
 from tests.helpers.ratesim import simulate
 
+# Heavy: 24 runs of 600 rows in simulated time (about 50 s of CPU).
+# Run by scripts/check.py with the slow tests, not by plain pytest.
+pytestmark = pytest.mark.slow
+
 LIMITERS = {
     "token bucket, burst 20": LimiterSpec("token-bucket", 20, 1.0, 20),
     "token bucket, burst 5": LimiterSpec("token-bucket", 20, 1.0, 5),

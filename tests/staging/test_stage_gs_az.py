@@ -22,6 +22,10 @@ from tests.helpers.azurite import CONTAINER, azurite, azurite_env
 from tests.helpers.gcsemulator import BUCKET, GcsEmulator, gcs_emulator, gcs_env
 from tests.helpers.stores import sized_body
 
+# Heavy: real emulators (gcp-storage-emulator, Azurite).
+# Run by scripts/check.py with the slow tests, not by plain pytest.
+pytestmark = pytest.mark.slow
+
 __all__ = ["azurite", "azurite_env", "gcs_emulator", "gcs_env"]
 
 AUDIO = b"ID3" + bytes(range(256)) * 64
