@@ -53,8 +53,16 @@ def test_bench_runs_at_smoke_size(tmp_path: Path) -> None:
     assert "| 8 | ae-import run |" in report
     assert "| 8 | httpx script |" in report
     assert "| 8 | xargs curl |" in report
-    assert "## Rate-limited server" in report
-    assert "| rows created | 30 of 30 |" in report
+    assert "## Rate-limited servers: goodput at the limit, whatever its shape" in report
+    section = report.split("## Rate-limited servers", 1)[1].split("\n## ", 1)[0]
+    cells = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| limiter")
+    ]
+    runs = [row for row in cells if not row[0].startswith("reference")]
+    assert len(runs) == 24, runs  # 6 limiters x 4 forms of Retry-After
+    assert all(row[4] == "0" for row in runs), runs  # every row created
     assert "## `run --dry-run`: rows per second and peak memory" in report
     assert "## Startup" in report
     assert "`ae-import --help`" in report
