@@ -17,7 +17,6 @@ __all__ = [
     "ID_NAMES",
     "MEDIA_NAMES",
     "NOT_OWN_ID",
-    "NOT_START",
     "PRIVATE_NAMES",
     "START_NAMES",
     "TITLE_NAMES",
@@ -155,26 +154,6 @@ START_NAMES = {
     "create date": 2.5,
     "scheduled": 2.0,
 }
-NOT_START = frozenset(
-    [
-        "end",
-        "ended",
-        "answered",
-        "modified",
-        "updated",
-        "last",
-        "closed",
-        "due",
-        "delete",
-        "deleted",
-        "expire",
-        "expires",
-        "birth",
-        "archived",
-        "accessed",
-        "access",
-    ]
-)
 PRIVATE_NAMES = {"is private": 5.0, "private": 5.0, "confidential": 3.0}
 
 
