@@ -18,6 +18,29 @@ def _terminated(signum: int, frame: object) -> None:
     raise Terminated
 
 
+def stopped_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``exc`` is ``kind`` or was raised because of one.
+
+    A signal handler's exception can surface wrapped: raised inside a class body being
+    built, Python reports ``RuntimeError: Error calling __set_name__`` caused by it; raised
+    inside a task group, it arrives in an exception group. So the cause, the context and a
+    group's members are searched too (each exception once, so a cycle ends).
+    """
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return True
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+    return False
+
+
 def portable_streams() -> None:
     """Let stdout and stderr write any text, whatever the console's code page.
 
@@ -38,12 +61,16 @@ def main() -> None:
         from ae_import import commands
 
         commands.main()
-    except Terminated:  # stopped while starting: nothing was done
-        sys.stderr.write("ae-import: error: terminated by SIGTERM\n")
-        raise SystemExit(EXIT_SIGTERM) from None
-    except KeyboardInterrupt:
-        sys.stderr.write("ae-import: error: interrupted\n")
-        raise SystemExit(EXIT_SIGINT) from None
+    except SystemExit:
+        raise
+    except BaseException as exc:  # stopped while starting: nothing was done
+        if stopped_by(exc, Terminated):
+            sys.stderr.write("ae-import: error: terminated by SIGTERM\n")
+            raise SystemExit(EXIT_SIGTERM) from None
+        if stopped_by(exc, KeyboardInterrupt):
+            sys.stderr.write("ae-import: error: interrupted\n")
+            raise SystemExit(EXIT_SIGINT) from None
+        raise
 
 
 if __name__ == "__main__":
