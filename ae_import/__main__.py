@@ -1,9 +1,10 @@
-"""Entry point of ``ae-import`` and ``python -m ae_import``: SIGTERM is handled from the start.
+"""Entry point of ``ae-import`` and ``python -m ae_import``: stop signals handled from the start.
 
-The handler goes in before the command line is even imported, so a SIGTERM at any
-moment from then on ends with exit 143 and no traceback: while the commands are imported,
-while Typer builds the command line (before the commands' own error handling takes
-over), and after. The run loop installs its own handler while rows are in flight.
+The handlers go in before the command line is even imported, so a SIGTERM (or Ctrl-C)
+at any moment ends with exit 143 (130) and no traceback: while the commands are imported
+and Typer builds the command line, the process ends at once (``errors.exit_at_once``);
+once a command's action starts it raises instead (``errors.raise_on_stop``), and the run
+loop installs its own handler while rows are in flight.
 """
 
 from __future__ import annotations
@@ -11,34 +12,7 @@ from __future__ import annotations
 import signal
 import sys
 
-from ae_import.errors import EXIT_SIGINT, EXIT_SIGTERM, Terminated
-
-
-def _terminated(signum: int, frame: object) -> None:
-    raise Terminated
-
-
-def stopped_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    """Whether ``exc`` is ``kind`` or was raised because of one.
-
-    A signal handler's exception can surface wrapped: raised inside a class body being
-    built, Python reports ``RuntimeError: Error calling __set_name__`` caused by it; raised
-    inside a task group, it arrives in an exception group. So the cause, the context and a
-    group's members are searched too (each exception once, so a cycle ends).
-    """
-    seen: set[int] = set()
-    todo = [exc]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, kind):
-            return True
-        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-        if isinstance(current, BaseExceptionGroup):
-            todo.extend(current.exceptions)
-    return False
+from ae_import.errors import exit_at_once
 
 
 def portable_streams() -> None:
@@ -54,23 +28,13 @@ def portable_streams() -> None:
 
 
 def main() -> None:
-    """Install the SIGTERM handler, then run the command line."""
-    signal.signal(signal.SIGTERM, _terminated)
+    """Make stop signals end the start-up at once, then run the command line."""
+    signal.signal(signal.SIGTERM, exit_at_once)
+    signal.signal(signal.SIGINT, exit_at_once)
     portable_streams()
-    try:
-        from ae_import import commands
+    from ae_import import commands
 
-        commands.main()
-    except SystemExit:
-        raise
-    except BaseException as exc:  # stopped while starting: nothing was done
-        if stopped_by(exc, Terminated):
-            sys.stderr.write("ae-import: error: terminated by SIGTERM\n")
-            raise SystemExit(EXIT_SIGTERM) from None
-        if stopped_by(exc, KeyboardInterrupt):
-            sys.stderr.write("ae-import: error: interrupted\n")
-            raise SystemExit(EXIT_SIGINT) from None
-        raise
+    commands.main()
 
 
 if __name__ == "__main__":

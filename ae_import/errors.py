@@ -28,13 +28,23 @@ exit 70 (``AE_IMPORT_DEBUG=1`` shows the traceback).
 ``exit_status`` is the one table from exception to exit code and message: every
 command, and the runner when it records how a run ended, go through it.
 
+Stop signals have two phases. From the first line of ``__main__`` until a command's
+action starts, ``exit_at_once`` handles SIGTERM and SIGINT: nothing has been done yet,
+so the process writes one line and ends (143, 130) at once. Raising there is not safe:
+a signal that lands in an import can surface wrapped (a ``RuntimeError`` from a class
+being built) or be swallowed by an import lock's callback. ``raise_on_stop`` then makes
+them exceptions the command reports through the table; the run loop installs its own.
+
 Problems with single rows are not exceptions: they are ``problems.Problem`` values,
 reported per row, and never stop the rows around them.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable
+from types import FrameType
 
 __all__ = [
     "EXIT_AUTH",
@@ -57,7 +67,9 @@ __all__ = [
     "Terminated",
     "UsageError",
     "error_code",
+    "exit_at_once",
     "exit_status",
+    "raise_on_stop",
 ]
 
 EXIT_OK = 0
@@ -205,3 +217,29 @@ def exit_status(exc: BaseException) -> tuple[int, str]:
 def error_code(exc: BaseException) -> str:
     """Return the short code ``--json`` prints for ``exc`` (usage, auth, ledger_busy...)."""
     return _row(exc)[1]
+
+
+def exit_at_once(signum: int, frame: FrameType | None) -> None:
+    """Start-up's handler of SIGTERM and SIGINT: say so in one line and exit (143, 130) now."""
+    stopped = signum == signal.SIGTERM
+    line = "terminated by SIGTERM" if stopped else "interrupted"
+    os.write(2, f"ae-import: error: {line}\n".encode())
+    os._exit(EXIT_SIGTERM if stopped else EXIT_SIGINT)
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+def raise_on_stop() -> None:
+    """From now on SIGTERM raises Terminated and SIGINT KeyboardInterrupt (after start-up).
+
+    Only where ``exit_at_once`` is installed (the ``ae-import`` process itself), so a
+    command called in a test or a thread leaves its signal handlers alone.
+    """
+    for number, handler in (
+        (signal.SIGTERM, _raise_terminated),
+        (signal.SIGINT, signal.default_int_handler),
+    ):
+        if signal.getsignal(number) is exit_at_once:
+            signal.signal(number, handler)

@@ -1,14 +1,17 @@
-"""The entry point: output that works on any console, and a stop signal found however wrapped."""
+"""The entry point: output that works on any console, and stop signals from the first line on."""
 
 from __future__ import annotations
 
 import io
+import os
+import signal
+import subprocess
 import sys
 
 import pytest
 
-from ae_import.__main__ import portable_streams, stopped_by
-from ae_import.errors import Terminated
+from ae_import.__main__ import portable_streams
+from ae_import.errors import Terminated, exit_at_once, raise_on_stop
 
 
 def test_a_console_without_the_characters_gets_escapes_not_a_crash(
@@ -24,38 +27,35 @@ def test_a_console_without_the_characters_gets_escapes_not_a_crash(
     assert raw.getvalue() == "\\u2501\\u2547 café \\u2192\n".encode("cp1252")
 
 
-def test_a_sigterm_raised_while_a_class_is_built_is_still_a_sigterm() -> None:
-    """Python 3.11 wraps an exception from ``__set_name__`` in a RuntimeError: found anyway."""
-
-    class Raises:
-        def __set_name__(self, owner: type, name: str) -> None:
-            raise Terminated
-
-    with pytest.raises(BaseException) as caught:  # RuntimeError on 3.11, bare from 3.12
-
-        class Built:
-            field = Raises()
-
-    assert stopped_by(caught.value, Terminated)
-    assert not stopped_by(caught.value, KeyboardInterrupt)
+@pytest.mark.parametrize(
+    ("number", "code", "line"), [(15, 143, "terminated by SIGTERM"), (2, 130, "interrupted")]
+)
+def test_a_stop_during_start_up_ends_the_process_at_once(number: int, code: int, line: str) -> None:
+    """The start-up handler writes one line and exits with the signal's code, nothing else."""
+    script = f"from ae_import.errors import exit_at_once; exit_at_once({number}, None); print('on')"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (code, "", f"ae-import: error: {line}\n")
 
 
-def test_a_stop_inside_an_exception_group_or_a_context_is_found() -> None:
-    """A group's member and an exception raised while handling another are searched."""
-    group = BaseExceptionGroup("tasks", [ValueError("a"), KeyboardInterrupt()])
-    assert stopped_by(group, KeyboardInterrupt)
+def test_once_a_command_starts_a_sigterm_raises_and_ctrl_c_interrupts() -> None:
+    """raise_on_stop replaces the start-up handlers: SIGTERM raises Terminated where it lands."""
+    before = {n: signal.getsignal(n) for n in (signal.SIGTERM, signal.SIGINT)}
     try:
-        try:
-            raise Terminated
-        except Terminated:
-            raise OSError("while cleaning up") from None
-    except OSError as exc:
-        assert exc.__cause__ is None
-        assert stopped_by(exc, Terminated)  # __context__ is kept even with "from None"
+        signal.signal(signal.SIGTERM, exit_at_once)
+        signal.signal(signal.SIGINT, exit_at_once)
+        raise_on_stop()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with pytest.raises(Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
 
 
-def test_an_ordinary_error_is_not_a_stop_and_a_cycle_ends() -> None:
-    """Errors unrelated to a signal are not stops; a cause cycle does not loop forever."""
-    first, second = ValueError("a"), ValueError("b")
-    first.__cause__, second.__cause__ = second, first
-    assert not stopped_by(first, Terminated)
+def test_a_command_in_a_test_or_a_thread_leaves_the_handlers_alone() -> None:
+    """Where start-up's handler is not installed, raise_on_stop changes nothing."""
+    before = {n: signal.getsignal(n) for n in (signal.SIGTERM, signal.SIGINT)}
+    raise_on_stop()
+    assert {n: signal.getsignal(n) for n in before} == before

@@ -27,6 +27,7 @@ from ae_import.errors import (
     UsageError,
     error_code,
     exit_status,
+    raise_on_stop,
 )
 from ae_import.options import OPTIONS, parse_bool
 from ae_import.text import json_text, safe_text
@@ -200,7 +201,9 @@ def guard(action: Callable[[], int], as_json: bool | Callable[[], bool] = False)
     """Run ``action``; turn every error into one line (and JSON if asked) and an exit code.
 
     ``as_json`` may be a callable: ``run`` learns only from the config whether JSON is wanted.
+    From here a stop signal raises (start-up ended the process at once), so it is reported.
     """
+    raise_on_stop()
     try:
         return action()
     except Exception as exc:

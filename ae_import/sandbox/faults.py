@@ -120,6 +120,7 @@ class FaultProxy:
         self._error: OSError | None = None
         self.injected: Counter[str] = Counter()
         self._attempts: Counter[str] = Counter()
+        self._limited: Counter[str] = Counter()
         self._rng = random.Random(plan.seed)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -138,7 +139,19 @@ class FaultProxy:
         with self._lock:
             return self._attempts[external_id]
 
+    def rate_limited(self, external_id: str) -> int:
+        """Return how many requests for ``external_id`` the proxy answered 429 itself."""
+        with self._lock:
+            return self._limited[external_id]
+
     def _choose(self, external_id: str | None) -> str | None:
+        fault = self._pick(external_id)
+        if external_id is not None and fault is not None and fault.startswith("429"):
+            with self._lock:
+                self._limited[external_id] += 1
+        return fault
+
+    def _pick(self, external_id: str | None) -> str | None:
         with self._lock:
             if external_id is not None:
                 self._attempts[external_id] += 1
