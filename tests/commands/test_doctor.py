@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from ae_import.ledger.lock import RunLock
 from ae_import.operations.doctor import Check, run_checks
 from ae_import.sandbox import SandboxServer, SandboxSettings
 from tests.helpers import SANDBOX_TOKEN, Sandboxes, Writer
+from tests.helpers.httpthread import serving
 from tests.helpers.s3server import BUCKET, S3Server, s3, s3_env
 
 __all__ = ["s3", "s3_env"]
@@ -315,14 +315,7 @@ def test_a_201_to_the_empty_post_warns_that_an_engagement_may_exist(
     runner: CliRunner, here: Path
 ) -> None:
     """A server that accepts {}: doctor fails the route and says an engagement may be created."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Accepting)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/api"
+    with serving(_Accepting) as url:
         check = rows(doctor(runner, "--base-url", url, "--json"))["route + token"]
-    finally:
-        server.shutdown()
-        server.server_close()
     assert check["status"] == "fail"
     assert "an engagement may have been created by this check" in check["detail"]

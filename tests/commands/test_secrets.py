@@ -14,9 +14,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,6 +25,7 @@ import trustme
 from ae_import.sandbox import SandboxServer, SandboxSettings
 from ae_import.sandbox.faults import FaultPlan, FaultProxy
 from tests.helpers import Sandboxes
+from tests.helpers.httpthread import serving
 from tests.helpers.mediaserver import BEARER as MEDIA_BEARER
 from tests.helpers.mediaserver import PASSWORD as MEDIA_PASSWORD
 from tests.helpers.mediaserver import SECRETS as MEDIA_SECRETS
@@ -193,14 +193,8 @@ class _Refuse422(BaseHTTPRequestHandler):
 @pytest.fixture
 def refusing_server() -> Iterator[str]:
     """Yield the base URL of a 127.0.0.1 server that answers every create with that 422."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refuse422)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Refuse422) as base_url:
+        yield base_url
 
 
 def test_signed_urls_echoed_in_a_422_leak_nowhere(
@@ -259,12 +253,7 @@ def test_a_server_echoing_the_token_leaks_it_nowhere(
 ) -> None:
     """A server that quotes the Authorization header back: the token reaches no output or file."""
     monkeypatch.chdir(tmp_path)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoToken)
-    server.status = status  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base_url = f"http://127.0.0.1:{server.server_address[1]}/api"
+    with serving(_EchoToken, status=status) as base_url:
         run = Collector(tmp_path)
         path = str(manifest(tmp_path / "m.csv"))
         args = ["run", path, "--base-url", base_url, "--max-attempts", "1", "--log-file", "t.log"]
@@ -274,9 +263,6 @@ def test_a_server_echoing_the_token_leaks_it_nowhere(
         run("export", "--format", "jsonl")
         assert "header was Bearer <redacted>" in run("export").stdout
         assert leaks(run, tmp_path) == []
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 SLASHED = "sk-live/ECHO+token=9f8e7d6c"  # a token with the signs encoders escape
@@ -316,12 +302,7 @@ def test_the_token_is_scrubbed_however_an_answer_encodes_it(
 ) -> None:
     """Escaped, percent-encoded, base64 or upper-cased: the token reaches no output or file."""
     monkeypatch.chdir(tmp_path)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoEncoded)
-    server.form = form  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base_url = f"http://127.0.0.1:{server.server_address[1]}/api"
+    with serving(_EchoEncoded, form=form) as base_url:
         run = Collector(tmp_path)
         path = str(manifest(tmp_path / "m.csv"))
         args = ["run", path, "--base-url", base_url, "--max-attempts", "1", "--log-file", "t.log"]
@@ -335,9 +316,6 @@ def test_the_token_is_scrubbed_however_an_answer_encodes_it(
         found = [n for n in needles for text in texts if n.lower() in text.lower()]
         assert found == []
         assert "<redacted>" in run("export", token=SLASHED).stdout
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_proxy_credentials_leak_nowhere(

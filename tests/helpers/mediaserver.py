@@ -119,7 +119,9 @@ class AuthMediaHost:
         self.server = _TLSServer(("127.0.0.1", 0), handler)
         self.server.context = context
         self.port = int(self.server.server_address[1])
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self._thread.start()
 
     @property

@@ -156,7 +156,9 @@ class MediaHost:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Media)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = int(self.server.server_address[1])
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self._thread.start()
 
     def url(self, name: str, host: str = "media.test") -> str:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -20,6 +18,7 @@ from ae_import.sending.policy import (
     RetryPolicy,
     parse_retry_after,
 )
+from tests.helpers.httpthread import serving
 
 
 def test_full_jitter_backoff_bounds() -> None:
@@ -115,39 +114,25 @@ class _Answer429(BaseHTTPRequestHandler):
         """Keep the test output quiet."""
 
 
-@pytest.fixture
-def server_429() -> Iterator[ThreadingHTTPServer]:
-    """Yield a 127.0.0.1 server answering 429; set ``.retry_after`` (sent as latin-1)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer429)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.mark.parametrize(
     ("header", "seconds"),
     [("\xb2", None), ("-5", None), ("99999999999999999999", MAX_RETRY_AFTER), ("7", 7.0)],
 )
 def test_the_client_reads_any_retry_after_without_crashing(
-    server_429: ThreadingHTTPServer, header: str, seconds: float | None
+    header: str, seconds: float | None
 ) -> None:
     """A 429 whose Retry-After is byte 0xB2 (or negative, or huge) is a retry, not a crash."""
-    server_429.retry_after = header  # type: ignore[attr-defined]
-    port = server_429.server_address[1]
 
-    async def go() -> tuple[str, float | None]:
-        client = EngagementClient(f"http://127.0.0.1:{port}/api", "t0ken")
+    async def go(base_url: str) -> tuple[str, float | None]:
+        client = EngagementClient(base_url, "t0ken")
         try:
             outcome = await client.create(b"{}")
         finally:
             await client.aclose()
         return outcome.kind, outcome.retry_after
 
-    assert asyncio.run(go()) == ("retry", seconds)
+    with serving(_Answer429, retry_after=header) as base_url:
+        assert asyncio.run(go(base_url)) == ("retry", seconds)
 
 
 def test_retry_budget_counts_failures_in_a_row() -> None:
