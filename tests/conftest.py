@@ -69,6 +69,15 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` is two workers a core: tests wait on sockets and child processes.
+
+    Measured on 2 cores: 4 workers took the suite 84 s to 74 s where 2 and 3 took 84 s
+    and 83 s, for 10% more CPU (each worker collects the tests itself).
+    """
+    return 2 * (os.cpu_count() or 1)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _sandboxes_stopped() -> Iterator[None]:
     """At the end of the session, wait for the sandboxes still stopping in the background."""

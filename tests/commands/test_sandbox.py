@@ -1,4 +1,7 @@
-"""CLI tests of `ae-import sandbox`: start-up lines, a request, clean stop, busy port."""
+"""CLI tests of `ae-import sandbox`: start-up lines, a request, clean stop, busy port.
+
+A child process where signals and the blocking server are the point; in-process otherwise.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from tests.helpers import posix_only
+from tests.helpers.cli import invoke
 
 BODY = {
     "type": "CALL",
@@ -73,12 +78,12 @@ def test_sandbox_prints_url_and_token_serves_and_stops_cleanly(stop: signal.Sign
     assert "Traceback" not in err
 
 
-def test_busy_port_is_one_line_exit_2(busy_port: int) -> None:
+def test_busy_port_is_one_line_exit_2(runner: CliRunner, busy_port: int) -> None:
     """A port already in use is exit 2 with one line that says what to do."""
-    proc = start("--port", str(busy_port))
-    out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 2
-    assert out == ""
+    result = invoke(runner, ["sandbox", "--port", str(busy_port)])
+    err = result.stderr
+    assert result.exit_code == 2
+    assert result.stdout == ""
     assert err.startswith(f"ae-import: error: cannot listen on 127.0.0.1:{busy_port}: ")
     assert err.endswith("; pick another --port\n")
     assert err.count("\n") == 1
@@ -102,14 +107,13 @@ def test_busy_port_is_one_line_exit_2(busy_port: int) -> None:
         (["--reject-media", "("], "ae-import: error: --reject-media: not a regular expression: "),
     ],
 )
-def test_bad_sandbox_options_exit_2(args: list[str], message: str) -> None:
+def test_bad_sandbox_options_exit_2(runner: CliRunner, args: list[str], message: str) -> None:
     """Bad option values are exit 2 with one line, before anything listens."""
-    proc = start("--port", "0", *args)
-    out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 2
-    assert out == ""
-    assert err.startswith(message)
-    assert err.count("\n") == 1
+    result = invoke(runner, ["sandbox", "--port", "0", *args])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(message)
+    assert result.stderr.count("\n") == 1
 
 
 @posix_only("SIGTERM sent to a child process")
@@ -139,10 +143,9 @@ def test_sandbox_with_faults_answers_through_the_proxy() -> None:
         (["--fault", "503=0.7", "--fault", "500=0.7"], "--fault: the probabilities add up to"),
     ],
 )
-def test_sandbox_bad_fault_exits_2(args: list[str], message: str) -> None:
+def test_sandbox_bad_fault_exits_2(runner: CliRunner, args: list[str], message: str) -> None:
     """A bad --fault is one line, exit 2."""
-    proc = start("--port", "0", *args)
-    _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 2
-    assert err.startswith(f"ae-import: error: {message}")
-    assert err.count("\n") == 1
+    result = invoke(runner, ["sandbox", "--port", "0", *args])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"ae-import: error: {message}")
+    assert result.stderr.count("\n") == 1
