@@ -6,13 +6,13 @@ media fails is recorded invalid and not sent, and a signing failure stops the ru
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from ae_import.errors import CloudError
 from ae_import.media import Found, MediaCheck, refuse
 from ae_import.records import Row
 
+from .ahead import Ahead
 from .policy import Outcome
 from .recorder import Recorder
 
@@ -25,13 +25,13 @@ class MediaGate:
     def __init__(self, check: MediaCheck) -> None:
         """Gate rows through ``check``."""
         self.check = check
-        self._pending: dict[int, asyncio.Task[Found]] = {}
+        self._pending: Ahead[Found] = Ahead()
 
     def start(self, row: Row) -> None:
         """Start checking a row about to be queued."""
         media = row.media_url
         if media is not None:
-            self._pending[id(row)] = asyncio.ensure_future(self.check.check(media))
+            self._pending.start(row, self.check.check(media))
 
     async def refused(
         self,
@@ -44,7 +44,7 @@ class MediaGate:
 
         A signing failure stops the run (``cloud``) and leaves the row retryable.
         """
-        task = self._pending.pop(id(row), None)
+        task = self._pending.take(row)
         if task is None:
             return False
         try:
@@ -65,7 +65,5 @@ class MediaGate:
 
     async def aclose(self) -> None:
         """Cancel the checks of rows never sent; close the probe."""
-        for task in self._pending.values():
-            task.cancel()
-        self._pending.clear()
+        await self._pending.cancel()
         await self.check.aclose()

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from ae_import.errors import CloudError
 from ae_import.ledger import Ledger
@@ -24,6 +23,7 @@ from ae_import.mapping import encode_body
 from ae_import.records import Problem, Row
 from ae_import.staging import Staged, StageProblem, Stager, StageRetry
 
+from .ahead import Ahead
 from .policy import Outcome
 from .recorder import Recorder
 from .recorder import external_id_of as key
@@ -51,7 +51,7 @@ class StageGate:
         self.roots = tuple(roots)
         self.ledger = ledger
         self.cleanup = cleanup
-        self._pending: dict[int, asyncio.Task[Staged]] = {}
+        self._pending: Ahead[Staged] = Ahead()
         self._held: dict[int, str] = {}
         self._cleanups: set[asyncio.Task[None]] = set()
 
@@ -66,10 +66,8 @@ class StageGate:
     def start(self, row: Row) -> None:
         """Start staging the media of a row about to be queued (nothing for other rows)."""
         media = self._wanted(row)
-        if media is not None and id(row) not in self._pending:
-            self._pending[id(row)] = asyncio.ensure_future(
-                self.stager.stage(media, self.base, self.roots)
-            )
+        if media is not None and row not in self._pending:
+            self._pending.start(row, self.stager.stage(media, self.base, self.roots))
 
     async def ready(
         self,
@@ -79,11 +77,12 @@ class StageGate:
         stop: Callable[[str, str], None],
     ) -> bool:
         """Wait for a row's staging; True when it may be sent, else its end is recorded."""
-        if id(row) not in self._pending:
+        if row not in self._pending:
             if not self.wants(row):
                 return True
             self.start(row)  # a repeat of an id, queued again
-        task = self._pending.pop(id(row))
+        task = self._pending.take(row)
+        assert task is not None
         try:
             staged = await task
         except StageProblem as problem:
@@ -137,11 +136,8 @@ class StageGate:
 
     async def aclose(self) -> None:
         """Cancel the staging of rows never sent; close the stager's client."""
-        for task in self._pending.values():
-            task.cancel()
-        tasks: list[asyncio.Task[Any]] = [*self._pending.values(), *self._cleanups]
-        for task in tasks:
+        await self._pending.cancel()
+        for task in self._cleanups:
             with contextlib.suppress(BaseException):
                 await task
-        self._pending.clear()
         self.stager.close()
