@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 __all__ = ["MAX_REDIRECTS", "Probe", "Prober", "Resolve", "blocked", "getaddrinfo"]
 
 MAX_REDIRECTS = 5
-_REDIRECTS = (301, 302, 303, 307, 308)
 
 Resolve = Callable[[str, int], Awaitable[list[str]]]
 # media: a 2xx with an audio or video type; status: a final answer >= 300; type: a 2xx
@@ -171,7 +170,7 @@ class Prober:
                 return Probe("unreachable", safe_text(" ".join(why.split()))[:200])
             location = response.headers.get("location")
             status = response.status_code
-            if status in _REDIRECTS and location:
+            if response.is_redirect and location:
                 url = str(target.join(location))
                 continue
             host = target.host
@@ -216,7 +215,7 @@ class Prober:
         head = await self.client.head(target, headers=extra)
         if 200 <= head.status_code < 300 and _is_media(_media_type(head)):
             return head
-        if head.status_code in _REDIRECTS and head.headers.get("location"):
+        if head.is_redirect and head.headers.get("location"):
             return head
         ranged = {"Range": "bytes=0-0", **extra}
         async with self.client.stream("GET", target, headers=ranged) as answer:

@@ -55,7 +55,6 @@ CHUNK = 1024 * 1024
 # The largest object S3, GCS and Azure block blobs all take (5 TiB for S3 and GCS).
 MAX_STAGE_BYTES = 5 * 1024**4
 _BURST_S = 1.0  # a cap lets one second's worth ahead of its timeline
-_REDIRECTS = (301, 302, 303, 307, 308)
 # A type with several extensions is stored under the usual one.
 _PREFERRED = {
     "audio/mpeg": "mp3",
@@ -194,7 +193,7 @@ def spool(
         try:
             with client.stream("GET", url, headers=headers) as answer:
                 location = answer.headers.get("location")
-                if answer.status_code in _REDIRECTS and location:
+                if answer.is_redirect and location:
                     url = url.join(location)
                     continue
                 if answer.status_code >= 300:
