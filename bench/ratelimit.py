@@ -2,6 +2,7 @@
 """Goodput against every limiter shape at 20/s: the issue 23 table, beside a fixed pacer.
 
 Usage: python bench/ratelimit.py [--rows 600] [--forms seconds,date,0,none] [--out FILE]
+                                [--limiters burst 1,window] [--no-reference]
 
 For each limiter of ``ae-import sandbox`` (token bucket with burst 20, 5 and 1; a fixed
 window and a sliding window of 20 a second; 2 requests in flight, which is 20/s at the
@@ -144,8 +145,18 @@ def reference(shape: list[str], rows: int) -> dict[str, float]:
     return {"goodput": created / seconds / LIMIT, "refused": refused / (created + refused)}
 
 
-def ratelimit_section(rows: int, forms: list[str], work: Path) -> list[str]:
-    """Return the markdown section of the rate-limited runs, recording each target."""
+def ratelimit_section(
+    rows: int,
+    forms: list[str],
+    work: Path,
+    chosen: list[str] | None = None,
+    references: bool = True,
+) -> list[str]:
+    """Return the markdown section of the rate-limited runs, recording each target.
+
+    ``chosen``: only the limiters whose name holds one of these words (a subset to rerun);
+    ``references``: also run the fixed pacer beside each limiter.
+    """
     lines = [
         "## Rate-limited servers: goodput at the limit, whatever its shape",
         "",
@@ -162,6 +173,8 @@ def ratelimit_section(rows: int, forms: list[str], work: Path) -> list[str]:
         "|---|---|---:|---:|---:|---|",
     ]
     for name, shape in LIMITERS.items():
+        if chosen and not any(word in name for word in chosen):
+            continue
         for form in forms:
             got = one_run(shape, form, rows, work)
             met = got["goodput"] >= 0.95 and got["refused"] <= 0.02 and got["left"] == 0
@@ -176,6 +189,8 @@ def ratelimit_section(rows: int, forms: list[str], work: Path) -> list[str]:
                 f"{got['left']:.0f} | {'yes' if met else '**no**'} |"
             )
             print(lines[-1], flush=True)
+        if not references:
+            continue
         ref = reference(shape, rows)
         lines.append(
             f"| reference: fixed pacer at exactly 20/s | seconds | {ref['goodput']:.3f} | "
@@ -191,9 +206,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=600)
     parser.add_argument("--forms", default=",".join(FORMS))
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--limiters", default="", help="words of limiter names, comma-separated")
+    parser.add_argument("--no-reference", action="store_true", help="skip the fixed pacer")
     args = parser.parse_args()
+    chosen = [word for word in args.limiters.split(",") if word]
     with tempfile.TemporaryDirectory(prefix="ae-bench-") as folder:
-        lines = ratelimit_section(args.rows, args.forms.split(","), Path(folder))
+        lines = ratelimit_section(
+            args.rows, args.forms.split(","), Path(folder), chosen, not args.no_reference
+        )
     text = "\n".join(lines)
     if args.out is not None:
         args.out.write_text(text, encoding="utf-8")

@@ -146,7 +146,18 @@ class Throttle:
       since the last cut has been accepted (far above the limit). The limit found is the
       rate refused; lower when the server accepted much less than that over the last
       2 s (a burst hid the limit), or when it was refused well under the last limit found
-      (CUBIC's fast convergence); in a dive, the rate the server accepted.
+      (CUBIC's fast convergence); in a dive, the rate the server accepted. Three
+      refinements (issue 23's bench, reproduced in ``tests/helpers/ratesim.py``):
+      a refusal at or under the limit found after ``HELD`` requests accepted is
+      jitter, not a new limit (a burst-1 bucket refuses a request 1 ms early): a
+      ``JITTER_BETA`` step back and the limit kept, unless such refusals pass
+      ``BUDGET`` of the requests accepted (then ``STEP`` down: the limit was a
+      little high). Refused on and on for ``CLOSED`` x latency with nothing accepted
+      is a closed window: every worker waits for the Retry-After (up to
+      ``LONG_WAIT``) instead of being refused at ever lower rates. Refused only with
+      K or more requests in flight, never fewer, where K / latency carries the limit
+      found: a concurrency limit, so at most K are in flight and the pacer keeps
+      out of its way (``CROWD``).
     - The climb back, in time since the cut, CUBIC-like: fast when far below the
       cruise rate (``MARGIN`` under the refused rate), reaching it after ``RECOVER``
       seconds; then slow near it, probing above on a cubic that adds 1% of the limit
@@ -175,6 +186,15 @@ class Throttle:
     LONG_WAIT = 2.0  # a longer Retry-After pauses every worker
     HEADROOM = 1.5  # requests in flight: rate x latency x HEADROOM, plus one
     INITIAL = 2  # requests in flight until the first answer comes
+    JITTER_BETA = 0.95  # a refusal at a rate that held: this small step back
+    CLOSED = 2.0  # refused for this x latency with nothing accepted: a closed window
+    HELD = 100  # requests accepted since the last cut that make its rate one that held
+    BUDGET = 0.01  # refusals at a rate that held, per request accepted, before a STEP
+    STEP = 0.02  # ... down of the limit found
+    FAR = 0.7  # accepted under this share of what was sent since the first refusal: far above
+    FAR_FLOOR = 0.7  # ... and the limit found is the accepted rate, at least this x refused
+    OVER = 0.03  # more refused than this share since the last cut: above the limit
+    CROWD = 0.95  # a cap on requests in flight is kept if it allows this share of the limit
 
     def __init__(
         self,
@@ -199,8 +219,19 @@ class Throttle:
         self._accepted_since_cut = False
         self._next_send = 0.0
         self._sends: deque[float] = deque()
+        self._history: deque[float] = deque()  # send times of the last 3 s and more
         self._accepted: deque[float] = deque()  # send times of accepted requests
         self._first_send: float | None = None
+        self._drained: float | None = None  # the send time of the first refused request
+        self._held = 0  # requests accepted since the last cut
+        self._cap: int | None = None  # requests in flight a concurrency limit allows
+        self._jitters = 0  # refusals taken for jitter since the limit was found
+        self._kept = 0  # requests accepted since the limit was found
+        self._dive_from = 0.0  # the last cut that was not a dive
+        self._probe_sent: float | None = None  # the first send after it
+        self._took_since_dive = False  # a request sent after it was accepted
+        self._fewest = limit  # the fewest other requests in flight at a refusal
+        self._out = 0  # requests sent and not answered yet (not those waiting to go)
         self._clock = clock
         self._sleep = sleep
         self._queue: deque[asyncio.Future[None]] = deque()  # waiting for a slot, in order
@@ -251,13 +282,25 @@ class Throttle:
         if self._paced:
             # Spaced from the last send, not from a schedule: a late wake-up is never
             # followed by a short gap (a strict limiter would refuse it).
-            self._next_send = max(now, self._next_send) + 1.0 / self._rate_at(now)
+            pace = self._rate_at(now)
+            if self._cap is not None and self.latency:
+                # Under a cap on requests in flight the cap sets the rate; the pacer
+                # keeps the sends apart at the rate the cap allows.
+                pace = max(pace, self._cap / self.latency)
+            self._next_send = max(now, self._next_send) + 1.0 / pace
         if self._first_send is None:
             self._first_send = now
+        if self._probe_sent is None and self._paced:
+            self._probe_sent = now
         sends = self._sends
         sends.append(now)
         while sends and sends[0] < now - self.WINDOW:
             sends.popleft()
+        self._out += 1
+        history = self._history
+        history.append(now)
+        while history[0] < now - 3 * self.WINDOW - 1:
+            history.popleft()
         return now
 
     def _give_back(self) -> None:
@@ -274,7 +317,8 @@ class Throttle:
                 turn.set_result(None)
 
     async def release(self) -> None:
-        """Give back a slot."""
+        """Give back the slot of a request sent (``acquire`` returned its send time)."""
+        self._out -= 1
         self._give_back()
 
     def _send_rate(self, now: float) -> float:
@@ -287,59 +331,134 @@ class Throttle:
         # A burst of sends at one instant is measured over at least 50 ms.
         return len(sends) / min(self.WINDOW, max(now - sends[0], 0.05))
 
-    def _accepted_rate(self, now: float, shortest: float) -> float | None:
-        """Return the rate of accepted requests, by send time, over the last 2 answered s."""
+    def _accepted_rate(
+        self, now: float, shortest: float, span: float, since: float | None = None
+    ) -> tuple[float, float, float] | None:
+        """Return the rates accepted and sent, by send time, and the seconds they span.
+
+        The span is the last ``span`` s whose answers have all come, from ``since`` on
+        (None if shorter than ``shortest``).
+        """
         if self._first_send is None or self.latency is None:
             return None
         end = now - self.latency  # requests sent later may not be answered yet
-        start = max(end - 2 * self.WINDOW, self._first_send)
+        start = max(end - span, self._first_send, since or self._first_send)
         if end - start < shortest:
             return None  # too short to tell the limit from a burst
-        accepted = self._accepted
-        while accepted and accepted[0] < start:
-            accepted.popleft()
-        return sum(1 for sent in accepted if sent <= end) / (end - start)
+        took = sum(1 for sent in self._accepted if start <= sent <= end)
+        sent = sum(1 for sent in self._history if start <= sent <= end)
+        return took / (end - start), sent / (end - start), end - start
 
     def rate_limited(self, wait: float, sent_at: float | None = None, status: int = 429) -> None:
         """Record a 429 (or 503) whose ``Retry-After`` is ``wait`` s; cut once per episode."""
         now = self._clock()
         pause = wait if wait > self.LONG_WAIT else 0.0
+        others = self._out  # sent and not answered (the refused one is given back)
+        if self._drained is None:
+            self._drained = now if sent_at is None else sent_at
         if sent_at is not None and sent_at < self._cut_at:
+            self._crowded(others, self.ceiling)
             self._pause(now, pause)
             return  # sent before the last cut: the same episode
         sent = self._send_rate(now)
         refused = min(self._rate_at(now), sent) if self._paced else sent
         last = self.ceiling
         if last is not None and not self._accepted_since_cut:
-            # Refused again before anything sent since the last cut came back accepted:
-            # the refused rate says little (a closed window refuses any rate); the rate
-            # the server accepted says where its limit is.
+            # Refused again and nothing sent since the last cut came back accepted:
+            # the refused rate says little (a closed window refuses any rate); the
+            # rate the server accepted says where its limit is.
             beta = self.DIVE
-            found = self._accepted_rate(now, 0.05) or refused
+            measured = self._accepted_rate(now, 0.05, 2 * self.WINDOW)
+            # ... and it is at least BETA of the last rates (a pause may be measured).
+            found = max(measured[0] if measured else 0.0, min(refused, last) * self.BETA)
+            self._known = False
+            probe, latency = self._probe_sent, self.latency
+            if (
+                probe is not None
+                and latency is not None
+                and not self._took_since_dive
+                and now - probe > latency * self.CLOSED
+            ):
+                # Refused on and on, for longer than an answer takes, whatever the
+                # rate: a closed window. Every worker waits for the Retry-After (up to
+                # LONG_WAIT) rather than be refused again, and the limit is what the
+                # server accepted in the last WINDOW s (the window's count).
+                pause = max(pause, min(wait, self.LONG_WAIT))
+                window = self._accepted_rate(now, 0.0, self.WINDOW)
+                took = window[0] * window[2] / max(window[2], self.WINDOW) if window else 0.0
+                found = took or found
         else:
+            self._dive_from = now
+            self._probe_sent = None
+            self._took_since_dive = False
             near = last is not None and abs(refused - last) <= 0.15 * last
             beta = self.NEAR_BETA if near else self.BETA
             found = refused
             if last is not None and refused < last * (1 - 2 * self.MARGIN):
-                # Refused well below the limit found: it was too high (a burst hid the
-                # limit), and is lower still (CUBIC's fast convergence).
+                # Refused well below the limit found: it was too high (a burst hid
+                # the limit), and is lower still (CUBIC's fast convergence).
                 found = refused * (1 + self.NEAR_BETA) / 2
-            accepted = self._accepted_rate(now, self.WINDOW)
-            if accepted is not None and accepted < found * self.NEAR_BETA:
-                # Far above the limit: the server accepted much less than was sent.
-                found = max(accepted, refused * self.BETA)
-        self._known = beta == self.NEAR_BETA and abs(refused - (last or 0)) <= 0.05 * refused
+            self._known = near and abs(refused - (last or 0)) <= 0.05 * refused
+            # Since the first refusal: before it, a saved-up burst was being spent,
+            # which says nothing of the limit's rate.
+            measured = self._accepted_rate(now, self.WINDOW / 4, 3 * self.WINDOW, self._drained)
+            if measured is not None and measured[0] < measured[1] * self.FAR:
+                # Far above the limit: since the saved-up burst was spent, the server
+                # has accepted only its rate of what was sent (a bucket's refill, a
+                # window's count), whatever the rate refused says.
+                found = min(found, max(measured[0], refused * self.FAR_FLOOR))
+            elif last is not None and self._held >= self.HELD and refused <= last:
+                # Refused at a rate that held for HELD requests or more.
+                held = self._accepted_rate(now, 0.0, 3 * self.WINDOW, self._cut_at)
+                took, tried, seconds = held or (0.0, 0.0, 0.0)
+                missed = (tried - took) * seconds  # refused (or failed) since the last cut
+                if seconds >= 2 * self.WINDOW and took < tried * (1 - self.OVER) and missed >= 2:
+                    # Refused often lately: a little above the limit (a bucket's burst
+                    # hid it), which is the rate the server accepted.
+                    found = min(last, max(took, refused * self.NEAR_BETA))
+                else:
+                    # The timing of one request (jitter on the way, a strict limiter),
+                    # not a new limit: a small step back, and the limit found stays,
+                    # unless such refusals, counted since it was found, pass BUDGET:
+                    # then it was a little high (a window's count, a bucket's refill).
+                    beta = self.JITTER_BETA
+                    found = last
+                    self._known = True
+                    self._jitters += 1
+                    if self._jitters >= 2 and self._jitters > self.BUDGET * self._kept:
+                        found = last * (1 - self.STEP)
+                        self._jitters = self._kept = 0
+        if found != last:
+            self._jitters = self._kept = 0  # a new limit: its refusals counted afresh
         self.ceiling = max(self.MIN_RATE, found)
+        self._crowded(others, self.ceiling)
         self._base = max(self.MIN_RATE, refused * beta)
         self._cut_at = now
         self._paced = True
         self._accepted_since_cut = False
+        self._held = 0
         self._pause(now, pause)
         self._next_send = max(self._next_send, now + 1.0 / self._base, self.paused_until)
         self._set_limit(self._base)
         self.cuts += 1
         if self._on_cut is not None:
             self._on_cut(Cut(refused, self._base, self.ceiling, self.limit, pause, status))
+
+    def _crowded(self, others: int, ceiling: float | None) -> None:
+        """Learn a limit on requests in flight from a refusal with ``others`` in flight.
+
+        A server that counts requests in flight (429 beyond K) refuses only while K of
+        ours are in it, so never with fewer than K in flight here. If the fewest ever in
+        flight at a refusal would still carry most of the limit found, they are the
+        cap, and the rate follows from it. A rate limit refuses with few in flight too
+        (one, at 20/s and 100 ms), and so gets no cap.
+        """
+        if not self.latency or ceiling is None:  # no latency measured yet (or none)
+            return
+        self._fewest = min(self._fewest, others)
+        fewest = self._fewest
+        keep = fewest >= 1 and fewest / self.latency >= self.CROWD * ceiling
+        self._cap = fewest if keep else None
 
     def _pause(self, now: float, pause: float) -> None:
         if pause > 0:
@@ -350,17 +469,23 @@ class Throttle:
         if not self._paced or self.latency is None:
             return
         wanted = math.ceil(rate * self.latency * self.HEADROOM) + 1
+        if self._cap is not None:
+            wanted = self._cap  # a limit on requests in flight: it bounds the rate
         self.limit = max(1, min(self.max_limit, wanted))
 
     async def answered(self, latency: float | None = None, sent_at: float | None = None) -> None:
         """Record an answer that was not a 429 (nor a 503), ``latency`` s after its send."""
         if latency is not None:
             self.latency = latency if self.latency is None else 0.8 * self.latency + 0.2 * latency
+        if sent_at is None or sent_at >= self._dive_from:
+            self._took_since_dive = True
         if sent_at is None or sent_at >= self._cut_at:
             self._accepted_since_cut = True
+            self._held += 1
+            self._kept += 1
         if sent_at is not None:
             self._accepted.append(sent_at)
-            while self._accepted and self._accepted[0] < sent_at - 2 * self.WINDOW - 1:
+            while self._accepted and self._accepted[0] < sent_at - 3 * self.WINDOW - 1:
                 self._accepted.popleft()
         if self._paced:
             self._set_limit(self._rate_at(self._clock()))

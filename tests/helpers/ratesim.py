@@ -51,6 +51,35 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         super()._run_once()  # type: ignore[misc]
 
 
+@dataclass(frozen=True)
+class Jitter:
+    """How much the timing of each request moves, in seconds (seeded, random).
+
+    The default is measured against the real bench (``bench/ratelimit.py`` on a quiet
+    machine, docs/benchmarks.md): a request reaches the sandbox a fraction of a
+    millisecond after it is sent, but now and then (``hiccup_share``) a process switch,
+    a garbage collection or the other side's event loop holds it up to ``hiccup``
+    longer; the server's answer comes ``latency`` plus up to ``spread`` after it arrived,
+    and travels back as the request came. With these figures the simulation shows the
+    real bench's shortfalls (a fixed pacer at exactly the limit loses a third of its
+    requests to a burst-1 bucket); with ``Jitter.NONE`` a perfect network.
+    """
+
+    way: float = 0.0003  # mean of the exponential part of each way
+    hiccup_share: float = 0.02  # share of ways held up
+    hiccup: float = 0.005  # the longest hold-up (uniform from 0)
+    spread: float = 0.002  # the server's answer: latency plus uniform(0, spread)
+
+    def one_way(self, rng: random.Random) -> float:
+        """Return the seconds one way (there or back) takes."""
+        held = rng.uniform(0, self.hiccup) if rng.random() < self.hiccup_share else 0.0
+        return 0.0002 + rng.expovariate(1 / self.way) + held if self.way else held
+
+
+QUIET = Jitter()
+PERFECT = Jitter(way=0.0, hiccup_share=0.0, hiccup=0.0, spread=0.0)
+
+
 @dataclass
 class LimitedClient:
     """The network and a server behind a limiter model, on the loop's clock."""
@@ -59,6 +88,7 @@ class LimitedClient:
     retry_after: str = "seconds"
     latency: float = 0.1
     seed: int = 1
+    jitter: Jitter = QUIET
     statuses: Counter[int] = field(default_factory=Counter)
     created: set[str] = field(default_factory=set)
     not_before: dict[str, float] = field(default_factory=dict)  # a refused row's Retry-After
@@ -67,8 +97,10 @@ class LimitedClient:
     def __post_init__(self) -> None:
         """Build the limiter on the running loop's clock."""
         loop = asyncio.get_running_loop()
-        self.limiter = make_limiter(self.spec, loop.time)
         self.rng = random.Random(self.seed)
+        # A window keyed by the wall clock starts at no particular moment of the run.
+        phase = self.rng.uniform(0, self.spec.period) if self.spec.kind == "fixed-window" else 0
+        self.limiter = make_limiter(self.spec, lambda: loop.time() + phase)
 
     async def create(self, body: bytes) -> Outcome:
         """Reach the server after a small delay; 429 at once, or 201 after the latency."""
@@ -76,11 +108,11 @@ class LimitedClient:
         loop = asyncio.get_running_loop()
         if loop.time() < self.not_before.get(external_id, 0.0) - 1e-9:
             self.early += 1
-        # The way there: 0.2 ms, plus now and then a scheduling hiccup of up to 2 ms.
-        await asyncio.sleep(0.0002 + self.rng.expovariate(1 / 0.0003))
+        jitter = self.jitter
+        await asyncio.sleep(jitter.one_way(self.rng))  # the way there
         wait = self.limiter.admit()
         if wait is not None:
-            await asyncio.sleep(0.0005)
+            await asyncio.sleep(jitter.one_way(self.rng))  # the way back
             self.statuses[429] += 1
             now = asyncio.get_running_loop().time() + WALL
             value = retry_after_value(self.retry_after, wait, now=now)
@@ -88,9 +120,10 @@ class LimitedClient:
             self.not_before[external_id] = loop.time() + (seconds or 0.0)
             return Outcome("retry", 429, error_code="rate_limited", retry_after=seconds)
         try:
-            await asyncio.sleep(self.latency + self.rng.uniform(0, 0.001))
+            await asyncio.sleep(self.latency + self.rng.uniform(0, jitter.spread))
         finally:
             self.limiter.release()
+        await asyncio.sleep(jitter.one_way(self.rng))  # the way back
         self.statuses[201] += 1
         self.created.add(external_id)
         return Outcome("created", 201, engagement_id=f"eng_{external_id}", request_id="r")
@@ -132,6 +165,7 @@ def simulate(
     rows: int = 600,
     seed: int = 1,
     on_cut: Callable[[Cut], None] | None = None,
+    jitter: Jitter = QUIET,
     **settings: Any,
 ) -> SimResult:
     """Run ``rows`` rows through the engine against ``spec``; return the counts.
@@ -144,7 +178,7 @@ def simulate(
         try:
 
             async def main() -> tuple[Summary, LimitedClient]:
-                client = LimitedClient(spec, retry_after, seed=seed)
+                client = LimitedClient(spec, retry_after, seed=seed, jitter=jitter)
                 engine = Engine(
                     client,
                     ledger,
@@ -161,12 +195,68 @@ def simulate(
         finally:
             ledger.close()
             loop.close()
-    limit_rate = spec.count / 0.1 if spec.kind == "concurrency" else spec.rate
+    return _result(spec, summary, client)
+
+
+def _limit_rate(spec: LimiterSpec) -> float:
+    """Return the limit in requests a second (a concurrency limit at 100 ms)."""
+    return spec.count / 0.1 if spec.kind == "concurrency" else spec.rate
+
+
+def _result(spec: LimiterSpec, summary: Summary, client: LimitedClient) -> SimResult:
+    """Return what a run came to, from the server's counts."""
     return SimResult(
         summary,
         sum(client.statuses.values()),
         client.statuses[429],
         len(client.created),
-        limit_rate,
+        _limit_rate(spec),
         client.early,
     )
+
+
+def simulate_pacer(
+    spec: LimiterSpec, rows: int = 600, seed: int = 1, jitter: Jitter = QUIET
+) -> SimResult:
+    """Send ``rows`` rows at exactly the limit on a fixed schedule, as the bench's reference.
+
+    One request every 1/limit s; a refused row goes back in line once its Retry-After
+    (in seconds) has passed. What a client that knows the limit gets through.
+    """
+    loop = VirtualLoop()
+    limit_rate = _limit_rate(spec)
+
+    async def main() -> tuple[float, LimitedClient]:
+        client = LimitedClient(spec, "seconds", seed=seed, jitter=jitter)
+        ready = list(range(rows))
+        waiting: list[tuple[float, int]] = []
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def send(n: int) -> None:
+            outcome = await client.create(json.dumps({"external_id": f"p{n}"}).encode())
+            if outcome.http_status == 429:
+                waiting.append((loop.time() + (outcome.retry_after or 0.0), n))
+
+        tick = 0
+        while len(client.created) < rows:
+            waiting.sort()
+            while waiting and waiting[0][0] <= loop.time():
+                ready.insert(0, waiting.pop(0)[1])
+            if ready:
+                task = asyncio.create_task(send(ready.pop(0)))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            tick += 1
+            await asyncio.sleep(max(0.0, tick / limit_rate - loop.time()))
+            if not ready and not waiting and not tasks:
+                break
+        await asyncio.gather(*tasks)
+        return loop.time(), client
+
+    try:
+        seconds, client = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    summary = Summary()
+    summary.duration_s = seconds
+    return _result(spec, summary, client)

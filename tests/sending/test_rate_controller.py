@@ -2,8 +2,10 @@
 
 Each run sends 600 rows through the real engine and throttle to a model of a server
 limited to 20 requests a second (``tests/helpers/ratesim.py``): the loop's clock jumps
-to the next timer, so nothing sleeps. The figures asserted are a little under the
-bench's (docs/benchmarks.md), which measures the same against the real sandbox.
+to the next timer, so nothing sleeps. The requests' timing jitters as measured on the
+real bench (``ratesim.QUIET``: a fixed pacer at exactly 20/s gets what it gets there),
+so the figures asserted are issue 23's targets, save where the simulated jitter itself
+keeps the controller under them (``FLOORS``; docs/benchmarks.md says why).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import pytest
 from ae_import.sandbox.limits import LimiterSpec
 from ae_import.sending.throttle import Cut, Throttle
 from tests.helpers.engine import FakeTime
-from tests.helpers.ratesim import simulate
+from tests.helpers.ratesim import PERFECT, simulate, simulate_pacer
 
-# Heavy: 24 runs of 600 rows in simulated time (about 50 s of CPU).
+# Heavy: 24 runs of 600 rows in simulated time (about 10 s of CPU).
 # Run by scripts/check.py with the slow tests, not by plain pytest.
 pytestmark = pytest.mark.slow
 
@@ -30,18 +32,50 @@ LIMITERS = {
     "sliding window, 20 in any second": LimiterSpec("sliding-window", 20, 1.0),
     "2 in flight (20/s at 100 ms)": LimiterSpec("concurrency", 2, 1.0),
 }
+GOODPUT = 0.95  # issue 23's targets
+REFUSED = 0.02
+# A burst-1 bucket refuses any request that arrives under 50 ms after the one before:
+# with the bench's jitter the controller holds about 0.92 of the limit (1.2% refused).
+FLOORS = {"token bucket, burst 1": 0.90}
 
 
 @pytest.mark.parametrize("form", ["seconds", "date", "0", "none"])
 @pytest.mark.parametrize("name", list(LIMITERS))
 def test_controller_converges_on_every_limiter(name: str, form: str) -> None:
-    """Every row is created, near the limit, with few 429s, whatever Retry-After says."""
+    """Every row is created at the limit, 2% refused at most, whatever Retry-After says."""
     result = simulate(LIMITERS[name], form, rows=600, seed=3)
     assert result.created == 600
     assert result.summary.retryable == 0
-    assert result.goodput >= 0.93, f"{name}, Retry-After {form}: {result.goodput:.3f}"
+    floor = FLOORS.get(name, GOODPUT)
+    assert result.goodput >= floor, f"{name}, Retry-After {form}: {result.goodput:.3f}"
     assert result.goodput <= 1.1  # a burst can lift it above 1.0, nothing more
-    assert result.refused_share <= 0.035, f"{name}: {result.refused} refused"
+    assert result.refused_share <= REFUSED, f"{name}: {result.refused} refused"
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+@pytest.mark.parametrize("name", list(LIMITERS))
+def test_controller_holds_with_other_jitter(name: str, seed: int) -> None:
+    """Other draws of the jitter: every row created, never far from the targets.
+
+    Not every draw meets them (docs/benchmarks.md): the bounds are the worst the
+    simulation gives (a fixed window whose edge falls badly), so a change that makes
+    any draw worse fails here.
+    """
+    result = simulate(LIMITERS[name], "seconds", rows=600, seed=seed)
+    assert (result.created, result.summary.retryable) == (600, 0)
+    assert result.goodput >= 0.83, f"{name}, seed {seed}: {result.goodput:.3f}"
+    assert result.refused_share <= 0.036, f"{name}, seed {seed}: {result.refused} refused"
+
+
+def test_simulated_jitter_is_the_benchs() -> None:
+    """A fixed pacer at exactly 20/s loses what it loses on the real bench, not nothing."""
+    strict = simulate_pacer(LIMITERS["token bucket, burst 1"], rows=300)
+    assert 0.25 <= strict.refused_share <= 0.45  # the bench: 37% refused, goodput 0.62
+    assert strict.goodput <= 0.75
+    crowd = simulate_pacer(LIMITERS["2 in flight (20/s at 100 ms)"], rows=300)
+    assert crowd.refused_share >= 0.2  # the bench: 33%
+    perfect = simulate_pacer(LIMITERS["token bucket, burst 1"], rows=300, jitter=PERFECT)
+    assert perfect.refused_share < strict.refused_share
 
 
 def test_no_row_ends_retryable_from_429s_alone() -> None:
@@ -175,3 +209,91 @@ def test_concurrency_follows_rate_times_latency() -> None:
     assert rate is not None
     assert throttle.limit == min(50, int(-(-rate * 0.5 * Throttle.HEADROOM // 1)) + 1)
     assert throttle.limit < 50
+
+
+async def _send(throttle: Throttle, time: FakeTime, latency: float = 0.1) -> float:
+    """Send one request through ``throttle`` and have it accepted at once."""
+    sent = await throttle.acquire()
+    assert sent is not None
+    await throttle.release()
+    await throttle.answered(latency, sent)
+    return sent
+
+
+def test_a_refusal_at_a_rate_that_held_keeps_the_limit_found() -> None:
+    """After HELD accepted requests, one refusal is jitter: a small step back, same limit."""
+    time = FakeTime()
+    throttle = Throttle(8, time.clock, time.sleep)
+
+    async def scenario() -> tuple[float, float]:
+        for _ in range(40):  # 40 a second, unpaced
+            await _send(throttle, time)
+            time.now += 0.025
+        throttle.rate_limited(0.0, sent_at=time.now)
+        assert throttle.ceiling is not None
+        found = throttle.ceiling
+        for _ in range(Throttle.HELD + 10):  # paced: the fake clock moves as it sleeps
+            await _send(throttle, time)
+        rate = throttle.rate
+        assert rate is not None and rate <= found
+        throttle.rate_limited(0.0, sent_at=time.now)
+        return found, rate
+
+    found, rate = asyncio.run(scenario())
+    assert throttle.ceiling == found  # before: the rate refused, 3% lower at each refusal
+    assert throttle.rate == pytest.approx(rate * Throttle.JITTER_BETA, rel=0.02)
+
+
+def test_refusals_with_two_in_flight_cap_requests_in_flight_at_two() -> None:
+    """Refused only with 2 others in flight, at 2 / latency: a concurrency limit of 2."""
+    time = FakeTime()
+    throttle = Throttle(8, time.clock, time.sleep)
+
+    async def scenario() -> None:
+        for _ in range(20):  # 16 a second at 100 ms: under 2 in flight
+            await _send(throttle, time)
+            time.now += 0.06
+        held = [await throttle.acquire() for _ in range(3)]
+        assert None not in held
+        await throttle.release()  # the third, refused with two others in flight
+        throttle.rate_limited(1.0, sent_at=held[-1])
+        assert throttle.limit == 2
+        for _ in range(2):
+            await throttle.release()
+        time.now += 5
+        await throttle.answered(0.1, time.now)
+        assert throttle.limit == 2  # not rate x latency x headroom (4)
+        sent = await throttle.acquire()  # a refusal with one other in flight: a rate limit
+        other = await throttle.acquire()
+        assert sent is not None and other is not None
+        await throttle.release()
+        throttle.rate_limited(1.0, sent_at=other)
+        await throttle.release()
+        await throttle.answered(0.1, time.now)
+        assert throttle.limit > 2
+
+    asyncio.run(scenario())
+
+
+def test_refused_on_and_on_is_a_closed_window_and_pauses_everyone() -> None:
+    """Refused for longer than CLOSED x latency, nothing accepted: all wait the Retry-After."""
+    time = FakeTime()
+    throttle = Throttle(8, time.clock, time.sleep)
+
+    async def scenario() -> list[float]:
+        for _ in range(20):
+            await _send(throttle, time)
+            time.now += 0.0125  # 80 a second: the window's count spent in 0.25 s
+        throttle.rate_limited(1.0, sent_at=time.now)
+        pauses = []
+        for _ in range(8):  # every request after the cut is refused
+            sent = await throttle.acquire()
+            assert sent is not None
+            await throttle.release()
+            throttle.rate_limited(1.0, sent_at=sent)
+            pauses.append(throttle.paused_until - time.now)
+        return pauses
+
+    pauses = asyncio.run(scenario())
+    assert pauses[0] <= 0  # the first refusals only halve the rate (a burst-5 bucket)
+    assert max(pauses) == pytest.approx(1.0)  # then the Retry-After, for every worker
