@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import http.server
 import ssl
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +105,11 @@ class _TLSServer(http.server.ThreadingHTTPServer):
         except (ssl.SSLError, OSError):
             return
         self.RequestHandlerClass(tls, client_address, self)  # type: ignore[arg-type]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore a client that hangs up (a probe that read enough, a reset); report the rest."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class AuthMediaHost:
