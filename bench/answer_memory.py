@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import subprocess
 import sys
 import threading
 import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from common import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1 << 20
@@ -130,19 +130,13 @@ def measure(root: Path, case: str, bomb_mib: int) -> tuple[str, float]:
         while not ready:
             threading.Event().wait(0.01)
         url = f"http://127.0.0.1:{ready[0]}/api"
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(root), url],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert child.stdout is not None
-        out = child.stdout.read().strip().splitlines()
-        _pid, _status, usage = os.wait4(child.pid, 0)
+        argv = [sys.executable, "-c", CHILD, str(root), url]
+        run = run_child(argv, capture=True, merge_stderr=True)
+        out = run.out.strip().splitlines()
     finally:
         done.set()
         thread.join()
-    return (out[-1] if out else "(no output)"), usage.ru_maxrss / 1024
+    return (out[-1] if out else "(no output)"), run.rss_mb
 
 
 def main() -> None:

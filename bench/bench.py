@@ -4,7 +4,7 @@
 Usage: python bench/bench.py [--sizes 10000,100000,1000000] [--repeat 10] [--out docs/benchmarks.md]
 
 Every measurement runs ae-import as a child process, as a user would, and reads its
-wall time and peak RSS (ru_maxrss from wait4). Writes a Markdown report.
+wall time and its own peak RSS (``common.run_child``). Writes a Markdown report.
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,6 +29,7 @@ from common import (
     hey,
     median_ms,
     run_argv,
+    run_child,
     start_sandbox,
     summary_lines,
     target,
@@ -248,14 +247,10 @@ def resume_section(sizes: list[int], work: Path, tries: int) -> list[str]:
         rss = 0.0
         sent = -1
         for _ in range(tries):
-            start_at = time.perf_counter()
-            child = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
-            assert child.stdout is not None
-            out = child.stdout.read()
-            _pid, _status, usage = os.wait4(child.pid, 0)
-            fastest = min(fastest, time.perf_counter() - start_at)
-            rss = max(rss, usage.ru_maxrss / 1024)
-            report = json.loads(out)
+            run = run_child(argv, env, capture=True)
+            fastest = min(fastest, run.seconds)
+            rss = max(rss, run.rss_mb)
+            report = json.loads(run.out)
             sent = sum(report[k] for k in ("created", "existing", "failed", "retryable"))
             if report["skipped"] != rows:
                 raise SystemExit(f"resume skipped {report['skipped']} of {rows}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
-import time
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,23 +53,89 @@ with open(path, newline="", encoding="utf-8") as f:
 """
 
 
+# Peak RSS comes from the child's own wait4, but Linux counts into ru_maxrss the memory of
+# the process the child was forked from, up to its exec. subprocess starts children with
+# vfork, so every figure read from the bench's own wait4 was at least the bench's own RSS
+# (after writing a 1M-row workbook: 576 MB, for a validate that held 60 MB). A small
+# launcher forks the child instead and reports the child's usage and wall time.
+_LAUNCHER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, use = os.wait4(pid, 0)
+seconds = time.perf_counter() - start
+with open(sys.argv[1], "w") as out:
+    code = os.waitstatus_to_exitcode(status)
+    out.write(f"{seconds} {use.ru_utime + use.ru_stime} {use.ru_maxrss} {code}")
+"""
+
+
+# Children keep their bytecode, as an installed package does (pip compiles on install):
+# without it every child compiled ae_import again (0.2 s of each run, with the
+# PYTHONDONTWRITEBYTECODE that this machine sets). A private folder of this bench run.
+_PYCACHE = tempfile.mkdtemp(prefix="ae-import-bench-pycache-")
+atexit.register(shutil.rmtree, _PYCACHE, ignore_errors=True)
+
+
+def child_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """Return ``env`` (or this process's) with the bench's bytecode cache switched on."""
+    found = dict(os.environ if env is None else env)
+    found.pop("PYTHONDONTWRITEBYTECODE", None)
+    found["PYTHONPYCACHEPREFIX"] = _PYCACHE
+    return found
+
+
 @dataclass(frozen=True)
 class Run:
-    """One child process: wall seconds, peak RSS in MB, exit code."""
+    """One child process: wall seconds, CPU seconds, peak RSS in MB, exit code, stdout."""
 
     seconds: float
     rss_mb: float
     code: int
+    cpu_s: float = 0.0
+    out: str = ""
+
+
+def run_child(
+    argv: list[str],
+    env: dict[str, str] | None = None,
+    *,
+    stdin: Path | None = None,
+    capture: bool = False,
+    merge_stderr: bool = False,
+    cwd: Path | None = None,
+) -> Run:
+    """Run ``argv`` to completion; return its wall and CPU time, its own peak RSS, its stdout.
+
+    CPU time and RSS include the child's own children. Without ``capture`` its output is
+    discarded; its stderr too, unless ``merge_stderr`` joins it to the captured output.
+    """
+    with tempfile.TemporaryDirectory() as tmp, open(stdin or os.devnull, "rb") as source:
+        report = Path(tmp) / "usage"
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report), *argv],
+            env=child_env(env),
+            cwd=cwd,
+            stdin=source,
+            stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.DEVNULL,
+            text=True,
+        )
+        out, _ = proc.communicate()
+        if proc.returncode != 0 or not report.exists():
+            raise SystemExit(f"the bench's launcher failed running {argv[:3]}")
+        seconds, cpu, rss_kb, code = report.read_text().split()
+    return Run(float(seconds), int(rss_kb) / 1024, int(code), float(cpu), out or "")
 
 
 def measure(argv: list[str]) -> Run:
     """Run ``argv`` to completion, its output discarded; return its time and peak RSS."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode)
+    return run_child(argv)
 
 
 def ae_import(*args: str) -> list[str]:
@@ -136,17 +204,10 @@ def timed_run(
 
     ``check``: a run that exits other than 0 ends the bench (else its summary is returned).
     """
-    start = time.perf_counter()
-    child = subprocess.Popen(
-        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    assert child.stdout is not None
-    out = child.stdout.read()
-    _pid, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
-    if check and os.waitstatus_to_exitcode(status) != 0:
+    run = run_child(argv, env, capture=True)
+    if check and run.code != 0:
         raise SystemExit(f"{' '.join(argv)} failed")
-    return seconds, usage.ru_utime + usage.ru_stime, json.loads(out)
+    return run.seconds, run.cpu_s, json.loads(run.out)
 
 
 def best_floor(path: Path, tries: int) -> float:

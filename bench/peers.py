@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from common import ROOT, ae_import, best, run_argv, start_sandbox
+from common import ROOT, ae_import, best, run_argv, run_child, start_sandbox
 from generate import generate
 
 __all__ = ["dry_run_section", "peers_section"]
@@ -30,17 +28,10 @@ def _waited(
     argv: list[str], env: dict[str, str], stdin: Path | None = None
 ) -> tuple[float, float, str]:
     """Run ``argv`` to the end; return wall seconds, CPU seconds (children included), stdout."""
-    start = time.perf_counter()
-    with open(stdin or os.devnull, "rb") as source:
-        child = subprocess.Popen(
-            argv, env=env, stdin=source, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-        assert child.stdout is not None
-        out = child.stdout.read().decode()
-        _pid, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    run = run_child(argv, env, stdin=stdin, capture=True)
+    if run.code != 0:
         raise SystemExit(f"{' '.join(argv[:3])} failed")
-    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, out
+    return run.seconds, run.cpu_s, run.out
 
 
 def peers_section(requests: int, work: Path, concurrencies: tuple[int, ...]) -> list[str]:

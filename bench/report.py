@@ -12,16 +12,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ae_import
+from common import ae_import, run_child
 
 from ae_import.ledger import Ledger
 
@@ -95,12 +92,9 @@ def main() -> None:
 
 def _measure(argv: list[str]) -> tuple[float, float, float]:
     """Run ``argv``; return wall seconds, CPU seconds and peak RSS in MB."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    cpu = usage.ru_utime + usage.ru_stime
-    return time.perf_counter() - start, cpu, usage.ru_maxrss / 1024
+    run = run_child(argv)
+    assert run.code == 0
+    return run.seconds, run.cpu_s, run.rss_mb
 
 
 if __name__ == "__main__":

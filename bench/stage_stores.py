@@ -31,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from common import run_child  # noqa: E402
 
 MIB = 1024 * 1024
 BUCKET = "bench-staged"
@@ -95,13 +97,10 @@ def make_file(folder: Path, size_mb: int) -> tuple[Path, str]:
 
 def child(code: str, args: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Run ``code`` in a fresh interpreter; return its wall seconds and peak RSS in MB."""
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env, cwd=ROOT)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
+    run = run_child([sys.executable, "-c", code, *args], env, cwd=ROOT)
+    if run.code != 0:
         raise SystemExit(f"the upload failed: {code.strip().splitlines()[-1]}")
-    return seconds, usage.ru_maxrss / 1024
+    return run.seconds, run.rss_mb
 
 
 def start_gcs(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -27,7 +27,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 __all__ = ["RUN_EVERY_S", "Forecast", "expired", "expires_at", "when"]
 
@@ -72,11 +72,13 @@ def _dated(params: dict[str, str], prefix: str) -> datetime | None:
 
 def expires_at(url: str) -> datetime | None:
     """Return when the presigned ``url`` stops working (UTC), or None when it does not say."""
-    if "?" not in url:
-        return None
-    try:
-        query = urlsplit(url).query
-    except ValueError:
+    # Measured: urlsplit and parse_qsl on every row took a fifth of `validate`'s time on a
+    # signed export. The query is cut as urlsplit cuts it (after the first "?", before
+    # "#"), and parsed only when it names both a signature and an expiry, as each form
+    # above does (a name written in %-escapes is not looked for).
+    query = url.partition("#")[0].partition("?")[2]
+    lowered = query.lower()
+    if not (("sig" in lowered and "se=" in lowered) or "date=" in lowered or "expires=" in lowered):
         return None
     params = {name.lower(): value for name, value in parse_qsl(query, keep_blank_values=True)}
     if "x-amz-signature" in params:
