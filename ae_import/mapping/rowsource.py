@@ -160,7 +160,7 @@ class RowSource:
             )
         if isinstance(media, str) and "?" in media and not problems:
             # Known offline: a presigned URL past its expiry is refused, never sent.
-            wrong = expired(media, self._now())
+            wrong = expired(media, self._now)
             if wrong is not None:
                 column = _column(mapper, mapped, "media_url")
                 problems.append(Problem("media_url", "media_expired", wrong, column))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
@@ -98,10 +99,13 @@ def when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def expired(url: str, now: datetime) -> str | None:
-    """Say that presigned ``url`` has expired (``media_expired``), if its query says so."""
+def expired(url: str, clock: Callable[[], datetime]) -> str | None:
+    """Say that presigned ``url`` has expired (``media_expired``), if its query says so.
+
+    ``clock`` is asked only for a URL that carries an expiry.
+    """
     expiry = expires_at(url)
-    if expiry is None or expiry > now:
+    if expiry is None or expiry > clock():
         return None
     return f"the presigned URL expired at {when(expiry)}; sign it again"
 

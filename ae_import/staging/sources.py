@@ -123,7 +123,7 @@ class MediaSources:
 
     def wanted(self, media: str) -> bool:
         """Tell whether ``media`` is staged (a local path, a credentialed host, --stage-all)."""
-        if _is_local(media):
+        if not media.startswith("https://") and _is_local(media):  # https: most rows, quickly
             return True
         if self.auth.for_url(media) is not None:
             return True

@@ -66,3 +66,24 @@ def test_bench_runs_at_smoke_size(tmp_path: Path) -> None:
     assert "## `run --dry-run`: rows per second and peak memory" in report
     assert "## Startup" in report
     assert "`ae-import --help`" in report
+
+
+def test_against_runs_at_smoke_size(tmp_path: Path) -> None:
+    """bench/against.py measures two checkouts (here this one twice) and writes its table."""
+    out = tmp_path / "against.md"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "against.py"), "--root", str(ROOT),
+         "--rows", "50", "--resume-rows", "40", "--requests", "30", "--tries", "1",
+         "--out", str(out)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == f"| measure | this checkout | `{ROOT.name}` | stdlib floor |"
+    measures = [line.split(" | ")[0] for line in lines[2:]]
+    assert measures == [
+        "| `validate` crm.csv, 50 rows",
+        "| `validate` api.csv, 50 rows",
+        "| `validate` api.jsonl, 50 rows",
+        "| resume of 40 done rows",
+        "| client CPU of `run` at c=50, 30 rows",
+    ]
