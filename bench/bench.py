@@ -321,12 +321,18 @@ def main() -> None:
     parser.add_argument("--resume-rows", default="100000,1000000", help="sizes of the resume test")
     parser.add_argument("--limited-rows", type=int, default=600, help="rows per limiter run")
     parser.add_argument("--peers", default="8,16,50", help="concurrencies of the peer table")
+    parser.add_argument(
+        "--retry-after", default=",".join(FORMS), help="the limiters' Retry-After forms to run"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument(
         "--sections", help=f"a comma-separated subset to run (default: all): {', '.join(SECTIONS)}"
     )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    forms = args.retry_after.split(",")
+    if not set(forms) <= set(FORMS):
+        parser.error(f"--retry-after takes {', '.join(FORMS)}")
     chosen = args.sections.split(",") if args.sections else list(SECTIONS)
     unknown = sorted(set(chosen) - set(SECTIONS))
     if unknown:
@@ -340,7 +346,7 @@ def main() -> None:
             "peers": lambda: peers_section(
                 args.requests, work, tuple(int(c) for c in args.peers.split(","))
             ),
-            "ratelimit": lambda: ratelimit_section(args.limited_rows, list(FORMS), work),
+            "ratelimit": lambda: ratelimit_section(args.limited_rows, forms, work),
             "dry-run": lambda: dry_run_section(sizes, work, args.tries),
             "resume": lambda: resume_section(
                 [int(r) for r in args.resume_rows.split(",")], work, args.tries
