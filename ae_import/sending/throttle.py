@@ -141,8 +141,9 @@ class Throttle:
     - The cut, once per episode (a refusal of a request sent after the last cut): the
       rate falls from the rate the server refused (the paced rate, or the measured
       send rate if lower) to ``NEAR_BETA`` of it when that is within 15% of the last
-      limit found (the limit held: a small step back), else to ``BETA`` of it (the
-      first refusal, or a limit that moved), and to ``DIVE`` while no request sent
+      limit found (the limit held: a small step back), else to ``BETA`` of it (a
+      limit that moved), or ``FIRST`` (the first refusal, of an unpaced burst that
+      may be far above the limit), and to ``DIVE`` while no request sent
       since the last cut has been accepted (far above the limit). The limit found is the
       rate refused; lower when the server accepted much less than that over the last
       2 s (a burst hid the limit), or when it was refused well under the last limit found
@@ -154,10 +155,12 @@ class Throttle:
       ``BUDGET`` of the requests accepted (then ``STEP`` down: the limit was a
       little high). Refused on and on for ``CLOSED`` x latency with nothing accepted
       is a closed window: every worker waits for the Retry-After (up to
-      ``LONG_WAIT``) instead of being refused at ever lower rates. Refused only with
-      K or more requests in flight, never fewer, where K / latency carries the limit
-      found: a concurrency limit, so at most K are in flight and the pacer keeps
-      out of its way (``CROWD``).
+      ``LONG_WAIT``) instead of being refused at ever lower rates, and the limit
+      found is what the server accepted between the last streak of refusals and
+      this one (a fixed window's count, not the two windows the last second spans).
+      Refused only with K or more requests in flight, never fewer, where K /
+      latency carries the limit found: a concurrency limit, so at most K are in
+      flight and the pacer keeps out of its way (``CROWD``).
     - The climb back, in time since the cut, CUBIC-like: fast when far below the
       cruise rate (``MARGIN`` under the refused rate), reaching it after ``RECOVER``
       seconds; then slow near it, probing above on a cubic that adds 1% of the limit
@@ -177,6 +180,7 @@ class Throttle:
     BETA = 0.7  # the cut from a rate far from the last limit found (CUBIC's beta)
     NEAR_BETA = 0.9  # the cut from a rate within 15% of the last limit found
     DIVE = 0.5  # the cut while nothing sent since the last cut was accepted
+    FIRST = 0.25  # the first cut, from an unpaced burst: two dives at once (one 429 each)
     MARGIN = 0.03  # cruise this far below the rate the server refused
     RECOVER = 1.0  # seconds from a cut back to the cruise rate (CUBIC's K)
     PROBE = 60.0  # seconds of probing above cruise that double the rate, at a known limit
@@ -224,6 +228,9 @@ class Throttle:
         self._first_send: float | None = None
         self._drained: float | None = None  # the send time of the first refused request
         self._held = 0  # requests accepted since the last cut
+        self._took_last = -math.inf  # the send time of the last request accepted
+        self._refused_last = -math.inf  # ... and of the last refused
+        self._open = (-math.inf, -math.inf)  # send times between two streaks of refusals
         self._cap: int | None = None  # requests in flight a concurrency limit allows
         self._jitters = 0  # refusals taken for jitter since the limit was found
         self._kept = 0  # requests accepted since the limit was found
@@ -356,6 +363,12 @@ class Throttle:
         others = self._out  # sent and not answered (the refused one is given back)
         if self._drained is None:
             self._drained = now if sent_at is None else sent_at
+        this = now if sent_at is None else sent_at
+        if self._took_last > self._refused_last:
+            # Refused after an acceptance: a new streak of refusals. Between the last
+            # streak and this one the server was open (a window's count).
+            self._open = (self._refused_last, this)
+        self._refused_last = max(self._refused_last, this)
         if sent_at is not None and sent_at < self._cut_at:
             self._crowded(others, self.ceiling)
             self._pause(now, pause)
@@ -382,17 +395,19 @@ class Throttle:
                 # Refused on and on, for longer than an answer takes, whatever the
                 # rate: a closed window. Every worker waits for the Retry-After (up to
                 # LONG_WAIT) rather than be refused again, and the limit is what the
-                # server accepted in the last WINDOW s (the window's count).
+                # server accepted while it was open, between the last streak of
+                # refusals and this one: the window's count (the last WINDOW s would
+                # span two windows of a fixed one, and count up to twice the limit).
                 pause = max(pause, min(wait, self.LONG_WAIT))
-                window = self._accepted_rate(now, 0.0, self.WINDOW)
-                took = window[0] * window[2] / max(window[2], self.WINDOW) if window else 0.0
-                found = took or found
+                found = self._open_rate() or found
         else:
             self._dive_from = now
             self._probe_sent = None
             self._took_since_dive = False
             near = last is not None and abs(refused - last) <= 0.15 * last
             beta = self.NEAR_BETA if near else self.BETA
+            if last is None:
+                beta = self.FIRST
             found = refused
             if last is not None and refused < last * (1 - 2 * self.MARGIN):
                 # Refused well below the limit found: it was too high (a burst hid
@@ -444,6 +459,14 @@ class Throttle:
         if self._on_cut is not None:
             self._on_cut(Cut(refused, self._base, self.ceiling, self.limit, pause, status))
 
+    def _open_rate(self) -> float:
+        """Return the rate the server accepted while open, between two streaks of refusals."""
+        start, end = self._open
+        first = end if self._first_send is None else self._first_send
+        start = max(start, end - 3 * self.WINDOW, first)
+        took = sum(1 for sent in self._accepted if start <= sent <= end)
+        return took / max(end - start, self.WINDOW)
+
     def _crowded(self, others: int, ceiling: float | None) -> None:
         """Learn a limit on requests in flight from a refusal with ``others`` in flight.
 
@@ -484,6 +507,7 @@ class Throttle:
             self._held += 1
             self._kept += 1
         if sent_at is not None:
+            self._took_last = max(self._took_last, sent_at)
             self._accepted.append(sent_at)
             while self._accepted and self._accepted[0] < sent_at - 3 * self.WINDOW - 1:
                 self._accepted.popleft()
