@@ -193,7 +193,7 @@ class Throttle:
     JITTER_BETA = 0.95  # a refusal at a rate that held: this small step back
     CLOSED = 2.0  # refused for this x latency with nothing accepted: a closed window
     HELD = 100  # requests accepted since the last cut that make its rate one that held
-    BUDGET = 0.01  # refusals at a rate that held, per request accepted, before a STEP
+    BUDGET = 0.005  # refusals at a rate that held, per request accepted, before a STEP
     STEP = 0.02  # ... down of the limit found
     FAR = 0.7  # accepted under this share of what was sent since the first refusal: far above
     FAR_FLOOR = 0.7  # ... and the limit found is the accepted rate, at least this x refused
@@ -382,8 +382,10 @@ class Throttle:
             # rate the server accepted says where its limit is.
             beta = self.DIVE
             measured = self._accepted_rate(now, 0.05, 2 * self.WINDOW)
+            # Over a WINDOW at least: a burst of 20 in 0.3 s is not 66 a second.
+            took = measured[0] * measured[2] / max(measured[2], self.WINDOW) if measured else 0
             # ... and it is at least BETA of the last rates (a pause may be measured).
-            found = max(measured[0] if measured else 0.0, min(refused, last) * self.BETA)
+            found = max(took, min(refused, last) * self.BETA)
             self._known = False
             probe, latency = self._probe_sent, self.latency
             if (
