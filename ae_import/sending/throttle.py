@@ -192,7 +192,7 @@ class Throttle:
     INITIAL = 2  # requests in flight until the first answer comes
     JITTER_BETA = 0.95  # a refusal at a rate that held: this small step back
     CLOSED = 2.0  # refused for this x latency with nothing accepted: a closed window
-    HELD = 100  # requests accepted since the last cut that make its rate one that held
+    HELD = 40  # requests accepted since the last cut that make its rate one that held (2 s)
     BUDGET = 0.005  # refusals at a rate that held, per request accepted, before a STEP
     STEP = 0.02  # ... down of the limit found
     FAR = 0.7  # accepted under this share of what was sent since the first refusal: far above
@@ -225,6 +225,7 @@ class Throttle:
         self._sends: deque[float] = deque()
         self._history: deque[float] = deque()  # send times of the last 3 s and more
         self._accepted: deque[float] = deque()  # send times of accepted requests
+        self._answers: deque[float] = deque()  # ... and the times their answers came
         self._first_send: float | None = None
         self._drained: float | None = None  # the send time of the first refused request
         self._held = 0  # requests accepted since the last cut
@@ -360,7 +361,11 @@ class Throttle:
         """Record a 429 (or 503) whose ``Retry-After`` is ``wait`` s; cut once per episode."""
         now = self._clock()
         pause = wait if wait > self.LONG_WAIT else 0.0
-        others = self._out  # sent and not answered (the refused one is given back)
+        # In the server with it: those sent and not answered (the refused one is given
+        # back), and those answered since it was sent (the server let them go before
+        # its refusal came back: the ways back jitter).
+        since = now if sent_at is None else sent_at
+        others = self._out + sum(1 for answer in self._answers if answer > since)
         if self._drained is None:
             self._drained = now if sent_at is None else sent_at
         this = now if sent_at is None else sent_at
@@ -511,6 +516,10 @@ class Throttle:
         if sent_at is not None:
             self._took_last = max(self._took_last, sent_at)
             self._accepted.append(sent_at)
+            answers = self._answers
+            answers.append(self._clock())
+            while answers[0] < answers[-1] - self.WINDOW:
+                answers.popleft()
             while self._accepted and self._accepted[0] < sent_at - 3 * self.WINDOW - 1:
                 self._accepted.popleft()
         if self._paced:
