@@ -216,12 +216,16 @@ def _result(spec: LimiterSpec, summary: Summary, client: LimitedClient) -> SimRe
 
 
 def simulate_pacer(
-    spec: LimiterSpec, rows: int = 600, seed: int = 1, jitter: Jitter = QUIET
+    spec: LimiterSpec,
+    rows: int = 600,
+    seed: int = 1,
+    jitter: Jitter = QUIET,
+    share: float = 1.0,
 ) -> SimResult:
-    """Send ``rows`` rows at exactly the limit on a fixed schedule, as the bench's reference.
+    """Send ``rows`` rows at ``share`` of the limit on a fixed schedule, as the bench's reference.
 
-    One request every 1/limit s; a refused row goes back in line once its Retry-After
-    (in seconds) has passed. What a client that knows the limit gets through.
+    One request every 1/(share x limit) s; a refused row goes back in line once its
+    Retry-After (in seconds) has passed. What a client that knows the limit gets through.
     """
     loop = VirtualLoop()
     limit_rate = _limit_rate(spec)
@@ -247,7 +251,7 @@ def simulate_pacer(
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             tick += 1
-            await asyncio.sleep(max(0.0, tick / limit_rate - loop.time()))
+            await asyncio.sleep(max(0.0, tick / (limit_rate * share) - loop.time()))
             if not ready and not waiting and not tasks:
                 break
         await asyncio.gather(*tasks)
