@@ -1,18 +1,20 @@
-"""The run's pacing: the token bucket, ``--rate``'s pacer, and the rate controller.
+"""The rate controller: it finds a server's limit after a 429 and sends just below it.
 
 The clock and sleep are passed in, so tests never wait: the controller's unit tests
 run it against the sandbox's limiter models (``sandbox/limits.py``) in simulated time.
-The token bucket is shared with the sandbox, which answers 429 past its rate.
+The pacing primitives it shares with ``--rate`` (the token bucket, the pacer, waits
+that a stop ends) are in ``pacing.py``, and re-exported here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from .pacing import Clock, Pacer, Sleep, TokenBucket, Wakeup, wait_or_stop
 
 __all__ = [
     "Clock",
@@ -24,96 +26,6 @@ __all__ = [
     "Wakeup",
     "wait_or_stop",
 ]
-
-Clock = Callable[[], float]
-
-
-class TokenBucket:
-    """A token bucket: ``rate`` tokens a second, holding at most ``burst``."""
-
-    def __init__(self, rate: float, burst: float | None = None, clock: Clock = time.monotonic):
-        """Start full; ``burst`` defaults to one second's worth of tokens (at least 1)."""
-        if rate <= 0:
-            raise ValueError("rate must be above zero")
-        self.rate = rate
-        self.burst = max(1.0, rate if burst is None else burst)
-        self._clock = clock
-        self._tokens = self.burst
-        self._stamp = clock()
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-
-    def try_acquire(self, tokens: float = 1.0) -> float:
-        """Take ``tokens`` if there are enough and return 0.0; else return the seconds to wait."""
-        self._refill()
-        if self._tokens >= tokens:
-            self._tokens -= tokens
-            return 0.0
-        return (tokens - self._tokens) / self.rate
-
-
-Sleep = Callable[[float], Awaitable[None]]
-
-
-async def wait_or_stop(waiting: Awaitable[object], stop: asyncio.Event | None) -> None:
-    """Await ``waiting``, or give it up (cancelled) as soon as ``stop`` is set."""
-    if stop is None:
-        await waiting
-        return
-    task = asyncio.ensure_future(waiting)
-    if stop.is_set():
-        task.cancel()
-        return
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        task.cancel()
-        stopper.cancel()
-
-
-class Pacer:
-    """Spaces sends to at most ``rate`` a second (``--rate``), across all workers."""
-
-    def __init__(self, rate: float, clock: Clock, sleep: Sleep) -> None:
-        """Pace to ``rate`` requests a second; no bursts beyond one token."""
-        self._bucket = TokenBucket(rate, burst=1.0, clock=clock)
-        self._sleep = sleep
-
-    async def wait(self, stop: asyncio.Event | None = None) -> bool:
-        """Return True when the next send is allowed, or False as soon as ``stop`` is set."""
-        while (delay := self._bucket.try_acquire()) > 0:
-            if stop is not None and stop.is_set():
-                return False
-            await wait_or_stop(self._sleep(delay), stop)
-        return True
-
-
-class Wakeup:
-    """A condition that coroutines wait on; notifying costs nothing when nobody waits."""
-
-    def __init__(self) -> None:
-        """Start with no waiters."""
-        self._condition = asyncio.Condition()
-        self._waiting = 0
-
-    async def wait(self) -> None:
-        """Wait for the next notify."""
-        self._waiting += 1
-        try:
-            async with self._condition:
-                await self._condition.wait()
-        finally:
-            self._waiting -= 1
-
-    async def notify(self) -> None:
-        """Wake every waiter, if there is one."""
-        if self._waiting:
-            async with self._condition:
-                self._condition.notify_all()
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +53,9 @@ class Throttle:
     - The cut, once per episode (a refusal of a request sent after the last cut): the
       rate falls from the rate the server refused (the paced rate, or the measured
       send rate if lower) to ``NEAR_BETA`` of it when that is within 15% of the last
-      limit found (the limit held: a small step back), else to ``BETA`` of it (the
-      first refusal, or a limit that moved), and to ``DIVE`` while no request sent
+      limit found (the limit held: a small step back), else to ``BETA`` of it (a
+      limit that moved), or ``FIRST`` (the first refusal, of an unpaced burst that
+      may be far above the limit), and to ``DIVE`` while no request sent
       since the last cut has been accepted (far above the limit). The limit found is the
       rate refused; lower when the server accepted much less than that over the last
       2 s (a burst hid the limit), or when it was refused well under the last limit found
@@ -154,10 +67,12 @@ class Throttle:
       ``BUDGET`` of the requests accepted (then ``STEP`` down: the limit was a
       little high). Refused on and on for ``CLOSED`` x latency with nothing accepted
       is a closed window: every worker waits for the Retry-After (up to
-      ``LONG_WAIT``) instead of being refused at ever lower rates. Refused only with
-      K or more requests in flight, never fewer, where K / latency carries the limit
-      found: a concurrency limit, so at most K are in flight and the pacer keeps
-      out of its way (``CROWD``).
+      ``LONG_WAIT``) instead of being refused at ever lower rates, and the limit
+      found is what the server accepted between the last streak of refusals and
+      this one (a fixed window's count, not the two windows the last second spans).
+      Refused only with K or more requests in flight, never fewer, where K /
+      latency carries the limit found: a concurrency limit, so at most K are in
+      flight and the pacer keeps out of its way (``CROWD``).
     - The climb back, in time since the cut, CUBIC-like: fast when far below the
       cruise rate (``MARGIN`` under the refused rate), reaching it after ``RECOVER``
       seconds; then slow near it, probing above on a cubic that adds 1% of the limit
@@ -177,6 +92,7 @@ class Throttle:
     BETA = 0.7  # the cut from a rate far from the last limit found (CUBIC's beta)
     NEAR_BETA = 0.9  # the cut from a rate within 15% of the last limit found
     DIVE = 0.5  # the cut while nothing sent since the last cut was accepted
+    FIRST = 0.25  # the first cut, from an unpaced burst: two dives at once (one 429 each)
     MARGIN = 0.03  # cruise this far below the rate the server refused
     RECOVER = 1.0  # seconds from a cut back to the cruise rate (CUBIC's K)
     PROBE = 60.0  # seconds of probing above cruise that double the rate, at a known limit
@@ -188,8 +104,8 @@ class Throttle:
     INITIAL = 2  # requests in flight until the first answer comes
     JITTER_BETA = 0.95  # a refusal at a rate that held: this small step back
     CLOSED = 2.0  # refused for this x latency with nothing accepted: a closed window
-    HELD = 100  # requests accepted since the last cut that make its rate one that held
-    BUDGET = 0.01  # refusals at a rate that held, per request accepted, before a STEP
+    HELD = 40  # requests accepted since the last cut that make its rate one that held (2 s)
+    BUDGET = 0.005  # refusals at a rate that held, per request accepted, before a STEP
     STEP = 0.02  # ... down of the limit found
     FAR = 0.7  # accepted under this share of what was sent since the first refusal: far above
     FAR_FLOOR = 0.7  # ... and the limit found is the accepted rate, at least this x refused
@@ -221,9 +137,13 @@ class Throttle:
         self._sends: deque[float] = deque()
         self._history: deque[float] = deque()  # send times of the last 3 s and more
         self._accepted: deque[float] = deque()  # send times of accepted requests
+        self._answers: deque[float] = deque()  # ... and the times their answers came
         self._first_send: float | None = None
         self._drained: float | None = None  # the send time of the first refused request
         self._held = 0  # requests accepted since the last cut
+        self._took_last = -math.inf  # the send time of the last request accepted
+        self._refused_last = -math.inf  # ... and of the last refused
+        self._open = (-math.inf, -math.inf)  # send times between two streaks of refusals
         self._cap: int | None = None  # requests in flight a concurrency limit allows
         self._jitters = 0  # refusals taken for jitter since the limit was found
         self._kept = 0  # requests accepted since the limit was found
@@ -353,9 +273,19 @@ class Throttle:
         """Record a 429 (or 503) whose ``Retry-After`` is ``wait`` s; cut once per episode."""
         now = self._clock()
         pause = wait if wait > self.LONG_WAIT else 0.0
-        others = self._out  # sent and not answered (the refused one is given back)
+        # In the server with it: those sent and not answered (the refused one is given
+        # back), and those answered since it was sent (the server let them go before
+        # its refusal came back: the ways back jitter).
+        since = now if sent_at is None else sent_at
+        others = self._out + sum(1 for answer in self._answers if answer > since)
         if self._drained is None:
             self._drained = now if sent_at is None else sent_at
+        this = now if sent_at is None else sent_at
+        if self._took_last > self._refused_last:
+            # Refused after an acceptance: a new streak of refusals. Between the last
+            # streak and this one the server was open (a window's count).
+            self._open = (self._refused_last, this)
+        self._refused_last = max(self._refused_last, this)
         if sent_at is not None and sent_at < self._cut_at:
             self._crowded(others, self.ceiling)
             self._pause(now, pause)
@@ -369,8 +299,10 @@ class Throttle:
             # rate the server accepted says where its limit is.
             beta = self.DIVE
             measured = self._accepted_rate(now, 0.05, 2 * self.WINDOW)
+            # Over a WINDOW at least: a burst of 20 in 0.3 s is not 66 a second.
+            took = measured[0] * measured[2] / max(measured[2], self.WINDOW) if measured else 0
             # ... and it is at least BETA of the last rates (a pause may be measured).
-            found = max(measured[0] if measured else 0.0, min(refused, last) * self.BETA)
+            found = max(took, min(refused, last) * self.BETA)
             self._known = False
             probe, latency = self._probe_sent, self.latency
             if (
@@ -382,17 +314,19 @@ class Throttle:
                 # Refused on and on, for longer than an answer takes, whatever the
                 # rate: a closed window. Every worker waits for the Retry-After (up to
                 # LONG_WAIT) rather than be refused again, and the limit is what the
-                # server accepted in the last WINDOW s (the window's count).
+                # server accepted while it was open, between the last streak of
+                # refusals and this one: the window's count (the last WINDOW s would
+                # span two windows of a fixed one, and count up to twice the limit).
                 pause = max(pause, min(wait, self.LONG_WAIT))
-                window = self._accepted_rate(now, 0.0, self.WINDOW)
-                took = window[0] * window[2] / max(window[2], self.WINDOW) if window else 0.0
-                found = took or found
+                found = self._open_rate() or found
         else:
             self._dive_from = now
             self._probe_sent = None
             self._took_since_dive = False
             near = last is not None and abs(refused - last) <= 0.15 * last
             beta = self.NEAR_BETA if near else self.BETA
+            if last is None:
+                beta = self.FIRST
             found = refused
             if last is not None and refused < last * (1 - 2 * self.MARGIN):
                 # Refused well below the limit found: it was too high (a burst hid
@@ -444,6 +378,14 @@ class Throttle:
         if self._on_cut is not None:
             self._on_cut(Cut(refused, self._base, self.ceiling, self.limit, pause, status))
 
+    def _open_rate(self) -> float:
+        """Return the rate the server accepted while open, between two streaks of refusals."""
+        start, end = self._open
+        first = end if self._first_send is None else self._first_send
+        start = max(start, end - 3 * self.WINDOW, first)
+        took = sum(1 for sent in self._accepted if start <= sent <= end)
+        return took / max(end - start, self.WINDOW)
+
     def _crowded(self, others: int, ceiling: float | None) -> None:
         """Learn a limit on requests in flight from a refusal with ``others`` in flight.
 
@@ -484,7 +426,12 @@ class Throttle:
             self._held += 1
             self._kept += 1
         if sent_at is not None:
+            self._took_last = max(self._took_last, sent_at)
             self._accepted.append(sent_at)
+            answers = self._answers
+            answers.append(self._clock())
+            while answers[0] < answers[-1] - self.WINDOW:
+                answers.popleft()
             while self._accepted and self._accepted[0] < sent_at - 3 * self.WINDOW - 1:
                 self._accepted.popleft()
         if self._paced:

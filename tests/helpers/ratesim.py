@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import tempfile
 from collections import Counter
@@ -98,8 +99,11 @@ class LimitedClient:
         """Build the limiter on the running loop's clock."""
         loop = asyncio.get_running_loop()
         self.rng = random.Random(self.seed)
-        # A window keyed by the wall clock starts at no particular moment of the run.
+        # A window keyed by the wall clock starts at no particular moment of the run, and
+        # ends on a whole second of it, as an HTTP-date does (the sandbox's windows run
+        # on time.time(): a Retry-After date there is the window's edge).
         phase = self.rng.uniform(0, self.spec.period) if self.spec.kind == "fixed-window" else 0
+        self.wall = math.floor(WALL) + phase if self.spec.kind == "fixed-window" else WALL
         self.limiter = make_limiter(self.spec, lambda: loop.time() + phase)
 
     async def create(self, body: bytes) -> Outcome:
@@ -114,7 +118,7 @@ class LimitedClient:
         if wait is not None:
             await asyncio.sleep(jitter.one_way(self.rng))  # the way back
             self.statuses[429] += 1
-            now = asyncio.get_running_loop().time() + WALL
+            now = asyncio.get_running_loop().time() + self.wall
             value = retry_after_value(self.retry_after, wait, now=now)
             seconds = parse_retry_after(value, now=lambda: datetime.fromtimestamp(now, UTC))
             self.not_before[external_id] = loop.time() + (seconds or 0.0)
@@ -216,12 +220,16 @@ def _result(spec: LimiterSpec, summary: Summary, client: LimitedClient) -> SimRe
 
 
 def simulate_pacer(
-    spec: LimiterSpec, rows: int = 600, seed: int = 1, jitter: Jitter = QUIET
+    spec: LimiterSpec,
+    rows: int = 600,
+    seed: int = 1,
+    jitter: Jitter = QUIET,
+    share: float = 1.0,
 ) -> SimResult:
-    """Send ``rows`` rows at exactly the limit on a fixed schedule, as the bench's reference.
+    """Send ``rows`` rows at ``share`` of the limit on a fixed schedule, as the bench's reference.
 
-    One request every 1/limit s; a refused row goes back in line once its Retry-After
-    (in seconds) has passed. What a client that knows the limit gets through.
+    One request every 1/(share x limit) s; a refused row goes back in line once its
+    Retry-After (in seconds) has passed. What a client that knows the limit gets through.
     """
     loop = VirtualLoop()
     limit_rate = _limit_rate(spec)
@@ -247,7 +255,7 @@ def simulate_pacer(
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             tick += 1
-            await asyncio.sleep(max(0.0, tick / limit_rate - loop.time()))
+            await asyncio.sleep(max(0.0, tick / (limit_rate * share) - loop.time()))
             if not ready and not waiting and not tasks:
                 break
         await asyncio.gather(*tasks)

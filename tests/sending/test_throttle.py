@@ -83,7 +83,7 @@ class Fake:
 
 
 def test_throttle_paces_only_after_a_429() -> None:
-    """Unthrottled until a 429; then BETA of the measured send rate, once per episode."""
+    """Unthrottled until a 429; then FIRST of the measured send rate, once per episode."""
     import asyncio
 
     from ae_import.sending.throttle import Throttle
@@ -107,7 +107,7 @@ def test_throttle_paces_only_after_a_429() -> None:
         assert throttle.rate is None
         assert throttle.limit == 100  # the first answer opened every slot
         throttle.rate_limited(1.0, sent_at=sends[-1])
-        assert throttle.rate == pytest.approx(40 * Throttle.BETA, rel=0.03)
+        assert throttle.rate == pytest.approx(40 * Throttle.FIRST, rel=0.03)
         assert throttle.ceiling == pytest.approx(40, rel=0.03)
         assert throttle.paused_until == 0.0  # a 1 s Retry-After: the row's floor only
         throttle.rate_limited(1.0, sent_at=sends[-2])  # same episode: no second cut
