@@ -13,11 +13,11 @@ from .decision import Decider, decide, encode, fields_fingerprint, fingerprint
 from .engine import Engine
 from .mediagate import MediaGate
 from .meter import RunMeter
+from .pacing import Clock, Sleep, TokenBucket
 from .policy import Backoff, Outcome, RetryPolicy, Step
 from .runlog import RunLog
 from .stagegate import StageGate
 from .summary import Events, Progress, RowEvent, Summary, no_events, no_progress
-from .throttle import Clock, Sleep, TokenBucket
 
 __all__ = [
     "ANSWER_CAP",

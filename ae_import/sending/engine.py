@@ -46,11 +46,12 @@ from ae_import.records import Row
 
 from .client import Client
 from .decision import Decider
+from .pacing import Clock, Pacer, Wakeup, wait_or_stop
 from .policy import Backoff, Outcome, RetryPolicy
 from .recorder import Recorder, answered_by_the_api
 from .recorder import external_id_of as key
 from .summary import Events, Progress, Summary, no_events, no_progress
-from .throttle import Clock, Cut, Pacer, Throttle, Wakeup, wait_or_stop
+from .throttle import Cut, Throttle
 
 if TYPE_CHECKING:
     from .mediagate import MediaGate

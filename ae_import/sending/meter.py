@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from ae_import.ledger import Ledger, Minute
 from ae_import.records import Row
 
+from .pacing import Clock
 from .summary import Summary
-from .throttle import Clock
 
 __all__ = ["ENDS", "RunMeter"]
 

@@ -3,7 +3,7 @@
 The clock and sleep are passed in, so tests never wait: the controller's unit tests
 run it against the sandbox's limiter models (``sandbox/limits.py``) in simulated time.
 The pacing primitives it shares with ``--rate`` (the token bucket, the pacer, waits
-that a stop ends) are in ``pacing.py``, and re-exported here.
+that a stop ends) are in ``pacing.py``.
 """
 
 from __future__ import annotations
@@ -14,18 +14,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .pacing import Clock, Pacer, Sleep, TokenBucket, Wakeup, wait_or_stop
+from .pacing import Clock, Sleep, wait_or_stop
 
-__all__ = [
-    "Clock",
-    "Cut",
-    "Pacer",
-    "Sleep",
-    "Throttle",
-    "TokenBucket",
-    "Wakeup",
-    "wait_or_stop",
-]
+__all__ = ["Cut", "Throttle"]
 
 
 @dataclass(frozen=True, slots=True)

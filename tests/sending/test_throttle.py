@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from ae_import.options import parse_rate
-from ae_import.sending.throttle import TokenBucket
+from ae_import.sending import TokenBucket
 
 
 @pytest.mark.parametrize(
