@@ -133,11 +133,6 @@ def run_child(
     return Run(float(seconds), int(rss_kb) / 1024, int(code), float(cpu), out or "")
 
 
-def measure(argv: list[str]) -> Run:
-    """Run ``argv`` to completion, its output discarded; return its time and peak RSS."""
-    return run_child(argv)
-
-
 def ae_import(*args: str) -> list[str]:
     """Return the argv that runs ae-import with this interpreter."""
     return [sys.executable, "-m", "ae_import", *args]
@@ -152,7 +147,7 @@ def run_argv(manifest: Path, url: str, ledger: Path, *extra: str) -> list[str]:
 
 def best(argv: list[str], tries: int) -> Run:
     """Run ``argv`` ``tries`` times; return the fastest run (this machine's noise is +-20%)."""
-    return min((measure(argv) for _ in range(tries)), key=lambda run: run.seconds)
+    return min((run_child(argv) for _ in range(tries)), key=lambda run: run.seconds)
 
 
 def start_sandbox(*args: str) -> tuple[subprocess.Popen[str], str]:
@@ -217,4 +212,4 @@ def best_floor(path: Path, tries: int) -> float:
 
 def median_ms(argv: list[str], repeat: int) -> float:
     """Return the median wall time of ``repeat`` runs of ``argv``, in milliseconds."""
-    return statistics.median(measure(argv).seconds for _ in range(repeat)) * 1000
+    return statistics.median(run_child(argv).seconds for _ in range(repeat)) * 1000

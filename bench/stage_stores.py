@@ -31,8 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from common import run_child  # noqa: E402
+from common import run_child  # noqa: E402  (bench/, this script's folder)
 
 MIB = 1024 * 1024
 BUCKET = "bench-staged"
