@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ae_import.version import __version__
-
 if TYPE_CHECKING:
     from ae_import.api import (
         RunProgress,
@@ -69,11 +67,15 @@ _ERRORS = frozenset(
 
 def __getattr__(name: str) -> Any:
     """Load the API's names on first use, so ``import ae_import`` stays light."""
+    if name == "__version__":
+        from ae_import.version import version
+
+        return version()
     if name in _ERRORS:
         from ae_import import errors
 
         return getattr(errors, name)
-    if name in __all__ and name != "__version__":
+    if name in __all__:
         from ae_import import api
 
         return getattr(api, name)

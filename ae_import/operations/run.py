@@ -58,7 +58,7 @@ from ae_import.sending import (
     no_events,
 )
 from ae_import.settings import SANDBOX_TARGET, read_token
-from ae_import.version import __version__
+from ae_import.version import version
 
 from .signals import catch_stop_signals
 from .staging import media_sources, open_stager
@@ -290,7 +290,7 @@ def run_import(
                 timeout=settings.timeout,
                 concurrency=settings.concurrency,
                 network=network,
-                user_agent=f"ae-import/{__version__}",
+                user_agent=f"ae-import/{version()}",
                 signer=signer,
             )
         seconds, reason = _deadline(settings, time.time())
@@ -321,7 +321,7 @@ def run_import(
                 {
                     "pid": os.getpid(),
                     "host": socket.gethostname(),
-                    "version": __version__,
+                    "version": version(),
                     "manifest": manifest.name,
                     "manifest_path": None
                     if manifest_name == "-"
@@ -337,7 +337,7 @@ def run_import(
                     "manifest": manifest.name,
                     "ledger": str(ledger_path),
                     "shard": shard_name,
-                    "version": __version__,
+                    "version": version(),
                 },
             )
         meter = None

@@ -120,10 +120,16 @@ class MediaSources:
         self.stage_all = stage_all
         # The row's check resolves a path, then its staging: the second is remembered.
         self._resolved: dict[tuple[str, Path, tuple[Path, ...]], LocalMedia] = {}
+        # Whether an https URL can be staged at all: most runs stage none (no media.auth
+        # hosts, no --stage-all), and then each row's https URL is passed over at once.
+        self._https_staged = bool(auth.hosts) or (target is not None and stage_all)
 
     def wanted(self, media: str) -> bool:
         """Tell whether ``media`` is staged (a local path, a credentialed host, --stage-all)."""
-        if not media.startswith("https://") and _is_local(media):  # https: most rows, quickly
+        if media.startswith("https://"):
+            if not self._https_staged:
+                return False
+        elif _is_local(media):
             return True
         if self.auth.for_url(media) is not None:
             return True
