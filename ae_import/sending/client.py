@@ -337,10 +337,12 @@ class EngagementClient:
         request_id = _short(header_id)[:200] if header_id else None
         if 200 <= status < 300:
             try:
-                answer = self._scrub.value(json.loads(content))
+                answer = json.loads(content)
             except ValueError:
                 answer = None
             engagement_id = answer.get("id") if isinstance(answer, dict) else None
+            if isinstance(engagement_id, str):  # the one value kept of an answer: scrubbed
+                engagement_id = self._scrub.text(engagement_id)
             if not isinstance(engagement_id, str) or not engagement_id.strip():
                 return Outcome(
                     "retry",
