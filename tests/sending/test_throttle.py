@@ -124,3 +124,63 @@ def test_throttle_paces_only_after_a_429() -> None:
         return paced
 
     asyncio.run(scenario())
+
+
+def test_waiting_for_a_slot_unpaced_creates_no_task_per_request() -> None:
+    """Workers in line for a slot await a future each; one task watches the stop for all."""
+    import asyncio
+
+    from ae_import.sending.throttle import Throttle
+
+    time = Fake()
+    throttle = Throttle(2, time.clock, time.sleep)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        await throttle.answered(0.1, time.now)  # the first answer: every slot open
+        held = [await throttle.acquire(stop) for _ in range(2)]
+        before = len(asyncio.all_tasks())
+        waiters = [asyncio.ensure_future(throttle.acquire(stop)) for _ in range(6)]
+        await asyncio.sleep(0)
+        assert len(asyncio.all_tasks()) - before == len(waiters) + 1  # + the one watcher
+        for sent in held:
+            assert sent is not None
+            await throttle.release()
+        await asyncio.sleep(0)
+        first = [w for w in waiters if w.done()]
+        assert [w.result() for w in first] == [time.now, time.now]  # first come, first served
+        assert first == waiters[:2]
+        stop.set()
+        results = await asyncio.gather(*waiters[2:])
+        assert results == [None] * 4  # stopped in line: no slot held
+        assert throttle.in_flight == 2
+        for _ in first:
+            await throttle.release()
+        assert throttle.in_flight == 0
+        assert len(asyncio.all_tasks()) == before  # nobody in line: no watcher left
+        assert await throttle.acquire(stop) is None  # stopped: a free slot is not taken
+
+    asyncio.run(scenario())
+
+
+def test_a_worker_cancelled_in_line_leaves_no_slot_taken() -> None:
+    """Cancelling a worker that waits for a slot (the grace's end) frees what it held."""
+    import asyncio
+
+    from ae_import.sending.throttle import Throttle
+
+    time = Fake()
+    throttle = Throttle(1, time.clock, time.sleep)
+
+    async def scenario() -> None:
+        await throttle.answered(0.1, time.now)
+        assert await throttle.acquire() is not None
+        waiter = asyncio.ensure_future(throttle.acquire())
+        await asyncio.sleep(0)
+        await throttle.release()  # hands the slot to the waiter ...
+        waiter.cancel()  # ... cancelled before it could run
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert throttle.in_flight == 0
+
+    asyncio.run(scenario())
