@@ -43,10 +43,10 @@ cloud_reference / ...       an ``s3://``, ``gs://`` or ``az://`` reference (see 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, wraps
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -142,10 +142,21 @@ def _wrong_type(name: str, value: Any, want: str) -> Problem:
     return Problem(name, "wrong_type", f"must be a {want}, got {_json_type(value)}{hint}")
 
 
-# Measured: a start_at already in RFC 3339 is checked by the mapping's reader and again
-# here, 7% of validate's time on such a file; the second check of the same text is a hit.
-@lru_cache(maxsize=256)
-def is_rfc3339(text: str) -> bool:
+def _remembered(test: Callable[[str], bool]) -> Callable[[str], bool]:
+    """Remember ``test``'s answers for the last 4,096 short texts (a long one is not kept)."""
+    cached = lru_cache(maxsize=4096)(test)
+
+    @wraps(test)
+    def remembered(text: str) -> bool:
+        return cached(text) if len(text) <= _REMEMBERED_CHARS else test(text)
+
+    return remembered
+
+
+_REMEMBERED_CHARS = 320  # a longer text is tested each time, never kept: memory stays flat
+
+
+def _rfc3339(text: str) -> bool:
     """Tell whether ``text`` is an RFC 3339 date-time with an offset."""
     if not _RFC3339.match(text):
         return False
@@ -154,6 +165,14 @@ def is_rfc3339(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# Measured: a start_at already in RFC 3339 is checked by the mapping's reader and again
+# here (7% of validate's time on such a file), and the two patterns below were a third of
+# a participant's check, while an owner's address and phone repeat on every row.
+is_rfc3339 = _remembered(_rfc3339)
+_is_email = _remembered(lambda text: _EMAIL.match(text) is not None)
+_is_e164 = _remembered(lambda text: _E164.match(text) is not None)
 
 
 def _check_media_url(url: str) -> list[Problem]:
@@ -167,18 +186,6 @@ def _check_media_url(url: str) -> list[Problem]:
             return [Problem("media_url", code, message) for code, message in found]
     _, found = check_media_url(url, strip=False)
     return [Problem("media_url", code, message) for code, message in found] if found else []
-
-
-# Measured: the two patterns were a third of a participant's check; an owner's address
-# and phone repeat on every row of an export, so each text is matched once.
-@lru_cache(maxsize=4096)
-def _is_email(text: str) -> bool:
-    return _EMAIL.match(text) is not None
-
-
-@lru_cache(maxsize=4096)
-def _is_e164(text: str) -> bool:
-    return _E164.match(text) is not None
 
 
 def _check_participants(value: Any) -> list[Problem]:

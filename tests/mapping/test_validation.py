@@ -217,6 +217,24 @@ def test_is_rfc3339(text: str, ok: bool) -> None:
     assert is_rfc3339(text) is ok
 
 
+def test_remembered_answers_stay_right_past_the_cache_and_for_long_texts() -> None:
+    """The checks remember answers: past 4,096 texts, and for long texts, they still judge each."""
+    for round_ in range(2):  # the second round meets texts the cache has dropped
+        for number in range(5000):
+            people = [{"email": f"p{number}@x.example"}, {"email": f"p{number}@nowhere"}]
+            found = [(p.field, p.code) for p in validate_body({**VALID, "participants": people})]
+            assert found == [("participants[2].email", "bad_email")], (round_, number)
+    long_good = "a" * 400 + "@x.example"
+    long_bad = "a" * 400 + "@nowhere"
+    for _ in range(3):
+        assert validate_body({**VALID, "participants": [{"email": long_good}]}) == []
+        assert [
+            p.code for p in validate_body({**VALID, "participants": [{"email": long_bad}]})
+        ] == ["bad_email"]
+        assert is_rfc3339("2024-03-05T14:00:00." + "1" * 400 + "Z") is True
+        assert is_rfc3339("2024-02-30T14:00:00." + "1" * 400 + "Z") is False  # no such day
+
+
 def test_seen_ids_reports_the_first_line() -> None:
     """The first add of an id returns None; later ones return the first line."""
     seen = SeenIds()
