@@ -57,8 +57,9 @@ class Throttle:
       ``JITTER_BETA`` step back and the limit kept, unless such refusals pass
       ``BUDGET`` of the requests accepted (then ``STEP`` down: the limit was a
       little high). Refused on and on for ``CLOSED`` x latency with nothing accepted
-      is a closed window: every worker waits for the Retry-After (up to
-      ``LONG_WAIT``) instead of being refused at ever lower rates, and the limit
+      is a closed window: every worker waits until the first moment a refusal of
+      this streak named (its Retry-After, up to ``LONG_WAIT``) instead of being
+      refused at ever lower rates, and the limit
       found is what the server accepted between the last streak of refusals and
       this one (a fixed window's count, not the two windows the last second spans).
       Refused only with K or more requests in flight, never fewer, where K /
@@ -135,6 +136,7 @@ class Throttle:
         self._took_last = -math.inf  # the send time of the last request accepted
         self._refused_last = -math.inf  # ... and of the last refused
         self._open = (-math.inf, -math.inf)  # send times between two streaks of refusals
+        self._back = math.inf  # the earliest moment a refusal of this streak named
         self._cap: int | None = None  # requests in flight a concurrency limit allows
         self._jitters = 0  # refusals taken for jitter since the limit was found
         self._kept = 0  # requests accepted since the limit was found
@@ -312,7 +314,9 @@ class Throttle:
             # Refused after an acceptance: a new streak of refusals. Between the last
             # streak and this one the server was open (a window's count).
             self._open = (self._refused_last, this)
+            self._back = math.inf
         self._refused_last = max(self._refused_last, this)
+        self._back = min(self._back, now + wait)
         if sent_at is not None and sent_at < self._cut_at:
             self._crowded(others, self.ceiling)
             self._pause(now, pause)
@@ -344,7 +348,10 @@ class Throttle:
                 # server accepted while it was open, between the last streak of
                 # refusals and this one: the window's count (the last WINDOW s would
                 # span two windows of a fixed one, and count up to twice the limit).
-                pause = max(pause, min(wait, self.LONG_WAIT))
+                # Until the first moment a refusal of this streak named (it opens then),
+                # or this one's, if that has passed already.
+                back = self._back if self._back > now else now + wait
+                pause = max(pause, min(back - now, self.LONG_WAIT))
                 found = self._open_rate() or found
         else:
             self._dive_from = now
