@@ -413,12 +413,18 @@ class Throttle:
             self._on_cut(Cut(refused, self._base, self.ceiling, self.limit, pause, status))
 
     def _open_rate(self) -> float:
-        """Return the rate the server accepted while open, between two streaks of refusals."""
-        start, end = self._open
-        first = end if self._first_send is None else self._first_send
-        start = max(start, end - 3 * self.WINDOW, first)
-        took = sum(1 for sent in self._accepted if start <= sent <= end)
-        return took / max(end - start, self.WINDOW)
+        """Return the rate the server accepted while open, between two streaks of refusals.
+
+        The open stretch runs from the first send accepted after the last streak (a
+        pause's end, a window's edge; not the last refusal before a pause) to the first
+        refusal of this one. Its acceptances are counted up to now: a request sent just
+        after that refusal may have reached the server first (the ways jitter).
+        """
+        streak, end = self._open
+        took = [sent for sent in self._accepted if sent > max(streak, end - 3 * self.WINDOW)]
+        if not took:
+            return 0.0
+        return len(took) / max(end - min(took), self.WINDOW)
 
     def _crowded(self, others: int, ceiling: float | None) -> None:
         """Learn a limit on requests in flight from a refusal with ``others`` in flight.

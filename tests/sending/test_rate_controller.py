@@ -290,6 +290,41 @@ def test_refusals_with_two_in_flight_cap_requests_in_flight_at_two() -> None:
     asyncio.run(scenario())
 
 
+async def _refused_until_closed(throttle: Throttle, first: float) -> None:
+    """Have every request refused from ``first`` on until the throttle pauses everyone."""
+    throttle.rate_limited(1.0, sent_at=first)
+    while throttle.paused_until <= first:
+        sent = await throttle.acquire()
+        assert sent is not None
+        await throttle.release()
+        throttle.rate_limited(1.0, sent_at=sent)
+
+
+def test_a_closed_windows_count_runs_from_the_end_of_the_pause() -> None:
+    """The limit found at a second closed window: its count over the time it was open.
+
+    Open from the first send after the pause (a window's edge), not from the last
+    refusal before it: the pause is not time the server was open.
+    """
+    time = FakeTime()
+    throttle = Throttle(8, time.clock, time.sleep)
+
+    async def scenario() -> tuple[float, float]:
+        for _ in range(20):
+            await _send(throttle, time)
+            time.now += 0.0125  # 80 a second: the window's count spent in 0.25 s
+        await _refused_until_closed(throttle, time.now)
+        window = [await _send(throttle, time) for _ in range(20)]  # after the pause
+        end = await throttle.acquire()
+        assert end is not None
+        await throttle.release()
+        await _refused_until_closed(throttle, end)
+        return window[0], end
+
+    resumed, end = asyncio.run(scenario())
+    assert throttle.ceiling == pytest.approx(20 / max(end - resumed, Throttle.WINDOW))
+
+
 def test_refused_on_and_on_is_a_closed_window_and_pauses_everyone() -> None:
     """Refused for longer than CLOSED x latency, nothing accepted: all wait the Retry-After."""
     time = FakeTime()
