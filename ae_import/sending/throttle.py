@@ -58,10 +58,11 @@ class Throttle:
       ``BUDGET`` of the requests accepted (then ``STEP`` down: the limit was a
       little high). Refused on and on for ``CLOSED`` x latency with nothing accepted
       is a closed window: every worker waits until the first moment a refusal of
-      this streak named (its Retry-After, up to ``LONG_WAIT``) instead of being
-      refused at ever lower rates, and the limit
-      found is what the server accepted between the last streak of refusals and
-      this one (a fixed window's count, not the two windows the last second spans).
+      this streak named (its Retry-After, up to ``LONG_WAIT``; once, not again
+      when refused after it) instead of being refused at ever lower rates, and the
+      limit found is what the server accepted from the first acceptance after the
+      last streak of refusals to this one (a fixed window's count, not the two
+      windows the last second spans): a count, so the probe above it is slow.
       Refused only with K or more requests in flight, never fewer, where K /
       latency carries the limit found: a concurrency limit, so at most K are in
       flight and the pacer keeps out of its way (``CROWD``).
@@ -343,16 +344,20 @@ class Throttle:
                 and now - probe > latency * self.CLOSED
             ):
                 # Refused on and on, for longer than an answer takes, whatever the
-                # rate: a closed window. Every worker waits for the Retry-After (up to
-                # LONG_WAIT) rather than be refused again, and the limit is what the
-                # server accepted while it was open, between the last streak of
-                # refusals and this one: the window's count (the last WINDOW s would
-                # span two windows of a fixed one, and count up to twice the limit).
-                # Until the first moment a refusal of this streak named (it opens then),
-                # or this one's, if that has passed already.
-                back = self._back if self._back > now else now + wait
+                # rate: a closed window. Every worker waits (up to LONG_WAIT) until the
+                # first moment a refusal of this streak named, when it opens, rather
+                # than be refused again. Once that has passed, no one pauses again (the
+                # dive goes on): a sliding window opens bit by bit, a missing
+                # Retry-After names our own backoff, and a second whole pause wastes both.
+                back = max(self._back, now)
                 pause = max(pause, min(back - now, self.LONG_WAIT))
-                found = self._open_rate() or found
+                # The limit is what the server accepted while it was open, between the
+                # last streak of refusals and this one: the window's count (the last
+                # WINDOW s would span two windows of a fixed one, up to twice the
+                # limit). A count, not a guess: the probe above it is the slow one.
+                counted = self._open_rate()
+                if counted:
+                    found, self._known = counted, True
         else:
             self._dive_from = now
             self._probe_sent = None
