@@ -58,8 +58,8 @@ class Throttle:
       ``BUDGET`` of the requests accepted (then ``STEP`` down: the limit was a
       little high). Refused on and on for ``CLOSED`` x latency with nothing accepted
       is a closed window: every worker waits until the first moment a refusal of
-      this streak named (its Retry-After, up to ``LONG_WAIT``; once, not again
-      when refused after it) instead of being refused at ever lower rates, and the
+      this streak named (its Retry-After, up to ``LONG_WAIT``; with none ahead, as
+      long again as it has been closed) instead of being refused on and on, and the
       limit found is what the server accepted from the first acceptance after the
       last streak of refusals to this one (a fixed window's count, not the two
       windows the last second spans): a count, so the probe above it is slow.
@@ -138,6 +138,7 @@ class Throttle:
         self._refused_last = -math.inf  # ... and of the last refused
         self._open = (-math.inf, -math.inf)  # send times between two streaks of refusals
         self._back = math.inf  # the earliest moment a refusal of this streak named
+        self._streak_from = 0.0  # ... and when its first came
         self._cap: int | None = None  # requests in flight a concurrency limit allows
         self._jitters = 0  # refusals taken for jitter since the limit was found
         self._kept = 0  # requests accepted since the limit was found
@@ -311,11 +312,11 @@ class Throttle:
         if self._drained is None:
             self._drained = now if sent_at is None else sent_at
         this = now if sent_at is None else sent_at
-        if self._took_last > self._refused_last:
+        if self._took_last > self._refused_last or self._refused_last == -math.inf:
             # Refused after an acceptance: a new streak of refusals. Between the last
             # streak and this one the server was open (a window's count).
             self._open = (self._refused_last, this)
-            self._back = math.inf
+            self._back, self._streak_from = math.inf, now
         self._refused_last = max(self._refused_last, this)
         self._back = min(self._back, now + wait)
         if sent_at is not None and sent_at < self._cut_at:
@@ -346,10 +347,12 @@ class Throttle:
                 # Refused on and on, for longer than an answer takes, whatever the
                 # rate: a closed window. Every worker waits (up to LONG_WAIT) until the
                 # first moment a refusal of this streak named, when it opens, rather
-                # than be refused again. Once that has passed, no one pauses again (the
-                # dive goes on): a sliding window opens bit by bit, a missing
-                # Retry-After names our own backoff, and a second whole pause wastes both.
-                back = max(self._back, now)
+                # than be refused again; with none ahead (Retry-After 0 or none, or
+                # refused after it), as long again as it has been closed: a backoff of
+                # the probes, fewer refusals than a dive every 0.1 s, and no whole
+                # Retry-After (or our own backoff) waited again for a sliding window
+                # that opens bit by bit.
+                back = self._back if self._back > now else now + now - self._streak_from
                 pause = max(pause, min(back - now, self.LONG_WAIT))
                 # The limit is what the server accepted while it was open, between the
                 # last streak of refusals and this one: the window's count (the last

@@ -290,14 +290,27 @@ def test_refusals_with_two_in_flight_cap_requests_in_flight_at_two() -> None:
     asyncio.run(scenario())
 
 
-async def _refused_until_closed(throttle: Throttle, first: float) -> None:
-    """Have every request refused from ``first`` on until the throttle pauses everyone."""
-    throttle.rate_limited(1.0, sent_at=first)
+async def _spend_a_window(throttle: Throttle, time: FakeTime) -> None:
+    """Have 20 requests accepted at 80 a second: a window's count spent in 0.25 s."""
+    for _ in range(20):
+        await _send(throttle, time)
+        time.now += 0.0125
+
+
+async def _refused_until_closed(throttle: Throttle, first: float, wait: float = 1.0) -> float:
+    """Have every request refused from ``first`` on until the throttle pauses everyone.
+
+    Return when the last refusal came. Each says ``Retry-After: wait``.
+    """
+    throttle.rate_limited(wait, sent_at=first)
+    sent = first
     while throttle.paused_until <= first:
-        sent = await throttle.acquire()
-        assert sent is not None
+        taken = await throttle.acquire()
+        assert taken is not None
+        sent = taken
         await throttle.release()
-        throttle.rate_limited(1.0, sent_at=sent)
+        throttle.rate_limited(wait, sent_at=sent)
+    return sent
 
 
 def test_a_closed_windows_count_runs_from_the_end_of_the_pause() -> None:
@@ -310,9 +323,7 @@ def test_a_closed_windows_count_runs_from_the_end_of_the_pause() -> None:
     throttle = Throttle(8, time.clock, time.sleep)
 
     async def scenario() -> tuple[float, float]:
-        for _ in range(20):
-            await _send(throttle, time)
-            time.now += 0.0125  # 80 a second: the window's count spent in 0.25 s
+        await _spend_a_window(throttle, time)
         await _refused_until_closed(throttle, time.now)
         window = [await _send(throttle, time) for _ in range(20)]  # after the pause
         end = await throttle.acquire()
@@ -323,11 +334,27 @@ def test_a_closed_windows_count_runs_from_the_end_of_the_pause() -> None:
 
     resumed, end = asyncio.run(scenario())
     ceiling = throttle.ceiling
+    assert ceiling is not None
     assert ceiling == pytest.approx(20 / max(end - resumed, Throttle.WINDOW))
     # A count, not a guess: 5 s after the climb back, the probe above it is the slow one.
     time.now = end + Throttle.RECOVER + 5
     cruise = ceiling * (1 - Throttle.MARGIN)
     assert throttle.rate == pytest.approx(cruise + ceiling * (5 / Throttle.PROBE) ** 3, rel=1e-3)
+
+
+def test_a_closed_window_that_names_no_moment_pauses_as_long_again_as_it_was_closed() -> None:
+    """Retry-After 0 (or none): the pause doubles the time closed, not a dive every 0.1 s."""
+    time = FakeTime()
+    throttle = Throttle(8, time.clock, time.sleep)
+
+    async def scenario() -> tuple[float, float]:
+        await _spend_a_window(throttle, time)
+        first = time.now
+        last = await _refused_until_closed(throttle, first, wait=0.0)
+        return first, last
+
+    first, last = asyncio.run(scenario())
+    assert throttle.paused_until == pytest.approx(last + (last - first), abs=1e-3)
 
 
 def test_refused_on_and_on_is_a_closed_window_and_pauses_everyone() -> None:
@@ -336,9 +363,7 @@ def test_refused_on_and_on_is_a_closed_window_and_pauses_everyone() -> None:
     throttle = Throttle(8, time.clock, time.sleep)
 
     async def scenario() -> list[float]:
-        for _ in range(20):
-            await _send(throttle, time)
-            time.now += 0.0125  # 80 a second: the window's count spent in 0.25 s
+        await _spend_a_window(throttle, time)
         first = time.now
         throttle.rate_limited(1.0, sent_at=first)  # "come back at first + 1 s"
         ends = []
@@ -355,7 +380,6 @@ def test_refused_on_and_on_is_a_closed_window_and_pauses_everyone() -> None:
     closed = [end for end in ends if end > 0]
     # Then every worker waits until the moment the streak's first refusal named (not a
     # Retry-After from the refusal that found the window closed, 0.25 s later); refused
-    # again after it (the server was wrong), no one pauses again: the rate dives on, and
-    # each refused row waits its own Retry-After.
-    assert closed == [pytest.approx(1.0)] * len(closed)
-    assert len(closed) >= 4
+    # again after it, as long again as it has been closed (up to LONG_WAIT).
+    assert closed[:3] == [pytest.approx(1.0), pytest.approx(2.0), pytest.approx(4.0)]
+    assert closed[-1] - closed[-2] == pytest.approx(Throttle.LONG_WAIT)
