@@ -193,14 +193,17 @@ class Throttle:
                 break
             now = self._clock()
         if self._paced:
-            # Spaced from the last send, not from a schedule: a late wake-up is never
-            # followed by a short gap (a strict limiter would refuse it).
             pace = self._rate_at(now)
             if self._cap is not None and self.latency:
                 # Under a cap on requests in flight the cap sets the rate; the pacer
                 # keeps the sends apart at the rate the cap allows.
                 pace = max(pace, self._cap / self.latency)
-            self._next_send = max(now, self._next_send) + 1.0 / pace
+            # On a schedule, so late wake-ups do not add up (1 ms late at every 50 ms
+            # gap is 2% of the rate), but the gap after a late send shrinks by MARGIN
+            # at most: never shorter than the limit found allows (a strict limiter
+            # refuses a request that comes early).
+            gap = 1.0 / pace
+            self._next_send = max(now - self.MARGIN * gap, self._next_send) + gap
         if self._first_send is None:
             self._first_send = now
         if self._probe_sent is None and self._paced:

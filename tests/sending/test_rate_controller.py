@@ -383,3 +383,38 @@ def test_refused_on_and_on_is_a_closed_window_and_pauses_everyone() -> None:
     # again after it, as long again as it has been closed (up to LONG_WAIT).
     assert closed[:3] == [pytest.approx(1.0), pytest.approx(2.0), pytest.approx(4.0)]
     assert closed[-1] - closed[-2] == pytest.approx(Throttle.LONG_WAIT)
+
+
+class LateTime(FakeTime):
+    """Fake time whose sleeps wake 1 ms late, as a busy event loop's timers do."""
+
+    async def sleep(self, seconds: float) -> None:
+        """Advance the fake time by ``seconds`` and 1 ms more."""
+        await super().sleep(seconds + 0.001)
+
+
+def test_late_wake_ups_do_not_add_up_nor_shorten_a_gap_past_the_margin() -> None:
+    """Paced sends keep their schedule when every wake-up is 1 ms late, no gap too short."""
+    time = LateTime()
+    throttle = Throttle(8, time.clock, time.sleep)
+
+    async def scenario() -> list[tuple[float, float]]:
+        for _ in range(20):
+            await _send(throttle, time)
+            time.now += 0.05
+        throttle.rate_limited(0.0, sent_at=time.now)
+        time.now += 3 * Throttle.RECOVER  # at the cruise rate, probing above it
+        paced = []
+        for _ in range(41):
+            sent = await _send(throttle, time)
+            rate = throttle.rate  # the pace of the gap after this send
+            assert rate is not None
+            paced.append((sent, rate))
+        return paced
+
+    paced = asyncio.run(scenario())
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(paced)]
+    due = [1 / rate for _, rate in paced[:-1]]
+    # Spaced from each late send, 40 gaps of 1/rate + 1 ms would be 2% slow at 20/s.
+    assert sum(gaps) == pytest.approx(sum(due), rel=0.005)
+    assert all(gap >= (1 - Throttle.MARGIN) * d * 0.999 for gap, d in zip(gaps, due, strict=True))
