@@ -47,6 +47,9 @@ LIMITERS = ("token-bucket", "fixed-window", "sliding-window", "concurrency")
 RETRY_AFTER_FORMS = ("seconds", "date", "0", "none")
 # What a concurrency limit says to wait: it cannot know when a slot frees.
 CONCURRENCY_RETRY_S = 1.0
+# The limiter read the clock an instant before the date is written: a moment this little
+# past a whole second is that second (a fixed window's edge, not the second after it).
+EDGE_SLACK_S = 0.001
 
 
 class Limiter(Protocol):
@@ -181,7 +184,8 @@ def retry_after_value(form: str, wait: float, now: float | None = None) -> str |
 
     ``seconds`` rounds up to whole seconds, at least 1 (HTTP allows integers only);
     ``date`` is the first whole second at or after the moment (HTTP-dates have no
-    fractions), ``now`` being the wall clock (``time.time()`` by default).
+    fractions), ``now`` being the wall clock (``time.time()`` by default), read a
+    little after the limiter's: within ``EDGE_SLACK_S`` past a whole second, that one.
     """
     if form == "none":
         return None
@@ -189,5 +193,5 @@ def retry_after_value(form: str, wait: float, now: float | None = None) -> str |
         return "0"
     if form == "date":
         moment = (time.time() if now is None else now) + wait
-        return email.utils.formatdate(math.ceil(moment), usegmt=True)
+        return email.utils.formatdate(math.ceil(moment - EDGE_SLACK_S), usegmt=True)
     return str(max(1, math.ceil(wait)))

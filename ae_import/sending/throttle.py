@@ -57,10 +57,12 @@ class Throttle:
       ``JITTER_BETA`` step back and the limit kept, unless such refusals pass
       ``BUDGET`` of the requests accepted (then ``STEP`` down: the limit was a
       little high). Refused on and on for ``CLOSED`` x latency with nothing accepted
-      is a closed window: every worker waits for the Retry-After (up to
-      ``LONG_WAIT``) instead of being refused at ever lower rates, and the limit
-      found is what the server accepted between the last streak of refusals and
-      this one (a fixed window's count, not the two windows the last second spans).
+      is a closed window: every worker waits until the first moment a refusal of
+      this streak named (its Retry-After, up to ``LONG_WAIT``; with none ahead, as
+      long again as it has been closed) instead of being refused on and on, and the
+      limit found is what the server accepted from the first acceptance after the
+      last streak of refusals to this one (a fixed window's count, not the two
+      windows the last second spans): a count, so the probe above it is slow.
       Refused only with K or more requests in flight, never fewer, where K /
       latency carries the limit found: a concurrency limit, so at most K are in
       flight and the pacer keeps out of its way (``CROWD``).
@@ -135,6 +137,8 @@ class Throttle:
         self._took_last = -math.inf  # the send time of the last request accepted
         self._refused_last = -math.inf  # ... and of the last refused
         self._open = (-math.inf, -math.inf)  # send times between two streaks of refusals
+        self._back = math.inf  # the earliest moment a refusal of this streak named
+        self._streak_from = 0.0  # ... and when its first came
         self._cap: int | None = None  # requests in flight a concurrency limit allows
         self._jitters = 0  # refusals taken for jitter since the limit was found
         self._kept = 0  # requests accepted since the limit was found
@@ -189,14 +193,17 @@ class Throttle:
                 break
             now = self._clock()
         if self._paced:
-            # Spaced from the last send, not from a schedule: a late wake-up is never
-            # followed by a short gap (a strict limiter would refuse it).
             pace = self._rate_at(now)
             if self._cap is not None and self.latency:
                 # Under a cap on requests in flight the cap sets the rate; the pacer
                 # keeps the sends apart at the rate the cap allows.
                 pace = max(pace, self._cap / self.latency)
-            self._next_send = max(now, self._next_send) + 1.0 / pace
+            # On a schedule, so late wake-ups do not add up (1 ms late at every 50 ms
+            # gap is 2% of the rate), but the gap after a late send shrinks by MARGIN
+            # at most: never shorter than the limit found allows (a strict limiter
+            # refuses a request that comes early).
+            gap = 1.0 / pace
+            self._next_send = max(now - self.MARGIN * gap, self._next_send) + gap
         if self._first_send is None:
             self._first_send = now
         if self._probe_sent is None and self._paced:
@@ -308,11 +315,13 @@ class Throttle:
         if self._drained is None:
             self._drained = now if sent_at is None else sent_at
         this = now if sent_at is None else sent_at
-        if self._took_last > self._refused_last:
+        if self._took_last > self._refused_last or self._refused_last == -math.inf:
             # Refused after an acceptance: a new streak of refusals. Between the last
             # streak and this one the server was open (a window's count).
             self._open = (self._refused_last, this)
+            self._back, self._streak_from = math.inf, now
         self._refused_last = max(self._refused_last, this)
+        self._back = min(self._back, now + wait)
         if sent_at is not None and sent_at < self._cut_at:
             self._crowded(others, self.ceiling)
             self._pause(now, pause)
@@ -339,13 +348,22 @@ class Throttle:
                 and now - probe > latency * self.CLOSED
             ):
                 # Refused on and on, for longer than an answer takes, whatever the
-                # rate: a closed window. Every worker waits for the Retry-After (up to
-                # LONG_WAIT) rather than be refused again, and the limit is what the
-                # server accepted while it was open, between the last streak of
-                # refusals and this one: the window's count (the last WINDOW s would
-                # span two windows of a fixed one, and count up to twice the limit).
-                pause = max(pause, min(wait, self.LONG_WAIT))
-                found = self._open_rate() or found
+                # rate: a closed window. Every worker waits (up to LONG_WAIT) until the
+                # first moment a refusal of this streak named, when it opens, rather
+                # than be refused again; with none ahead (Retry-After 0 or none, or
+                # refused after it), as long again as it has been closed: a backoff of
+                # the probes, fewer refusals than a dive every 0.1 s, and no whole
+                # Retry-After (or our own backoff) waited again for a sliding window
+                # that opens bit by bit.
+                back = self._back if self._back > now else now + now - self._streak_from
+                pause = max(pause, min(back - now, self.LONG_WAIT))
+                # The limit is what the server accepted while it was open, between the
+                # last streak of refusals and this one: the window's count (the last
+                # WINDOW s would span two windows of a fixed one, up to twice the
+                # limit). A count, not a guess: the probe above it is the slow one.
+                counted = self._open_rate()
+                if counted:
+                    found, self._known = counted, True
         else:
             self._dive_from = now
             self._probe_sent = None
@@ -406,12 +424,18 @@ class Throttle:
             self._on_cut(Cut(refused, self._base, self.ceiling, self.limit, pause, status))
 
     def _open_rate(self) -> float:
-        """Return the rate the server accepted while open, between two streaks of refusals."""
-        start, end = self._open
-        first = end if self._first_send is None else self._first_send
-        start = max(start, end - 3 * self.WINDOW, first)
-        took = sum(1 for sent in self._accepted if start <= sent <= end)
-        return took / max(end - start, self.WINDOW)
+        """Return the rate the server accepted while open, between two streaks of refusals.
+
+        The open stretch runs from the first send accepted after the last streak (a
+        pause's end, a window's edge; not the last refusal before a pause) to the first
+        refusal of this one. Its acceptances are counted up to now: a request sent just
+        after that refusal may have reached the server first (the ways jitter).
+        """
+        streak, end = self._open
+        took = [sent for sent in self._accepted if sent > max(streak, end - 3 * self.WINDOW)]
+        if not took:
+            return 0.0
+        return len(took) / max(end - min(took), self.WINDOW)
 
     def _crowded(self, others: int, ceiling: float | None) -> None:
         """Learn a limit on requests in flight from a refusal with ``others`` in flight.

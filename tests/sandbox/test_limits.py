@@ -94,6 +94,18 @@ def test_retry_after_date_is_the_next_whole_second() -> None:
     assert when == 1_800_000_001.0
 
 
+def test_a_fixed_windows_retry_after_date_is_its_edge() -> None:
+    """The date read a few microseconds after the window's clock names its edge, not the next."""
+    clock = Clock(1_800_000_000.6)
+    limiter = make_limiter(LimiterSpec("fixed-window", 1, 1.0), clock)
+    assert limiter.admit() is None
+    wait = limiter.admit()
+    assert wait is not None
+    value = retry_after_value("date", wait, now=clock.now + 0.00002)  # a later read
+    assert value is not None
+    assert email.utils.parsedate_to_datetime(value).timestamp() == 1_800_000_001.0
+
+
 def test_make_limiter_from_a_rate() -> None:
     """A spec built from --rate 1200/m is a window of a minute with 1200 requests."""
     count, period = parse_rate_period("1200/m")
