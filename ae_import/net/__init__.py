@@ -69,7 +69,7 @@ class Network:
 
         from .transports import sync_router
 
-        transport = sync_router(self.proxies, self.trust)
+        transport = sync_router(self.proxies, self.trust.context)
         return httpx.Client(transport=transport, trust_env=False, **options)
 
     def async_client(
@@ -81,7 +81,7 @@ class Network:
         from .transports import async_router
 
         extra = {"limits": limits} if limits is not None else {}
-        transport = async_router(self.proxies, self.trust, **extra)
+        transport = async_router(self.proxies, self.trust.context, **extra)
         return httpx.AsyncClient(transport=transport, trust_env=False, **options)
 
     def api_transport(self, concurrency: int) -> httpx.AsyncBaseTransport:
@@ -89,7 +89,7 @@ class Network:
         from .transports import aiohttp_router
 
         return aiohttp_router(
-            self.proxies, self.trust, concurrency, resolver=sys.platform == "win32"
+            self.proxies, self.trust.context, concurrency, resolver=sys.platform == "win32"
         )
 
 

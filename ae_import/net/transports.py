@@ -6,8 +6,7 @@ NO_PROXY logic at all. So every client here is built with ``trust_env=False`` (n
 library reads the environment, or ``~/.netrc``, behind our back) and a routing
 transport: for each request it asks ``proxy_for`` and hands the request to a
 sub-transport kept per proxy (one for direct connections). All of them use the one TLS
-context of ``trust.trust_context``, for the origin and inside CONNECT tunnels alike,
-built when the first sub-transport is made (a run that sends nothing never loads it).
+context of ``trust.trust_context``, for the origin and inside CONNECT tunnels alike.
 
 The credentials of a proxy travel as a ``Proxy-Authorization`` header on the CONNECT
 (and on plain http requests forwarded by the proxy), never in a URL: aiohttp would
@@ -31,9 +30,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import httpx
 
 from .proxy import Proxies, Proxy
-from .trust import Trust
 
 if TYPE_CHECKING:
+    import ssl
+
     import aiohttp
 
 __all__ = ["AsyncRouter", "Router", "aiohttp_router", "async_router", "httpx_proxy", "sync_router"]
@@ -145,30 +145,30 @@ class AsyncRouter(httpx.AsyncBaseTransport):
             await transport.aclose()
 
 
-def sync_router(proxies: Proxies, trust: Trust, **options: Any) -> Router:
-    """Return a sync transport: httpx's own, one per proxy, with ``trust``'s context."""
+def sync_router(proxies: Proxies, context: ssl.SSLContext, **options: Any) -> Router:
+    """Return a sync transport: httpx's own, one per proxy, with ``context``."""
 
     def make(proxy: Proxy | None) -> httpx.BaseTransport:
         return httpx.HTTPTransport(
-            verify=trust.context, proxy=httpx_proxy(proxy), trust_env=False, **options
+            verify=context, proxy=httpx_proxy(proxy), trust_env=False, **options
         )
 
     return Router(_Routes(proxies, make))
 
 
-def async_router(proxies: Proxies, trust: Trust, **options: Any) -> AsyncRouter:
-    """Return an async transport: httpx's own, one per proxy, with ``trust``'s context."""
+def async_router(proxies: Proxies, context: ssl.SSLContext, **options: Any) -> AsyncRouter:
+    """Return an async transport: httpx's own, one per proxy, with ``context``."""
 
     def make(proxy: Proxy | None) -> httpx.AsyncBaseTransport:
         return httpx.AsyncHTTPTransport(
-            verify=trust.context, proxy=httpx_proxy(proxy), trust_env=False, **options
+            verify=context, proxy=httpx_proxy(proxy), trust_env=False, **options
         )
 
     return AsyncRouter(_Routes(proxies, make))
 
 
 def aiohttp_router(
-    proxies: Proxies, trust: Trust, concurrency: int, resolver: bool = False
+    proxies: Proxies, context: ssl.SSLContext, concurrency: int, resolver: bool = False
 ) -> AsyncRouter:
     """Return httpx-aiohttp transports, one per proxy, over one aiohttp session of our own.
 
@@ -185,16 +185,16 @@ def aiohttp_router(
 
         if not holder:
             extra: dict[str, Any] = {"resolver": aiohttp.ThreadedResolver()} if resolver else {}
-            connector = aiohttp.TCPConnector(limit=concurrency, ssl=trust.context, **extra)
+            connector = aiohttp.TCPConnector(limit=concurrency, ssl=context, **extra)
             holder.append(
                 aiohttp.ClientSession(connector=connector, auto_decompress=False, trust_env=False)
             )
         return holder[0]
 
     def make(proxy: Proxy | None) -> httpx.AsyncBaseTransport:
-        # verify=: the transport would otherwise build a certifi context of its own
+        # verify=context: the transport would otherwise build a certifi context of its own
         return AiohttpTransport(
-            verify=trust.context, client=session, proxy=httpx_proxy(proxy), trust_env=False
+            verify=context, client=session, proxy=httpx_proxy(proxy), trust_env=False
         )
 
     async def close() -> None:

@@ -16,11 +16,8 @@ Every extra source is added to that, never instead of it:
   they are loaded here.
 
 A path that does not exist, or holds no certificate, is a usage error naming where it
-was set, at once. The context itself is built on first use, when the first connection is
-made: loading the stores is 50 ms of a run's start that a run sending nothing never needs
-(a certificate that is there but broken is then refused, by the same one-line error).
-``trust_context`` caches by its inputs: a command, or a Python program that runs many
-imports, builds the context once.
+was set. ``trust_context`` caches by its inputs: a command, or a Python program that
+runs many imports, builds the context once.
 """
 
 from __future__ import annotations
@@ -29,8 +26,8 @@ import functools
 import os
 import ssl
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from ae_import.errors import UsageError
@@ -45,16 +42,9 @@ CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CE
 class Trust:
     """The TLS context every client shares, and what it trusts (for doctor and logs)."""
 
-    build: Callable[[], ssl.SSLContext] = field(repr=False, compare=False)
+    context: ssl.SSLContext
     store: str  # "system store + certifi" or "certifi"
     extra: tuple[str, ...] = ()  # "--ca-bundle=PATH", "SSL_CERT_FILE=PATH", ...
-
-    @functools.cached_property
-    def context(self) -> ssl.SSLContext:
-        """Return the context, built on first use (the first https connection)."""
-        # Measured: loading the stores takes 50 ms of a run's start; a run that sends
-        # nothing (a nightly with no new rows) never needs them.
-        return self.build()
 
     def describe(self) -> str:
         """Say what is trusted: the store, then each extra source."""
@@ -100,32 +90,23 @@ def _load(context: ssl.SSLContext, origin: str, value: str, eager_dirs: bool) ->
         raise UsageError(f"{origin}: {value}: {exc.strerror or exc}") from None
 
 
-def _check(origin: str, value: str) -> None:
-    """Refuse a source that is missing, unreadable or holds no certificate (parsed later)."""
-    path = Path(value).expanduser()
-    if path.is_dir():
-        return
-    try:
-        with path.open("rb") as file:
-            text = file.read(_CHECKED_BYTES)
-    except FileNotFoundError:
-        raise UsageError(f"{origin}: {value}: no such file or directory") from None
-    except OSError as exc:
-        raise UsageError(f"{origin}: {value}: {exc.strerror or exc}") from None
-    if b"-----BEGIN " not in text or b"CERTIFICATE-----" not in text:
-        raise UsageError(f"{origin}: {value} is not a PEM certificate bundle (no certificate)")
-
-
-# A bundle names its first certificate within this many bytes (a comment header at most).
-_CHECKED_BYTES = 1 << 20
-
-
 def _build(
     ca_bundle: str | None, system_certs: bool, env: tuple[tuple[str, str], ...], platform: str
 ) -> Trust:
-    """Check the extra sources; return how to build the context (uncached: ``trust_context``)."""
+    """Build the context (uncached; see ``trust_context``)."""
+    import certifi
+
     variables = dict(env)
-    store = "system store + certifi" if system_certs else "certifi"
+    context: ssl.SSLContext
+    if system_certs:
+        import truststore
+
+        context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        store = "system store + certifi"
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        store = "certifi"
+    context.load_verify_locations(cafile=certifi.where())
     sources: list[tuple[str, str]] = []
     if ca_bundle:
         sources.append(("--ca-bundle", ca_bundle))
@@ -139,29 +120,12 @@ def _build(
     openssl = [(n, variables[n]) for n in ("SSL_CERT_FILE", "SSL_CERT_DIR") if variables.get(n)]
     if not system_certs or asks_the_os:
         sources += openssl
-    eager_dirs = system_certs and asks_the_os
-    for origin, value in sources:  # a wrong source is refused now, not at the first request
-        _check(origin, value)
-
-    def build() -> ssl.SSLContext:
-        import certifi
-
-        context: ssl.SSLContext
-        if system_certs:
-            import truststore
-
-            context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        else:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.load_verify_locations(cafile=certifi.where())
-        for origin, value in sources:
-            _load(context, origin, value, eager_dirs)
-        return context
-
+    for origin, value in sources:
+        _load(context, origin, value, eager_dirs=system_certs and asks_the_os)
     extra = [f"{origin}={value}" for origin, value in sources]
     if system_certs and not asks_the_os:  # read by OpenSSL itself
         extra += [f"{name}={value}" for name, value in openssl]
-    return Trust(build, store, tuple(extra))
+    return Trust(context, store, tuple(extra))
 
 
 _cached = functools.lru_cache(maxsize=8)(_build)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from ae_import.net import Network, Proxies, Trust, trust_context
+from ae_import.net import Network, Proxies, trust_context
 from tests.helpers.proxies import MediaHost, ProxyPy
 from tests.helpers.secrets import PROXY_BASIC, PROXY_PASSWORD, closed_port
 
@@ -97,25 +96,3 @@ def test_the_three_clients_raise_the_same_errors(client: str, ca_file: Path) -> 
     down = Network(Proxies.resolve(f"http://127.0.0.1:{dead}", env={}), trust)
     with pytest.raises(httpx.ConnectError):
         getter(client, down)("https://media.test/")
-
-
-@pytest.mark.parametrize("client", CLIENTS)
-def test_the_context_is_built_at_the_first_request_and_once(
-    client: str, media: MediaHost, ca_file: Path
-) -> None:
-    """A client that sends nothing loads no certificates; its requests build the context once."""
-    real = trust_context(ca_file, env={})
-    built: list[str] = []
-
-    def build() -> ssl.SSLContext:
-        built.append(client)
-        return real.context
-
-    network = Network(Proxies.resolve(no_proxy=True), Trust(build, real.store, real.extra))
-    asyncio.run(network.api_transport(4).aclose())
-    network.client().close()
-    assert built == []
-    get = getter(client, network)
-    assert get(media.url("a.mp3", host="127.0.0.1")).status_code == 200
-    assert get(media.url("b.mp3", host="127.0.0.1")).status_code == 200
-    assert built == [client]

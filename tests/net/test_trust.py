@@ -146,13 +146,3 @@ def test_a_bad_source_is_one_line_naming_it(
         trust_context(system_certs=False, env={name: str(path)})
     assert caught.value.message.startswith(f"{name}: {path}")
     assert message in caught.value.message
-
-
-def test_a_broken_certificate_is_refused_at_first_use_by_the_same_one_line(tmp_path: Path) -> None:
-    """A bundle that names a certificate is read on first use; a broken one, one usage line."""
-    path = tmp_path / "ca.pem"
-    path.write_text("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n")
-    trust = trust_context(path, system_certs=False, env={})  # no connection yet: not read
-    with pytest.raises(UsageError) as caught:
-        trust.context  # noqa: B018 - the first use builds it
-    assert caught.value.message.startswith(f"--ca-bundle: {path} is not a PEM certificate bundle")
