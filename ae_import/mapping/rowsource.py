@@ -84,6 +84,7 @@ class RowSource:
         self.mapper = mapper
         self.seen = SeenIds() if seen is None else seen
         self.fingerprints = fingerprints
+        # The salt names the installed version: read only when rows are fingerprinted.
         self._salted = hashlib.blake2b(mapper.salt if fingerprints else b"", digest_size=16)
         self._id_column = mapper.column_of("external_id")
         self.shard = shard
