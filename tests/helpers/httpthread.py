@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that says nothing when a client hangs up (a reset, a probe)."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore a client that hangs up (a probe that read enough, a reset); report the rest."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @contextmanager
@@ -17,7 +27,7 @@ def serving(handler: type[BaseHTTPRequestHandler], **attributes: Any) -> Iterato
     (``self.server.status``). The server polls for shutdown every 10 ms, not the
     stdlib's 500 ms, so stopping it costs a test nothing.
     """
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = QuietHTTPServer(("127.0.0.1", 0), handler)
     for name, value in attributes.items():
         setattr(server, name, value)
     thread = threading.Thread(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import http.server
 import ssl
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import trustme
 
+from tests.helpers.httpthread import QuietHTTPServer
 from tests.helpers.proxies import issue
 
 USER = "AC0123456789abcdef"
@@ -93,7 +93,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._answer(False)
 
 
-class _TLSServer(http.server.ThreadingHTTPServer):
+class _TLSServer(QuietHTTPServer):
     """Does each TLS handshake in the request's own thread, not in accept (one at a time)."""
 
     context: ssl.SSLContext
@@ -105,11 +105,6 @@ class _TLSServer(http.server.ThreadingHTTPServer):
         except (ssl.SSLError, OSError):
             return
         self.RequestHandlerClass(tls, client_address, self)  # type: ignore[arg-type]
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Ignore a client that hangs up (a probe that read enough, a reset); report the rest."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 class AuthMediaHost:

@@ -25,6 +25,7 @@ from typing import IO
 import trustme
 
 from tests.helpers import ROOT
+from tests.helpers.httpthread import QuietHTTPServer
 
 __all__ = ["MediaHost", "ProxyPy", "issue"]
 
@@ -153,7 +154,7 @@ class MediaHost:
         certfile, keyfile = issue(ca, folder, "media.test", "127.0.0.1", "localhost")
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(certfile, keyfile)
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Media)
+        self.server = QuietHTTPServer(("127.0.0.1", 0), _Media)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = int(self.server.server_address[1])
         self._thread = threading.Thread(
