@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 __all__ = ["version"]
 
@@ -20,10 +19,3 @@ def version() -> str:
         return installed("ae-import")
     except PackageNotFoundError:  # pragma: no cover - a checkout that was never installed
         return "0+unknown"
-
-
-def __getattr__(name: str) -> Any:
-    """Give ``__version__`` on first use (PEP 562), so importing this module costs nothing."""
-    if name == "__version__":
-        return version()
-    raise AttributeError(f"module 'ae_import.version' has no attribute {name!r}")

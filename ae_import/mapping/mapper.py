@@ -290,7 +290,7 @@ class Mapper:
                     "bad_boolean",
                     f"'{value}' is not a boolean; use true/false, yes/no or 1/0",
                 )
-        if name == "start_at":
+        if name == "start_at":  # a default's (a row's is read in map, as a _STAMP)
             return self._stamp(self._stamps, value)
         if value.__class__ is not str:
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -404,13 +404,8 @@ class Mapper:
                 body[name] = raw
                 continue
             if kind == _STAMP:
-                stamp, refused = self._stamps.read(raw)
-                if refused is None:
-                    body[name] = stamp
-                else:
-                    problems.append(Problem(name, refused[0], refused[1], plan.label))
-                continue
-            if kind == _TRANSCRIPT:
+                value, problem = self._stamp(self._stamps, raw)
+            elif kind == _TRANSCRIPT:
                 value, problem = self._transcript(plan, raw)
             elif kind == _ZONED:
                 value, problem = self._zoned(plan, raw, row)

@@ -185,7 +185,7 @@ def _check_media_url(url: str) -> list[Problem]:
         if reference is not None or found:
             return [Problem("media_url", code, message) for code, message in found]
     _, found = check_media_url(url, strip=False)
-    return [Problem("media_url", code, message) for code, message in found] if found else []
+    return [Problem("media_url", code, message) for code, message in found]
 
 
 def _check_participants(value: Any) -> list[Problem]:
@@ -201,29 +201,26 @@ def _check_participants(value: Any) -> list[Problem]:
             continue
         present = False
         for key, sub in item.items():
-            if sub.__class__ is not str or key not in _PARTICIPANT_STRINGS:  # most are both
-                if sub is None:
-                    continue
-                if key == "is_owner":
-                    if not isinstance(sub, bool):
-                        where = f"participants[{index}].is_owner"
-                        problems.append(_wrong_type(where, sub, "boolean"))
-                    elif sub:
-                        owners += 1
-                    continue
-                if key not in _PARTICIPANT_STRINGS:
-                    problems.append(
-                        Problem(
-                            f"participants[{index}]",
-                            "unknown_field",
-                            f"unknown participant field '{key}'; use "
-                            f"{', '.join(PARTICIPANT_FIELDS)}",
-                        )
+            if sub is None:
+                continue
+            if key == "is_owner":
+                if not isinstance(sub, bool):
+                    problems.append(_wrong_type(f"participants[{index}].is_owner", sub, "boolean"))
+                elif sub:
+                    owners += 1
+                continue
+            if key not in _PARTICIPANT_STRINGS:
+                problems.append(
+                    Problem(
+                        f"participants[{index}]",
+                        "unknown_field",
+                        f"unknown participant field '{key}'; use {', '.join(PARTICIPANT_FIELDS)}",
                     )
-                    continue
-                if not isinstance(sub, str):
-                    problems.append(_wrong_type(f"participants[{index}].{key}", sub, "string"))
-                    continue
+                )
+                continue
+            if not isinstance(sub, str):
+                problems.append(_wrong_type(f"participants[{index}].{key}", sub, "string"))
+                continue
             if not sub or sub.isspace():
                 continue
             present = True

@@ -120,14 +120,12 @@ class MediaSources:
         self.stage_all = stage_all
         # The row's check resolves a path, then its staging: the second is remembered.
         self._resolved: dict[tuple[str, Path, tuple[Path, ...]], LocalMedia] = {}
-        # Whether an https URL can be staged at all: most runs stage none (no media.auth
-        # hosts, no --stage-all), and then each row's https URL is passed over at once.
-        self._https_staged = bool(auth.hosts) or (target is not None and stage_all)
 
     def wanted(self, media: str) -> bool:
         """Tell whether ``media`` is staged (a local path, a credentialed host, --stage-all)."""
         if media.startswith("https://"):
-            if not self._https_staged:
+            # Most runs stage no https URL (no media.auth hosts, no --stage-all): at once.
+            if not self.auth.hosts and not (self.target is not None and self.stage_all):
                 return False
         elif _is_local(media):
             return True
