@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import trustme
+import truststore
 
 from ae_import.errors import UsageError
 from ae_import.net import trust_context
@@ -146,3 +147,29 @@ def test_a_bad_source_is_one_line_naming_it(
         trust_context(system_certs=False, env={name: str(path)})
     assert caught.value.message.startswith(f"{name}: {path}")
     assert message in caught.value.message
+
+
+def test_the_bundle_openssl_reads_itself_is_not_read_again(
+    host: tuple[MediaHost, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Linux: REQUESTS_CA_BUNDLE naming OpenSSL's own bundle is named, trusted, not reloaded."""
+    if sys.platform != "linux":
+        pytest.skip("the system store is OpenSSL's own on Linux only")
+    server, pem = host
+    bundle = tmp_path / "system.pem"  # a path of this test's own: the context cache misses
+    shutil.copy(pem, bundle)
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    read: list[object] = []
+    real = truststore.SSLContext.load_verify_locations
+
+    def counting(self: truststore.SSLContext, cafile: object = None, *args: object) -> None:
+        """Note the file read, then read it."""
+        read.append(cafile)
+        real(self, cafile, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(truststore.SSLContext, "load_verify_locations", counting)
+    trust = trust_context(env={"REQUESTS_CA_BUNDLE": str(bundle), "SSL_CERT_FILE": str(bundle)})
+    assert handshake(trust.context, server.port)
+    assert trust.extra == (f"REQUESTS_CA_BUNDLE={bundle}", f"SSL_CERT_FILE={bundle}")
+    assert str(bundle) not in read
+    assert len(read) == 1  # certifi's
