@@ -79,23 +79,29 @@ class Tally:
     def _saw(self, row: Row | None) -> None:
         if row is None:
             return
-        if self.first_line is None or row.line < self.first_line:
-            self.first_line = row.line
-        self.last_line = max(self.last_line, row.line)
+        line = row.line
+        # Not max(): it was half of take()'s 0.46 us, once a row of a million-row resume.
+        if line > self.last_line:  # noqa: PLR1730
+            self.last_line = line
+        if self.first_line is None or line < self.first_line:
+            self.first_line = line
 
     def take(self, event: str, row: Row | None, note: str) -> None:
         """Count one engine event."""
-        if event == "queued":
+        # Most frequent first: a resume's million rows are decisions, each counted here.
+        if event == "decision":
+            if note in _LEFT_BE:
+                self.left_be += 1
+                self._saw(row)
+        elif event == "row":
+            if note in _DONE:
+                self.done += 1
+                if note == "invalid":
+                    self.invalid += 1
+                    self._saw(row)
+        elif event == "queued":
             self.queued += 1
             self._saw(row)
-        elif event == "decision" and note in _LEFT_BE:
-            self.left_be += 1
-            self._saw(row)
-        elif event == "row" and note in _DONE:
-            self.done += 1
-            if note == "invalid":
-                self.invalid += 1
-                self._saw(row)
         elif event == "read":
             self.read_all = True
         elif event == "paused":
