@@ -24,7 +24,7 @@ from typing import IO
 
 from ae_import.errors import UsageError
 from ae_import.mapping import check_zone
-from ae_import.reading import Sample, read_sample
+from ae_import.reading import Sample, manifest_stem, read_sample
 from ae_import.records import Row
 from ae_import.text import safe_text
 
@@ -241,13 +241,7 @@ def _head(sample: Sample, export: Export | None, config_name: str) -> list[str]:
 def _config_name(manifest: str, output: Path | None) -> str:
     if output is not None:
         return output.name
-    name = Path(manifest).name
-    for ext in (
-        *(".gz", ".zip", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".txt"),
-        *(".xlsx", ".xlsm", ".xls", ".ods", ".parquet"),
-    ):
-        name = name.removesuffix(ext)
-    return f"{name or 'mapping'}.yaml"
+    return f"{manifest_stem(manifest) or 'mapping'}.yaml"
 
 
 @dataclass

@@ -18,7 +18,14 @@ from .manifest import (
     escape_formula,
     unescape_formula,
 )
-from .opening import FORMAT_NAMES, FORMATS, NESTED_FORMATS, detect_format, open_manifest
+from .opening import (
+    FORMAT_NAMES,
+    FORMATS,
+    NESTED_FORMATS,
+    detect_format,
+    manifest_stem,
+    open_manifest,
+)
 from .sample import Sample, read_sample
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
     "count_lines",
     "detect_format",
     "escape_formula",
+    "manifest_stem",
     "open_manifest",
     "read_referenced",
     "read_sample",

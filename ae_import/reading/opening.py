@@ -22,7 +22,14 @@ from ae_import.errors import ManifestError
 from .archive import MAX_UNPACKED, check_zip, zip_member
 from .manifest import Manifest, ReadingConfig
 
-__all__ = ["FORMATS", "FORMAT_NAMES", "NESTED_FORMATS", "detect_format", "open_manifest"]
+__all__ = [
+    "FORMATS",
+    "FORMAT_NAMES",
+    "NESTED_FORMATS",
+    "detect_format",
+    "manifest_stem",
+    "open_manifest",
+]
 
 FORMATS = ("csv", "tsv", "jsonl", "json", "excel", "parquet")
 NESTED_FORMATS = ("jsonl", "json", "parquet")  # records are objects, not rows of text cells
@@ -119,6 +126,15 @@ def detect_format(name: str, forced: str | None, head: bytes | None = None) -> s
     if head is not None:
         return sniff_format(head)
     raise ManifestError(f"{name}: cannot tell the format from the file name; pass --format {_USE}")
+
+
+def manifest_stem(name: str) -> str:
+    """Return a manifest's file name without its format and packing suffixes (``a.csv.gz``: a)."""
+    stem = Path(name).name
+    suffixes = (*_EXTENSIONS, ".gz", ".zip", ".txt")
+    while cut := next((s for s in suffixes if stem.lower().endswith(s)), ""):
+        stem = stem[: -len(cut)]
+    return stem
 
 
 def _spool(stream: IO[bytes], suffix: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -304,3 +305,15 @@ def test_unfilled_required_fields_are_commented_todos_naming_both_forms(
     assert "TODO source_system" not in text
     assert "ae-import: TODO in the mapping: title, type, media_url\n" in result.stderr
     assert "ae-import: the mapping cannot be checked yet: " in result.stderr
+
+
+def test_the_mapping_is_named_after_its_manifest_whatever_the_suffixes(
+    runner: CliRunner, write: Writer
+) -> None:
+    """CALLS.CSV.GZ's mapping is CALLS.yaml: the reader's suffixes, in any case, are dropped."""
+    manifest = write("CALLS.CSV", PLAIN_CSV)
+    gz = manifest.with_name("CALLS.CSV.GZ")
+    gz.write_bytes(gzip.compress(manifest.read_bytes()))
+    result = runner.invoke(app, ["init", str(gz), "--source-system", "dialer"])
+    assert result.exit_code == 0, result.output
+    assert "--config CALLS.yaml" in result.stdout

@@ -13,7 +13,13 @@ from ae_import.errors import ManifestError
 from ae_import.mapping import parse_mapping
 from ae_import.mapping.mapper import Mapper
 from ae_import.mapping.rowsource import check_rows
-from ae_import.reading import Manifest, ReadingConfig, detect_format, open_manifest
+from ae_import.reading import (
+    Manifest,
+    ReadingConfig,
+    detect_format,
+    manifest_stem,
+    open_manifest,
+)
 from ae_import.records import Row
 from tests.helpers import Writer
 
@@ -41,6 +47,24 @@ def records(path: Path, fmt: str | None = None) -> list[Row]:
 def test_detect_format(name: str, forced: str | None, expected: str) -> None:
     """The format comes from --format when given, else from the extension."""
     assert detect_format(name, forced) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "stem"),
+    [
+        ("calls.csv", "calls"),
+        ("exports/CALLS.CSV.GZ", "CALLS"),
+        ("Call Report.xlsx", "Call Report"),
+        ("a.pq", "a"),
+        ("bundle.jsonl.zip", "bundle"),
+        ("report.2024.tsv", "report.2024"),
+        (".csv", ""),
+        ("noext", "noext"),
+    ],
+)
+def test_manifest_stem_drops_every_format_and_packing_suffix(name: str, stem: str) -> None:
+    """The name init gives a mapping: the manifest's, without what the reader knows."""
+    assert manifest_stem(name) == stem
 
 
 @pytest.mark.parametrize(("name", "forced"), [("a.dat", None), ("a.csv", "xml"), ("noext", None)])
