@@ -104,6 +104,7 @@ class Throttle:
     FAR_FLOOR = 0.7  # ... and the limit found is the accepted rate, at least this x refused
     OVER = 0.03  # more refused than this share since the last cut: above the limit
     CROWD = 0.95  # a cap on requests in flight is kept if it allows this share of the limit
+    LATENCIES = 20  # the latency is the least of this many last answers' (about 1 s at 20/s)
 
     def __init__(
         self,
@@ -119,7 +120,7 @@ class Throttle:
         self.paused_until = 0.0
         self.ceiling: float | None = None  # the last rate the server refused
         self.cuts = 0
-        self.latency: float | None = None  # a moving average of accepted requests' latency
+        self._latencies: deque[float] = deque(maxlen=self.LATENCIES)
         self._on_cut = on_cut
         self._paced = False
         self._known = False  # refused twice near the same rate: the limit is known
@@ -127,7 +128,6 @@ class Throttle:
         self._cut_at = -math.inf
         self._accepted_since_cut = False
         self._next_send = 0.0
-        self._sends: deque[float] = deque()
         self._history: deque[float] = deque()  # send times of the last 3 s and more
         self._accepted: deque[float] = deque()  # send times of accepted requests
         self._answers: deque[float] = deque()  # ... and the times their answers came
@@ -151,6 +151,17 @@ class Throttle:
         self._sleep = sleep
         self._queue: deque[asyncio.Future[bool]] = deque()  # waiting for a slot, in order
         self._watchers: dict[asyncio.Event, asyncio.Future[None]] = {}  # end waits at a stop
+
+    @property
+    def latency(self) -> float | None:
+        """Return the least latency of the last accepted answers (None before the first).
+
+        The least, as BBR's min RTT: the first answers on each connection carry its TLS
+        handshake and a stalled loop, tens to hundreds of ms, and a moving average that
+        started from them read the server as slower for seconds (too few requests in
+        flight, a cap on them missed, a closed window called late).
+        """
+        return min(self._latencies) if self._latencies else None
 
     @property
     def rate(self) -> float | None:
@@ -208,10 +219,6 @@ class Throttle:
             self._first_send = now
         if self._probe_sent is None and self._paced:
             self._probe_sent = now
-        sends = self._sends
-        sends.append(now)
-        while sends and sends[0] < now - self.WINDOW:
-            sends.popleft()
         self._out += 1
         history = self._history
         history.append(now)
@@ -275,15 +282,18 @@ class Throttle:
         self._out -= 1
         self._give_back()
 
-    def _send_rate(self, now: float) -> float:
-        """Return the rate requests were sent at over the last ``WINDOW`` seconds."""
-        sends = self._sends
-        while sends and sends[0] < now - self.WINDOW:
-            sends.popleft()
+    def _send_rate(self, at: float) -> float:
+        """Return the rate requests were sent at over the ``WINDOW`` s up to ``at``.
+
+        ``at`` is the refused request's send: what was sent after it says nothing of the
+        rate refused, nor does how long its answer took (a first answer slowed by a TLS
+        handshake or a stalled loop would read a burst as a trickle).
+        """
+        sends = [sent for sent in self._history if at - self.WINDOW <= sent <= at]
         if not sends:
             return self.MIN_RATE
         # A burst of sends at one instant is measured over at least 50 ms.
-        return len(sends) / min(self.WINDOW, max(now - sends[0], 0.05))
+        return len(sends) / min(self.WINDOW, max(at - sends[0], 0.05))
 
     def _accepted_rate(
         self, now: float, shortest: float, span: float, since: float | None = None
@@ -326,7 +336,8 @@ class Throttle:
             self._crowded(others, self.ceiling)
             self._pause(now, pause)
             return  # sent before the last cut: the same episode
-        sent = self._send_rate(now)
+        sent = self._send_rate(this)
+        latency = self.latency
         refused = min(self._rate_at(now), sent) if self._paced else sent
         last = self.ceiling
         if last is not None and not self._accepted_since_cut:
@@ -340,7 +351,7 @@ class Throttle:
             # ... and it is at least BETA of the last rates (a pause may be measured).
             found = max(took, min(refused, last) * self.BETA)
             self._known = False
-            probe, latency = self._probe_sent, self.latency
+            probe = self._probe_sent
             if (
                 probe is not None
                 and latency is not None
@@ -469,7 +480,7 @@ class Throttle:
     async def answered(self, latency: float | None = None, sent_at: float | None = None) -> None:
         """Record an answer that was not a 429 (nor a 503), ``latency`` s after its send."""
         if latency is not None:
-            self.latency = latency if self.latency is None else 0.8 * self.latency + 0.2 * latency
+            self._latencies.append(latency)
         if sent_at is None or sent_at >= self._dive_from:
             self._took_since_dive = True
         if sent_at is None or sent_at >= self._cut_at:

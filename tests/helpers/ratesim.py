@@ -94,6 +94,12 @@ class LimitedClient:
     created: set[str] = field(default_factory=set)
     not_before: dict[str, float] = field(default_factory=dict)  # a refused row's Retry-After
     early: int = 0  # requests sent before their row's Retry-After had passed
+    # A slow first flight, as against a real https server: a request that finds no idle
+    # connection opens one, which takes ``handshake`` s (TLS) before the request goes;
+    # and the first request blocks the whole loop ``stall`` s (a TLS context built lazily).
+    handshake: float = 0.0
+    stall: float = 0.0
+    idle: int = 0  # connections open and free
 
     def __post_init__(self) -> None:
         """Build the limiter on the running loop's clock."""
@@ -112,6 +118,20 @@ class LimitedClient:
         loop = asyncio.get_running_loop()
         if loop.time() < self.not_before.get(external_id, 0.0) - 1e-9:
             self.early += 1
+        if self.stall and isinstance(loop, VirtualLoop):
+            loop.now += self.stall  # blocked: nothing else runs meanwhile
+            self.stall = 0.0
+        if self.idle:
+            self.idle -= 1
+        elif self.handshake:
+            await asyncio.sleep(self.handshake * self.rng.uniform(0.8, 1.2))  # a new connection
+        try:
+            return await self._exchange(external_id, loop)
+        finally:
+            self.idle += 1
+
+    async def _exchange(self, external_id: str, loop: asyncio.AbstractEventLoop) -> Outcome:
+        """Send one request on an open connection: the way there, the server, the way back."""
         jitter = self.jitter
         await asyncio.sleep(jitter.one_way(self.rng))  # the way there
         wait = self.limiter.admit()
@@ -170,11 +190,14 @@ def simulate(
     seed: int = 1,
     on_cut: Callable[[Cut], None] | None = None,
     jitter: Jitter = QUIET,
+    handshake: float = 0.0,
+    stall: float = 0.0,
     **settings: Any,
 ) -> SimResult:
     """Run ``rows`` rows through the engine against ``spec``; return the counts.
 
-    ``on_cut`` hears each cut of the controller (with the loop's clock, for traces).
+    ``on_cut`` hears each cut of the controller (with the loop's clock, for traces);
+    ``handshake`` and ``stall`` slow the first flight (``LimitedClient``).
     """
     loop = VirtualLoop()
     with tempfile.TemporaryDirectory() as folder:
@@ -182,7 +205,9 @@ def simulate(
         try:
 
             async def main() -> tuple[Summary, LimitedClient]:
-                client = LimitedClient(spec, retry_after, seed=seed, jitter=jitter)
+                client = LimitedClient(
+                    spec, retry_after, seed=seed, jitter=jitter, handshake=handshake, stall=stall
+                )
                 engine = Engine(
                     client,
                     ledger,
