@@ -129,9 +129,11 @@ class Throttle:
         self._accepted_since_cut = False
         self._next_send = 0.0
         self._history: deque[float] = deque()  # send times of the last 3 s and more
+        self._scheduled: deque[float] = deque(maxlen=limit)  # ... of the last held for the pacer
         self._accepted: deque[float] = deque()  # send times of accepted requests
         self._answers: deque[float] = deque()  # ... and the times their answers came
         self._first_send: float | None = None
+        self._first_answer: float | None = None
         self._drained: float | None = None  # the send time of the first refused request
         self._held = 0  # requests accepted since the last cut
         self._took_last = -math.inf  # the send time of the last request accepted
@@ -180,6 +182,16 @@ class Throttle:
         probe = self.PROBE if self._known else self.PROBE_FAST
         return cruise + self.ceiling * ((since - self.RECOVER) / probe) ** 3
 
+    def _pace(self, now: float) -> float:
+        """Return the rate the pacer keeps now (requests a second)."""
+        pace = self._rate_at(now)
+        latency = self.latency
+        if self._cap is not None and latency:
+            # Under a cap on requests in flight the cap sets the rate; the pacer keeps
+            # the sends apart at the rate the cap allows.
+            pace = max(pace, self._cap / latency)
+        return pace
+
     async def acquire(self, stop: asyncio.Event | None = None) -> float | None:
         """Take a slot (first come, first served), then wait out the pause and the pacer.
 
@@ -191,6 +203,7 @@ class Throttle:
         elif not await self._turn(stop):
             return None  # stopped while waiting for a slot
         now = self._clock()
+        scheduled = False  # held for the pacer: sent on its schedule
         # Unpaced, never paused, not stopped: nothing to wait for (the fast path).
         while self._paced or self.paused_until or (stop is not None and stop.is_set()):
             if stop is not None and stop.is_set():
@@ -200,21 +213,20 @@ class Throttle:
                 await wait_or_stop(self._sleep(self.paused_until - now), stop)
             elif self._paced and now < self._next_send:
                 await wait_or_stop(self._sleep(self._next_send - now), stop)
+                scheduled = True
             else:
                 break
             now = self._clock()
         if self._paced:
-            pace = self._rate_at(now)
-            if self._cap is not None and self.latency:
-                # Under a cap on requests in flight the cap sets the rate; the pacer
-                # keeps the sends apart at the rate the cap allows.
-                pace = max(pace, self._cap / self.latency)
+            pace = self._pace(now)
             # On a schedule, so late wake-ups do not add up (1 ms late at every 50 ms
             # gap is 2% of the rate), but the gap after a late send shrinks by MARGIN
             # at most: never shorter than the limit found allows (a strict limiter
             # refuses a request that comes early).
             gap = 1.0 / pace
             self._next_send = max(now - self.MARGIN * gap, self._next_send) + gap
+            if scheduled:
+                self._scheduled.append(now)
         if self._first_send is None:
             self._first_send = now
         if self._probe_sent is None and self._paced:
@@ -338,7 +350,14 @@ class Throttle:
             return  # sent before the last cut: the same episode
         sent = self._send_rate(this)
         latency = self.latency
-        refused = min(self._rate_at(now), sent) if self._paced else sent
+        # The pace (a cap on requests in flight may set it above the rate), or the rate
+        # requests went at if lower (too few in flight, too few rows); but in the first
+        # WINDOW after the first answer, the pace if the pacer held the refused request:
+        # the send rate would count the wait for the first answers (TLS handshakes, a
+        # stalled loop) as a trickle of ours.
+        pace = self._pace(now) if self._paced else sent
+        first = self._first_answer is not None and this - self.WINDOW < self._first_answer
+        refused = pace if first and this in self._scheduled else min(pace, sent)
         last = self.ceiling
         if last is not None and not self._accepted_since_cut:
             # Refused again and nothing sent since the last cut came back accepted:
@@ -500,4 +519,6 @@ class Throttle:
             self._set_limit(self._rate_at(self._clock()))
         else:
             self.limit = self.max_limit  # the first answer: no limit in sight
+        if self._first_answer is None:
+            self._first_answer = self._clock()
         self._hand_over()
