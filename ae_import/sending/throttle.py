@@ -3,7 +3,8 @@
 The clock and sleep are passed in, so tests never wait: the controller's unit tests
 run it against the sandbox's limiter models (``sandbox/limits.py``) in simulated time.
 The pacing primitives it shares with ``--rate`` (the token bucket, the pacer, waits
-that a stop ends) are in ``pacing.py``.
+that a stop ends) are in ``pacing.py``; what it measures of its own traffic (send and
+answer times, the latency) in ``traffic.py``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .pacing import Clock, Sleep, wait_or_stop
+from .traffic import Traffic
 
 __all__ = ["Cut", "Throttle"]
 
@@ -90,8 +92,8 @@ class Throttle:
     RECOVER = 1.0  # seconds from a cut back to the cruise rate (CUBIC's K)
     PROBE = 60.0  # seconds of probing above cruise that double the rate, at a known limit
     PROBE_FAST = 10.0  # the same while the limit is an estimate, not yet refused twice
-    WINDOW = 1.0  # seconds the send rate and the accepted rate are measured over
-    MIN_RATE = 0.1
+    WINDOW = Traffic.WINDOW  # seconds the send rate and the accepted rate are measured over
+    MIN_RATE = Traffic.MIN_RATE
     LONG_WAIT = 2.0  # a longer Retry-After pauses every worker
     HEADROOM = 1.5  # requests in flight: rate x latency x HEADROOM, plus one
     INITIAL = 2  # requests in flight until the first answer comes
@@ -104,7 +106,6 @@ class Throttle:
     FAR_FLOOR = 0.7  # ... and the limit found is the accepted rate, at least this x refused
     OVER = 0.03  # more refused than this share since the last cut: above the limit
     CROWD = 0.95  # a cap on requests in flight is kept if it allows this share of the limit
-    LATENCIES = 20  # the latency is the least of this many last answers' (about 1 s at 20/s)
 
     def __init__(
         self,
@@ -120,7 +121,6 @@ class Throttle:
         self.paused_until = 0.0
         self.ceiling: float | None = None  # the last rate the server refused
         self.cuts = 0
-        self._latencies: deque[float] = deque(maxlen=self.LATENCIES)
         self._on_cut = on_cut
         self._paced = False
         self._known = False  # refused twice near the same rate: the limit is known
@@ -128,12 +128,7 @@ class Throttle:
         self._cut_at = -math.inf
         self._accepted_since_cut = False
         self._next_send = 0.0
-        self._history: deque[float] = deque()  # send times of the last 3 s and more
-        self._scheduled: deque[float] = deque(maxlen=limit)  # ... of the last held for the pacer
-        self._accepted: deque[float] = deque()  # send times of accepted requests
-        self._answers: deque[float] = deque()  # ... and the times their answers came
-        self._first_send: float | None = None
-        self._first_answer: float | None = None
+        self._traffic = Traffic(limit)  # the times all figures are measured from
         self._drained: float | None = None  # the send time of the first refused request
         self._held = 0  # requests accepted since the last cut
         self._took_last = -math.inf  # the send time of the last request accepted
@@ -156,14 +151,8 @@ class Throttle:
 
     @property
     def latency(self) -> float | None:
-        """Return the least latency of the last accepted answers (None before the first).
-
-        The least, as BBR's min RTT: the first answers on each connection carry its TLS
-        handshake and a stalled loop, tens to hundreds of ms, and a moving average that
-        started from them read the server as slower for seconds (too few requests in
-        flight, a cap on them missed, a closed window called late).
-        """
-        return min(self._latencies) if self._latencies else None
+        """Return the least latency of the last accepted answers (None before the first)."""
+        return self._traffic.latency
 
     @property
     def rate(self) -> float | None:
@@ -226,16 +215,11 @@ class Throttle:
             gap = 1.0 / pace
             self._next_send = max(now - self.MARGIN * gap, self._next_send) + gap
             if scheduled:
-                self._scheduled.append(now)
-        if self._first_send is None:
-            self._first_send = now
+                self._traffic.scheduled.append(now)
         if self._probe_sent is None and self._paced:
             self._probe_sent = now
         self._out += 1
-        history = self._history
-        history.append(now)
-        while history[0] < now - 3 * self.WINDOW - 1:
-            history.popleft()
+        self._traffic.sent(now)
         return now
 
     async def _turn(self, stop: asyncio.Event | None) -> bool:
@@ -294,37 +278,6 @@ class Throttle:
         self._out -= 1
         self._give_back()
 
-    def _send_rate(self, at: float) -> float:
-        """Return the rate requests were sent at over the ``WINDOW`` s up to ``at``.
-
-        ``at`` is the refused request's send: what was sent after it says nothing of the
-        rate refused, nor does how long its answer took (a first answer slowed by a TLS
-        handshake or a stalled loop would read a burst as a trickle).
-        """
-        sends = [sent for sent in self._history if at - self.WINDOW <= sent <= at]
-        if not sends:
-            return self.MIN_RATE
-        # A burst of sends at one instant is measured over at least 50 ms.
-        return len(sends) / min(self.WINDOW, max(at - sends[0], 0.05))
-
-    def _accepted_rate(
-        self, now: float, shortest: float, span: float, since: float | None = None
-    ) -> tuple[float, float, float] | None:
-        """Return the rates accepted and sent, by send time, and the seconds they span.
-
-        The span is the last ``span`` s whose answers have all come, from ``since`` on
-        (None if shorter than ``shortest``).
-        """
-        if self._first_send is None or self.latency is None:
-            return None
-        end = now - self.latency  # requests sent later may not be answered yet
-        start = max(end - span, self._first_send, since or self._first_send)
-        if end - start < shortest:
-            return None  # too short to tell the limit from a burst
-        took = sum(1 for sent in self._accepted if start <= sent <= end)
-        sent = sum(1 for sent in self._history if start <= sent <= end)
-        return took / (end - start), sent / (end - start), end - start
-
     def rate_limited(self, wait: float, sent_at: float | None = None, status: int = 429) -> None:
         """Record a 429 (or 503) whose ``Retry-After`` is ``wait`` s; cut once per episode."""
         now = self._clock()
@@ -333,7 +286,8 @@ class Throttle:
         # back), and those answered since it was sent (the server let them go before
         # its refusal came back: the ways back jitter).
         since = now if sent_at is None else sent_at
-        others = self._out + sum(1 for answer in self._answers if answer > since)
+        traffic = self._traffic
+        others = self._out + traffic.answered_since(since)
         if self._drained is None:
             self._drained = now if sent_at is None else sent_at
         this = now if sent_at is None else sent_at
@@ -348,7 +302,7 @@ class Throttle:
             self._crowded(others, self.ceiling)
             self._pause(now, pause)
             return  # sent before the last cut: the same episode
-        sent = self._send_rate(this)
+        sent = traffic.send_rate(this)
         latency = self.latency
         # The pace (a cap on requests in flight may set it above the rate), or the rate
         # requests went at if lower (too few in flight, too few rows); but in the first
@@ -356,15 +310,15 @@ class Throttle:
         # the send rate would count the wait for the first answers (TLS handshakes, a
         # stalled loop) as a trickle of ours.
         pace = self._pace(now) if self._paced else sent
-        first = self._first_answer is not None and this - self.WINDOW < self._first_answer
-        refused = pace if first and this in self._scheduled else min(pace, sent)
+        first = traffic.first_answer is not None and this - self.WINDOW < traffic.first_answer
+        refused = pace if first and this in traffic.scheduled else min(pace, sent)
         last = self.ceiling
         if last is not None and not self._accepted_since_cut:
             # Refused again and nothing sent since the last cut came back accepted:
             # the refused rate says little (a closed window refuses any rate); the
             # rate the server accepted says where its limit is.
             beta = self.DIVE
-            measured = self._accepted_rate(now, 0.05, 2 * self.WINDOW)
+            measured = traffic.accepted_rate(now, 0.05, 2 * self.WINDOW)
             # Over a WINDOW at least: a burst of 20 in 0.3 s is not 66 a second.
             took = measured[0] * measured[2] / max(measured[2], self.WINDOW) if measured else 0
             # ... and it is at least BETA of the last rates (a pause may be measured).
@@ -391,7 +345,7 @@ class Throttle:
                 # last streak of refusals and this one: the window's count (the last
                 # WINDOW s would span two windows of a fixed one, up to twice the
                 # limit). A count, not a guess: the probe above it is the slow one.
-                counted = self._open_rate()
+                counted = traffic.open_rate(*self._open)
                 if counted:
                     found, self._known = counted, True
         else:
@@ -410,7 +364,7 @@ class Throttle:
             self._known = near and abs(refused - (last or 0)) <= 0.05 * refused
             # Since the first refusal: before it, a saved-up burst was being spent,
             # which says nothing of the limit's rate.
-            measured = self._accepted_rate(now, self.WINDOW / 4, 3 * self.WINDOW, self._drained)
+            measured = traffic.accepted_rate(now, self.WINDOW / 4, 3 * self.WINDOW, self._drained)
             if measured is not None and measured[0] < measured[1] * self.FAR:
                 # Far above the limit: since the saved-up burst was spent, the server
                 # has accepted only its rate of what was sent (a bucket's refill, a
@@ -418,7 +372,7 @@ class Throttle:
                 found = min(found, max(measured[0], refused * self.FAR_FLOOR))
             elif last is not None and self._held >= self.HELD and refused <= last:
                 # Refused at a rate that held for HELD requests or more.
-                held = self._accepted_rate(now, 0.0, 3 * self.WINDOW, self._cut_at)
+                held = traffic.accepted_rate(now, 0.0, 3 * self.WINDOW, self._cut_at)
                 took, tried, seconds = held or (0.0, 0.0, 0.0)
                 missed = (tried - took) * seconds  # refused (or failed) since the last cut
                 if seconds >= 2 * self.WINDOW and took < tried * (1 - self.OVER) and missed >= 2:
@@ -453,20 +407,6 @@ class Throttle:
         if self._on_cut is not None:
             self._on_cut(Cut(refused, self._base, self.ceiling, self.limit, pause, status))
 
-    def _open_rate(self) -> float:
-        """Return the rate the server accepted while open, between two streaks of refusals.
-
-        The open stretch runs from the first send accepted after the last streak (a
-        pause's end, a window's edge; not the last refusal before a pause) to the first
-        refusal of this one. Its acceptances are counted up to now: a request sent just
-        after that refusal may have reached the server first (the ways jitter).
-        """
-        streak, end = self._open
-        took = [sent for sent in self._accepted if sent > max(streak, end - 3 * self.WINDOW)]
-        if not took:
-            return 0.0
-        return len(took) / max(end - min(took), self.WINDOW)
-
     def _crowded(self, others: int, ceiling: float | None) -> None:
         """Learn a limit on requests in flight from a refusal with ``others`` in flight.
 
@@ -498,8 +438,7 @@ class Throttle:
 
     async def answered(self, latency: float | None = None, sent_at: float | None = None) -> None:
         """Record an answer that was not a 429 (nor a 503), ``latency`` s after its send."""
-        if latency is not None:
-            self._latencies.append(latency)
+        self._traffic.took(latency, sent_at, self._clock())
         if sent_at is None or sent_at >= self._dive_from:
             self._took_since_dive = True
         if sent_at is None or sent_at >= self._cut_at:
@@ -508,17 +447,8 @@ class Throttle:
             self._kept += 1
         if sent_at is not None:
             self._took_last = max(self._took_last, sent_at)
-            self._accepted.append(sent_at)
-            answers = self._answers
-            answers.append(self._clock())
-            while answers[0] < answers[-1] - self.WINDOW:
-                answers.popleft()
-            while self._accepted and self._accepted[0] < sent_at - 3 * self.WINDOW - 1:
-                self._accepted.popleft()
         if self._paced:
             self._set_limit(self._rate_at(self._clock()))
         else:
             self.limit = self.max_limit  # the first answer: no limit in sight
-        if self._first_answer is None:
-            self._first_answer = self._clock()
         self._hand_over()
