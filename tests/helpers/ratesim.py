@@ -30,6 +30,15 @@ from ae_import.sending.throttle import Cut
 from tests.helpers.engine import engine_args, given, row
 
 WALL = 1_800_000_000.25  # the simulated wall clock at loop time 0 (for HTTP-dates)
+# Issue 23's limiter families, each at 20 requests a second (2 in flight at 100 ms).
+LIMITERS = {
+    "token bucket, burst 20": LimiterSpec("token-bucket", 20, 1.0, 20),
+    "token bucket, burst 5": LimiterSpec("token-bucket", 20, 1.0, 5),
+    "token bucket, burst 1": LimiterSpec("token-bucket", 20, 1.0, 1),
+    "fixed window, 20 a second": LimiterSpec("fixed-window", 20, 1.0),
+    "sliding window, 20 in any second": LimiterSpec("sliding-window", 20, 1.0),
+    "2 in flight (20/s at 100 ms)": LimiterSpec("concurrency", 2, 1.0),
+}
 
 
 class VirtualLoop(asyncio.SelectorEventLoop):

@@ -12,19 +12,11 @@ from __future__ import annotations
 import pytest
 
 from ae_import.sandbox.limits import LimiterSpec
-from tests.helpers.ratesim import simulate
+from tests.helpers.ratesim import LIMITERS, simulate
 
 # Heavy: 18 runs of 600 rows in simulated time (about 6 s of CPU).
 pytestmark = pytest.mark.slow
 
-LIMITERS = {
-    "token bucket, burst 20": LimiterSpec("token-bucket", 20, 1.0, 20),
-    "token bucket, burst 5": LimiterSpec("token-bucket", 20, 1.0, 5),
-    "token bucket, burst 1": LimiterSpec("token-bucket", 20, 1.0, 1),
-    "fixed window, 20 a second": LimiterSpec("fixed-window", 20, 1.0),
-    "sliding window, 20 in any second": LimiterSpec("sliding-window", 20, 1.0),
-    "2 in flight (20/s at 100 ms)": LimiterSpec("concurrency", 2, 1.0),
-}
 SLOW_STARTS = {  # seconds of (handshake on each new connection, stall at the first request)
     "60 ms stall at the first request": (0.0, 0.06),
     "100 ms handshake on each new connection": (0.1, 0.0),
