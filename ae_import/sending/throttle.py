@@ -39,14 +39,15 @@ class Throttle:
     Until the first answer that is not a refusal, ``INITIAL`` requests are in flight (a
     strict limiter would refuse the rest of a first burst); then, without a 429 (or 503),
     nothing acts: no pacing, ``max_limit`` requests in flight. After one, requests are
-    paced at ``rate`` a second, and at most about ``rate`` x the measured latency of
-    requests (with headroom) are in flight: concurrency follows from the rate, it is not
-    halved blindly. Slots go to the workers waiting for one in the order they asked.
+    paced at ``rate`` a second, and at most about ``rate`` x the latency (the least of
+    the last answers', ``traffic.py``) of requests (with headroom) are in flight:
+    concurrency follows from the rate, it is not halved blindly. Slots go to the
+    workers waiting for one in the order they asked.
 
     - The cut, once per episode (a refusal of a request sent after the last cut): the
-      rate falls from the rate the server refused (the paced rate, or the measured
-      send rate if lower) to ``NEAR_BETA`` of it when that is within 15% of the last
-      limit found (the limit held: a small step back), else to ``BETA`` of it (a
+      rate falls from the rate the server refused (the pace, or the send rate up to
+      the refused request's send if lower) to ``NEAR_BETA`` of it when that is within
+      15% of the last limit found (the limit held: a small step back), else to ``BETA`` of it (a
       limit that moved), or ``FIRST`` (the first refusal, of an unpaced burst that
       may be far above the limit), and to ``DIVE`` while no request sent
       since the last cut has been accepted (far above the limit). The limit found is the
