@@ -3,7 +3,8 @@
 The clock and sleep are passed in, so tests never wait: the controller's unit tests
 run it against the sandbox's limiter models (``sandbox/limits.py``) in simulated time.
 The pacing primitives it shares with ``--rate`` (the token bucket, the pacer, waits
-that a stop ends) are in ``pacing.py``.
+that a stop ends) are in ``pacing.py``; what it measures of its own traffic (send and
+answer times, the latency) in ``traffic.py``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .pacing import Clock, Sleep, wait_or_stop
+from .traffic import Traffic
 
 __all__ = ["Cut", "Throttle"]
 
@@ -37,14 +39,15 @@ class Throttle:
     Until the first answer that is not a refusal, ``INITIAL`` requests are in flight (a
     strict limiter would refuse the rest of a first burst); then, without a 429 (or 503),
     nothing acts: no pacing, ``max_limit`` requests in flight. After one, requests are
-    paced at ``rate`` a second, and at most about ``rate`` x the measured latency of
-    requests (with headroom) are in flight: concurrency follows from the rate, it is not
-    halved blindly. Slots go to the workers waiting for one in the order they asked.
+    paced at ``rate`` a second, and at most about ``rate`` x the latency (the least of
+    the last answers', ``traffic.py``) of requests (with headroom) are in flight:
+    concurrency follows from the rate, it is not halved blindly. Slots go to the
+    workers waiting for one in the order they asked.
 
     - The cut, once per episode (a refusal of a request sent after the last cut): the
-      rate falls from the rate the server refused (the paced rate, or the measured
-      send rate if lower) to ``NEAR_BETA`` of it when that is within 15% of the last
-      limit found (the limit held: a small step back), else to ``BETA`` of it (a
+      rate falls from the rate the server refused (the pace, or the send rate up to
+      the refused request's send if lower) to ``NEAR_BETA`` of it when that is within
+      15% of the last limit found (the limit held: a small step back), else to ``BETA`` of it (a
       limit that moved), or ``FIRST`` (the first refusal, of an unpaced burst that
       may be far above the limit), and to ``DIVE`` while no request sent
       since the last cut has been accepted (far above the limit). The limit found is the
@@ -90,8 +93,8 @@ class Throttle:
     RECOVER = 1.0  # seconds from a cut back to the cruise rate (CUBIC's K)
     PROBE = 60.0  # seconds of probing above cruise that double the rate, at a known limit
     PROBE_FAST = 10.0  # the same while the limit is an estimate, not yet refused twice
-    WINDOW = 1.0  # seconds the send rate and the accepted rate are measured over
-    MIN_RATE = 0.1
+    WINDOW = Traffic.WINDOW  # seconds the send rate and the accepted rate are measured over
+    MIN_RATE = Traffic.MIN_RATE
     LONG_WAIT = 2.0  # a longer Retry-After pauses every worker
     HEADROOM = 1.5  # requests in flight: rate x latency x HEADROOM, plus one
     INITIAL = 2  # requests in flight until the first answer comes
@@ -119,7 +122,6 @@ class Throttle:
         self.paused_until = 0.0
         self.ceiling: float | None = None  # the last rate the server refused
         self.cuts = 0
-        self.latency: float | None = None  # a moving average of accepted requests' latency
         self._on_cut = on_cut
         self._paced = False
         self._known = False  # refused twice near the same rate: the limit is known
@@ -127,11 +129,7 @@ class Throttle:
         self._cut_at = -math.inf
         self._accepted_since_cut = False
         self._next_send = 0.0
-        self._sends: deque[float] = deque()
-        self._history: deque[float] = deque()  # send times of the last 3 s and more
-        self._accepted: deque[float] = deque()  # send times of accepted requests
-        self._answers: deque[float] = deque()  # ... and the times their answers came
-        self._first_send: float | None = None
+        self._traffic = Traffic(limit)  # the times all figures are measured from
         self._drained: float | None = None  # the send time of the first refused request
         self._held = 0  # requests accepted since the last cut
         self._took_last = -math.inf  # the send time of the last request accepted
@@ -153,6 +151,11 @@ class Throttle:
         self._watchers: dict[asyncio.Event, asyncio.Future[None]] = {}  # end waits at a stop
 
     @property
+    def latency(self) -> float | None:
+        """Return the least latency of the last accepted answers (None before the first)."""
+        return self._traffic.latency
+
+    @property
     def rate(self) -> float | None:
         """Return the requests a second allowed now, or None while unpaced."""
         if not self._paced:
@@ -169,6 +172,16 @@ class Throttle:
         probe = self.PROBE if self._known else self.PROBE_FAST
         return cruise + self.ceiling * ((since - self.RECOVER) / probe) ** 3
 
+    def _pace(self, now: float) -> float:
+        """Return the rate the pacer keeps now (requests a second)."""
+        pace = self._rate_at(now)
+        latency = self.latency
+        if self._cap is not None and latency:
+            # Under a cap on requests in flight the cap sets the rate; the pacer keeps
+            # the sends apart at the rate the cap allows.
+            pace = max(pace, self._cap / latency)
+        return pace
+
     async def acquire(self, stop: asyncio.Event | None = None) -> float | None:
         """Take a slot (first come, first served), then wait out the pause and the pacer.
 
@@ -180,6 +193,7 @@ class Throttle:
         elif not await self._turn(stop):
             return None  # stopped while waiting for a slot
         now = self._clock()
+        scheduled = False  # held for the pacer: sent on its schedule
         # Unpaced, never paused, not stopped: nothing to wait for (the fast path).
         while self._paced or self.paused_until or (stop is not None and stop.is_set()):
             if stop is not None and stop.is_set():
@@ -189,34 +203,24 @@ class Throttle:
                 await wait_or_stop(self._sleep(self.paused_until - now), stop)
             elif self._paced and now < self._next_send:
                 await wait_or_stop(self._sleep(self._next_send - now), stop)
+                scheduled = True
             else:
                 break
             now = self._clock()
         if self._paced:
-            pace = self._rate_at(now)
-            if self._cap is not None and self.latency:
-                # Under a cap on requests in flight the cap sets the rate; the pacer
-                # keeps the sends apart at the rate the cap allows.
-                pace = max(pace, self._cap / self.latency)
+            pace = self._pace(now)
             # On a schedule, so late wake-ups do not add up (1 ms late at every 50 ms
             # gap is 2% of the rate), but the gap after a late send shrinks by MARGIN
             # at most: never shorter than the limit found allows (a strict limiter
             # refuses a request that comes early).
             gap = 1.0 / pace
             self._next_send = max(now - self.MARGIN * gap, self._next_send) + gap
-        if self._first_send is None:
-            self._first_send = now
+            if scheduled:
+                self._traffic.scheduled.append(now)
         if self._probe_sent is None and self._paced:
             self._probe_sent = now
-        sends = self._sends
-        sends.append(now)
-        while sends and sends[0] < now - self.WINDOW:
-            sends.popleft()
         self._out += 1
-        history = self._history
-        history.append(now)
-        while history[0] < now - 3 * self.WINDOW - 1:
-            history.popleft()
+        self._traffic.sent(now)
         return now
 
     async def _turn(self, stop: asyncio.Event | None) -> bool:
@@ -275,34 +279,6 @@ class Throttle:
         self._out -= 1
         self._give_back()
 
-    def _send_rate(self, now: float) -> float:
-        """Return the rate requests were sent at over the last ``WINDOW`` seconds."""
-        sends = self._sends
-        while sends and sends[0] < now - self.WINDOW:
-            sends.popleft()
-        if not sends:
-            return self.MIN_RATE
-        # A burst of sends at one instant is measured over at least 50 ms.
-        return len(sends) / min(self.WINDOW, max(now - sends[0], 0.05))
-
-    def _accepted_rate(
-        self, now: float, shortest: float, span: float, since: float | None = None
-    ) -> tuple[float, float, float] | None:
-        """Return the rates accepted and sent, by send time, and the seconds they span.
-
-        The span is the last ``span`` s whose answers have all come, from ``since`` on
-        (None if shorter than ``shortest``).
-        """
-        if self._first_send is None or self.latency is None:
-            return None
-        end = now - self.latency  # requests sent later may not be answered yet
-        start = max(end - span, self._first_send, since or self._first_send)
-        if end - start < shortest:
-            return None  # too short to tell the limit from a burst
-        took = sum(1 for sent in self._accepted if start <= sent <= end)
-        sent = sum(1 for sent in self._history if start <= sent <= end)
-        return took / (end - start), sent / (end - start), end - start
-
     def rate_limited(self, wait: float, sent_at: float | None = None, status: int = 429) -> None:
         """Record a 429 (or 503) whose ``Retry-After`` is ``wait`` s; cut once per episode."""
         now = self._clock()
@@ -311,7 +287,8 @@ class Throttle:
         # back), and those answered since it was sent (the server let them go before
         # its refusal came back: the ways back jitter).
         since = now if sent_at is None else sent_at
-        others = self._out + sum(1 for answer in self._answers if answer > since)
+        traffic = self._traffic
+        others = self._out + traffic.answered_since(since)
         if self._drained is None:
             self._drained = now if sent_at is None else sent_at
         this = now if sent_at is None else sent_at
@@ -326,21 +303,29 @@ class Throttle:
             self._crowded(others, self.ceiling)
             self._pause(now, pause)
             return  # sent before the last cut: the same episode
-        sent = self._send_rate(now)
-        refused = min(self._rate_at(now), sent) if self._paced else sent
+        sent = traffic.send_rate(this)
+        latency = self.latency
+        # The pace (a cap on requests in flight may set it above the rate), or the rate
+        # requests went at if lower (too few in flight, too few rows); but in the first
+        # WINDOW after the first answer, the pace if the pacer held the refused request:
+        # the send rate would count the wait for the first answers (TLS handshakes, a
+        # stalled loop) as a trickle of ours.
+        pace = self._pace(now) if self._paced else sent
+        first = traffic.first_answer is not None and this - self.WINDOW < traffic.first_answer
+        refused = pace if first and this in traffic.scheduled else min(pace, sent)
         last = self.ceiling
         if last is not None and not self._accepted_since_cut:
             # Refused again and nothing sent since the last cut came back accepted:
             # the refused rate says little (a closed window refuses any rate); the
             # rate the server accepted says where its limit is.
             beta = self.DIVE
-            measured = self._accepted_rate(now, 0.05, 2 * self.WINDOW)
+            measured = traffic.accepted_rate(now, 0.05, 2 * self.WINDOW)
             # Over a WINDOW at least: a burst of 20 in 0.3 s is not 66 a second.
             took = measured[0] * measured[2] / max(measured[2], self.WINDOW) if measured else 0
             # ... and it is at least BETA of the last rates (a pause may be measured).
             found = max(took, min(refused, last) * self.BETA)
             self._known = False
-            probe, latency = self._probe_sent, self.latency
+            probe = self._probe_sent
             if (
                 probe is not None
                 and latency is not None
@@ -361,7 +346,7 @@ class Throttle:
                 # last streak of refusals and this one: the window's count (the last
                 # WINDOW s would span two windows of a fixed one, up to twice the
                 # limit). A count, not a guess: the probe above it is the slow one.
-                counted = self._open_rate()
+                counted = traffic.open_rate(*self._open)
                 if counted:
                     found, self._known = counted, True
         else:
@@ -380,7 +365,7 @@ class Throttle:
             self._known = near and abs(refused - (last or 0)) <= 0.05 * refused
             # Since the first refusal: before it, a saved-up burst was being spent,
             # which says nothing of the limit's rate.
-            measured = self._accepted_rate(now, self.WINDOW / 4, 3 * self.WINDOW, self._drained)
+            measured = traffic.accepted_rate(now, self.WINDOW / 4, 3 * self.WINDOW, self._drained)
             if measured is not None and measured[0] < measured[1] * self.FAR:
                 # Far above the limit: since the saved-up burst was spent, the server
                 # has accepted only its rate of what was sent (a bucket's refill, a
@@ -388,7 +373,7 @@ class Throttle:
                 found = min(found, max(measured[0], refused * self.FAR_FLOOR))
             elif last is not None and self._held >= self.HELD and refused <= last:
                 # Refused at a rate that held for HELD requests or more.
-                held = self._accepted_rate(now, 0.0, 3 * self.WINDOW, self._cut_at)
+                held = traffic.accepted_rate(now, 0.0, 3 * self.WINDOW, self._cut_at)
                 took, tried, seconds = held or (0.0, 0.0, 0.0)
                 missed = (tried - took) * seconds  # refused (or failed) since the last cut
                 if seconds >= 2 * self.WINDOW and took < tried * (1 - self.OVER) and missed >= 2:
@@ -423,20 +408,6 @@ class Throttle:
         if self._on_cut is not None:
             self._on_cut(Cut(refused, self._base, self.ceiling, self.limit, pause, status))
 
-    def _open_rate(self) -> float:
-        """Return the rate the server accepted while open, between two streaks of refusals.
-
-        The open stretch runs from the first send accepted after the last streak (a
-        pause's end, a window's edge; not the last refusal before a pause) to the first
-        refusal of this one. Its acceptances are counted up to now: a request sent just
-        after that refusal may have reached the server first (the ways jitter).
-        """
-        streak, end = self._open
-        took = [sent for sent in self._accepted if sent > max(streak, end - 3 * self.WINDOW)]
-        if not took:
-            return 0.0
-        return len(took) / max(end - min(took), self.WINDOW)
-
     def _crowded(self, others: int, ceiling: float | None) -> None:
         """Learn a limit on requests in flight from a refusal with ``others`` in flight.
 
@@ -468,8 +439,7 @@ class Throttle:
 
     async def answered(self, latency: float | None = None, sent_at: float | None = None) -> None:
         """Record an answer that was not a 429 (nor a 503), ``latency`` s after its send."""
-        if latency is not None:
-            self.latency = latency if self.latency is None else 0.8 * self.latency + 0.2 * latency
+        self._traffic.took(latency, sent_at, self._clock())
         if sent_at is None or sent_at >= self._dive_from:
             self._took_since_dive = True
         if sent_at is None or sent_at >= self._cut_at:
@@ -478,13 +448,6 @@ class Throttle:
             self._kept += 1
         if sent_at is not None:
             self._took_last = max(self._took_last, sent_at)
-            self._accepted.append(sent_at)
-            answers = self._answers
-            answers.append(self._clock())
-            while answers[0] < answers[-1] - self.WINDOW:
-                answers.popleft()
-            while self._accepted and self._accepted[0] < sent_at - 3 * self.WINDOW - 1:
-                self._accepted.popleft()
         if self._paced:
             self._set_limit(self._rate_at(self._clock()))
         else:

@@ -30,6 +30,15 @@ from ae_import.sending.throttle import Cut
 from tests.helpers.engine import engine_args, given, row
 
 WALL = 1_800_000_000.25  # the simulated wall clock at loop time 0 (for HTTP-dates)
+# Issue 23's limiter families, each at 20 requests a second (2 in flight at 100 ms).
+LIMITERS = {
+    "token bucket, burst 20": LimiterSpec("token-bucket", 20, 1.0, 20),
+    "token bucket, burst 5": LimiterSpec("token-bucket", 20, 1.0, 5),
+    "token bucket, burst 1": LimiterSpec("token-bucket", 20, 1.0, 1),
+    "fixed window, 20 a second": LimiterSpec("fixed-window", 20, 1.0),
+    "sliding window, 20 in any second": LimiterSpec("sliding-window", 20, 1.0),
+    "2 in flight (20/s at 100 ms)": LimiterSpec("concurrency", 2, 1.0),
+}
 
 
 class VirtualLoop(asyncio.SelectorEventLoop):
@@ -94,6 +103,12 @@ class LimitedClient:
     created: set[str] = field(default_factory=set)
     not_before: dict[str, float] = field(default_factory=dict)  # a refused row's Retry-After
     early: int = 0  # requests sent before their row's Retry-After had passed
+    # A slow first flight, as against a real https server: a request that finds no idle
+    # connection opens one, which takes ``handshake`` s (TLS) before the request goes;
+    # and the first request blocks the whole loop ``stall`` s (a TLS context built lazily).
+    handshake: float = 0.0
+    stall: float = 0.0
+    idle: int = 0  # connections open and free
 
     def __post_init__(self) -> None:
         """Build the limiter on the running loop's clock."""
@@ -112,6 +127,20 @@ class LimitedClient:
         loop = asyncio.get_running_loop()
         if loop.time() < self.not_before.get(external_id, 0.0) - 1e-9:
             self.early += 1
+        if self.stall and isinstance(loop, VirtualLoop):
+            loop.now += self.stall  # blocked: nothing else runs meanwhile
+            self.stall = 0.0
+        if self.idle:
+            self.idle -= 1
+        elif self.handshake:
+            await asyncio.sleep(self.handshake * self.rng.uniform(0.8, 1.2))  # a new connection
+        try:
+            return await self._exchange(external_id, loop)
+        finally:
+            self.idle += 1
+
+    async def _exchange(self, external_id: str, loop: asyncio.AbstractEventLoop) -> Outcome:
+        """Send one request on an open connection: the way there, the server, the way back."""
         jitter = self.jitter
         await asyncio.sleep(jitter.one_way(self.rng))  # the way there
         wait = self.limiter.admit()
@@ -170,11 +199,14 @@ def simulate(
     seed: int = 1,
     on_cut: Callable[[Cut], None] | None = None,
     jitter: Jitter = QUIET,
+    handshake: float = 0.0,
+    stall: float = 0.0,
     **settings: Any,
 ) -> SimResult:
     """Run ``rows`` rows through the engine against ``spec``; return the counts.
 
-    ``on_cut`` hears each cut of the controller (with the loop's clock, for traces).
+    ``on_cut`` hears each cut of the controller (with the loop's clock, for traces);
+    ``handshake`` and ``stall`` slow the first flight (``LimitedClient``).
     """
     loop = VirtualLoop()
     with tempfile.TemporaryDirectory() as folder:
@@ -182,7 +214,9 @@ def simulate(
         try:
 
             async def main() -> tuple[Summary, LimitedClient]:
-                client = LimitedClient(spec, retry_after, seed=seed, jitter=jitter)
+                client = LimitedClient(
+                    spec, retry_after, seed=seed, jitter=jitter, handshake=handshake, stall=stall
+                )
                 engine = Engine(
                     client,
                     ledger,

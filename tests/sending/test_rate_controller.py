@@ -15,23 +15,14 @@ import itertools
 
 import pytest
 
-from ae_import.sandbox.limits import LimiterSpec
 from ae_import.sending.throttle import Cut, Throttle
 from tests.helpers.engine import FakeTime
-from tests.helpers.ratesim import PERFECT, simulate, simulate_pacer
+from tests.helpers.ratesim import LIMITERS, PERFECT, simulate, simulate_pacer
 
 # Heavy: 24 runs of 600 rows in simulated time (about 10 s of CPU).
 # Run by scripts/check.py with the slow tests, not by plain pytest.
 pytestmark = pytest.mark.slow
 
-LIMITERS = {
-    "token bucket, burst 20": LimiterSpec("token-bucket", 20, 1.0, 20),
-    "token bucket, burst 5": LimiterSpec("token-bucket", 20, 1.0, 5),
-    "token bucket, burst 1": LimiterSpec("token-bucket", 20, 1.0, 1),
-    "fixed window, 20 a second": LimiterSpec("fixed-window", 20, 1.0),
-    "sliding window, 20 in any second": LimiterSpec("sliding-window", 20, 1.0),
-    "2 in flight (20/s at 100 ms)": LimiterSpec("concurrency", 2, 1.0),
-}
 GOODPUT = 0.95  # issue 23's targets
 REFUSED = 0.02
 # A burst-1 bucket refuses any request that arrives under 50 ms after the one before:
