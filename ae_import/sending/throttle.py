@@ -193,7 +193,7 @@ class Throttle:
         elif not await self._turn(stop):
             return None  # stopped while waiting for a slot
         now = self._clock()
-        scheduled = False  # held for the pacer: sent on its schedule
+        held = False  # held for the pacer: sent on its schedule
         # Unpaced, never paused, not stopped: nothing to wait for (the fast path).
         while self._paced or self.paused_until or (stop is not None and stop.is_set()):
             if stop is not None and stop.is_set():
@@ -203,7 +203,7 @@ class Throttle:
                 await wait_or_stop(self._sleep(self.paused_until - now), stop)
             elif self._paced and now < self._next_send:
                 await wait_or_stop(self._sleep(self._next_send - now), stop)
-                scheduled = True
+                held = True
             else:
                 break
             now = self._clock()
@@ -215,12 +215,10 @@ class Throttle:
             # refuses a request that comes early).
             gap = 1.0 / pace
             self._next_send = max(now - self.MARGIN * gap, self._next_send) + gap
-            if scheduled:
-                self._traffic.scheduled.append(now)
         if self._probe_sent is None and self._paced:
             self._probe_sent = now
         self._out += 1
-        self._traffic.sent(now)
+        self._traffic.sent(now, held)
         return now
 
     async def _turn(self, stop: asyncio.Event | None) -> bool:

@@ -41,8 +41,10 @@ class Traffic:
         """
         return min(self.latencies) if self.latencies else None
 
-    def sent(self, now: float) -> None:
-        """Record a send at ``now``."""
+    def sent(self, now: float, held: bool = False) -> None:
+        """Record a send at ``now``; ``held``: the pacer held it for its slot."""
+        if held:
+            self.scheduled.append(now)
         if self.first_send is None:
             self.first_send = now
         sends = self.sends
