@@ -358,6 +358,8 @@ class Engine:
             self.summary.left += len(rows)  # never sent: the ledger keeps their prior state
             return
         assert self.ledger is not None
+        if self.client is not None:
+            self.client.open()  # built when a first row goes: a run that sends none never pays
         fresh: set[str] = set()
         batch = []
         for row in rows:

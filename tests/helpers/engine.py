@@ -41,6 +41,11 @@ class ScriptedClient:
         self.in_flight: dict[str, int] = defaultdict(int)
         self.max_in_flight_per_id = 0
         self.closed = False
+        self.opened: list[int] = []  # how many requests had been sent at each open()
+
+    def open(self) -> None:
+        """Record that the engine got the client ready, and when."""
+        self.opened.append(len(self.calls))
 
     async def create(self, body: bytes) -> Outcome:
         """Return the next scripted outcome for the body's external_id."""

@@ -121,6 +121,9 @@ class LimitedClient:
         self.wall = math.floor(WALL) + phase if self.spec.kind == "fixed-window" else WALL
         self.limiter = make_limiter(self.spec, lambda: loop.time() + phase)
 
+    def open(self) -> None:
+        """Nothing to set up: the server is simulated."""
+
     async def create(self, body: bytes) -> Outcome:
         """Reach the server after a small delay; 429 at once, or 201 after the latency."""
         external_id = json.loads(body)["external_id"]

@@ -7,12 +7,13 @@ import errno
 import gzip
 import json
 import socket
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 
 from ae_import.mapping.mapper import encode_body
+from ae_import.net import Network
 from ae_import.sending import EngagementClient, Outcome
 from tests.helpers import SANDBOX_TOKEN, Sandboxes
 
@@ -230,6 +231,42 @@ def test_request_carries_bearer_token_and_json() -> None:
     assert request.headers["content-type"] == "application/json"
     assert request.headers["accept-encoding"] == "gzip, deflate"
     assert json.loads(request.content) == BODY
+
+
+class CountingNetwork(Network):
+    """A network that counts the API transports built from it (each a MockTransport)."""
+
+    built: ClassVar[list[int]] = []
+
+    def api_transport(self, concurrency: int) -> httpx.AsyncBaseTransport:
+        """Count the build; answer 201 to everything."""
+        self.built.append(concurrency)
+        return httpx.MockTransport(lambda request: httpx.Response(201, json={"id": "eng_1"}))
+
+
+def test_the_transport_is_built_at_open_once_and_never_for_a_client_unused() -> None:
+    """Making a client builds no transport; open() builds it once; closing an unused one is fine."""
+    CountingNetwork.built.clear()
+
+    async def go() -> list[Outcome]:
+        unused = EngagementClient("https://api.example.com/api", "tok", network=CountingNetwork())
+        await unused.aclose()
+        client = EngagementClient(
+            "https://api.example.com/api", "tok", network=CountingNetwork(), concurrency=3
+        )
+        assert (CountingNetwork.built, client.url) == (
+            [],
+            "https://api.example.com/api/v2/engagements",
+        )
+        client.open()
+        client.open()
+        outcomes = [await client.create(encode_body(BODY)) for _ in range(2)]
+        await client.aclose()
+        return outcomes
+
+    outcomes = asyncio.run(go())
+    assert CountingNetwork.built == [3]
+    assert [o.kind for o in outcomes] == ["created", "created"]
 
 
 def test_gzip_answer_through_an_injected_transport_decodes() -> None:

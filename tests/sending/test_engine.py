@@ -210,6 +210,19 @@ def test_rerun_skips_done_rows_and_reports_changed(ledger: Ledger) -> None:
     assert summary.clean
 
 
+def test_the_client_is_opened_before_the_first_send_and_only_if_a_row_goes(
+    ledger: Ledger,
+) -> None:
+    """A run opens its client once, before any request; a re-run that sends nothing never does."""
+    engine, client, _ = make(ledger, chunk=2)
+    run(engine, [row(n) for n in range(1, 6)])
+    assert client.opened[0] == 0  # before the first request
+    assert len(client.calls) == 5
+    engine, client, _ = make(ledger)
+    summary = run(engine, [row(n) for n in range(1, 6)])
+    assert (summary.skipped, client.opened, client.calls) == (5, [], [])
+
+
 def test_presigned_signature_change_is_not_a_change(ledger: Ledger) -> None:
     """A new query string on the media URL (a fresh signature) does not make a row changed."""
     engine, _, _ = make(ledger)

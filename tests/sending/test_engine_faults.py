@@ -41,6 +41,10 @@ class Recording:
         self.answers: list[tuple[float, float, str, Outcome]] = []  # fake, real, id, outcome
         self.order: list[tuple[str, float, Outcome | None]] = []  # sends and answers, in order
 
+    def open(self) -> None:
+        """Get the real client ready."""
+        self.client.open()
+
     async def create(self, body: bytes) -> Outcome:
         """Send through the real client; record when and what came back."""
         external_id = json.loads(body)["external_id"]

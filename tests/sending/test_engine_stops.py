@@ -94,6 +94,9 @@ class Client:
         """Return where requests go."""
         return self._url
 
+    def open(self) -> None:
+        """Nothing to set up."""
+
     async def create(self, body: bytes) -> Outcome:
         """Record the request; answer after the latency, or never."""
         external_id = json.loads(body)["external_id"]
