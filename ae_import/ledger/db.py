@@ -303,6 +303,11 @@ class Ledger(Series):
         )
 
     @_translated
+    def is_empty(self) -> bool:
+        """Tell whether no row was ever recorded here: a first import, not a resume."""
+        return self._db.execute("SELECT 1 FROM rows LIMIT 1").fetchone() is None
+
+    @_translated
     def counts(self) -> dict[str, int]:
         """Return how many rows have each status (``dismissed`` last)."""
         found = dict(self._db.execute("SELECT status, count(*) FROM rows GROUP BY status"))

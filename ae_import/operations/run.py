@@ -293,6 +293,11 @@ def run_import(
                 user_agent=f"ae-import/{version()}",
                 signer=signer,
             )
+            if ledger is not None and ledger.is_empty():
+                # A first import sends: its client is ready before the run's clock starts,
+                # as the rate it reports is the server's, not our start-up's. A resume
+                # (most rows done) opens it at the first row it sends, if any.
+                client.open()
         seconds, reason = _deadline(settings, time.time())
         listeners: list[Progress] = [progress]
 

@@ -88,6 +88,15 @@ def test_pending_then_finished_and_lookup(tmp_path: Path) -> None:
     assert b"SECRET" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
 
 
+def test_a_ledger_is_empty_until_a_first_row_is_recorded(tmp_path: Path) -> None:
+    """A new ledger is empty (a first import); one row recorded, even invalid, makes it not."""
+    ledger = Ledger(tmp_path / "l.sqlite", "t")
+    assert ledger.is_empty()
+    ledger.record_invalid("id1", "m", 2, "fp", "missing_field", "x")
+    assert not ledger.is_empty()
+    ledger.close()
+
+
 def test_lookup_in_chunks(tmp_path: Path) -> None:
     """Lookups of more ids than one query holds return every known one."""
     ledger = Ledger(tmp_path / "l.sqlite", "t")
