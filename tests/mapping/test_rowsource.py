@@ -39,7 +39,7 @@ def fp(source: RowSource, fields: dict[str, Any]) -> str:
     return source.fingerprint(Row(2, fields))
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(RECORD, RECORD)
 def test_records_share_a_fingerprint_only_when_equal(
     source: RowSource, first: dict[str, Any], second: dict[str, Any]
