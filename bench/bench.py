@@ -183,8 +183,8 @@ def run_section(requests: int, work: Path, tries: int) -> list[str]:
         "the process's wall time (start-up included), and over the run's own clock "
         "(`duration_s`, first row read to last answer), which is how hey counts its own. "
         "Client CPU is the process's user+system time (wait4) over the rows, with and without "
-        f"the CPU of an empty run (start-up). Best of {tries}. Targets: at c=50 at least 90% "
-        "of hey, at most 0.8 ms of client CPU per row.",
+        f"the CPU of an empty run (start-up, the least of {tries}). Best of {tries}. Targets: at "
+        "c=50 at least 90% of hey, at most 0.8 ms of client CPU per row.",
         "",
         "| C | rows/s, wall | rows/s, run clock | share of hey (run clock) | hey req/s "
         "| bound C/0.1 s | CPU ms/row | CPU ms/row without start-up |",
@@ -192,10 +192,11 @@ def run_section(requests: int, work: Path, tries: int) -> list[str]:
     ]
     proc, url = start_sandbox("--latency", "100")
     try:
-        _w, startup_cpu, _s = timed_run(
-            run_argv(empty, url, work / "empty.sqlite"),
-            env,
-        )
+        # The least of as many tries as the runs get: one try read 0.6 and then 2.0 s of CPU.
+        startup_cpu = float("inf")
+        for attempt in range(tries):
+            argv = run_argv(empty, url, work / f"empty-{attempt}.sqlite")
+            startup_cpu = min(startup_cpu, timed_run(argv, env)[1])
     finally:
         proc.terminate()
         proc.wait(timeout=30)
