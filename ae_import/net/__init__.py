@@ -8,9 +8,8 @@ OS store and certifi, as pip does, plus ``--ca-bundle`` and the CA variables). I
 ``client``, ``async_client`` and ``api_transport`` build httpx clients whose transports
 route each request through its proxy (``transports.py``), with that one context.
 
-The cloud SDKs (botocore, google-auth, azure) read their own proxy and CA settings
-(``HTTPS_PROXY``, ``AWS_CA_BUNDLE``, ``REQUESTS_CA_BUNDLE``); they only reach the network
-to fetch credentials, since signing is local.
+The cloud SDKs (botocore, google-cloud-storage, azure) take a proxy URL and a CA file
+instead: ``sdk_proxy`` and ``Trust.bundle_file`` give them this network's (``media.cloud.wire``).
 """
 
 from __future__ import annotations
@@ -58,6 +57,14 @@ class Network:
 
         target = httpx.URL(str(url))
         return self.proxies.proxy_for(target.scheme, target.host, target.port)
+
+    def sdk_proxy(self, url: str) -> str | None:
+        """Return the proxy an SDK's requests to ``url`` take, credentials in it, or None.
+
+        For the cloud SDKs, which take a proxy URL, not a transport: pass it on, never show it.
+        """
+        proxy = self.proxy_for(url)
+        return proxy.address() if proxy is not None else None
 
     def describe(self) -> str:
         """Say which proxy and which certificates are used (no credentials)."""

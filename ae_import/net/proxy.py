@@ -28,7 +28,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from ae_import.errors import UsageError
 from ae_import.options import parse_proxy
@@ -63,6 +63,13 @@ class Proxy:
     def has_credentials(self) -> bool:
         """Tell whether the proxy is sent a user name and password."""
         return bool(self.username or self.password)
+
+    def address(self) -> str:
+        """Return the URL with its credentials, as an SDK takes it: pass it on, never show it."""
+        if not self.has_credentials:
+            return self.url
+        user = f"{quote(self.username, safe='')}:{quote(self.password, safe='')}"
+        return f"http://{user}@{self.host_port}"
 
     def __str__(self) -> str:
         """Write the proxy as it may be shown (``***@`` where credentials are)."""

@@ -24,10 +24,13 @@ imports, builds the context once.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import os
 import ssl
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,10 +50,17 @@ class Trust:
     context: ssl.SSLContext
     store: str  # "system store + certifi" or "certifi"
     extra: tuple[str, ...] = ()  # "--ca-bundle=PATH", "SSL_CERT_FILE=PATH", ...
+    # What the context was loaded from, for SDKs that take a file (``bundle_file``): certifi,
+    # OpenSSL's own bundle when the system store is Linux's, and each extra file or folder.
+    paths: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """Say what is trusted: the store, then each extra source."""
         return self.store + "".join(f" + {source}" for source in self.extra)
+
+    def bundle_file(self, *more: str) -> str:
+        """Return one PEM file of what this context trusts (and ``more`` files), for SDKs."""
+        return _bundle(tuple(dict.fromkeys((*self.paths, *more))))
 
 
 def _pems_in(folder: Path) -> str:
@@ -138,9 +148,40 @@ def _build(
         if its_bundle is None or not _same_file(value, its_bundle):
             _load(context, origin, value, eager_dirs=system_certs and asks_the_os)
     extra = [f"{origin}={value}" for origin, value in sources]
+    paths = [certifi.where(), *(value for _origin, value in sources)]
     if openssl_reads:
         extra += [f"{name}={value}" for name, value in openssl]
-    return Trust(context, store, tuple(extra))
+        defaults = ssl.get_default_verify_paths()
+        paths += [p for p in (defaults.cafile, *(v for _n, v in openssl)) if p]
+    return Trust(context, store, tuple(extra), tuple(dict.fromkeys(paths)))
+
+
+@functools.lru_cache(maxsize=4)
+def _bundle(paths: tuple[str, ...]) -> str:
+    """Write the certificates at ``paths`` (files or folders) into one PEM file; return its path.
+
+    The cloud SDKs (botocore, requests, azure-core) verify against a file they are given,
+    not an SSL context: this file holds what the context was loaded from. On macOS and
+    Windows the system store is the OS's own and cannot be written out: there it holds
+    certifi and the extra sources. It is removed when the process exits.
+    """
+    texts = []
+    for value in paths:
+        path = Path(value).expanduser()
+        try:
+            texts.append(_pems_in(path) if path.is_dir() else path.read_text("ascii"))
+        except (OSError, UnicodeDecodeError):
+            continue  # a system default that is absent here; the sources were checked at build
+    handle, name = tempfile.mkstemp(prefix="ae-import-ca-", suffix=".pem")
+    with os.fdopen(handle, "w", encoding="ascii") as out:
+        out.write("\n".join(texts))
+    atexit.register(_remove, name)
+    return name
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 _cached = functools.lru_cache(maxsize=8)(_build)

@@ -146,7 +146,7 @@ class _Doctor(NetworkChecks):
         from ae_import.errors import CloudError
         from ae_import.media import CLOUD_FIXES, SCHEMES, Signer, validity
 
-        signer = Signer(config.cloud, self.env)
+        signer = Signer(config.cloud, self.env, network=network)
         wanted = [s for s in SCHEMES if s in first or s in config.cloud.schemes()]
         for scheme in wanted:
             name = f"cloud {scheme}"

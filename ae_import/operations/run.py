@@ -264,7 +264,7 @@ def run_import(
         if ledger is not None:
             stack.callback(ledger.close)
         client: Client | None = None
-        signer = Signer(config.cloud, env)
+        signer = Signer(config.cloud, env, network=network)
         media: MediaGate | None = None
         stage: StageGate | None = None
         if not settings.dry_run:

@@ -45,7 +45,7 @@ def open_stager(
     target = settings.stage_to
     if target is None:
         return None
-    store = store_for(f"{target}/{_SAMPLE}", config.cloud, env)
+    store = store_for(f"{target}/{_SAMPLE}", config.cloud, env, network)
     client = None
     if network is not None:
         client = network.client(follow_redirects=False, timeout=settings.media_timeout)

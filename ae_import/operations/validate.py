@@ -172,7 +172,7 @@ def check_manifest(
             timeout_s=settings.media_timeout,
             allow_private=settings.media_allow_private,
             ledger=ledger,
-            signer=Signer(cloud, env),
+            signer=Signer(cloud, env, network=network),
             network=network,
             auth=auth,
             env=env,

@@ -27,6 +27,7 @@ from tests.helpers.cli import HEADER
 from tests.helpers.dialer import AUTH_YAML, ENV, count_puts, export, recording, run_args
 from tests.helpers.ledgerdb import ledger_row
 from tests.helpers.mediaserver import BASIC, PASSWORD, USER, AuthMediaHost
+from tests.helpers.proxies import ProxyPy
 from tests.helpers.s3server import BUCKET, S3Server, s3, s3_env
 
 # Heavy: real servers (moto, an https media host, a fetching sandbox) end to end.
@@ -207,6 +208,26 @@ def test_stage_then_run_uploads_nothing_more(
     fresh = [*common[:4], "--ledger", str(tmp_path / "f.sqlite"), *common[6:]]
     shown = runner.invoke(app, ["run", str(index), *fresh, "--base-url", server.base_url], env=env)
     assert "staged 0 files (0.0 MB), 55 already staged" in shown.output
+
+
+def test_stage_to_s3_goes_through_the_commands_proxy(
+    s3_env: S3Server,
+    proxy: ProxyPy,
+    runner: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`stage --proxy` uploads through the proxy to a store only the proxy can resolve."""
+    port = s3_env.endpoint.rsplit(":", 1)[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://test:{port}")  # `test`: only the proxy knows it
+    (tmp_path / "a.mp3").write_bytes(recording(1))
+    index = tmp_path / "m.csv"
+    index.write_text(HEADER + "CALL,Call a,dialer,a,a.mp3\n")
+    args = ["stage", str(index), "--stage-to", f"s3://{BUCKET}/proxied", "--proxy", proxy.url]
+    staged = runner.invoke(app, [*args, "--ledger", str(tmp_path / "l.sqlite"), "--json"])
+    assert staged.exit_code == 0, staged.output
+    assert json.loads(staged.stdout)["uploaded_files"] == 1
+    assert any(line.startswith(f"PUT test:{port}/{BUCKET}/proxied/") for line in proxy.requests())
 
 
 def test_validate_check_media_asks_credentialed_hosts_with_their_credentials(

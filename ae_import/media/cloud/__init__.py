@@ -41,11 +41,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol
 
 from ae_import.errors import CloudError
 from ae_import.redact import redact_urls_in
 from ae_import.text import safe_text
+
+if TYPE_CHECKING:
+    from ae_import.net import Network
 
 __all__ = [
     "CLOUD_FIXES",
@@ -345,11 +348,17 @@ class Signer:
         env: Mapping[str, str] | None = None,
         *,
         clock: Callable[[], datetime] = _now,
+        network: Network | None = None,
     ) -> None:
-        """Keep the settings; nothing is imported or read until a store is first used."""
+        """Keep the settings; nothing is imported or read until a store is first used.
+
+        ``network`` (the command's proxy and trust) reaches the S3 and Azure clients, whose
+        requests it then routes (``wire``); GCS signs with no request but a credential's.
+        """
         self.config = config or CloudConfig()
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.clock = clock
+        self.network = network
         self._stores: dict[str, _StoreSigner] = {}
 
     def _store(self, scheme: str) -> _StoreSigner:
@@ -362,7 +371,7 @@ class Signer:
         if scheme == "s3":
             from .s3 import S3Signer
 
-            store = S3Signer(self.config.s3, self.env)
+            store = S3Signer(self.config.s3, self.env, self.network)
         elif scheme == "gs":
             from .gcs import GcsSigner
 
@@ -370,7 +379,7 @@ class Signer:
         elif scheme == "az":
             from .azure import AzureSigner
 
-            store = AzureSigner(self.config.az, self.env, self.clock)
+            store = AzureSigner(self.config.az, self.env, self.clock, self.network)
         else:
             raise CloudError(f"'{safe_text(scheme)}' is not one of s3, gs, az")
         self._stores[scheme] = store
@@ -470,9 +479,14 @@ _STORE_MODULES: Mapping[str, str] = {
 
 
 def store_for(
-    ref: str, config: CloudConfig | None = None, env: Mapping[str, str] | None = None
+    ref: str,
+    config: CloudConfig | None = None,
+    env: Mapping[str, str] | None = None,
+    network: Network | None = None,
 ) -> Store:
     """Return the store that writes ``ref``'s scheme (s3, gs, az), made from the config.
+
+    With ``network`` (the command's proxy and trust), the store's requests go as it says.
 
     Raises CloudError when ``ref`` is not a reference, when the scheme's library is
     missing, or when its store is not available in this build.
@@ -493,5 +507,6 @@ def store_for(
         if exc.name != f"{__name__}.{name}":
             raise
         raise CloudError(f"{reference.scheme}:// staging is not available in this build") from None
-    store: Store = module.make_store(config or CloudConfig(), os.environ if env is None else env)
+    env = os.environ if env is None else env
+    store: Store = module.make_store(config or CloudConfig(), env, network)
     return store

@@ -21,13 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ae_import.errors import CloudError
 
 from . import CLOUD_FIXES, AzureConfig, Reference
 from .residency import on_azure
+from .wire import azure_settings
+
+if TYPE_CHECKING:
+    from ae_import.net import Network
 
 __all__ = ["AzureSigner"]
 
@@ -40,11 +44,19 @@ class AzureSigner:
     """Makes blob SAS URLs with an account key or a user delegation key."""
 
     def __init__(
-        self, config: AzureConfig, env: Mapping[str, str], clock: Callable[[], datetime]
+        self,
+        config: AzureConfig,
+        env: Mapping[str, str],
+        clock: Callable[[], datetime],
+        network: Network | None = None,
     ) -> None:
-        """Find the account, its endpoint and its key; no network call is made here."""
+        """Find the account, its endpoint and its key; no network call is made here.
+
+        With ``network``, the clients' requests take its proxy and its trust (``wire``).
+        """
         self.clock = clock
         self.env = env
+        self.network = network
         self.account_key: str | None = None
         self.origin = ""
         account = config.account or env.get("AZURE_STORAGE_ACCOUNT") or None
@@ -96,6 +108,7 @@ class AzureSigner:
                 retry_total=2,
                 connection_timeout=10,
                 read_timeout=30,
+                **azure_settings(self.network, self.endpoint),
             )
             key = service.get_user_delegation_key(now - timedelta(minutes=5), now + _KEY_LIFE)
         except ClientAuthenticationError:

@@ -18,13 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ae_import.errors import CloudError
 
 from . import SHA256_METADATA, CloudConfig, Reference, StagedObject
 from .azure import AzureSigner
 from .stores import reference_of, store_error
+from .wire import azure_settings
+
+if TYPE_CHECKING:
+    from ae_import.net import Network
 
 __all__ = ["BLOCK_BYTES", "BLOCK_THREADS", "RETRIES", "AzureStore", "make_store"]
 
@@ -38,9 +42,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def make_store(config: CloudConfig, env: Mapping[str, str]) -> AzureStore:
-    """Return the az store made from ``cloud.az`` and the environment."""
-    return AzureStore(AzureSigner(config.az, env, _now))
+def make_store(
+    config: CloudConfig, env: Mapping[str, str], network: Network | None = None
+) -> AzureStore:
+    """Return the az store made from ``cloud.az``, the environment and the command's network."""
+    return AzureStore(AzureSigner(config.az, env, _now, network))
 
 
 def _status(exc: BaseException) -> int:
@@ -71,6 +77,7 @@ class AzureStore:
                 retry_total=retries,
                 connection_timeout=10,
                 read_timeout=120,
+                **azure_settings(signer.network, signer.endpoint),
             )
         except ValueError as exc:  # an http endpoint with a token credential, a bad URL
             raise CloudError(f"az: endpoint {signer.endpoint}: {exc}") from None

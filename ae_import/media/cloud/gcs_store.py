@@ -21,11 +21,15 @@ fails is a CloudError, ``transient`` for the network, 408, 429 and 5xx.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import SHA256_METADATA, CloudConfig, GcsConfig, Reference, StagedObject
 from .gcs import emulator_host, find_credentials
 from .stores import reference_of, store_error
+from .wire import route_session
+
+if TYPE_CHECKING:
+    from ae_import.net import Network
 
 __all__ = ["CHUNK_BYTES", "RETRY_S", "GcsStore", "make_store"]
 
@@ -37,9 +41,11 @@ TIMEOUT_S = (10.0, 120.0)  # connect, read
 _SCOPES = ("https://www.googleapis.com/auth/devstorage.read_write",)
 
 
-def make_store(config: CloudConfig, env: Mapping[str, str]) -> GcsStore:
-    """Return the gs store made from ``cloud.gs`` and the environment."""
-    return GcsStore(config.gs, env)
+def make_store(
+    config: CloudConfig, env: Mapping[str, str], network: Network | None = None
+) -> GcsStore:
+    """Return the gs store made from ``cloud.gs``, the environment and the command's network."""
+    return GcsStore(config.gs, env, network=network)
 
 
 def _status(exc: BaseException) -> int:
@@ -55,10 +61,20 @@ def _status(exc: BaseException) -> int:
 class GcsStore:
     """Stages objects in Google Cloud Storage with one storage client, made once."""
 
-    def __init__(self, config: GcsConfig, env: Mapping[str, str], retry_s: float = RETRY_S) -> None:
-        """Find the credentials and make the client; no network call is made here."""
+    def __init__(
+        self,
+        config: GcsConfig,
+        env: Mapping[str, str],
+        retry_s: float = RETRY_S,
+        network: Network | None = None,
+    ) -> None:
+        """Find the credentials and make the client; no network call is made here.
+
+        With ``network``, the client's requests take its proxy and its trust (``wire``).
+        """
         from google.api_core.client_options import ClientOptions
         from google.auth.credentials import AnonymousCredentials
+        from google.auth.transport.requests import AuthorizedSession
         from google.cloud import storage
         from google.cloud.storage.retry import DEFAULT_RETRY
 
@@ -70,8 +86,12 @@ class GcsStore:
         else:
             credentials, _ = find_credentials(config, env, _SCOPES)
         options = ClientOptions(api_endpoint=endpoint.rstrip("/")) if endpoint else None
+        http = None
+        if network is not None:
+            service = (endpoint or "https://storage.googleapis.com").rstrip("/")
+            http = route_session(network, service, AuthorizedSession(credentials))  # type: ignore[no-untyped-call]
         self.client: Any = storage.Client(
-            project="-", credentials=credentials, client_options=options
+            project="-", credentials=credentials, client_options=options, _http=http
         )
         # with_timeout in recent google-api-core; with_deadline, its older name, before it.
         bounded = getattr(DEFAULT_RETRY, "with_timeout", None) or DEFAULT_RETRY.with_deadline

@@ -18,12 +18,16 @@ SigV4 signs the region, and a bucket elsewhere refuses a URL signed for another.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ae_import.errors import CloudError
 from ae_import.options import parse_bool
 
 from . import Reference, S3Config
+from .wire import botocore_settings
+
+if TYPE_CHECKING:
+    from ae_import.net import Network
 
 __all__ = ["S3Signer", "endpoint_for"]
 
@@ -51,8 +55,13 @@ def endpoint_for(config: S3Config, env: Mapping[str, str]) -> tuple[str | None, 
 class S3Signer:
     """Presigns S3 GetObject URLs with one botocore client, made once."""
 
-    def __init__(self, config: S3Config, env: Mapping[str, str]) -> None:
-        """Make the botocore session and client; no network call is made."""
+    def __init__(
+        self, config: S3Config, env: Mapping[str, str], network: Network | None = None
+    ) -> None:
+        """Make the botocore session and client; no network call is made.
+
+        With ``network``, the client's requests take its proxy and its trust (``wire``).
+        """
         import botocore.exceptions
         import botocore.session
         from botocore.config import Config
@@ -67,11 +76,15 @@ class S3Signer:
                 or "us-east-1"
             )
             style = config.addressing_style or ("path" if self.endpoint else "auto")
+            service = self.endpoint or f"https://s3.{region}.amazonaws.com"
+            routed, verify = botocore_settings(network, service, env)
             self.client: Any = self.session.create_client(
                 "s3",
                 region_name=region,
                 endpoint_url=self.endpoint,
+                verify=verify,
                 config=Config(
+                    **routed,
                     signature_version="s3v4",
                     s3={"addressing_style": style},
                     max_pool_connections=50,  # staging: lookups and multipart parts at once

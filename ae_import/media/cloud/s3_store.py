@@ -10,7 +10,7 @@ region and endpoint sign what staging wrote.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ae_import.errors import CloudError
 from ae_import.redact import redact_urls_in
@@ -18,6 +18,9 @@ from ae_import.text import safe_text
 
 from . import SHA256_METADATA, CloudConfig, Reference, StagedObject, parse_reference, transient
 from .s3 import S3Signer
+
+if TYPE_CHECKING:
+    from ae_import.net import Network
 
 __all__ = ["S3Store", "make_store"]
 
@@ -42,9 +45,11 @@ _RETRYABLE_CODES = frozenset(
 )
 
 
-def make_store(config: CloudConfig, env: Mapping[str, str]) -> S3Store:
-    """Return the s3 store made from ``cloud.s3`` and the environment."""
-    return S3Store(S3Signer(config.s3, env))
+def make_store(
+    config: CloudConfig, env: Mapping[str, str], network: Network | None = None
+) -> S3Store:
+    """Return the s3 store made from ``cloud.s3``, the environment and the command's network."""
+    return S3Store(S3Signer(config.s3, env, network))
 
 
 def _reference(ref: str) -> Reference:

@@ -1,0 +1,144 @@
+"""The cloud stores follow the command's network: its proxy (``--proxy``, NO_PROXY) and its trust.
+
+Each store writes to a real server on loopback (moto's S3, gcp-storage-emulator, Azurite)
+named as a ``*.test`` host, which only the tests' proxy resolves: a round trip that works
+went through the proxy. A NO_PROXY host goes direct. An https endpoint whose certificate
+comes from the tests' CA is trusted with ``--ca-bundle``, and refused without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import trustme
+
+from ae_import.errors import CloudError
+from ae_import.media.cloud import CloudConfig, S3Config, store_for
+from ae_import.net import Network, Proxies, trust_context
+from tests.helpers.azurite import Azurite, azurite, azurite_env
+from tests.helpers.gcsemulator import BUCKET as GCS_BUCKET
+from tests.helpers.gcsemulator import GcsEmulator, gcs_emulator, gcs_env
+from tests.helpers.proxies import MediaHost, ProxyPy
+from tests.helpers.s3server import BUCKET, S3Server, s3, s3_env
+from tests.helpers.stores import check_round_trip
+
+__all__ = ["azurite", "azurite_env", "gcs_emulator", "gcs_env", "s3", "s3_env"]
+
+
+def through(proxy: str | None, no_proxy: str = "", ca_bundle: Path | None = None) -> Network:
+    """Return a command's network: ``--proxy`` (or none), NO_PROXY, and its trust."""
+    env = {"NO_PROXY": no_proxy} if no_proxy else {}
+    return Network(Proxies.resolve(proxy, env=env), trust_context(ca_bundle, env={}))
+
+
+def named(endpoint: str, host: str) -> str:
+    """Return ``endpoint`` (http://127.0.0.1:PORT...) with its host renamed to ``host``."""
+    return endpoint.replace("127.0.0.1", host, 1)
+
+
+def test_s3_staging_goes_through_the_proxy(
+    s3_env: S3Server, proxy: ProxyPy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --proxy, S3 requests to a host only the proxy can resolve make a round trip.
+
+    The host is `test` (no dot: moto takes a first label for a bucket); the proxy resolves it.
+    """
+    monkeypatch.setenv("AWS_ENDPOINT_URL", named(s3_env.endpoint, "test"))
+    store = store_for(f"s3://{BUCKET}/x.mp3", network=through(proxy.url))
+    check_round_trip(store, f"s3://{BUCKET}")
+    port = s3_env.endpoint.rsplit(":", 1)[1]
+    assert any(f"test:{port}/" in line for line in proxy.requests())
+
+
+def test_s3_staging_hands_the_proxy_its_credentials(
+    s3_env: S3Server, auth_proxy: ProxyPy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy that asks for a password gets the one in --proxy (its characters quoted)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", named(s3_env.endpoint, "test"))
+    store = store_for(f"s3://{BUCKET}/x.mp3", network=through(auth_proxy.url_with_auth()))
+    assert store.head(f"s3://{BUCKET}/calls/2024/call-1.mp3") is not None
+    assert all("auth=True" in line for line in auth_proxy.requests())
+
+
+def test_a_no_proxy_store_goes_direct(s3_env: S3Server, proxy: ProxyPy) -> None:
+    """A store whose host NO_PROXY names is reached directly: the proxy sees nothing."""
+    store = store_for(f"s3://{BUCKET}/x.mp3", network=through(proxy.url, no_proxy="127.0.0.1"))
+    check_round_trip(store, f"s3://{BUCKET}")
+    assert proxy.requests() == []
+
+
+def test_gcs_staging_goes_through_the_proxy(
+    gcs_env: GcsEmulator, proxy: ProxyPy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --proxy, GCS requests to a host only the proxy can resolve make a round trip."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", named(gcs_env.endpoint, "gcs.test"))
+    store = store_for(f"gs://{GCS_BUCKET}/x.mp3", gcs_env.config(), network=through(proxy.url))
+    check_round_trip(store, f"gs://{GCS_BUCKET}")
+    assert any("gcs.test:" in line for line in proxy.requests())
+
+
+def test_azure_staging_goes_through_the_proxy(
+    azurite_env: Azurite, proxy: ProxyPy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --proxy, Azure requests to a host only the proxy can resolve make a round trip."""
+    # Azurite reads the account from a host that is a name, as Azure's own hosts give it.
+    host = named(azurite_env.endpoint, "devstoreaccount1.blob.test").rsplit("/", 1)[0]
+    connection = azurite_env.connection_string.replace(azurite_env.endpoint, host)
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", connection)
+    store = store_for("az://staged-recordings/x.mp3", network=through(proxy.url))
+    check_round_trip(store, "az://staged-recordings")
+    assert any("devstoreaccount1.blob.test:" in line for line in proxy.requests())
+
+
+def test_an_https_store_is_trusted_with_the_ca_bundle_and_refused_without(
+    s3_env: S3Server,
+    proxy: ProxyPy,
+    test_ca: trustme.CA,
+    ca_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Through a proxy, an endpoint signed by the tests' CA verifies with --ca-bundle only."""
+    host = MediaHost(test_ca, tmp_path)
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"https://media.test:{host.port}")
+        monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+        ref = f"s3://{BUCKET}/calls/a.mp3"
+        trusted = store_for(ref, network=through(proxy.url, ca_bundle=ca_file))
+        found = trusted.head(ref)  # the media host answers HEAD 200 with 64 bytes
+        assert found is not None and found.size == 64
+        refused = store_for(ref, network=through(proxy.url))
+        with pytest.raises(CloudError, match=r"(?i)certificate"):
+            refused.head(ref)
+    finally:
+        host.stop()
+
+
+def test_a_proxy_that_cannot_be_reached_is_named_without_its_password(
+    s3_env: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unreachable proxy makes a retryable CloudError that never shows its password."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://test:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    store = store_for(f"s3://{BUCKET}/x.mp3", network=through("http://alice:s3cret-PW@127.0.0.1:9"))
+    with pytest.raises(CloudError) as caught:
+        store.head(f"s3://{BUCKET}/x.mp3")
+    assert caught.value.transient
+    assert "s3cret-PW" not in str(caught.value) and "alice" not in str(caught.value)
+
+
+def test_the_bundle_file_holds_certifi_and_the_ca_bundle(ca_file: Path) -> None:
+    """The PEM file handed to the SDKs holds certifi's roots and every --ca-bundle certificate."""
+    import certifi
+
+    bundle = Path(trust_context(ca_file, env={}).bundle_file()).read_text("ascii")
+    assert ca_file.read_text("ascii").strip() in bundle
+    first_root = Path(certifi.where()).read_text("ascii").split("-----END CERTIFICATE-----")[0]
+    assert first_root.strip() in bundle
+
+
+def test_without_a_network_the_sdk_keeps_its_own_settings(s3_env: S3Server) -> None:
+    """The Python API's store (no network) is made as before: botocore reads its variables."""
+    store = store_for(f"s3://{BUCKET}/x.mp3", CloudConfig(s3=S3Config()))
+    check_round_trip(store, f"s3://{BUCKET}")
