@@ -66,6 +66,10 @@ class Throttle:
       limit found is what the server accepted from the first acceptance after the
       last streak of refusals to this one (a fixed window's count, not the two
       windows the last second spans): a count, so the probe above it is slow.
+      The first refusal after such a pause counts again: what the server let in
+      since it reopened, if within a ``WINDOW``, is that window's count or more (an
+      unpaced first burst's count may span two windows); it lowers the limit
+      found, and no dive finds more than it.
       Refused only with K or more requests in flight, never fewer, where K /
       latency carries the limit found: a concurrency limit, so at most K are in
       flight and the pacer keeps out of its way (``CROWD``).
@@ -135,6 +139,8 @@ class Throttle:
         self._took_last = -math.inf  # the send time of the last request accepted
         self._refused_last = -math.inf  # ... and of the last refused
         self._open = (-math.inf, -math.inf)  # send times between two streaks of refusals
+        self._closed = False  # the last streak was a closed window (it paused everyone)
+        self._count: float | None = None  # the count of the window after a closed one
         self._back = math.inf  # the earliest moment a refusal of this streak named
         self._streak_from = 0.0  # ... and when its first came
         self._cap: int | None = None  # requests in flight a concurrency limit allows
@@ -323,6 +329,8 @@ class Throttle:
             # ... and it is at least BETA of the last rates (a pause may be measured).
             found = max(took, min(refused, last) * self.BETA)
             self._known = False
+            if self._count is not None and found >= self._count:
+                found, self._known = self._count, True
             probe = self._probe_sent
             if (
                 probe is not None
@@ -347,6 +355,7 @@ class Throttle:
                 counted = traffic.open_rate(*self._open)
                 if counted:
                     found, self._known = counted, True
+                self._closed = True
         else:
             self._dive_from = now
             self._probe_sent = None
@@ -390,6 +399,16 @@ class Throttle:
                     if self._jitters >= 2 and self._jitters > self.BUDGET * self._kept:
                         found = last * (1 - self.STEP)
                         self._jitters = self._kept = 0
+        if self._closed and self._open[1] == this and last is not None:
+            # The first refusal after a closed window's pause: what the server let in
+            # since it reopened is one window's count (the first burst's may span two
+            # windows of a fixed one: 37 found for 20 when an edge fell inside it).
+            window = traffic.window_count(*self._open)
+            if window is not None and window < found:
+                found, self._known = window, True
+                self._count = window
+        if self._open[1] == this:
+            self._closed = False
         if found != last:
             self._jitters = self._kept = 0  # a new limit: its refusals counted afresh
         self.ceiling = max(self.MIN_RATE, found)
