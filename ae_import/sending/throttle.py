@@ -69,7 +69,8 @@ class Throttle:
       The first refusal after such a pause counts again: what the server let in
       since it reopened, if within a ``WINDOW``, is that window's count or more (an
       unpaced first burst's count may span two windows); it lowers the limit
-      found, and no dive finds more than it.
+      found, and no dive finds more than it; and, its count spent, every worker
+      waits for that window's edge, a ``WINDOW`` after it reopened.
       Refused only with K or more requests in flight, never fewer, where K /
       latency carries the limit found: a concurrency limit, so at most K are in
       flight and the pacer keeps out of its way (``CROWD``).
@@ -404,9 +405,16 @@ class Throttle:
             # since it reopened is one window's count (the first burst's may span two
             # windows of a fixed one: 37 found for 20 when an edge fell inside it).
             window = traffic.window_count(*self._open)
-            if window is not None and window < found:
-                found, self._known = window, True
-                self._count = window
+            if window is not None:
+                count, reopened = window
+                if count < found:
+                    found, self._known = count, True
+                    self._count = count
+                # Its count spent, the window stays closed until its edge, a WINDOW
+                # after it reopened (or the moment a refusal named, if sooner): every
+                # worker waits rather than be refused on until a dive finds it closed.
+                back = min(self._back, reopened + self.WINDOW)
+                pause = max(pause, min(back - now, self.LONG_WAIT))
         if self._open[1] == this:
             self._closed = False
         if found != last:

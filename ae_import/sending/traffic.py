@@ -118,10 +118,11 @@ class Traffic:
             return 0.0
         return len(took) / max(end - min(took), self.WINDOW)
 
-    def window_count(self, streak: float, end: float) -> float | None:
+    def window_count(self, streak: float, end: float) -> tuple[int, float] | None:
         """Return the requests let in from the first acceptance after ``streak`` to ``end``.
 
-        None if that took longer than a ``WINDOW``. A window that reopened after a
+        With the send time of that first acceptance; None if it took longer than a
+        ``WINDOW``. A window that reopened after a
         pause let in all of its count in this stretch (nothing went during the pause),
         so within a ``WINDOW`` it is that count, or more, never less; over a longer
         stretch our own pace would be counted. The requests sent before ``end`` and
@@ -131,4 +132,4 @@ class Traffic:
         if not took or end - min(took) > self.WINDOW:
             return None
         first = min(took)
-        return max(len(took), sum(1 for sent in self.sends if first <= sent < end))
+        return max(len(took), sum(1 for sent in self.sends if first <= sent < end)), first

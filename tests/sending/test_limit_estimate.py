@@ -37,7 +37,8 @@ def test_a_window_edge_inside_the_first_burst_is_counted_at_the_next_window() ->
 
     Seed 6 puts a fixed window's edge 0.21 s into the first burst (17 and 20 let in
     before the first refusal). Its count, 37, held until dives and near cuts wore it
-    down: 15 refusals of 600 (2.5%). The window let in after the pause is counted too.
+    down: 15 refusals of 600 (2.5%). The window let in after the pause is counted too,
+    and, its count spent, waited out at once: 9 refusals.
     """
     cuts: list[Cut] = []
     result = simulate(WINDOW, "seconds", rows=600, seed=6, on_cut=cuts.append)
@@ -46,6 +47,8 @@ def test_a_window_edge_inside_the_first_burst_is_counted_at_the_next_window() ->
     after = [cut.ceiling for cut in cuts[closed[0] + 1 :]]
     assert after[0] <= 20.5, after  # the next window's count
     assert max(after) <= 21, after  # no dive finds more
+    # Its count spent, that window is closed until its edge: everyone waits at once.
+    assert cuts[closed[0] + 1].pause > 0
     assert result.created == 600
     assert result.refused_share <= 0.02, result.refused
     assert result.goodput >= 0.95
