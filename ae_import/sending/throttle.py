@@ -413,7 +413,8 @@ class Throttle:
                 # Its count spent, the window stays closed until its edge, a WINDOW
                 # after it reopened (or the moment a refusal named, if sooner): every
                 # worker waits rather than be refused on until a dive finds it closed.
-                back = min(self._back, reopened + self.WINDOW)
+                named = self._back if self._back > now else math.inf  # none ahead: 0
+                back = min(named, reopened + self.WINDOW)
                 pause = max(pause, min(back - now, self.LONG_WAIT))
         if self._open[1] == this:
             self._closed = False
