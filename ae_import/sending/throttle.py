@@ -62,8 +62,9 @@ class Throttle:
       little high). Refused on and on for ``CLOSED`` x latency with nothing accepted
       is a closed window: every worker waits until the first moment a refusal of
       this streak named (its Retry-After, up to ``LONG_WAIT``; with none ahead, as
-      long again as it has been closed) instead of being refused on and on, and the
-      limit found is what the server accepted from the first acceptance after the
+      long again as it has been closed, until a ``WINDOW`` after it closed at most)
+      instead of being refused on and on, and the limit found is what the server
+      accepted from the first acceptance after the
       last streak of refusals to this one (a fixed window's count, not the two
       windows the last second spans): a count, so the probe above it is slow.
       The first refusal after such a pause counts again: what the server let in
@@ -346,8 +347,13 @@ class Throttle:
                 # refused after it), as long again as it has been closed: a backoff of
                 # the probes, fewer refusals than a dive every 0.1 s, and no whole
                 # Retry-After (or our own backoff) waited again for a sliding window
-                # that opens bit by bit.
+                # that opens bit by bit; but never past a WINDOW after the streak began,
+                # when a window that closed then has reopened (a backoff that doubled
+                # past a fixed window's edge let in the tail of one window and all of
+                # the next before a refusal: a count of two).
                 back = self._back if self._back > now else now + now - self._streak_from
+                if self._back <= now and self._streak_from + self.WINDOW > now:
+                    back = min(back, self._streak_from + self.WINDOW)
                 pause = max(pause, min(back - now, self.LONG_WAIT))
                 # The limit is what the server accepted while it was open, between the
                 # last streak of refusals and this one: the window's count (the last
