@@ -64,9 +64,9 @@ class Throttle:
       this streak named (its Retry-After, up to ``LONG_WAIT``; with none ahead, as
       long again as it has been closed, until a ``WINDOW`` after it closed at most)
       instead of being refused on and on, and the limit found is what the server
-      accepted from the first acceptance after the
-      last streak of refusals to this one (a fixed window's count, not the two
-      windows the last second spans): a count, so the probe above it is slow.
+      accepted from the first acceptance after the last streak of refusals to this
+      one (a fixed window's count, not the two windows the last second spans): a
+      count, so the probe above it is slow.
       The first refusal after such a pause counts again: what the server let in
       since it reopened, if within a ``WINDOW``, is that window's count or more (an
       unpaced first burst's count may span two windows); it lowers the limit
