@@ -14,7 +14,7 @@ import pytest
 from ae_import.sandbox.limits import LimiterSpec
 from tests.helpers.ratesim import LIMITERS, simulate
 
-# Heavy: 22 runs of 600 rows in simulated time (about 6 s of CPU).
+# Heavy: 22 runs of 600 rows in simulated time (about 8 s of CPU).
 pytestmark = pytest.mark.slow
 
 SLOW_STARTS = {  # seconds of (handshake on each new connection, stall at the first request)
