@@ -62,10 +62,16 @@ class Throttle:
       little high). Refused on and on for ``CLOSED`` x latency with nothing accepted
       is a closed window: every worker waits until the first moment a refusal of
       this streak named (its Retry-After, up to ``LONG_WAIT``; with none ahead, as
-      long again as it has been closed) instead of being refused on and on, and the
-      limit found is what the server accepted from the first acceptance after the
-      last streak of refusals to this one (a fixed window's count, not the two
-      windows the last second spans): a count, so the probe above it is slow.
+      long again as it has been closed, until a ``WINDOW`` after it closed at most)
+      instead of being refused on and on, and the limit found is what the server
+      accepted from the first acceptance after the last streak of refusals to this
+      one (a fixed window's count, not the two windows the last second spans): a
+      count, so the probe above it is slow.
+      The first refusal after such a pause counts again: what the server let in
+      since it reopened, if within a ``WINDOW``, is that window's count or more (an
+      unpaced first burst's count may span two windows); it lowers the limit
+      found, and no dive finds more than it; and, its count spent, every worker
+      waits for that window's edge, a ``WINDOW`` after it reopened.
       Refused only with K or more requests in flight, never fewer, where K /
       latency carries the limit found: a concurrency limit, so at most K are in
       flight and the pacer keeps out of its way (``CROWD``).
@@ -135,6 +141,8 @@ class Throttle:
         self._took_last = -math.inf  # the send time of the last request accepted
         self._refused_last = -math.inf  # ... and of the last refused
         self._open = (-math.inf, -math.inf)  # send times between two streaks of refusals
+        self._closed = False  # the last streak was a closed window (it paused everyone)
+        self._count: float | None = None  # the count of the window after a closed one
         self._back = math.inf  # the earliest moment a refusal of this streak named
         self._streak_from = 0.0  # ... and when its first came
         self._cap: int | None = None  # requests in flight a concurrency limit allows
@@ -323,6 +331,8 @@ class Throttle:
             # ... and it is at least BETA of the last rates (a pause may be measured).
             found = max(took, min(refused, last) * self.BETA)
             self._known = False
+            if self._count is not None and found >= self._count:
+                found, self._known = self._count, True
             probe = self._probe_sent
             if (
                 probe is not None
@@ -337,8 +347,13 @@ class Throttle:
                 # refused after it), as long again as it has been closed: a backoff of
                 # the probes, fewer refusals than a dive every 0.1 s, and no whole
                 # Retry-After (or our own backoff) waited again for a sliding window
-                # that opens bit by bit.
+                # that opens bit by bit; but never past a WINDOW after the streak began,
+                # when a window that closed then has reopened (a backoff that doubled
+                # past a fixed window's edge let in the tail of one window and all of
+                # the next before a refusal: a count of two).
                 back = self._back if self._back > now else now + now - self._streak_from
+                if self._back <= now and self._streak_from + self.WINDOW > now:
+                    back = min(back, self._streak_from + self.WINDOW)
                 pause = max(pause, min(back - now, self.LONG_WAIT))
                 # The limit is what the server accepted while it was open, between the
                 # last streak of refusals and this one: the window's count (the last
@@ -347,6 +362,7 @@ class Throttle:
                 counted = traffic.open_rate(*self._open)
                 if counted:
                     found, self._known = counted, True
+                self._closed = True
         else:
             self._dive_from = now
             self._probe_sent = None
@@ -390,6 +406,24 @@ class Throttle:
                     if self._jitters >= 2 and self._jitters > self.BUDGET * self._kept:
                         found = last * (1 - self.STEP)
                         self._jitters = self._kept = 0
+        if self._closed and self._open[1] == this and last is not None:
+            # The first refusal after a closed window's pause: what the server let in
+            # since it reopened is one window's count (the first burst's may span two
+            # windows of a fixed one: 37 found for 20 when an edge fell inside it).
+            window = traffic.window_count(*self._open)
+            if window is not None:
+                count, reopened = window
+                if count < found:
+                    found, self._known = count, True
+                    self._count = count
+                # Its count spent, the window stays closed until its edge, a WINDOW
+                # after it reopened (or the moment a refusal named, if sooner): every
+                # worker waits rather than be refused on until a dive finds it closed.
+                named = self._back if self._back > now else math.inf  # none ahead: 0
+                back = min(named, reopened + self.WINDOW)
+                pause = max(pause, min(back - now, self.LONG_WAIT))
+        if self._open[1] == this:
+            self._closed = False
         if found != last:
             self._jitters = self._kept = 0  # a new limit: its refusals counted afresh
         self.ceiling = max(self.MIN_RATE, found)

@@ -117,3 +117,19 @@ class Traffic:
         if not took:
             return 0.0
         return len(took) / max(end - min(took), self.WINDOW)
+
+    def window_count(self, streak: float, end: float) -> tuple[int, float] | None:
+        """Return the requests let in from the first acceptance after ``streak`` to ``end``.
+
+        With the send time of that first acceptance; None if it took longer than a
+        ``WINDOW``. A window that reopened after a pause let in all of its count in
+        this stretch (nothing went during the pause), so within a ``WINDOW`` it is that
+        count, or more, never less; over a longer stretch our own pace would be
+        counted. The requests sent before ``end`` and not answered yet count: they
+        reached the server before the refused one.
+        """
+        took = [sent for sent in self.accepted if sent > max(streak, end - 3 * self.WINDOW)]
+        if not took or end - min(took) > self.WINDOW:
+            return None
+        first = min(took)
+        return max(len(took), sum(1 for sent in self.sends if first <= sent < end)), first

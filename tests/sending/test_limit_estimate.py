@@ -32,6 +32,28 @@ def test_a_closed_window_is_its_count_not_the_last_seconds() -> None:
     assert result.refused <= 6
 
 
+def test_a_window_edge_inside_the_first_burst_is_counted_at_the_next_window() -> None:
+    """An edge inside the unpaced first burst: 37 let in for 20; the next window says 20.
+
+    Seed 6 puts a fixed window's edge 0.21 s into the first burst (17 and 20 let in
+    before the first refusal). Its count, 37, held until dives and near cuts wore it
+    down: 15 refusals of 600 (2.5%). The window let in after the pause is counted too,
+    and, its count spent, waited out at once: 9 refusals.
+    """
+    cuts: list[Cut] = []
+    result = simulate(WINDOW, "seconds", rows=600, seed=6, on_cut=cuts.append)
+    closed = [index for index, cut in enumerate(cuts) if cut.pause > 0]
+    assert cuts[closed[0]].ceiling > 30  # the first burst's count spans two windows
+    after = [cut.ceiling for cut in cuts[closed[0] + 1 :]]
+    assert after[0] <= 20.5, after  # the next window's count
+    assert max(after) <= 21, after  # no dive finds more
+    # Its count spent, that window is closed until its edge: everyone waits at once.
+    assert cuts[closed[0] + 1].pause > 0
+    assert result.created == 600
+    assert result.refused_share <= 0.02, result.refused
+    assert result.goodput >= 0.95
+
+
 def test_a_dive_counts_a_burst_over_a_whole_window() -> None:
     """20 accepted in 0.3 s, then refused on: the limit found is 20 a second, not 66."""
     cuts: list[Cut] = []
