@@ -19,23 +19,23 @@ A path that does not exist, or holds no certificate, is a usage error naming whe
 was set. A variable that names the very file OpenSSL reads into the system store itself
 (Debian and its images set ``REQUESTS_CA_BUNDLE`` to it) is named but not read again.
 ``trust_context`` caches by its inputs: a command, or a Python program that runs many
-imports, builds the context once.
+imports, builds the context once. ``Trust.bundle_file`` writes what it holds into one PEM
+file for the cloud SDKs, which take a file, not a context (``bundle.py``).
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import functools
 import os
 import ssl
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ae_import.errors import UsageError
+
+from .bundle import bundle_path
 
 __all__ = ["CA_VARIABLES", "Trust", "trust_context"]
 
@@ -51,16 +51,21 @@ class Trust:
     store: str  # "system store + certifi" or "certifi"
     extra: tuple[str, ...] = ()  # "--ca-bundle=PATH", "SSL_CERT_FILE=PATH", ...
     # What the context was loaded from, for SDKs that take a file (``bundle_file``): certifi,
-    # OpenSSL's own bundle when the system store is Linux's, and each extra file or folder.
+    # OpenSSL's own bundle when the system store is Linux's, and each extra file or folder;
+    # and whether the system store is Windows' (its certificates are listed, not in a file).
     paths: tuple[str, ...] = ()
+    windows_store: bool = False
 
     def describe(self) -> str:
         """Say what is trusted: the store, then each extra source."""
         return self.store + "".join(f" + {source}" for source in self.extra)
 
-    def bundle_file(self, *more: str) -> str:
-        """Return one PEM file of what this context trusts (and ``more`` files), for SDKs."""
-        return _bundle(tuple(dict.fromkeys((*self.paths, *more))))
+    def bundle_file(self, *more: str) -> str | None:
+        """Return one PEM file of what this context trusts (and ``more`` files), for SDKs.
+
+        None when no file can be written (``bundle.bundle_path``): the SDKs keep their own.
+        """
+        return bundle_path(dict.fromkeys((*self.paths, *more)), self.windows_store)
 
 
 def _pems_in(folder: Path) -> str:
@@ -153,35 +158,8 @@ def _build(
         extra += [f"{name}={value}" for name, value in openssl]
         defaults = ssl.get_default_verify_paths()
         paths += [p for p in (defaults.cafile, *(v for _n, v in openssl)) if p]
-    return Trust(context, store, tuple(extra), tuple(dict.fromkeys(paths)))
-
-
-@functools.lru_cache(maxsize=4)
-def _bundle(paths: tuple[str, ...]) -> str:
-    """Write the certificates at ``paths`` (files or folders) into one PEM file; return its path.
-
-    The cloud SDKs (botocore, requests, azure-core) verify against a file they are given,
-    not an SSL context: this file holds what the context was loaded from. On macOS and
-    Windows the system store is the OS's own and cannot be written out: there it holds
-    certifi and the extra sources. It is removed when the process exits.
-    """
-    texts = []
-    for value in paths:
-        path = Path(value).expanduser()
-        try:
-            texts.append(_pems_in(path) if path.is_dir() else path.read_text("ascii"))
-        except (OSError, UnicodeDecodeError):
-            continue  # a system default that is absent here; the sources were checked at build
-    handle, name = tempfile.mkstemp(prefix="ae-import-ca-", suffix=".pem")
-    with os.fdopen(handle, "w", encoding="ascii") as out:
-        out.write("\n".join(texts))
-    atexit.register(_remove, name)
-    return name
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
+    windows = system_certs and platform == "win32"
+    return Trust(context, store, tuple(extra), tuple(dict.fromkeys(paths)), windows)
 
 
 _cached = functools.lru_cache(maxsize=8)(_build)

@@ -41,7 +41,7 @@ import json
 import re
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ class _Wire:
     """What each request is built from: the URL, the headers, the timeouts, the transport."""
 
     url: httpx.URL
-    headers: list[tuple[bytes, bytes]]
+    headers: list[tuple[bytes, bytes]] = field(repr=False)  # the token: never in a repr
     timeout: dict[str, float | None]
     transport: httpx.AsyncBaseTransport
 
@@ -244,7 +244,9 @@ class EngagementClient:
         self._network = network or Network(Proxies.resolve())
         self._signer = signer
         self._address = base_url.rstrip("/") + "/v2/engagements"
-        self._made = (authorization, user_agent, concurrency, transport)
+        self._authorization = authorization.encode("latin-1")  # until open() makes the headers
+        self._made = (user_agent, concurrency)
+        self._injected = transport
         self._wire: _Wire | None = None
 
     def open(self) -> None:
@@ -261,19 +263,20 @@ class EngagementClient:
             return self._wire
         import httpx
 
-        authorization, user_agent, concurrency, transport = self._made
+        user_agent, concurrency = self._made
         url = httpx.URL(self._address)  # built once: httpx would parse and merge it per request
         headers = [
             (b"Host", url.netloc),
-            (b"Authorization", authorization.encode("latin-1")),
+            (b"Authorization", self._authorization),
             (b"Content-Type", b"application/json"),
             (b"Accept", b"application/json"),
             (b"Accept-Encoding", b"gzip, deflate"),
             (b"User-Agent", user_agent.encode("ascii")),
         ]
         timeout = httpx.Timeout(self._limit, connect=min(self._limit, 30.0)).as_dict()
-        transport = transport or self._network.api_transport(concurrency)
+        transport = self._injected or self._network.api_transport(concurrency)
         self._wire = _Wire(url, headers, timeout, transport)
+        self._authorization = b""  # kept in the headers alone from here on
         return self._wire
 
     @property
@@ -435,6 +438,7 @@ class EngagementClient:
         )
 
     async def aclose(self) -> None:
-        """Close the connections, if any were opened."""
-        if self._wire is not None:
-            await self._wire.transport.aclose()
+        """Close the connections, if any were opened (and an injected transport, as before)."""
+        transport = self._wire.transport if self._wire is not None else self._injected
+        if transport is not None:
+            await transport.aclose()

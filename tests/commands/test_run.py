@@ -51,6 +51,38 @@ def test_import_then_rerun_skips(runner: CliRunner, sandbox: Any, cwd: Path, wri
     assert (cwd / "ae-import-ledger.sqlite").exists()
 
 
+def test_a_first_import_opens_its_client_before_the_run_a_resume_when_it_sends(
+    runner: CliRunner, sandbox: Any, cwd: Path, write: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty ledger: the client opens before the run's clock; a resume: at its first send."""
+    from ae_import.sending import EngagementClient, Engine
+
+    seen: list[str] = []
+    opened, started = EngagementClient.open, Engine.run
+
+    def open_(self: EngagementClient) -> None:
+        seen.append("open")
+        opened(self)
+
+    async def run_(self: Engine, *args: Any, **kwargs: Any) -> Any:
+        seen.append("run")
+        return await started(self, *args, **kwargs)
+
+    monkeypatch.setattr(EngagementClient, "open", open_)
+    monkeypatch.setattr(Engine, "run", run_)
+    path = write("m.csv", HEADER + line("a"))
+    args = ["run", str(path), "--base-url", sandbox.base_url, "--json"]
+    assert invoke(runner, args).exit_code == 0
+    assert seen[:2] == ["open", "run"]
+    seen.clear()
+    path.write_text(HEADER + line("a") + line("b"))
+    assert invoke(runner, args).exit_code == 0
+    assert seen[:2] == ["run", "open"]
+    seen.clear()
+    assert invoke(runner, args).exit_code == 0  # nothing to send: never opened
+    assert "open" not in seen
+
+
 def test_invalid_and_failed_rows_exit_1_and_valid_rows_still_go(
     runner: CliRunner, sandbox: Any, cwd: Path, write: Writer
 ) -> None:

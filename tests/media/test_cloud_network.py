@@ -9,6 +9,7 @@ comes from the tests' CA is trusted with ``--ca-bundle``, and refused without it
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -109,8 +110,9 @@ def test_an_https_store_is_trusted_with_the_ca_bundle_and_refused_without(
         found = trusted.head(ref)  # the media host answers HEAD 200 with 64 bytes
         assert found is not None and found.size == 64
         refused = store_for(ref, network=through(proxy.url))
-        with pytest.raises(CloudError, match=r"(?i)certificate"):
+        with pytest.raises(CloudError, match="pass its CA with --ca-bundle") as caught:
             refused.head(ref)
+        assert not caught.value.transient  # no retry mends it
     finally:
         host.stop()
 
@@ -128,17 +130,72 @@ def test_a_proxy_that_cannot_be_reached_is_named_without_its_password(
     assert "s3cret-PW" not in str(caught.value) and "alice" not in str(caught.value)
 
 
-def test_the_bundle_file_holds_certifi_and_the_ca_bundle(ca_file: Path) -> None:
-    """The PEM file handed to the SDKs holds certifi's roots and every --ca-bundle certificate."""
-    import certifi
-
-    bundle = Path(trust_context(ca_file, env={}).bundle_file()).read_text("ascii")
-    assert ca_file.read_text("ascii").strip() in bundle
-    first_root = Path(certifi.where()).read_text("ascii").split("-----END CERTIFICATE-----")[0]
-    assert first_root.strip() in bundle
-
-
 def test_without_a_network_the_sdk_keeps_its_own_settings(s3_env: S3Server) -> None:
     """The Python API's store (no network) is made as before: botocore reads its variables."""
-    store = store_for(f"s3://{BUCKET}/x.mp3", CloudConfig(s3=S3Config()))
+    store: Any = store_for(f"s3://{BUCKET}/x.mp3", CloudConfig(s3=S3Config()))
+    assert store.client.meta.config.proxies is None  # None: botocore's own reading
     check_round_trip(store, f"s3://{BUCKET}")
+
+
+DEAD_PROXY = "http://127.0.0.1:9"  # nothing listens: a request through it fails
+
+
+@pytest.fixture
+def dead_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set the proxy variables to a proxy that is not there (an SDK reading them fails)."""
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(name, DEAD_PROXY)
+
+
+def test_no_proxy_keeps_s3_off_the_proxy_variables(
+    s3_env: S3Server, dead_proxy_variables: None
+) -> None:
+    """With --no-proxy, the S3 store goes direct whatever the variables say."""
+    direct = Network(Proxies.resolve(no_proxy=True), trust_context(env={}))
+    check_round_trip(store_for(f"s3://{BUCKET}/x.mp3", network=direct), f"s3://{BUCKET}")
+
+
+def test_no_proxy_keeps_gcs_off_the_proxy_variables(
+    gcs_env: GcsEmulator, dead_proxy_variables: None
+) -> None:
+    """With --no-proxy, the GCS store goes direct whatever the variables say."""
+    direct = Network(Proxies.resolve(no_proxy=True), trust_context(env={}))
+    store = store_for(f"gs://{GCS_BUCKET}/x.mp3", gcs_env.config(), network=direct)
+    check_round_trip(store, f"gs://{GCS_BUCKET}")
+
+
+def test_no_proxy_keeps_azure_off_the_proxy_variables(
+    azurite_env: Azurite, dead_proxy_variables: None
+) -> None:
+    """With --no-proxy, the Azure store goes direct whatever the variables say."""
+    direct = Network(Proxies.resolve(no_proxy=True), trust_context(env={}))
+    check_round_trip(
+        store_for("az://staged-recordings/x.mp3", network=direct), "az://staged-recordings"
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "no_proxy", "direct"),
+    [
+        ("us-east-1", "s3.amazonaws.com", True),  # us-east-1's host is s3.amazonaws.com
+        ("eu-west-1", ".amazonaws.com", True),
+        ("cn-north-1", ".amazonaws.com.cn", True),
+        ("eu-west-1", "s3.us-east-1.amazonaws.com", False),
+    ],
+)
+def test_s3_takes_the_proxy_decided_for_the_host_botocore_resolves(
+    s3_env: S3Server, monkeypatch: pytest.MonkeyPatch, region: str, no_proxy: str, direct: bool
+) -> None:
+    """The S3 client's proxy is the one NO_PROXY leaves for the endpoint botocore resolved."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    store: Any = store_for(f"s3://{BUCKET}/x.mp3", network=through(DEAD_PROXY, no_proxy))
+    proxies = store.client.meta.config.proxies
+    assert proxies == ({} if direct else {"http": DEAD_PROXY, "https": DEAD_PROXY})
+
+
+def test_a_missing_aws_ca_file_is_named(s3_env: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An AWS_CA_BUNDLE naming no file stops the store with one line naming it."""
+    monkeypatch.setenv("AWS_CA_BUNDLE", "/nowhere/corp.pem")
+    with pytest.raises(CloudError, match=r"/nowhere/corp\.pem"):
+        store_for(f"s3://{BUCKET}/x.mp3", network=through(None))

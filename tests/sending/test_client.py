@@ -269,6 +269,17 @@ def test_the_transport_is_built_at_open_once_and_never_for_a_client_unused() -> 
     assert [o.kind for o in outcomes] == ["created", "created"]
 
 
+def test_the_token_is_in_no_repr_of_the_client_or_its_wire() -> None:
+    """A tool that prints a frame's locals (Sentry, pytest) never shows the token."""
+    client = EngagementClient(
+        "https://api.example.com/api", "tok-SECRET-123", network=CountingNetwork()
+    )
+    client.open()
+    shown = repr(client) + repr(vars(client)) + repr(client._wire)
+    assert "tok-SECRET-123" not in shown.replace("Scrubber", "")  # the scrubber holds it to scrub
+    assert "SECRET" not in repr(client._wire)
+
+
 def test_gzip_answer_through_an_injected_transport_decodes() -> None:
     """A gzip-encoded 201 is decoded from its Content-Encoding and created."""
     content = gzip.compress(b'{"id": "eng_7"}')

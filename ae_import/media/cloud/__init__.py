@@ -23,7 +23,8 @@ Staging writes objects through a ``Store`` (``store_for(ref)``, by scheme): ``he
 ``put`` (multipart or blocks for large bodies; the content's sha256 kept as the
 object's metadata ``sha256``) and ``delete``. Each scheme's store lives in its own
 module (``s3_store``, ``gcs_store``, ``azure_store``), each with
-``make_store(config, env) -> Store``, imported on first use. The calls block (the
+``make_store(config, env, network) -> Store``, imported on first use (``network``: the
+command's proxy and trust, handed to the SDK client by ``wire``). The calls block (the
 SDKs are sync): the stager runs them in threads. They raise ``CloudError``, with
 ``transient`` True when a later attempt may succeed (a network failure, a 5xx, a
 throttle) and False when it will not (no credentials, access denied, no bucket).
@@ -37,6 +38,8 @@ import math
 import os
 import re
 import socket
+import ssl
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,6 +61,7 @@ __all__ = [
     "MEDIA_TYPES",
     "SCHEMES",
     "SHA256_METADATA",
+    "TLS_HINT",
     "AzureConfig",
     "CloudConfig",
     "CloudError",
@@ -73,6 +77,7 @@ __all__ = [
     "parse_reference",
     "store_for",
     "transient",
+    "untrusted",
     "validity",
 ]
 
@@ -162,16 +167,38 @@ def transient(exc: BaseException) -> bool:
     return _transient(exc)
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """Return ``exc`` and what it was raised from, outermost first (ten at most)."""
+    found: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(found) < 10:
+        found.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return found
+
+
+# Said after a store's error when its certificate was not trusted: no retry mends that.
+TLS_HINT = (
+    "; the store's TLS certificate is not trusted: pass its CA with --ca-bundle (the cloud "
+    "SDKs trust certifi, Linux's system store, --ca-bundle and the CA variables)"
+)
+
+
+def untrusted(exc: BaseException) -> bool:
+    """Tell whether ``exc`` (or what it was raised from) is a certificate that did not verify."""
+    return any(
+        isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen)
+        for seen in _causes(exc)
+    )
+
+
 def _transient(exc: BaseException) -> bool:
     """Tell whether ``exc`` (or what it was raised from) is a network failure, not a refusal."""
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None:
-            return False
-        if isinstance(seen, _NETWORK) or type(seen).__name__ in _TRANSIENT:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    if untrusted(exc):
+        return False  # a network error to the SDKs, but every attempt fails the same way
+    return any(
+        isinstance(seen, _NETWORK) or type(seen).__name__ in _TRANSIENT for seen in _causes(exc)
+    )
 
 
 @dataclass(frozen=True)
@@ -360,11 +387,17 @@ class Signer:
         self.clock = clock
         self.network = network
         self._stores: dict[str, _StoreSigner] = {}
+        self._making = threading.Lock()  # sign_body runs in threads: one store's signer made once
 
     def _store(self, scheme: str) -> _StoreSigner:
         store = self._stores.get(scheme)
         if store is not None:
             return store
+        with self._making:
+            return self._stores.get(scheme) or self._make(scheme)
+
+    def _make(self, scheme: str) -> _StoreSigner:
+        store: _StoreSigner
         missing = library_missing(scheme)
         if missing is not None:
             raise CloudError(missing)

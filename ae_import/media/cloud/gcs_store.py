@@ -39,6 +39,7 @@ CHUNK_BYTES = 8 * MIB
 RETRY_S = 60.0
 TIMEOUT_S = (10.0, 120.0)  # connect, read
 _SCOPES = ("https://www.googleapis.com/auth/devstorage.read_write",)
+_TOKEN_URI = "https://oauth2.googleapis.com/token"  # where google-auth refreshes a token
 
 
 def make_store(
@@ -72,9 +73,10 @@ class GcsStore:
 
         With ``network``, the client's requests take its proxy and its trust (``wire``).
         """
+        import requests
         from google.api_core.client_options import ClientOptions
         from google.auth.credentials import AnonymousCredentials
-        from google.auth.transport.requests import AuthorizedSession
+        from google.auth.transport.requests import AuthorizedSession, Request
         from google.cloud import storage
         from google.cloud.storage.retry import DEFAULT_RETRY
 
@@ -88,8 +90,14 @@ class GcsStore:
         options = ClientOptions(api_endpoint=endpoint.rstrip("/")) if endpoint else None
         http = None
         if network is not None:
+            # Token refreshes go as the network says too, as google-cloud-core's own session
+            # would (its refresh_timeout kept).
+            tokens = route_session(network, _TOKEN_URI, requests.Session())
+            session = AuthorizedSession(  # type: ignore[no-untyped-call]
+                credentials, refresh_timeout=300, auth_request=Request(session=tokens)
+            )
             service = (endpoint or "https://storage.googleapis.com").rstrip("/")
-            http = route_session(network, service, AuthorizedSession(credentials))  # type: ignore[no-untyped-call]
+            http = route_session(network, service, session)
         self.client: Any = storage.Client(
             project="-", credentials=credentials, client_options=options, _http=http
         )

@@ -18,6 +18,7 @@ SigV4 signs the region, and a bucket elsewhere refuses a URL signed for another.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ae_import.errors import CloudError
@@ -76,22 +77,36 @@ class S3Signer:
                 or "us-east-1"
             )
             style = config.addressing_style or ("path" if self.endpoint else "auto")
-            service = self.endpoint or f"https://s3.{region}.amazonaws.com"
-            routed, verify = botocore_settings(network, service, env)
-            self.client: Any = self.session.create_client(
-                "s3",
-                region_name=region,
-                endpoint_url=self.endpoint,
-                verify=verify,
-                config=Config(
-                    **routed,
-                    signature_version="s3v4",
-                    s3={"addressing_style": style},
-                    max_pool_connections=50,  # staging: lookups and multipart parts at once
-                    # S3 may take minutes to complete a multipart upload of many GB
-                    read_timeout=300,
-                ),
-            )
+
+            def client(routed: dict[str, Any], verify: str | None = None) -> Any:
+                return self.session.create_client(
+                    "s3",
+                    region_name=region,
+                    endpoint_url=self.endpoint,
+                    verify=verify,
+                    config=Config(
+                        **routed,
+                        signature_version="s3v4",
+                        s3={"addressing_style": style},
+                        max_pool_connections=50,  # staging: lookups and parts at once
+                        # S3 may take minutes to complete a multipart upload of many GB
+                        read_timeout=300,
+                    ),
+                )
+
+            self.client: Any = client({})
+            if network is not None:
+                # The proxy is chosen for the host botocore resolved (s3.amazonaws.com in
+                # us-east-1, .amazonaws.com.cn in China, FIPS...), buckets being its
+                # subdomains; the CA file botocore would read itself joins the trust.
+                aws_ca = self.session.get_config_variable("ca_bundle")
+                if aws_ca and not Path(aws_ca).expanduser().is_file():
+                    raise CloudError(
+                        f"s3: the CA file {aws_ca} (AWS_CA_BUNDLE or ca_bundle in the AWS "
+                        "config) does not exist; fix the path or unset it"
+                    )
+                endpoint = self.client.meta.endpoint_url
+                self.client = client(*botocore_settings(network, endpoint, aws_ca))
         except botocore.exceptions.ProfileNotFound:
             raise CloudError(
                 f"s3: no AWS profile '{config.profile or env.get('AWS_PROFILE')}' "

@@ -16,7 +16,16 @@ from ae_import.errors import CloudError
 from ae_import.redact import redact_urls_in
 from ae_import.text import safe_text
 
-from . import SHA256_METADATA, CloudConfig, Reference, StagedObject, parse_reference, transient
+from . import (
+    SHA256_METADATA,
+    TLS_HINT,
+    CloudConfig,
+    Reference,
+    StagedObject,
+    parse_reference,
+    transient,
+    untrusted,
+)
 from .s3 import S3Signer
 
 if TYPE_CHECKING:
@@ -72,11 +81,9 @@ def _error(reference: Reference, action: str, exc: BaseException) -> CloudError:
         code = str(response.get("Error", {}).get("Code", ""))
         status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     text = " ".join(str(exc).split()) or type(exc).__name__
-    error = CloudError(
-        safe_text(redact_urls_in(f"{reference}: cannot {action}: {type(exc).__name__}: {text}"))[
-            :300
-        ]
-    )
+    line = f"{reference}: cannot {action}: {type(exc).__name__}: {text}"
+    hint = TLS_HINT if untrusted(exc) else ""
+    error = CloudError(safe_text(redact_urls_in(line))[: 300 - len(hint)] + hint)
     error.transient = transient(exc) or code in _RETRYABLE_CODES or status >= 500 or status == 429
     return error
 

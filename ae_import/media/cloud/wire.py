@@ -13,7 +13,6 @@ The proxy URL carries the proxy's credentials: it is handed to the SDK and never
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from ae_import.net import Network
@@ -28,17 +27,18 @@ def _proxies(network: Network, endpoint: str) -> dict[str, str]:
 
 
 def botocore_settings(
-    network: Network | None, endpoint: str, env: Mapping[str, str]
+    network: Network | None, endpoint: str, aws_ca: str | None = None
 ) -> tuple[dict[str, Any], str | None]:
     """Return (``botocore.config.Config`` keywords, ``verify``) for a client of ``endpoint``.
 
     An empty ``proxies`` is botocore's "direct" (None would make it read the variables).
-    ``AWS_CA_BUNDLE``, which botocore reads, is added to the trust, as every CA source is.
+    ``aws_ca``, the CA file botocore would read itself (``AWS_CA_BUNDLE``, ``ca_bundle`` in
+    the AWS config), is added to the trust, as every CA source is. A verify of None leaves
+    botocore its own (no file could be written).
     """
     if network is None:
         return {}, None
-    aws = env.get("AWS_CA_BUNDLE", "").strip()
-    verify = network.trust.bundle_file(*([aws] if aws else []))
+    verify = network.trust.bundle_file(*([aws_ca] if aws_ca else []))
     return {"proxies": _proxies(network, endpoint)}, verify
 
 
@@ -47,7 +47,7 @@ def route_session(network: Network | None, endpoint: str, session: Any) -> Any:
     if network is not None:
         session.trust_env = False  # the variables were read once, into the network
         session.proxies = _proxies(network, endpoint)
-        session.verify = network.trust.bundle_file()
+        session.verify = network.trust.bundle_file() or True
     return session
 
 
@@ -55,8 +55,11 @@ def azure_settings(network: Network | None, endpoint: str) -> dict[str, Any]:
     """Return the keywords that make an azure-storage client go as ``network`` says."""
     if network is None:
         return {}
-    return {
+    settings: dict[str, Any] = {
         "proxies": _proxies(network, endpoint),
         "use_env_settings": False,  # the variables were read once, into the network
-        "connection_verify": network.trust.bundle_file(),
     }
+    verify = network.trust.bundle_file()
+    if verify is not None:
+        settings["connection_verify"] = verify
+    return settings
