@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import shutil
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -281,6 +282,21 @@ def resume_section(sizes: list[int], work: Path, tries: int) -> list[str]:
             f"| `ae-import run` re-run, {rows:,} rows | {fastest:.2f} | {rss:.1f} | {sent} |",
             f"| reference: stdlib `csv.reader` over the same file | {floor:.2f} | | |",
         ]
+        if rows <= 100_000:
+            # After an upgrade or a config change no source fingerprint matches: each row is
+            # mapped and its body compared (and the new fingerprint kept, so once only).
+            stale = float("inf")
+            for _ in range(tries):
+                with sqlite3.connect(ledger) as db:
+                    db.execute("UPDATE rows SET source_fingerprint = 'stale'")
+                run = run_child(argv, env, capture=True)
+                if json.loads(run.out)["skipped"] != rows:
+                    raise SystemExit("a re-run after a config change did not skip every row")
+                stale = min(stale, run.seconds)
+            lines.append(
+                f"| the first re-run after an upgrade or a config change, {rows:,} rows "
+                f"| {stale:.2f} | | 0 |"
+            )
         manifest.unlink()
         ledger.unlink()
     return [*lines, ""]
