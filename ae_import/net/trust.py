@@ -35,7 +35,7 @@ from pathlib import Path
 
 from ae_import.errors import UsageError
 
-from .bundle import bundle_path
+from .bundle import SYSTEM_FILES, bundle_path, certificates_in
 
 __all__ = ["CA_VARIABLES", "Trust", "trust_context"]
 
@@ -156,10 +156,19 @@ def _build(
     paths = [certifi.where(), *(value for _origin, value in sources)]
     if openssl_reads:
         extra += [f"{name}={value}" for name, value in openssl]
-        defaults = ssl.get_default_verify_paths()
-        paths += [p for p in (defaults.cafile, *(v for _n, v in openssl)) if p]
+        paths += [*_system_sources(), *(v for _n, v in openssl)]
     windows = system_certs and platform == "win32"
     return Trust(context, store, tuple(extra), tuple(dict.fromkeys(paths)), windows)
+
+
+def _system_sources() -> list[str]:
+    """Return where Linux's system store is read from, as truststore chooses it."""
+    defaults = ssl.get_default_verify_paths()
+    if defaults.cafile:
+        return [defaults.cafile]
+    if defaults.capath and certificates_in(defaults.capath):
+        return [defaults.capath]
+    return [path for path in SYSTEM_FILES if os.path.isfile(path)][:1]
 
 
 _cached = functools.lru_cache(maxsize=8)(_build)

@@ -40,7 +40,7 @@ import errno
 import json
 import re
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -244,7 +244,12 @@ class EngagementClient:
         self._network = network or Network(Proxies.resolve())
         self._signer = signer
         self._address = base_url.rstrip("/") + "/v2/engagements"
-        self._authorization = authorization.encode("latin-1")  # until open() makes the headers
+        header = authorization.encode("latin-1")
+
+        def authorization_header() -> bytes:  # until open() makes the headers; in no repr
+            return header
+
+        self._authorization: Callable[[], bytes] = authorization_header
         self._made = (user_agent, concurrency)
         self._injected = transport
         self._wire: _Wire | None = None
@@ -267,7 +272,7 @@ class EngagementClient:
         url = httpx.URL(self._address)  # built once: httpx would parse and merge it per request
         headers = [
             (b"Host", url.netloc),
-            (b"Authorization", self._authorization),
+            (b"Authorization", self._authorization()),
             (b"Content-Type", b"application/json"),
             (b"Accept", b"application/json"),
             (b"Accept-Encoding", b"gzip, deflate"),
@@ -276,7 +281,7 @@ class EngagementClient:
         timeout = httpx.Timeout(self._limit, connect=min(self._limit, 30.0)).as_dict()
         transport = self._injected or self._network.api_transport(concurrency)
         self._wire = _Wire(url, headers, timeout, transport)
-        self._authorization = b""  # kept in the headers alone from here on
+        self._authorization = bytes  # kept in the headers alone from here on
         return self._wire
 
     @property

@@ -199,3 +199,61 @@ def test_a_missing_aws_ca_file_is_named(s3_env: S3Server, monkeypatch: pytest.Mo
     monkeypatch.setenv("AWS_CA_BUNDLE", "/nowhere/corp.pem")
     with pytest.raises(CloudError, match=r"/nowhere/corp\.pem"):
         store_for(f"s3://{BUCKET}/x.mp3", network=through(None))
+
+
+def test_a_token_session_decides_the_proxy_for_each_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """google-auth's session: the metadata server NO_PROXY names goes direct, oauth2 by proxy."""
+    import requests
+
+    from ae_import.media.cloud.wire import route_session
+
+    asked: list[tuple[str, Any]] = []
+
+    def record(self: Any, method: str, url: str, **kwargs: Any) -> None:
+        asked.append((url, kwargs.get("proxies")))
+
+    monkeypatch.setattr(requests.Session, "request", record)
+    session = route_session(
+        through(DEAD_PROXY, no_proxy="metadata.google.internal"), requests.Session()
+    )
+    session.request("GET", "http://metadata.google.internal/computeMetadata/v1/token")
+    session.request("POST", "https://oauth2.googleapis.com/token")
+    assert asked == [
+        ("http://metadata.google.internal/computeMetadata/v1/token", {}),
+        ("https://oauth2.googleapis.com/token", {"http": DEAD_PROXY, "https": DEAD_PROXY}),
+    ]
+    assert session.trust_env is False
+
+
+def test_the_tls_hint_says_what_would_mend_it() -> None:
+    """An unknown issuer asks for --ca-bundle; a name mismatch is named; a server's text is not."""
+    import ssl
+
+    from ae_import.media.cloud import tls_hint
+
+    def failed(code: int, message: str) -> Exception:
+        error = ssl.SSLCertVerificationError(1, message)
+        error.verify_code, error.verify_message = code, message
+        try:
+            raise OSError("SSL validation failed") from error
+        except OSError as outer:
+            return outer
+
+    assert "--ca-bundle" in (tls_hint(failed(20, "unable to get local issuer certificate")) or "")
+    mismatch = tls_hint(failed(62, "Hostname mismatch, certificate is not valid for 'x'"))
+    assert (
+        mismatch is not None and "Hostname mismatch" in mismatch and "--ca-bundle" not in mismatch
+    )
+    echoed = RuntimeError("502 from the gateway: upstream said CERTIFICATE_VERIFY_FAILED")
+    assert tls_hint(echoed) is None
+
+
+def test_no_writable_folder_for_the_ca_file_stops_with_one_line(
+    s3_env: S3Server, monkeypatch: pytest.MonkeyPatch, ca_file: Path
+) -> None:
+    """With --ca-bundle given and nowhere to write the SDKs' file, a CloudError says so."""
+    from ae_import.net import trust
+
+    monkeypatch.setattr(trust, "bundle_path", lambda *args: None)
+    with pytest.raises(CloudError, match="TMPDIR"):
+        store_for(f"s3://{BUCKET}/x.mp3", network=through(None, ca_bundle=ca_file))

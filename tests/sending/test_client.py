@@ -274,10 +274,24 @@ def test_the_token_is_in_no_repr_of_the_client_or_its_wire() -> None:
     client = EngagementClient(
         "https://api.example.com/api", "tok-SECRET-123", network=CountingNetwork()
     )
+    assert "SECRET" not in repr(vars(client))  # before open(): a resume may never open it
     client.open()
-    shown = repr(client) + repr(vars(client)) + repr(client._wire)
-    assert "tok-SECRET-123" not in shown.replace("Scrubber", "")  # the scrubber holds it to scrub
-    assert "SECRET" not in repr(client._wire)
+    assert "SECRET" not in repr(vars(client)) + repr(client._wire)
+
+
+def test_an_injected_transport_is_closed_even_if_never_opened() -> None:
+    """aclose() closes a transport it was given, whether or not a request went."""
+    closed: list[bool] = []
+
+    class Transport(httpx.MockTransport):
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    client = EngagementClient(
+        "https://api.example.com/api", "tok", transport=Transport(lambda r: httpx.Response(201))
+    )
+    asyncio.run(client.aclose())
+    assert closed == [True]
 
 
 def test_gzip_answer_through_an_injected_transport_decodes() -> None:

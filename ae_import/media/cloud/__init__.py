@@ -61,7 +61,6 @@ __all__ = [
     "MEDIA_TYPES",
     "SCHEMES",
     "SHA256_METADATA",
-    "TLS_HINT",
     "AzureConfig",
     "CloudConfig",
     "CloudError",
@@ -76,6 +75,7 @@ __all__ = [
     "library_missing",
     "parse_reference",
     "store_for",
+    "tls_hint",
     "transient",
     "untrusted",
     "validity",
@@ -177,19 +177,37 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return found
 
 
-# Said after a store's error when its certificate was not trusted: no retry mends that.
-TLS_HINT = (
-    "; the store's TLS certificate is not trusted: pass its CA with --ca-bundle (the cloud "
-    "SDKs trust certifi, Linux's system store, --ca-bundle and the CA variables)"
+# Said after a store's error when its certificate's issuer is not trusted.
+_CA_HINT = (
+    "; its TLS certificate is not trusted: pass its CA with --ca-bundle (the cloud SDKs "
+    "trust certifi, the system store on Linux and Windows, --ca-bundle and the CA variables)"
 )
+_UNKNOWN_ISSUER = {2, 19, 20, 21}  # OpenSSL: issuer missing, self-signed in chain, ...
+
+
+def tls_hint(exc: BaseException) -> str | None:
+    """Return what to say of a certificate that did not verify in ``exc``'s causes, or None.
+
+    An unknown issuer is mended by ``--ca-bundle``; a name mismatch or an expired
+    certificate is not, and is named as OpenSSL names it. Text from a server's answer
+    is never taken for one: only TLS errors (``ssl.SSLError``, the SDKs' wrappers of it).
+    """
+    for seen in _causes(exc):
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            if seen.verify_code in _UNKNOWN_ISSUER:
+                return _CA_HINT
+            return f"; its TLS certificate did not verify: {safe_text(str(seen.verify_message))}"
+        tls_error = isinstance(seen, ssl.SSLError) or "SSLError" in type(seen).__name__
+        if tls_error and "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return (
+                _CA_HINT if "unable to get" in str(seen) else "; its TLS certificate did not verify"
+            )
+    return None
 
 
 def untrusted(exc: BaseException) -> bool:
     """Tell whether ``exc`` (or what it was raised from) is a certificate that did not verify."""
-    return any(
-        isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen)
-        for seen in _causes(exc)
-    )
+    return tls_hint(exc) is not None
 
 
 def _transient(exc: BaseException) -> bool:

@@ -39,7 +39,6 @@ CHUNK_BYTES = 8 * MIB
 RETRY_S = 60.0
 TIMEOUT_S = (10.0, 120.0)  # connect, read
 _SCOPES = ("https://www.googleapis.com/auth/devstorage.read_write",)
-_TOKEN_URI = "https://oauth2.googleapis.com/token"  # where google-auth refreshes a token
 
 
 def make_store(
@@ -92,12 +91,11 @@ class GcsStore:
         if network is not None:
             # Token refreshes go as the network says too, as google-cloud-core's own session
             # would (its refresh_timeout kept).
-            tokens = route_session(network, _TOKEN_URI, requests.Session())
+            tokens = route_session(network, requests.Session())
             session = AuthorizedSession(  # type: ignore[no-untyped-call]
                 credentials, refresh_timeout=300, auth_request=Request(session=tokens)
             )
-            service = (endpoint or "https://storage.googleapis.com").rstrip("/")
-            http = route_session(network, service, session)
+            http = route_session(network, session)
         self.client: Any = storage.Client(
             project="-", credentials=credentials, client_options=options, _http=http
         )

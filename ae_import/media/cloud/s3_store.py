@@ -18,13 +18,12 @@ from ae_import.text import safe_text
 
 from . import (
     SHA256_METADATA,
-    TLS_HINT,
     CloudConfig,
     Reference,
     StagedObject,
     parse_reference,
+    tls_hint,
     transient,
-    untrusted,
 )
 from .s3 import S3Signer
 
@@ -82,7 +81,7 @@ def _error(reference: Reference, action: str, exc: BaseException) -> CloudError:
         status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     text = " ".join(str(exc).split()) or type(exc).__name__
     line = f"{reference}: cannot {action}: {type(exc).__name__}: {text}"
-    hint = TLS_HINT if untrusted(exc) else ""
+    hint = tls_hint(exc) or ""
     error = CloudError(safe_text(redact_urls_in(line))[: 300 - len(hint)] + hint)
     error.transient = transient(exc) or code in _RETRYABLE_CODES or status >= 500 or status == 429
     return error

@@ -13,7 +13,7 @@ from ae_import.errors import CloudError
 from ae_import.redact import redact_urls_in
 from ae_import.text import safe_text
 
-from . import TLS_HINT, Reference, parse_reference, transient, untrusted
+from . import Reference, parse_reference, tls_hint, transient
 
 __all__ = ["reference_of", "retryable_status", "store_error"]
 
@@ -47,7 +47,7 @@ def store_error(
     first = str(exc).strip().split("\n", 1)[0]
     text = " ".join(first.split()) or type(exc).__name__
     line = f"{reference}: cannot {action}: {type(exc).__name__}: {text}"
-    hint = TLS_HINT if untrusted(exc) else ""
+    hint = tls_hint(exc) or ""
     error = CloudError(safe_text(redact_urls_in(line))[: MAX_MESSAGE - len(hint)] + hint)
     error.transient = transient(exc) or retryable_status(status)
     return error

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ae_import.errors import CloudError
 from ae_import.net import Network
 
 __all__ = ["azure_settings", "botocore_settings", "route_session"]
@@ -24,6 +25,21 @@ def _proxies(network: Network, endpoint: str) -> dict[str, str]:
     """Return the SDKs' proxies mapping for ``endpoint``: empty for a direct connection."""
     proxy = network.sdk_proxy(endpoint)
     return {} if proxy is None else {"http": proxy, "https": proxy}
+
+
+def _verify(network: Network, *more: str) -> str | None:
+    """Return the CA file for the SDKs; None (their own trust) only when nothing was added.
+
+    A file that cannot be written (no writable temporary folder) with ``--ca-bundle`` or a
+    CA variable given would drop what the user asked to trust: that stops here instead.
+    """
+    made = network.trust.bundle_file(*more)
+    if made is None and (network.trust.extra or more):
+        raise CloudError(
+            "cannot write the CA file the cloud SDKs read (with --ca-bundle or a CA variable "
+            "set): no writable temporary folder; set TMPDIR to one"
+        )
+    return made
 
 
 def botocore_settings(
@@ -38,16 +54,28 @@ def botocore_settings(
     """
     if network is None:
         return {}, None
-    verify = network.trust.bundle_file(*([aws_ca] if aws_ca else []))
+    verify = _verify(network, *([aws_ca] if aws_ca else []))
     return {"proxies": _proxies(network, endpoint)}, verify
 
 
-def route_session(network: Network | None, endpoint: str, session: Any) -> Any:
-    """Make a requests session (google-auth's) go as ``network`` says; return it."""
-    if network is not None:
-        session.trust_env = False  # the variables were read once, into the network
-        session.proxies = _proxies(network, endpoint)
-        session.verify = network.trust.bundle_file() or True
+def route_session(network: Network | None, session: Any) -> Any:
+    """Make a requests session (google-auth's) go as ``network`` says; return it.
+
+    The proxy is decided for each request's URL: a token session reaches the metadata
+    server, the STS of workload identity or oauth2.googleapis.com, which NO_PROXY may tell
+    apart.
+    """
+    if network is None:
+        return session
+    session.trust_env = False  # the variables were read once, into the network
+    session.verify = _verify(network) or True
+    send = session.request
+
+    def request(method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("proxies", _proxies(network, str(url)))
+        return send(method, url, *args, **kwargs)
+
+    session.request = request
     return session
 
 
@@ -59,7 +87,7 @@ def azure_settings(network: Network | None, endpoint: str) -> dict[str, Any]:
         "proxies": _proxies(network, endpoint),
         "use_env_settings": False,  # the variables were read once, into the network
     }
-    verify = network.trust.bundle_file()
+    verify = _verify(network)
     if verify is not None:
         settings["connection_verify"] = verify
     return settings
