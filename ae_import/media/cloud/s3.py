@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ae_import.errors import CloudError
 from ae_import.options import parse_bool
+from ae_import.text import safe_text
 
 from . import Reference, S3Config
 from .wire import botocore_settings
@@ -102,8 +103,8 @@ class S3Signer:
                 aws_ca = self.session.get_config_variable("ca_bundle")
                 if aws_ca and not Path(aws_ca).expanduser().is_file():
                     raise CloudError(
-                        f"s3: the CA file {aws_ca} (AWS_CA_BUNDLE or ca_bundle in the AWS "
-                        "config) does not exist; fix the path or unset it"
+                        f"s3: the CA file {safe_text(str(aws_ca))} (AWS_CA_BUNDLE or ca_bundle "
+                        "in the AWS config) is not a file; fix the path or unset it"
                     )
                 endpoint = self.client.meta.endpoint_url
                 self.client = client(*botocore_settings(network, endpoint, aws_ca))
