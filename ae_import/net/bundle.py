@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["SYSTEM_FILES", "bundle_path", "certificates_in"]
+__all__ = ["bundle_path", "certificates_in", "system_sources"]
 
 _BLOCK = re.compile(
     rb"-----BEGIN (TRUSTED |X509 )?CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END \1?CERTIFICATE-----"
@@ -41,7 +41,7 @@ _HASHED = re.compile(r"^[0-9a-fA-F]{8}\.[0-9]+$")  # the names OpenSSL reads in 
 _MAX_FILE = 64 << 20  # a CA file is a few hundred KB; past this it is not one
 _SERVER_AUTH = "1.3.6.1.5.5.7.3.1"  # a Windows root may be trusted for other uses only
 # Where truststore looks when OpenSSL's own default file is absent (its own list, in order).
-SYSTEM_FILES = (
+_SYSTEM_FILES = (
     "/etc/ssl/cert.pem",
     "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
     "/etc/pki/tls/cert.pem",
@@ -95,6 +95,21 @@ def certificates_in(value: str) -> list[bytes]:
                 der = base64.b64decode(b"".join(block.group(2).split()), validate=True)
                 found.append(_first_element(der) if block.group(1) else der)
     return found
+
+
+def system_sources() -> list[str]:
+    """Return where Linux's system store is read from, as truststore chooses it.
+
+    OpenSSL's default file; else its default folder if it holds hash-named files; else the
+    first of truststore's fallback files that exists.
+    """
+    defaults = ssl.get_default_verify_paths()
+    if defaults.cafile:
+        return [defaults.cafile]
+    with contextlib.suppress(OSError):
+        if defaults.capath and any(_HASHED.match(n) for n in os.listdir(defaults.capath)):
+            return [defaults.capath]
+    return [path for path in _SYSTEM_FILES if os.path.isfile(path)][:1]
 
 
 def _windows_store() -> list[bytes]:
@@ -184,10 +199,10 @@ def _write(text: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _text(paths: tuple[str, ...], windows_store: bool) -> str:
-    """Return the PEM text of every certificate at ``paths`` (and the Windows store's), once."""
+def _text(paths: tuple[str, ...], linux_store: bool, windows_store: bool) -> str:
+    """Return the PEM text of every certificate at ``paths`` and of the system store, once."""
     ders: dict[bytes, None] = {}
-    for value in paths:
+    for value in (*paths, *(system_sources() if linux_store else ())):
         ders.update(dict.fromkeys(certificates_in(value)))
     if windows_store and sys.platform == "win32":
         ders.update(dict.fromkeys(_windows_store()))
@@ -195,6 +210,13 @@ def _text(paths: tuple[str, ...], windows_store: bool) -> str:
     return "".join(ssl.DER_cert_to_PEM_cert(der) for der in ders if _usable(checker, der))
 
 
-def bundle_path(paths: Iterable[str], windows_store: bool = False) -> str | None:
-    """Return a PEM file of every certificate at ``paths`` (and the Windows store's); or None."""
-    return _write(_text(tuple(paths), windows_store))
+def bundle_path(
+    paths: Iterable[str], *, linux_store: bool = False, windows_store: bool = False
+) -> str | None:
+    """Return a PEM file of every certificate at ``paths`` and of the system store; or None.
+
+    The system store is read here, when a file is first asked for, not when the context
+    is built: finding Linux's may read a folder, which no command that sends only to the
+    API needs.
+    """
+    return _write(_text(tuple(paths), linux_store, windows_store))

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from ae_import.errors import UsageError
 
-from .bundle import SYSTEM_FILES, bundle_path, certificates_in
+from .bundle import bundle_path, certificates_in
 
 __all__ = ["CA_VARIABLES", "Trust", "trust_context"]
 
@@ -50,10 +50,11 @@ class Trust:
     context: ssl.SSLContext
     store: str  # "system store + certifi" or "certifi"
     extra: tuple[str, ...] = ()  # "--ca-bundle=PATH", "SSL_CERT_FILE=PATH", ...
-    # What the context was loaded from, for SDKs that take a file (``bundle_file``): certifi,
-    # OpenSSL's own bundle when the system store is Linux's, and each extra file or folder;
-    # and whether the system store is Windows' (its certificates are listed, not in a file).
+    # What the context was loaded from, for SDKs that take a file (``bundle_file``): certifi
+    # and each extra file or folder; and whose system store it trusts, Linux's (OpenSSL's
+    # files) or Windows' (listed by the OS), which the file takes in too.
     paths: tuple[str, ...] = ()
+    linux_store: bool = False
     windows_store: bool = False
 
     def describe(self) -> str:
@@ -65,20 +66,11 @@ class Trust:
 
         None when no file can be written (``bundle.bundle_path``): the SDKs keep their own.
         """
-        return bundle_path(dict.fromkeys((*self.paths, *more)), self.windows_store)
-
-
-def _pems_in(folder: Path) -> str:
-    """Return the PEM certificates of the files in ``folder`` (hashed links and plain files)."""
-    found = []
-    for path in sorted(folder.iterdir()):
-        try:
-            text = path.read_text("ascii") if path.is_file() else ""
-        except (OSError, UnicodeDecodeError):
-            continue
-        if "-----BEGIN CERTIFICATE-----" in text:
-            found.append(text)
-    return "\n".join(found)
+        return bundle_path(
+            dict.fromkeys((*self.paths, *more)),
+            linux_store=self.linux_store,
+            windows_store=self.windows_store,
+        )
 
 
 def _load(context: ssl.SSLContext, origin: str, value: str, eager_dirs: bool) -> None:
@@ -88,11 +80,12 @@ def _load(context: ssl.SSLContext, origin: str, value: str, eager_dirs: bool) ->
         if path.is_dir():
             if eager_dirs:
                 # truststore on macOS and Windows passes the OS only what get_ca_certs()
-                # lists: certificates loaded from a directory (capath) are not in it.
-                pems = _pems_in(path)
-                if not pems:
+                # lists: certificates loaded from a directory (capath) are not in it. The
+                # folder is read as the SDKs' file reads it (``bundle.certificates_in``).
+                ders = certificates_in(value)
+                if not ders:
                     raise UsageError(f"{origin}: {value} holds no PEM certificate")
-                context.load_verify_locations(cadata=pems)
+                context.load_verify_locations(cadata=b"".join(ders))
             else:
                 context.load_verify_locations(capath=str(path))
         elif path.exists():
@@ -156,19 +149,9 @@ def _build(
     paths = [certifi.where(), *(value for _origin, value in sources)]
     if openssl_reads:
         extra += [f"{name}={value}" for name, value in openssl]
-        paths += [*_system_sources(), *(v for _n, v in openssl)]
+        paths += [v for _n, v in openssl]
     windows = system_certs and platform == "win32"
-    return Trust(context, store, tuple(extra), tuple(dict.fromkeys(paths)), windows)
-
-
-def _system_sources() -> list[str]:
-    """Return where Linux's system store is read from, as truststore chooses it."""
-    defaults = ssl.get_default_verify_paths()
-    if defaults.cafile:
-        return [defaults.cafile]
-    if defaults.capath and certificates_in(defaults.capath):
-        return [defaults.capath]
-    return [path for path in SYSTEM_FILES if os.path.isfile(path)][:1]
+    return Trust(context, store, tuple(extra), tuple(dict.fromkeys(paths)), openssl_reads, windows)
 
 
 _cached = functools.lru_cache(maxsize=8)(_build)

@@ -254,6 +254,6 @@ def test_no_writable_folder_for_the_ca_file_stops_with_one_line(
     """With --ca-bundle given and nowhere to write the SDKs' file, a CloudError says so."""
     from ae_import.net import trust
 
-    monkeypatch.setattr(trust, "bundle_path", lambda *args: None)
+    monkeypatch.setattr(trust, "bundle_path", lambda *args, **kwargs: None)
     with pytest.raises(CloudError, match="TMPDIR"):
         store_for(f"s3://{BUCKET}/x.mp3", network=through(None, ca_bundle=ca_file))

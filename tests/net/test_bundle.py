@@ -13,7 +13,7 @@ import pytest
 import trustme
 
 from ae_import.net import trust_context
-from ae_import.net.bundle import bundle_path, certificates_in
+from ae_import.net.bundle import bundle_path, certificates_in, system_sources
 
 
 @pytest.fixture(autouse=True)
@@ -163,7 +163,7 @@ def test_linux_without_its_default_file_reads_the_system_folder(
     extra = trustme.CA()  # a CA file of this test alone: the trust is built afresh
     extra.cert_pem.write_to_path(str(tmp_path / "extra.pem"))
     trust = trust_context(tmp_path / "extra.pem", env={})
-    assert str(folder) in trust.paths
+    assert trust.linux_store and system_sources() == [str(folder)]
     made = trust.bundle_file()
     assert made is not None and der(system) in certificates_in(made)
 
