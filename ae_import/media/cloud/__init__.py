@@ -77,7 +77,6 @@ __all__ = [
     "store_for",
     "tls_hint",
     "transient",
-    "untrusted",
     "validity",
 ]
 
@@ -205,14 +204,9 @@ def tls_hint(exc: BaseException) -> str | None:
     return None
 
 
-def untrusted(exc: BaseException) -> bool:
-    """Tell whether ``exc`` (or what it was raised from) is a certificate that did not verify."""
-    return tls_hint(exc) is not None
-
-
 def _transient(exc: BaseException) -> bool:
     """Tell whether ``exc`` (or what it was raised from) is a network failure, not a refusal."""
-    if untrusted(exc):
+    if tls_hint(exc) is not None:
         return False  # a network error to the SDKs, but every attempt fails the same way
     return any(
         isinstance(seen, _NETWORK) or type(seen).__name__ in _TRANSIENT for seen in _causes(exc)
